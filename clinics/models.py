@@ -1,0 +1,132 @@
+import datetime as dt
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+def validate_timezone(value: str) -> None:
+    if not value or "\x00" in value:
+        raise ValidationError("Enter an IANA time zone such as Europe/Berlin.")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin.") from None
+
+
+def default_reminder_offsets() -> list[int]:
+    return [72, 24]
+
+
+class Clinic(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
+    slot_minutes = models.PositiveSmallIntegerField(default=15, validators=[MinValueValidator(5)])
+    reminder_offsets_hours = models.JSONField(default=default_reminder_offsets)
+    sender_email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(slot_minutes__gte=5), name="clinic_slot_minutes_min"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        return moment.astimezone(self.tz).date()
+
+
+class OpeningHours(models.Model):
+    """One opening interval on a weekday (Monday 0). A weekday may have
+    several, e.g. a morning and an afternoon around a lunch break."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField()
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(weekday__lte=6), name="opening_weekday_range"),
+            models.CheckConstraint(condition=models.Q(opens__lt=models.F("closes")), name="opening_opens_before_closes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+    def get_weekday_display(self) -> str:
+        return ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[self.weekday]
+
+
+class Closure(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "date"], name="closure_unique_per_clinic")]
+
+    def __str__(self) -> str:
+        return f"{self.clinic} closed {self.date}"
+
+
+class Role(models.TextChoices):
+    RECEPTION = "reception", "Reception"
+    CLINICIAN = "clinician", "Clinician"
+    MANAGER = "manager", "Manager"
+
+
+# Each role may do all that the roles before it may (SPEC §1).
+ROLE_RANK = {Role.RECEPTION: 1, Role.CLINICIAN: 2, Role.MANAGER: 3}
+
+
+class User(AbstractUser):
+    """A staff member of one clinic. Superusers may have no clinic; they use
+    the admin only and see no clinic's data through the API or pages."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="staff")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.RECEPTION)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    def has_role(self, role: str) -> bool:
+        """At least `role`: a manager has the clinician's rights too."""
+        return self.is_active and self.clinic_id is not None and ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
+
+    @property
+    def is_practitioner(self) -> bool:
+        """Clinicians and managers treat patients; reception does not."""
+        return self.has_role(Role.CLINICIAN)
+
+
+class Room(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="room_unique_name_per_clinic")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,72 @@
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from clinics.models import Clinic
+from protocols.models import Protocol
+
+
+class Patient(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    record_number = models.CharField(max_length=40)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    skin_type = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Fitzpatrick I–VI as 1–6")
+    reminder_consent = models.BooleanField(default=False)
+    # When consent was last given or withdrawn (SPEC §2).
+    reminder_consent_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "record_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "record_number"], name="patient_unique_record_number"),
+            models.CheckConstraint(
+                condition=models.Q(skin_type__isnull=True) | models.Q(skin_type__gte=1, skin_type__lte=6),
+                name="patient_skin_type_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name} ({self.record_number})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def can_receive_reminders(self) -> bool:
+        return self.reminder_consent and bool(self.email)
+
+
+class EnrolmentStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Enrolment(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="enrolments")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="enrolments")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="enrolments")
+    start_date = models.DateField()
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="enrolments"
+    )
+    area = models.CharField(max_length=200, blank=True, help_text="Treatment area, e.g. vertex scalp")
+    status = models.CharField(max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE)
+    withdrawn_reason = models.TextField(blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.patient} in {self.protocol}"

@@ -1,0 +1,146 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from clinics.models import Clinic
+
+
+class ValueType(models.TextChoices):
+    DECIMAL = "decimal", "Decimal"
+    INTEGER = "integer", "Integer"
+    SCORE = "score", "Score"
+
+
+class OutcomeMeasure(models.Model):
+    """The catalogue of instruments, shared by every clinic (clinical/instruments.md)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    unit = models.CharField(max_length=40, blank=True)
+    value_type = models.CharField(max_length=10, choices=ValueType.choices, default=ValueType.DECIMAL)
+    min_value = models.DecimalField(max_digits=12, decimal_places=4)
+    max_value = models.DecimalField(max_digits=12, decimal_places=4)
+    higher_is_better = models.BooleanField()
+    used_for = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(min_value__lte=models.F("max_value")), name="measure_range_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
+
+class Indication(models.TextChoices):
+    HAIR = "hair", "Hair regeneration"
+    PHOTOAGING = "photoaging", "Photoaging"
+    WOUND = "wound", "Chronic wound"
+    ATOPIC_DERMATITIS = "atopic_dermatitis", "Atopic dermatitis"
+    PSORIASIS = "psoriasis", "Psoriasis"
+    SCAR = "scar", "Scars"
+    OTHER = "other", "Other"
+
+
+class Delivery(models.TextChoices):
+    TOPICAL = "topical", "Topical"
+    MICRONEEDLING = "microneedling", "Microneedling"
+    INJECTION = "injection", "Injection"
+    MESOTHERAPY = "mesotherapy", "Mesotherapy"
+    OTHER = "other", "Other"
+
+
+class Protocol(models.Model):
+    """A versioned template. Rows of one `lineage` are the versions of one
+    protocol; exactly one is current. A version with enrolments is never
+    edited in place (services.update_protocol makes the next version)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="protocols")
+    lineage = models.UUIDField(default=uuid.uuid4, editable=False)
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    library_key = models.SlugField(max_length=60, blank=True)
+    name = models.CharField(max_length=200)
+    indication = models.CharField(max_length=30, choices=Indication.choices)
+    delivery = models.CharField(max_length=20, choices=Delivery.choices)
+    description = models.TextField(blank=True)
+    product = models.CharField(max_length=300, blank=True, help_text="The product the course uses.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["lineage", "version"], name="protocol_unique_version"),
+            models.UniqueConstraint(
+                fields=["lineage"], condition=models.Q(is_current=True), name="protocol_one_current_version"
+            ),
+            models.UniqueConstraint(
+                fields=["clinic", "library_key"],
+                condition=models.Q(is_current=True) & ~models.Q(library_key=""),
+                name="protocol_unique_library_key",
+            ),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="protocol_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (v{self.version})"
+
+
+class StepKind(models.TextChoices):
+    TREATMENT = "treatment", "Treatment"
+    ASSESSMENT = "assessment", "Assessment"
+    HOME = "home", "Home application"
+
+
+class Anchor(models.TextChoices):
+    PREVIOUS = "previous", "After the previous session"
+    START = "start", "From the start date"
+
+
+class Adjunct(models.TextChoices):
+    NONE = "none", "None"
+    MICRONEEDLING = "microneedling", "Microneedling"
+    FRACTIONAL_CO2 = "fractional_co2", "Fractional CO2 laser"
+    RF_MICRONEEDLING = "rf_microneedling", "RF microneedling"
+    PRP = "prp", "PRP"
+
+
+class Step(models.Model):
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=StepKind.choices)
+    repeat = models.PositiveSmallIntegerField(default=1)
+    interval_days = models.PositiveIntegerField(default=0)
+    anchor = models.CharField(max_length=10, choices=Anchor.choices, default=Anchor.PREVIOUS)
+    window_before_days = models.PositiveIntegerField(default=0)
+    window_after_days = models.PositiveIntegerField(default=0)
+    duration_minutes = models.PositiveIntegerField(default=30)
+    measures = models.ManyToManyField(OutcomeMeasure, blank=True, related_name="steps")
+    product = models.CharField(max_length=300, blank=True)
+    adjunct = models.CharField(max_length=20, choices=Adjunct.choices, default=Adjunct.NONE)
+
+    class Meta:
+        ordering = ["protocol", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "position"], name="step_unique_position"),
+            models.CheckConstraint(condition=models.Q(repeat__gte=1), name="step_repeat_at_least_one"),
+            models.CheckConstraint(condition=models.Q(interval_days__gte=0), name="step_interval_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(window_before_days__gte=0, window_after_days__gte=0),
+                name="step_window_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="home") | models.Q(duration_minutes__gte=5),
+                name="step_bookable_has_duration",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
