@@ -1,0 +1,45 @@
+# Regimen. `make run` and `make test` set everything up on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
+
+.PHONY: run test lint fmt lock screenshots bench clean
+
+$(STAMP): requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+run: $(STAMP)  ## the whole app on SQLite, an embedded broker and file emails under var/
+	@$(BIN)/python bin/run.py
+
+test: $(STAMP)  ## lint, migrations check and the whole suite on PostgreSQL and Redis
+	$(BIN)/ruff check .
+	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: $(STAMP)  ## re-resolve requirements.in into requirements.lock
+	rm -rf /tmp/regimen-lock && $(PYTHON) -m venv /tmp/regimen-lock
+	/tmp/regimen-lock/bin/pip install --quiet -r requirements.in
+	/tmp/regimen-lock/bin/pip freeze --exclude-editable | grep -v '^pip==' > requirements.lock
+
+screenshots: $(STAMP)  ## a PNG of every staff page under docs/screenshots/
+	REGIMEN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/pages/test_screenshots.py -q
+
+bench: $(STAMP)  ## the benchmarks under bench/ (numbers go into docs/benchmarks.md)
+	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python bench/run.py
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache

@@ -1,0 +1,65 @@
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Clinic, OpeningHours, Role, User, validate_timezone
+
+# A new clinic opens Monday to Friday, 09:00–17:00, until its manager says otherwise.
+DEFAULT_HOURS = [(weekday, dt.time(9, 0), dt.time(17, 0)) for weekday in range(5)]
+
+
+@transaction.atomic
+def create_clinic(*, name: str, slug: str, timezone: str, sender_email: str = "", with_library: bool = True) -> Clinic:
+    validate_timezone(timezone)
+    if Clinic.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": [f"A clinic with slug {slug!r} exists."]})
+    clinic = Clinic(name=name, slug=slug, timezone=timezone, sender_email=sender_email)
+    clinic.full_clean()
+    clinic.save()
+    OpeningHours.objects.bulk_create(
+        OpeningHours(clinic=clinic, weekday=w, opens=opens, closes=closes) for w, opens, closes in DEFAULT_HOURS
+    )
+    if with_library:
+        from protocols.services import load_library
+
+        load_library(clinic)
+    return clinic
+
+
+@transaction.atomic
+def set_opening_hours(*, clinic: Clinic, hours: list[tuple[int, dt.time, dt.time]]) -> None:
+    """Replace the clinic's opening hours; intervals on one weekday must not overlap."""
+    errors = []
+    for weekday, opens, closes in hours:
+        if not 0 <= weekday <= 6:
+            errors.append(f"weekday {weekday} must be 0 (Monday) to 6 (Sunday).")
+        if opens >= closes:
+            errors.append(f"weekday {weekday}: opens {opens:%H:%M} must be before closes {closes:%H:%M}.")
+    by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for weekday, opens, closes in sorted(hours):
+        previous = by_day.setdefault(weekday, [])
+        if previous and opens < previous[-1][1]:
+            errors.append(f"weekday {weekday}: opening intervals overlap.")
+        previous.append((opens, closes))
+    if errors:
+        raise ValidationError({"opening_hours": errors})
+    clinic.opening_hours.all().delete()
+    OpeningHours.objects.bulk_create(
+        OpeningHours(clinic=clinic, weekday=w, opens=opens, closes=closes) for w, opens, closes in hours
+    )
+
+
+@transaction.atomic
+def create_staff(*, username: str, clinic: Clinic, role: str, password: str, first_name: str = "",
+                 last_name: str = "", email: str = "") -> User:
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Choose one of {', '.join(Role.values)}."]})
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": [f"User {username!r} exists."]})
+    user = User(username=username, clinic=clinic, role=role, first_name=first_name, last_name=last_name, email=email)
+    user.set_password(password)
+    # Managers run the clinic's admin; everyone else works in the pages and API.
+    user.is_staff = role == Role.MANAGER
+    user.save()
+    return user

@@ -1,0 +1,55 @@
+"""Clinic-local wall-clock time <-> aware UTC datetimes.
+
+Schedules are local dates; bookings are instants. A booked 09:00 stays 09:00
+across a daylight-saving change because the instant is computed from the
+local date and wall-clock time of that very day, never by adding 24-hour
+multiples to another instant.
+"""
+
+import datetime as dt
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+
+UTC = dt.UTC
+
+
+def is_in_gap(naive: dt.datetime, tz: zoneinfo.ZoneInfo) -> bool:
+    """True for a wall-clock time that the zone skips (spring forward):
+    converting it to UTC and back gives a different wall-clock time."""
+    aware = naive.replace(tzinfo=tz)
+    round_trip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    return round_trip != naive
+
+
+def localize(naive: dt.datetime, tz: zoneinfo.ZoneInfo, *, field: str = "start") -> dt.datetime:
+    """Attach the clinic's zone to a wall-clock time.
+
+    A time inside a spring-forward gap does not exist there and is refused.
+    A time repeated by the autumn change (fold) is taken at its first
+    occurrence, the one still on summer time: `fold=0`."""
+    if is_in_gap(naive, tz):
+        raise ValidationError(
+            {field: [f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks skip it (daylight saving)."]}
+        )
+    return naive.replace(tzinfo=tz, fold=0)
+
+
+def as_clinic_time(value: dt.datetime, tz: zoneinfo.ZoneInfo, *, field: str = "start") -> dt.datetime:
+    """A datetime sent without an offset is the clinic's local time (SPEC §6)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return localize(value, tz, field=field)
+    return value
+
+
+def local_midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    return localize(dt.datetime.combine(day, dt.time(0, 0)), tz, field="date")
+
+
+def at_local(day: dt.date, wall: dt.time, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    """The instant of `wall` o'clock on `day` in the zone; a wall time in a gap
+    is moved forward by the gap (08:00 never falls in one in practice)."""
+    naive = dt.datetime.combine(day, wall)
+    if is_in_gap(naive, tz):
+        return naive.replace(tzinfo=tz, fold=1).astimezone(UTC).astimezone(tz)
+    return naive.replace(tzinfo=tz, fold=0)

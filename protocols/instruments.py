@@ -1,0 +1,208 @@
+"""Scored outcome instruments and response definitions (``clinical/instruments.md``).
+
+Pure functions over plain values, no Django. Every input is checked and a bad
+one raises ``ValueError`` naming the item and its allowed range, so a form or
+API can show the message as is. Scores are ``Decimal`` rounded to one decimal
+place, half up, as they are reported clinically.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+SCORAD_INTENSITY_ITEMS = (
+    "erythema",
+    "oedema_papulation",
+    "oozing_crusts",
+    "excoriation",
+    "lichenification",
+    "dryness",
+)
+EASI_ITEMS = ("erythema", "oedema_papulation", "excoriation", "lichenification")
+PASI_ITEMS = ("erythema", "induration", "desquamation")
+AREA_KEY = "area_percent"
+
+# Region weights; their keys are the region keys a caller passes.
+EASI_WEIGHTS_FROM_AGE_8 = {
+    "head_neck": Decimal("0.1"),
+    "upper_limbs": Decimal("0.2"),
+    "trunk": Decimal("0.3"),
+    "lower_limbs": Decimal("0.4"),
+}
+EASI_WEIGHTS_UNDER_8 = {
+    "head_neck": Decimal("0.2"),
+    "upper_limbs": Decimal("0.2"),
+    "trunk": Decimal("0.3"),
+    "lower_limbs": Decimal("0.3"),
+}
+PASI_WEIGHTS = {
+    "head": Decimal("0.1"),
+    "upper_limbs": Decimal("0.2"),
+    "trunk": Decimal("0.3"),
+    "lower_limbs": Decimal("0.4"),
+}
+EASI_REGIONS = tuple(EASI_WEIGHTS_FROM_AGE_8)
+PASI_REGIONS = tuple(PASI_WEIGHTS)
+
+SCORAD_MAX = Decimal("103")
+DLQI_QUESTIONS = 10
+
+# Lower bound (inclusive) of each area score above 0: 1-9 % → 1, 10-29 % → 2, ...
+# A fractional percentage between bands (e.g. 9.5 %) takes the lower band, and
+# any involvement above 0 % scores at least 1.
+_AREA_BANDS = ((90, 6), (70, 5), (50, 4), (30, 3), (10, 2))
+
+_ONE_PLACE = Decimal("0.1")
+
+
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(_ONE_PLACE, rounding=ROUND_HALF_UP)
+
+
+def _number(item: str, value, low, high=None) -> Decimal:
+    """A finite number within [low, high] as a Decimal (floats via their repr)."""
+    if high is None:
+        allowed = f"{item} must be a number of at least {low}"
+    else:
+        allowed = f"{item} must be a number from {low} to {high}"
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"{allowed}, got {value!r}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{allowed}, got {value!r}")
+        value = Decimal(repr(value))
+    elif isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError(f"{allowed}, got {value!r}")
+    number = Decimal(value)
+    if number < low or (high is not None and number > high):
+        raise ValueError(f"{allowed}, got {value}")
+    return number
+
+
+def _integer(item: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{item} must be an integer from {low} to {high}, got {value!r}")
+    return value
+
+
+def _exact_keys(what: str, mapping, expected: Sequence[str]) -> None:
+    if not isinstance(mapping, Mapping):
+        raise ValueError(f"{what} must be a mapping with keys {', '.join(expected)}")
+    missing = [key for key in expected if key not in mapping]
+    unknown = sorted(str(key) for key in mapping if key not in expected)
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown {', '.join(unknown)}")
+        raise ValueError(f"{what} must have exactly the keys {', '.join(expected)} ({'; '.join(parts)})")
+
+
+def area_score(percent) -> int:
+    """EASI/PASI area score 0-6 for the percentage of a region affected (0-100)."""
+    percent = _number("area percent", percent, 0, 100)
+    if percent == 0:
+        return 0
+    for lower_bound, score in _AREA_BANDS:
+        if percent >= lower_bound:
+            return score
+    return 1
+
+
+def scorad(*, area_percent, intensity: Mapping[str, int], pruritus, sleeplessness) -> Decimal:
+    """SCORAD = A/5 + 7B/2 + C, 0-103.
+
+    ``area_percent`` is A (0-100); ``intensity`` maps each of
+    ``SCORAD_INTENSITY_ITEMS`` to 0-3 (B is their sum, 0-18); ``pruritus`` and
+    ``sleeplessness`` are the two 0-10 visual analogue scores summed into C.
+    """
+    a = _number("SCORAD area percent (A)", area_percent, 0, 100)
+    _exact_keys("SCORAD intensity", intensity, SCORAD_INTENSITY_ITEMS)
+    b = sum(_integer(f"SCORAD intensity {item}", intensity[item], 0, 3) for item in SCORAD_INTENSITY_ITEMS)
+    pruritus = _number("SCORAD pruritus", pruritus, 0, 10)
+    sleeplessness = _number("SCORAD sleeplessness", sleeplessness, 0, 10)
+    c = pruritus + sleeplessness
+    return _round(a / 5 + Decimal(7) * b / 2 + c)
+
+
+def severity_band_scorad(total) -> str:
+    """The band of a SCORAD total: mild below 25, moderate 25 to 50, severe above 50."""
+    total = _number("SCORAD total", total, 0, SCORAD_MAX)
+    if total < 25:
+        return "mild"
+    if total <= 50:
+        return "moderate"
+    return "severe"
+
+
+def _regional_index(name, regions, weights, items, item_max) -> Decimal:
+    _exact_keys(f"{name} regions", regions, tuple(weights))
+    total = Decimal(0)
+    for region, weight in weights.items():
+        scores = regions[region]
+        _exact_keys(f"{name} region {region}", scores, (*items, AREA_KEY))
+        severity = sum(_integer(f"{name} {region} {item}", scores[item], 0, item_max) for item in items)
+        area = area_score(_number(f"{name} {region} {AREA_KEY}", scores[AREA_KEY], 0, 100))
+        total += severity * area * weight
+    return _round(total)
+
+
+def easi(*, regions: Mapping[str, Mapping], age_years: int) -> Decimal:
+    """Eczema Area and Severity Index, 0-72.
+
+    ``regions`` maps each of ``EASI_REGIONS`` to its ``EASI_ITEMS`` (0-3 each)
+    and ``area_percent`` (0-100). Children aged 0-7 use different weights.
+    """
+    age = _integer("EASI age in years", age_years, 0, 150)
+    weights = EASI_WEIGHTS_UNDER_8 if age < 8 else EASI_WEIGHTS_FROM_AGE_8
+    return _regional_index("EASI", regions, weights, EASI_ITEMS, 3)
+
+
+def pasi(*, regions: Mapping[str, Mapping]) -> Decimal:
+    """Psoriasis Area and Severity Index, 0-72.
+
+    ``regions`` maps each of ``PASI_REGIONS`` to its ``PASI_ITEMS`` (0-4 each)
+    and ``area_percent`` (0-100).
+    """
+    return _regional_index("PASI", regions, PASI_WEIGHTS, PASI_ITEMS, 4)
+
+
+def dlqi(answers: Sequence[int]) -> int:
+    """Dermatology Life Quality Index, 0-30, from the ten item scores in order.
+
+    Each answer is already scored 0-3: "not relevant" is 0, and question 7
+    answered "yes, prevented work or study" is 3.
+    """
+    if isinstance(answers, str | bytes) or not isinstance(answers, Sequence):
+        raise ValueError(f"DLQI answers must be a sequence of {DLQI_QUESTIONS} scores from 0 to 3")
+    if len(answers) != DLQI_QUESTIONS:
+        raise ValueError(f"DLQI answers must have exactly {DLQI_QUESTIONS} items, got {len(answers)}")
+    return sum(_integer(f"DLQI question {number}", answer, 0, 3) for number, answer in enumerate(answers, start=1))
+
+
+def percent_change(baseline, value) -> Decimal | None:
+    """(value - baseline) / baseline * 100, or None when the baseline is 0."""
+    # Every catalogue measure is >= 0, and a negative baseline would flip the sign.
+    baseline = _number("baseline", baseline, 0)
+    value = _number("value", value, 0)
+    if baseline == 0:
+        return None
+    return _round((value - baseline) / baseline * 100)
+
+
+def reduction_response(baseline, value, threshold_percent) -> bool:
+    """Whether value is at least ``threshold_percent`` below baseline (EASI-75, PASI-90...).
+
+    Compared exactly, not on the rounded percentage, so 74.96 % is not EASI-75.
+    A baseline of 0 cannot be reduced, so it is never a response.
+    """
+    baseline = _number("baseline", baseline, 0)
+    value = _number("value", value, 0)
+    threshold = _number("threshold percent", threshold_percent, 0, 100)
+    if threshold == 0:
+        raise ValueError("threshold percent must be above 0 and at most 100, got 0")
+    if baseline == 0:
+        return False
+    # (baseline - value) / baseline * 100 >= threshold, without dividing.
+    return (baseline - value) * 100 >= threshold * baseline

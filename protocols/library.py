@@ -1,0 +1,643 @@
+"""The standard catalogue and protocol library that ship with Regimen.
+
+Pure data (no Django), so it can be checked by fast tests and loaded into the
+database by a data migration or a management command. Sources:
+``clinical/instruments.md`` (measures) and ``clinical/protocols.md``
+(protocol templates, from the seed review). Step fields follow SPEC §2 and
+their scheduling meaning SPEC §3: with ``anchor="previous"`` a step's target is
+the previous session's reference date + ``interval_days``; with
+``anchor="start"`` its j-th occurrence (j = 1..repeat) is the enrolment start +
+``interval_days`` * j.
+
+Where protocols.md is silent the choice is made here and commented. Defaults:
+``anchor="previous"``; a baseline at interval 0 has window 0/0; durations are
+30 min for a visit that records instruments, 60 min for an injection,
+microneedling or laser session, 30 min for a dressing, 20 min for a review
+without instruments and 0 for a home step.
+"""
+
+from decimal import Decimal
+
+SEED_REVIEW = "Zare et al., Stem Cell Res Ther 16, 177, 2025"
+
+INDICATIONS = ("hair", "photoaging", "wound", "atopic_dermatitis", "psoriasis", "scar", "other")
+DELIVERY_ROUTES = ("topical", "microneedling", "injection", "mesotherapy", "other")
+STEP_KINDS = ("treatment", "assessment", "home")
+ANCHORS = ("previous", "start")
+ADJUNCTS = ("none", "microneedling", "fractional_co2", "rf_microneedling", "prp")
+VALUE_TYPES = ("decimal", "integer")
+
+
+# One entry per row of the table in instruments.md, in its order.
+MEASURES = (
+    {
+        "code": "hair_density",
+        "name": "Hair density (phototrichogram)",
+        "unit": "hairs/cm²",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("600"),
+        "higher_is_better": True,
+        "used_for": "hair",
+    },
+    {
+        "code": "hair_thickness",
+        "name": "Mean hair shaft diameter",
+        "unit": "µm",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("200"),
+        "higher_is_better": True,
+        "used_for": "hair",
+    },
+    {
+        "code": "anagen_ratio",
+        "name": "Anagen hairs",
+        "unit": "%",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("100"),
+        "higher_is_better": True,
+        "used_for": "hair",
+    },
+    {
+        "code": "wrinkle_depth",
+        "name": "Mean wrinkle depth (profilometry)",
+        "unit": "µm",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("2000"),
+        "higher_is_better": False,
+        "used_for": "photoaging",
+    },
+    {
+        "code": "elasticity_r2",
+        "name": "Gross elasticity, Cutometer R2",
+        "unit": "ratio",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("1"),
+        "higher_is_better": True,
+        "used_for": "photoaging",
+    },
+    {
+        "code": "hydration",
+        "name": "Stratum corneum hydration, Corneometer",
+        "unit": "a.u.",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("130"),
+        "higher_is_better": True,
+        "used_for": "photoaging, atopic dermatitis",
+    },
+    {
+        "code": "glogau",
+        "name": "Glogau photoaging class",
+        "unit": "score",
+        "value_type": "integer",
+        "min_value": Decimal("1"),
+        "max_value": Decimal("4"),
+        "higher_is_better": False,
+        "used_for": "photoaging",
+    },
+    {
+        "code": "wound_area",
+        "name": "Wound area (planimetry)",
+        "unit": "cm²",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("1000"),
+        "higher_is_better": False,
+        "used_for": "wounds",
+    },
+    {
+        "code": "wound_closed",
+        "name": "Complete epithelialisation",
+        "unit": "0/1",
+        "value_type": "integer",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("1"),
+        "higher_is_better": True,
+        "used_for": "wounds",
+    },
+    {
+        "code": "scorad",
+        "name": "SCORAD",
+        "unit": "score",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("103"),
+        "higher_is_better": False,
+        "used_for": "atopic dermatitis",
+    },
+    {
+        "code": "easi",
+        "name": "Eczema Area and Severity Index",
+        "unit": "score",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("72"),
+        "higher_is_better": False,
+        "used_for": "atopic dermatitis",
+    },
+    {
+        "code": "pasi",
+        "name": "Psoriasis Area and Severity Index",
+        "unit": "score",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("72"),
+        "higher_is_better": False,
+        "used_for": "psoriasis",
+    },
+    {
+        "code": "iga",
+        "name": "Investigator's Global Assessment",
+        "unit": "score",
+        "value_type": "integer",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("4"),
+        "higher_is_better": False,
+        "used_for": "atopic dermatitis, psoriasis",
+    },
+    {
+        "code": "dlqi",
+        "name": "Dermatology Life Quality Index",
+        "unit": "score",
+        "value_type": "integer",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("30"),
+        "higher_is_better": False,
+        "used_for": "all inflammatory",
+    },
+    {
+        "code": "itch_nrs",
+        "name": "Peak itch numeric rating",
+        "unit": "score",
+        "value_type": "integer",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("10"),
+        "higher_is_better": False,
+        "used_for": "atopic dermatitis",
+    },
+    {
+        "code": "scar_grade",
+        "name": "Goodman & Baron qualitative acne-scar grade",
+        "unit": "score",
+        "value_type": "integer",
+        "min_value": Decimal("1"),
+        "max_value": Decimal("4"),
+        "higher_is_better": False,
+        "used_for": "scars",
+    },
+    {
+        "code": "vss",
+        "name": "Vancouver Scar Scale",
+        "unit": "score",
+        "value_type": "integer",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("13"),
+        "higher_is_better": False,
+        "used_for": "scars",
+    },
+    {
+        "code": "pain_vas",
+        "name": "Procedure pain",
+        "unit": "score",
+        "value_type": "integer",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("10"),
+        "higher_is_better": False,
+        "used_for": "injections, microneedling",
+    },
+    {
+        "code": "tcs_use",
+        "name": "Topical corticosteroid used since last visit",
+        "unit": "g",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("1000"),
+        "higher_is_better": False,
+        "used_for": "atopic dermatitis (steroid sparing)",
+    },
+)
+
+
+def _step(
+    name,
+    kind,
+    *,
+    repeat,
+    interval_days,
+    window_before_days,
+    window_after_days,
+    duration_minutes,
+    measures=(),
+    anchor="previous",
+    product="",
+    adjunct="none",
+):
+    return {
+        "name": name,
+        "kind": kind,
+        "repeat": repeat,
+        "interval_days": interval_days,
+        "anchor": anchor,
+        "window_before_days": window_before_days,
+        "window_after_days": window_after_days,
+        "duration_minutes": duration_minutes,
+        "measures": list(measures),
+        "product": product,
+        "adjunct": adjunct,
+    }
+
+
+HAIR_PRODUCT = "MSC-conditioned medium (MSC-CM) / exosome-rich secretome"
+PHOTOAGING_PRODUCT = "ADSC-conditioned medium (ADSC-CM) cream or hydrogel"
+POST_LASER_PRODUCT = "Topical MSC secretome"
+WOUND_PRODUCT = "ADSC-conditioned medium (ADSC-CM) hydrogel dressing"
+ATOPIC_PRODUCT = "Topical MSC-conditioned medium (MSC-CM), used with emollients"
+PSORIASIS_PRODUCT = "Topical MSC secretome"
+SCAR_PRODUCT = "MSC-conditioned medium (MSC-CM)"
+
+PHOTOAGING_MEASURES = ("wrinkle_depth", "elasticity_r2", "hydration", "glogau")
+
+PROTOCOLS = (
+    {
+        "key": "hair-aga",
+        "name": "Hair regeneration, androgenetic alopecia",
+        "indication": "hair",
+        "delivery": "injection",
+        "description": (
+            f"{HAIR_PRODUCT} by intralesional microinjection with microneedling, six sessions "
+            "every 2 to 4 weeks, with a 6-month follow-up. The seed review reports a 29 % rise "
+            f"in hair density after a 12-week course against placebo ({SEED_REVIEW})."
+        ),
+        "product": HAIR_PRODUCT,
+        "steps": [
+            _step(
+                "Baseline assessment",
+                "assessment",
+                repeat=1,
+                interval_days=0,
+                window_before_days=0,
+                window_after_days=0,
+                duration_minutes=30,
+                measures=("hair_density", "hair_thickness"),
+            ),
+            _step(
+                "Secretome microinjection with microneedling",
+                "treatment",
+                repeat=6,
+                interval_days=14,
+                window_before_days=0,
+                window_after_days=14,
+                duration_minutes=60,
+                measures=("pain_vas",),
+                product=HAIR_PRODUCT,
+                adjunct="microneedling",
+            ),
+            # Window 0/+7 (silent in protocols.md): no earlier than 2 weeks after the last
+            # session and no later than 3, so it still measures the end of the course.
+            _step(
+                "End-of-course assessment",
+                "assessment",
+                repeat=1,
+                interval_days=14,
+                window_before_days=0,
+                window_after_days=7,
+                duration_minutes=30,
+                measures=("hair_density", "hair_thickness"),
+            ),
+            # 30 min rather than a 20-min review: it repeats the phototrichogram.
+            _step(
+                "Follow-up at 6 months",
+                "assessment",
+                repeat=1,
+                interval_days=180,
+                anchor="start",
+                window_before_days=14,
+                window_after_days=14,
+                duration_minutes=30,
+                measures=("hair_density",),
+            ),
+        ],
+    },
+    {
+        "key": "photoaging-4wk",
+        "name": "Photoaging, 4-week topical course",
+        "indication": "photoaging",
+        "delivery": "topical",
+        "description": (
+            f"{PHOTOAGING_PRODUCT} applied at home for 4 weeks, assessed at week 4 and "
+            f"followed up at 3 months ({SEED_REVIEW})."
+        ),
+        "product": PHOTOAGING_PRODUCT,
+        "steps": [
+            _step(
+                "Baseline assessment",
+                "assessment",
+                repeat=1,
+                interval_days=0,
+                window_before_days=0,
+                window_after_days=0,
+                duration_minutes=30,
+                measures=PHOTOAGING_MEASURES,
+            ),
+            # Window ±1 (silent in protocols.md): a weekly check-in a day early or late
+            # still covers that week of application.
+            _step(
+                "Home application, weekly check-in",
+                "home",
+                repeat=4,
+                interval_days=7,
+                anchor="start",
+                window_before_days=1,
+                window_after_days=1,
+                duration_minutes=0,
+            ),
+            _step(
+                "Week-4 assessment",
+                "assessment",
+                repeat=1,
+                interval_days=28,
+                anchor="start",
+                window_before_days=3,
+                window_after_days=3,
+                duration_minutes=30,
+                measures=PHOTOAGING_MEASURES,
+            ),
+            # Measures (silent in protocols.md): the full baseline set, so durability of
+            # every endpoint can be compared with baseline and week 4.
+            _step(
+                "Follow-up at 3 months",
+                "assessment",
+                repeat=1,
+                interval_days=90,
+                anchor="start",
+                window_before_days=14,
+                window_after_days=14,
+                duration_minutes=30,
+                measures=PHOTOAGING_MEASURES,
+            ),
+        ],
+    },
+    {
+        "key": "post-laser",
+        "name": "Post-laser recovery",
+        # Recovery after a resurfacing procedure is not one of the disease indications.
+        "indication": "other",
+        "delivery": "topical",
+        "description": (
+            "Fractional CO2 laser or RF microneedling followed by topical MSC secretome to "
+            f"speed recovery, with reviews at day 7 and week 4 ({SEED_REVIEW})."
+        ),
+        "product": POST_LASER_PRODUCT,
+        "steps": [
+            # The template ships with fractional CO2; a clinic using RF microneedling
+            # saves a new version with adjunct "rf_microneedling".
+            _step(
+                "Procedure day",
+                "treatment",
+                repeat=1,
+                interval_days=0,
+                window_before_days=0,
+                window_after_days=0,
+                duration_minutes=60,
+                measures=("pain_vas",),
+                product=POST_LASER_PRODUCT,
+                adjunct="fractional_co2",
+            ),
+            # Daily application: a window wider than 0/0 would overlap the next day.
+            _step(
+                "Home application",
+                "home",
+                repeat=7,
+                interval_days=1,
+                window_before_days=0,
+                window_after_days=0,
+                duration_minutes=0,
+            ),
+            # Reviews record no instrument in protocols.md; adverse events go on the session.
+            _step(
+                "Review at day 7",
+                "assessment",
+                repeat=1,
+                interval_days=7,
+                anchor="start",
+                window_before_days=2,
+                window_after_days=2,
+                duration_minutes=20,
+            ),
+            _step(
+                "Review at week 4",
+                "assessment",
+                repeat=1,
+                interval_days=28,
+                anchor="start",
+                window_before_days=7,
+                window_after_days=7,
+                duration_minutes=20,
+            ),
+        ],
+    },
+    {
+        "key": "chronic-wound",
+        "name": "Chronic wound / diabetic ulcer",
+        "indication": "wound",
+        "delivery": "topical",
+        "description": (
+            f"{WOUND_PRODUCT} changed twice weekly for 8 weeks, with the week-12 outcome; "
+            "about 50 % area reduction by week 4 predicts healing by week 12 "
+            f"({SEED_REVIEW})."
+        ),
+        "product": WOUND_PRODUCT,
+        "steps": [
+            _step(
+                "Baseline assessment",
+                "assessment",
+                repeat=1,
+                interval_days=0,
+                window_before_days=0,
+                window_after_days=0,
+                duration_minutes=30,
+                measures=("wound_area",),
+            ),
+            _step(
+                "Dressing change",
+                "treatment",
+                repeat=16,
+                interval_days=3,
+                window_before_days=0,
+                window_after_days=2,
+                duration_minutes=30,
+                measures=("wound_area", "wound_closed"),
+                product=WOUND_PRODUCT,
+            ),
+            _step(
+                "Week-12 outcome",
+                "assessment",
+                repeat=1,
+                interval_days=84,
+                anchor="start",
+                window_before_days=7,
+                window_after_days=7,
+                duration_minutes=30,
+                measures=("wound_area", "wound_closed"),
+            ),
+        ],
+    },
+    {
+        "key": "atopic-dermatitis",
+        "name": "Atopic dermatitis, topical steroid-sparing course",
+        "indication": "atopic_dermatitis",
+        "delivery": "topical",
+        "description": (
+            f"{ATOPIC_PRODUCT} for 4 weeks as a topical steroid-sparing course, assessed at "
+            f"weeks 2 and 4 and followed up at 12 weeks ({SEED_REVIEW})."
+        ),
+        "product": ATOPIC_PRODUCT,
+        "steps": [
+            _step(
+                "Baseline assessment",
+                "assessment",
+                repeat=1,
+                interval_days=0,
+                window_before_days=0,
+                window_after_days=0,
+                duration_minutes=30,
+                measures=("scorad", "easi", "iga", "dlqi", "itch_nrs", "tcs_use"),
+            ),
+            # Window ±1, as for the photoaging weekly check-ins.
+            _step(
+                "Home application, weekly check-in",
+                "home",
+                repeat=4,
+                interval_days=7,
+                anchor="start",
+                window_before_days=1,
+                window_after_days=1,
+                duration_minutes=0,
+            ),
+            _step(
+                "Assessment, weeks 2 and 4",
+                "assessment",
+                repeat=2,
+                interval_days=14,
+                anchor="start",
+                window_before_days=3,
+                window_after_days=3,
+                duration_minutes=30,
+                measures=("scorad", "easi", "iga", "itch_nrs", "tcs_use"),
+            ),
+            _step(
+                "Follow-up at 12 weeks",
+                "assessment",
+                repeat=1,
+                interval_days=84,
+                anchor="start",
+                window_before_days=7,
+                window_after_days=7,
+                duration_minutes=30,
+                measures=("scorad", "easi", "dlqi"),
+            ),
+        ],
+    },
+    {
+        "key": "psoriasis",
+        "name": "Psoriasis, topical secretome",
+        "indication": "psoriasis",
+        "delivery": "topical",
+        "description": (
+            f"{PSORIASIS_PRODUCT} applied at home, with PASI, IGA and DLQI at baseline and "
+            f"week 12 and PASI and IGA at weeks 4 and 8 ({SEED_REVIEW})."
+        ),
+        "product": PSORIASIS_PRODUCT,
+        # protocols.md lists assessments only, so no home step is scheduled.
+        "steps": [
+            _step(
+                "Baseline assessment",
+                "assessment",
+                repeat=1,
+                interval_days=0,
+                window_before_days=0,
+                window_after_days=0,
+                duration_minutes=30,
+                measures=("pasi", "iga", "dlqi"),
+            ),
+            _step(
+                "Assessment, weeks 4 and 8",
+                "assessment",
+                repeat=2,
+                interval_days=28,
+                anchor="start",
+                window_before_days=5,
+                window_after_days=5,
+                duration_minutes=30,
+                measures=("pasi", "iga"),
+            ),
+            _step(
+                "Week-12 assessment",
+                "assessment",
+                repeat=1,
+                interval_days=84,
+                anchor="start",
+                window_before_days=7,
+                window_after_days=7,
+                duration_minutes=30,
+                measures=("pasi", "iga", "dlqi"),
+            ),
+        ],
+    },
+    {
+        "key": "scars",
+        "name": "Acne and surgical scars",
+        "indication": "scar",
+        "delivery": "microneedling",
+        "description": (
+            f"Microneedling with {SCAR_PRODUCT} every 4 weeks for 3 sessions, assessed "
+            f"3 months after the last session ({SEED_REVIEW})."
+        ),
+        "product": SCAR_PRODUCT,
+        "steps": [
+            # Not in protocols.md, which starts with the treatment. Without a step at
+            # interval 0 the enrolment start date would hold no visit and the first
+            # session would fall 28 days after it with no pre-treatment grading; this
+            # baseline records the scar grade the course is judged against.
+            _step(
+                "Baseline assessment",
+                "assessment",
+                repeat=1,
+                interval_days=0,
+                window_before_days=0,
+                window_after_days=0,
+                duration_minutes=30,
+                measures=("scar_grade", "vss"),
+            ),
+            _step(
+                "Microneedling with secretome",
+                "treatment",
+                repeat=3,
+                interval_days=28,
+                window_before_days=3,
+                window_after_days=7,
+                duration_minutes=60,
+                measures=("scar_grade", "vss", "pain_vas"),
+                product=SCAR_PRODUCT,
+                adjunct="microneedling",
+            ),
+            # Measures (silent in protocols.md): the two scar scales, without pain_vas
+            # since no procedure is done at this visit.
+            _step(
+                "Assessment 3 months after the last session",
+                "assessment",
+                repeat=1,
+                interval_days=90,
+                window_before_days=14,
+                window_after_days=14,
+                duration_minutes=30,
+                measures=("scar_grade", "vss"),
+            ),
+        ],
+    },
+)

@@ -1,0 +1,186 @@
+"""Protocol authoring and the standard library.
+
+A protocol version that has enrolments is never changed in place: editing it
+makes the next version of the same lineage, and existing enrolments keep the
+version (and the steps) they started on.
+"""
+
+from collections.abc import Mapping, Sequence
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from clinics.models import Clinic, Role, User
+from config.exceptions import Conflict
+from sessions import schedule
+
+from .library import MEASURES, PROTOCOLS
+from .models import Adjunct, Anchor, OutcomeMeasure, Protocol, Step, StepKind
+
+PROTOCOL_FIELDS = ("name", "indication", "delivery", "description", "product", "active")
+STEP_FIELDS = (
+    "name",
+    "kind",
+    "repeat",
+    "interval_days",
+    "anchor",
+    "window_before_days",
+    "window_after_days",
+    "duration_minutes",
+    "product",
+    "adjunct",
+)
+STEP_DEFAULTS = {
+    "repeat": 1,
+    "interval_days": 0,
+    "anchor": Anchor.PREVIOUS,
+    "window_before_days": 0,
+    "window_after_days": 0,
+    "duration_minutes": 30,
+    "product": "",
+    "adjunct": Adjunct.NONE,
+}
+
+
+def _bounded(step: Mapping, field: str, low: int, high: int, errors: dict, index: int) -> None:
+    value = step.get(field)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        errors.setdefault("steps", []).append(f"Step {index}: {field} must be a whole number from {low} to {high}.")
+
+
+def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
+    """Check step dicts (as from the API or the library) and resolve measure
+    codes. Raises ValidationError on the `steps` field, naming step and rule."""
+    errors: dict[str, list[str]] = {}
+    if not steps:
+        raise ValidationError({"steps": ["A protocol needs at least one step."]})
+    codes = {code for step in steps for code in step.get("measures", ())}
+    catalogue = {m.code: m for m in OutcomeMeasure.objects.filter(code__in=codes)}
+    cleaned = []
+    total = 0
+    for index, raw in enumerate(steps, start=1):
+        step = {**STEP_DEFAULTS, **raw}
+        if not str(step.get("name") or "").strip():
+            errors.setdefault("steps", []).append(f"Step {index}: a name is required.")
+        if step.get("kind") not in StepKind.values:
+            errors.setdefault("steps", []).append(f"Step {index}: kind must be one of {', '.join(StepKind.values)}.")
+        if step.get("anchor") not in Anchor.values:
+            errors.setdefault("steps", []).append(f"Step {index}: anchor must be one of {', '.join(Anchor.values)}.")
+        if step.get("adjunct") not in Adjunct.values:
+            errors.setdefault("steps", []).append(f"Step {index}: adjunct must be one of {', '.join(Adjunct.values)}.")
+        _bounded(step, "repeat", 1, schedule.MAX_REPEAT, errors, index)
+        _bounded(step, "interval_days", 0, schedule.MAX_INTERVAL_DAYS, errors, index)
+        _bounded(step, "window_before_days", 0, schedule.MAX_WINDOW_DAYS, errors, index)
+        _bounded(step, "window_after_days", 0, schedule.MAX_WINDOW_DAYS, errors, index)
+        low_duration = 0 if step.get("kind") == StepKind.HOME else 5
+        _bounded(step, "duration_minutes", low_duration, 12 * 60, errors, index)
+        unknown = sorted(str(c) for c in step.get("measures", ()) if c not in catalogue)
+        if unknown:
+            errors.setdefault("steps", []).append(f"Step {index}: unknown measure code(s) {', '.join(unknown)}.")
+        if isinstance(step.get("repeat"), int):
+            total += step["repeat"]
+        cleaned.append(
+            {**{f: step[f] for f in STEP_FIELDS}, "measures": [catalogue[c] for c in step.get("measures", ()) if c in catalogue]}
+        )
+    if total > schedule.MAX_SESSIONS:
+        errors.setdefault("steps", []).append(f"A protocol may generate at most {schedule.MAX_SESSIONS} sessions.")
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _write_steps(protocol: Protocol, steps: list[dict]) -> None:
+    for position, step in enumerate(steps, start=1):
+        measures = step["measures"]
+        row = Step.objects.create(protocol=protocol, position=position, **{f: step[f] for f in STEP_FIELDS})
+        row.measures.set(measures)
+
+
+def _steps_as_data(protocol: Protocol) -> list[dict]:
+    return [
+        {**{f: getattr(s, f) for f in STEP_FIELDS}, "measures": list(s.measures.all())}
+        for s in protocol.steps.order_by("position").prefetch_related("measures")
+    ]
+
+
+@transaction.atomic
+def create_protocol(*, clinic: Clinic, data: Mapping, steps: Sequence[Mapping], by: User | None) -> Protocol:
+    if by is not None and not by.has_role(Role.MANAGER):
+        raise PermissionDenied("Only a manager may author protocols.")
+    cleaned = clean_steps(steps)
+    protocol = Protocol.objects.create(
+        clinic=clinic, created_by=by, **{f: data[f] for f in PROTOCOL_FIELDS if f in data}
+    )
+    _write_steps(protocol, cleaned)
+    return protocol
+
+
+@transaction.atomic
+def update_protocol(
+    *, protocol: Protocol, data: Mapping, steps: Sequence[Mapping] | None, by: User
+) -> Protocol:
+    """Edit in place while nobody is enrolled; otherwise make the next
+    version (returned) and retire this one from new enrolments."""
+    if not by.has_role(Role.MANAGER):
+        raise PermissionDenied("Only a manager may author protocols.")
+    protocol = Protocol.objects.select_for_update().get(pk=protocol.pk)
+    if not protocol.is_current:
+        raise Conflict("This is an old version; edit the current version of the protocol.")
+    cleaned = clean_steps(steps) if steps is not None else None
+    fields = {f: data[f] for f in PROTOCOL_FIELDS if f in data}
+    if not protocol.enrolments.exists():
+        for name, value in fields.items():
+            setattr(protocol, name, value)
+        protocol._history_user = by
+        protocol.save()
+        if cleaned is not None:
+            protocol.steps.all().delete()
+            _write_steps(protocol, cleaned)
+        return protocol
+    kept_steps = cleaned if cleaned is not None else _steps_as_data(protocol)
+    protocol.is_current = False
+    protocol._history_user = by
+    protocol.save(update_fields=["is_current"])
+    successor = Protocol.objects.create(
+        clinic=protocol.clinic,
+        lineage=protocol.lineage,
+        version=protocol.version + 1,
+        library_key=protocol.library_key,
+        created_by=by,
+        **{f: fields.get(f, getattr(protocol, f)) for f in PROTOCOL_FIELDS},
+    )
+    _write_steps(successor, kept_steps)
+    return successor
+
+
+def load_measures() -> int:
+    """Create or update the shared catalogue; returns how many changed."""
+    changed = 0
+    for spec in MEASURES:
+        defaults = {k: v for k, v in spec.items() if k != "code"}
+        measure, created = OutcomeMeasure.objects.get_or_create(code=spec["code"], defaults=defaults)
+        if not created and any(getattr(measure, k) != v for k, v in defaults.items()):
+            for k, v in defaults.items():
+                setattr(measure, k, v)
+            measure.save()
+            changed += 1
+        changed += created
+    return changed
+
+
+@transaction.atomic
+def load_library(clinic: Clinic) -> int:
+    """Give a clinic the standard protocols it does not have yet (by library
+    key). Idempotent: a clinic that has them, edited or not, is left alone."""
+    load_measures()
+    have = set(Protocol.objects.filter(clinic=clinic).exclude(library_key="").values_list("library_key", flat=True))
+    created = 0
+    for spec in PROTOCOLS:
+        if spec["key"] in have:
+            continue
+        protocol = Protocol.objects.create(
+            clinic=clinic, library_key=spec["key"], **{f: spec[f] for f in PROTOCOL_FIELDS if f in spec}
+        )
+        _write_steps(protocol, clean_steps(spec["steps"]))
+        created += 1
+    return created

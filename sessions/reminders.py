@@ -1,0 +1,121 @@
+"""Which reminder rows a session should have (SPEC §5), and keeping the
+outbox in step with it.
+
+`wanted_reminders` is pure. `sync_reminders` compares it with the live rows
+and voids or adds the difference; services call it inside the same
+transaction as the change that caused it, so a stale reminder can never be
+claimed after the change committed.
+"""
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from clinics.timezones import at_local
+
+from .models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
+
+# Home sessions and "time to book" emails go out at this clinic-local hour.
+MORNING = dt.time(8, 0)
+
+# Kinds derived from the session's state. A `missed` email is made once by
+# mark_no_show and only voided here (when the session is booked again).
+PLANNED_KINDS = frozenset({ReminderKind.BOOKED, ReminderKind.HOME, ReminderKind.WINDOW_OPEN})
+
+
+@dataclass(frozen=True)
+class Wanted:
+    kind: str
+    due_at: dt.datetime
+    offset_hours: int | None = None
+
+
+def booked_reminders(start: dt.datetime, offsets_hours: Sequence[int], now: dt.datetime) -> list[Wanted]:
+    """One per offset, due `offset` hours before `start`. Those already past
+    due are dropped, except the last one before the session: booking 23 hours
+    ahead sends the 24-hour reminder at once, never the 72-hour one."""
+    if start <= now:
+        return []
+    # Offsets are elapsed hours, so this is plain UTC arithmetic: 24 hours
+    # before a Monday 09:00 after the spring change is Sunday 08:00 local.
+    dues = sorted(
+        (Wanted(ReminderKind.BOOKED, start - dt.timedelta(hours=h), h) for h in set(offsets_hours)),
+        key=lambda w: w.due_at,
+    )
+    future = [w for w in dues if w.due_at > now]
+    past = [w for w in dues if w.due_at <= now]
+    return ([past[-1]] if past else []) + future
+
+
+def wanted_reminders(
+    *,
+    status: str,
+    is_home: bool,
+    start: dt.datetime | None,
+    target_date: dt.date,
+    window_start: dt.date,
+    tz: zoneinfo.ZoneInfo,
+    offsets_hours: Sequence[int],
+    now: dt.datetime,
+    can_email: bool,
+) -> list[Wanted]:
+    if not can_email:
+        return []
+    if status == SessionStatus.BOOKED and start is not None:
+        return booked_reminders(start, offsets_hours, now)
+    if status == SessionStatus.PLANNED:
+        if is_home:
+            due = at_local(target_date, MORNING, tz)
+            return [Wanted(ReminderKind.HOME, due)] if due > now else []
+        due = at_local(window_start, MORNING, tz)
+        # A window that opened before this (re)planning gets no "time to book"
+        # email: the patient is at reception or has just been told.
+        return [Wanted(ReminderKind.WINDOW_OPEN, due)] if due > now else []
+    return []
+
+
+def sync_reminders(session: Session, *, now: dt.datetime) -> None:
+    """Void pending rows that no longer fit the session, add missing ones.
+
+    Rows already sent, failed or being sent are history and kept; a row that
+    matches (same kind and due time) is never made twice."""
+    clinic = session.clinic
+    patient = session.patient
+    enrolment_active = session.enrolment.status == "active"
+    wanted = wanted_reminders(
+        status=session.status if enrolment_active else SessionStatus.CANCELLED,
+        is_home=session.step.kind == "home",
+        start=session.start,
+        target_date=session.target_date,
+        window_start=session.window_start,
+        tz=clinic.tz,
+        offsets_hours=clinic.reminder_offsets_hours or [],
+        now=now,
+        can_email=patient.can_receive_reminders,
+    )
+    live = list(session.reminders.exclude(status=ReminderStatus.VOID))
+    have = {(r.kind, r.due_at) for r in live}
+    wanted_keys = {(w.kind, w.due_at) for w in wanted}
+    keep_missed = session.status == SessionStatus.PLANNED and patient.can_receive_reminders and enrolment_active
+    stale = [
+        r.pk
+        for r in live
+        if r.status == ReminderStatus.PENDING
+        and (
+            (r.kind in PLANNED_KINDS and (r.kind, r.due_at) not in wanted_keys)
+            or (r.kind == ReminderKind.MISSED and not keep_missed)
+        )
+    ]
+    if stale:
+        Reminder.objects.filter(pk__in=stale, status=ReminderStatus.PENDING).update(status=ReminderStatus.VOID)
+    Reminder.objects.bulk_create(
+        Reminder(clinic=clinic, session=session, kind=w.kind, due_at=w.due_at, offset_hours=w.offset_hours)
+        for w in wanted
+        if (w.kind, w.due_at) not in have
+    )
+
+
+def add_missed_reminder(session: Session, *, now: dt.datetime) -> None:
+    if session.patient.can_receive_reminders:
+        Reminder.objects.create(clinic=session.clinic, session=session, kind=ReminderKind.MISSED, due_at=now)

@@ -1,0 +1,59 @@
+import pytest
+
+from clinics.models import Role
+from tests.factories import ClinicFactory, PatientFactory, UserFactory, make_protocol
+
+
+@pytest.fixture
+def clinic(db):
+    return ClinicFactory(name="Charité Skin", slug="charite", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def other_clinic(db):
+    return ClinicFactory(name="Elsewhere Derm", slug="elsewhere", timezone="America/New_York")
+
+
+@pytest.fixture
+def receptionist(clinic):
+    return UserFactory(clinic=clinic, role=Role.RECEPTION, username="rita")
+
+
+@pytest.fixture
+def clinician(clinic):
+    return UserFactory(clinic=clinic, role=Role.CLINICIAN, username="claire")
+
+
+@pytest.fixture
+def manager(clinic):
+    return UserFactory(clinic=clinic, role=Role.MANAGER, username="max")
+
+
+@pytest.fixture
+def outsider(other_clinic):
+    """A manager of another clinic: sees none of ours."""
+    return UserFactory(clinic=other_clinic, role=Role.MANAGER, username="otto")
+
+
+@pytest.fixture
+def patient(clinic):
+    return PatientFactory(clinic=clinic, first_name="Hanna", last_name="Weber")
+
+
+@pytest.fixture
+def hair_protocol(clinic):
+    return make_protocol(clinic)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI a skipped test is a failure: a test that needs a server must
+    fail when the server is missing, never quietly not run."""
+    import os
+
+    if os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        reporter.write_line(f"CI=true: {skipped} skipped test(s) count as failures", red=True)
+        session.exitstatus = 1
