@@ -1,0 +1,3 @@
+"""The HTTP API v1 router (SPEC §6)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The staff pages' URLs."""
+
+urlpatterns: list = []
