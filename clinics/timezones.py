@@ -43,13 +43,18 @@ def as_clinic_time(value: dt.datetime, tz: zoneinfo.ZoneInfo, *, field: str = "s
 
 
 def local_midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
-    return localize(dt.datetime.combine(day, dt.time(0, 0)), tz, field="date")
+    """The first instant of `day` in the zone. Some zones skip midnight itself
+    (America/Santiago, Asia/Beirut, America/Havana spring forward at 00:00);
+    there the day starts at 01:00."""
+    return at_local(day, dt.time(0, 0), tz)
 
 
 def at_local(day: dt.date, wall: dt.time, tz: zoneinfo.ZoneInfo) -> dt.datetime:
-    """The instant of `wall` o'clock on `day` in the zone; a wall time in a gap
-    is moved forward by the gap (08:00 never falls in one in practice)."""
-    naive = dt.datetime.combine(day, wall)
-    if is_in_gap(naive, tz):
-        return naive.replace(tzinfo=tz, fold=1).astimezone(UTC).astimezone(tz)
-    return naive.replace(tzinfo=tz, fold=0)
+    """The instant (in UTC) of `wall` o'clock on `day` in the zone; a wall time
+    in a gap is moved forward by the gap (08:00 never falls in one in
+    practice), a repeated one is taken at its first occurrence."""
+    # PEP 495: inside a gap, fold=0 reads the wall time with the offset in
+    # force before the change, which lands after the gap (02:30 -> 03:30);
+    # fold=1 would land before it (02:30 -> 01:30). Returned in UTC because
+    # Python never finds an aware time in a fold equal to one in another zone.
+    return dt.datetime.combine(day, wall).replace(tzinfo=tz, fold=0).astimezone(UTC)
