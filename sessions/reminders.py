@@ -37,8 +37,10 @@ def booked_reminders(start: dt.datetime, offsets_hours: Sequence[int], now: dt.d
     ahead sends the 24-hour reminder at once, never the 72-hour one."""
     if start <= now:
         return []
-    # Offsets are elapsed hours, so this is plain UTC arithmetic: 24 hours
-    # before a Monday 09:00 after the spring change is Sunday 08:00 local.
+    # Offsets are elapsed hours, so this is plain UTC arithmetic (Python
+    # subtracts from an aware time in one zone on the wall clock): 72 hours
+    # before a Monday 09:00 after the spring change is Friday 08:00 local.
+    start = start.astimezone(dt.UTC)
     dues = sorted(
         (Wanted(ReminderKind.BOOKED, start - dt.timedelta(hours=h), h) for h in set(offsets_hours)),
         key=lambda w: w.due_at,

@@ -303,6 +303,9 @@ def book_session(
         raise ValidationError({"room": ["Choose an active room of this clinic."]})
     override_reason = (override_reason or "").strip()
     try:
+        # Python adds to an aware time in one zone on the wall clock; in UTC
+        # the end is `duration` real minutes later, even across a DST change.
+        start = start.astimezone(dt.UTC)
         end = start + dt.timedelta(minutes=session.step.duration_minutes)
     except OverflowError:
         raise ValidationError({"start": ["This time is out of range."]}) from None
