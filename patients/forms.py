@@ -1,0 +1,33 @@
+from django import forms
+
+from .models import Patient
+
+SKIN_TYPES = [("", "Not recorded"), *((str(n), label) for n, label in enumerate(("I", "II", "III", "IV", "V", "VI"), 1))]
+
+
+class PatientForm(forms.ModelForm):
+    skin_type = forms.TypedChoiceField(
+        label="Fitzpatrick skin type", choices=SKIN_TYPES, coerce=int, empty_value=None, required=False
+    )
+
+    class Meta:
+        model = Patient
+        fields = [
+            "record_number",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "skin_type",
+            "reminder_consent",
+        ]
+        labels = {
+            "record_number": "Medical record number",
+            "reminder_consent": "Consents to email reminders",
+        }
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(label="Search by name or record number", required=False, max_length=100)

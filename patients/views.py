@@ -1,0 +1,147 @@
+"""Patient pages: the list with search, create and edit, and the patient page
+with every enrolment's schedule, outcome charts, adverse events, deviations
+and reminder history."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+
+from clinics.models import Role
+from clinics.views import add_service_errors, clinic_today, staff_page
+from sessions.charts import outcome_chart
+from sessions.models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionStatus
+from sessions.selectors import enrolments_of, outcome_summary
+
+from . import services
+from .forms import PatientForm, PatientSearchForm
+from .models import Patient
+
+
+@staff_page()
+def patient_list(request):
+    clinic = request.user.clinic
+    search = PatientSearchForm(request.GET or None)
+    patients = Patient.objects.filter(clinic=clinic)
+    query = ""
+    if search.is_valid():
+        query = search.cleaned_data["q"].strip().replace("\x00", "")
+        for word in query.split():
+            patients = patients.filter(
+                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(record_number__icontains=word)
+            )
+    return render(
+        request,
+        "patients/patient_list.html",
+        {"nav": "patients", "search": search, "query": query, "patients": patients[:200]},
+    )
+
+
+def _save_patient(request, form, patient=None):
+    data = form.cleaned_data
+    try:
+        if patient is None:
+            return services.create_patient(clinic=request.user.clinic, data=data, by=request.user)
+        return services.update_patient(patient=patient, data=data, by=request.user)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+
+
+@staff_page()
+def patient_create(request):
+    form = PatientForm(request.POST or None, instance=Patient(clinic=request.user.clinic))
+    if request.method == "POST" and form.is_valid():
+        patient = _save_patient(request, form)
+        if patient is not None:
+            messages.success(request, f"{patient.full_name} was added.")
+            return redirect("patient_detail", pk=patient.pk)
+    return render(request, "patients/patient_form.html", {"nav": "patients", "form": form, "patient": None})
+
+
+@staff_page()
+def patient_edit(request, pk):
+    patient = get_object_or_404(Patient, pk=pk, clinic=request.user.clinic)
+    # The form edits a copy, so a rejected change never shows on the page header.
+    form = PatientForm(request.POST or None, instance=Patient.objects.get(pk=patient.pk))
+    if request.method == "POST" and form.is_valid():
+        saved = _save_patient(request, form, patient)
+        if saved is not None:
+            messages.success(request, f"{saved.full_name} was saved.")
+            return redirect("patient_detail", pk=saved.pk)
+    return render(request, "patients/patient_form.html", {"nav": "patients", "form": form, "patient": patient})
+
+
+def _span(enrolment):
+    """The first and last day the enrolment's timeline bands are drawn over."""
+    days = [d for s in enrolment.sessions.all() for d in (s.window_start, s.window_end)]
+    days += [s.start.astimezone(enrolment.clinic.tz).date() for s in enrolment.sessions.all() if s.start]
+    first, last = min(days), max(days)
+    return first, max((last - first).days, 1)
+
+
+def _timeline_rows(enrolment, *, today):
+    first, length = _span(enrolment)
+
+    def pos(day):
+        return round((day - first).days / length * 100, 2)
+
+    rows = []
+    for session in enrolment.sessions.all():
+        booked_day = session.start.astimezone(enrolment.clinic.tz).date() if session.start else None
+        missed = session.missed_count > 0
+        overdue = session.status == SessionStatus.PLANNED and session.window_end < today
+        rows.append(
+            {
+                "session": session,
+                "window_left": pos(session.window_start),
+                "window_width": max(pos(session.window_end) - pos(session.window_start), 0.8),
+                "target_left": pos(session.target_date),
+                "booked_left": pos(booked_day) if booked_day else None,
+                "missed": missed,
+                "overdue": overdue,
+            }
+        )
+    return rows
+
+
+@staff_page()
+def patient_detail(request, pk):
+    clinic = request.user.clinic
+    patient = get_object_or_404(Patient, pk=pk, clinic=clinic)
+    today = clinic_today(clinic)
+    enrolments = []
+    for enrolment in enrolments_of(clinic).filter(patient=patient):
+        charts = [outcome_chart(summary) for summary in outcome_summary(enrolment)]
+        enrolments.append(
+            {
+                "enrolment": enrolment,
+                "rows": _timeline_rows(enrolment, today=today) if enrolment.sessions.all() else [],
+                "charts": charts,
+            }
+        )
+    # Voided reminders (superseded by a rebooking or a cascade) are noise
+    # unless asked for.
+    reminders = Reminder.objects.filter(session__patient=patient)
+    show_all = request.GET.get("reminders") == "all"
+    void_count = 0
+    if not show_all:
+        void_count = reminders.filter(status=ReminderStatus.VOID).count()
+        reminders = reminders.exclude(status=ReminderStatus.VOID)
+    context = {
+        "nav": "patients",
+        "patient": patient,
+        "enrolments": enrolments,
+        "adverse_events": AdverseEvent.objects.filter(session__patient=patient)
+        .select_related("session", "session__step", "reported_by")
+        .order_by("-reported_at"),
+        "deviations": Deviation.objects.filter(session__patient=patient)
+        .select_related("session", "session__step", "by")
+        .order_by("-at"),
+        "reminders": reminders.select_related("session", "session__step").order_by("-due_at")[:100],
+        "all_reminders": show_all,
+        "void_reminders": void_count,
+        "can_complete": request.user.has_role(Role.CLINICIAN),
+        "today": today,
+    }
+    return render(request, "patients/patient_detail.html", context)

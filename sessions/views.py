@@ -1,0 +1,466 @@
+"""The staff pages around sessions: agenda, due list, enrolment with a
+preview, booking, the session actions, completion and failed reminders.
+
+Views parse with a form, call one service, and put its ValidationError /
+Conflict / PermissionDenied back on the page; actions are POST-redirect-GET
+with a flash message.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from itertools import groupby
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinics.models import Role
+from clinics.timezones import at_local
+from clinics.views import add_service_errors, clinic_today, error_text, parse_date, safe_next, staff_page
+from config.exceptions import Conflict
+from patients.models import EnrolmentStatus, Patient
+
+from . import schedule, selectors, services
+from .forms import AdverseEventFormSet, BookTimeForm, CompleteForm, EnrolForm, SkipForm, SlotForm
+from .models import OCCUPYING, Reminder, ReminderStatus, Session, SessionStatus
+
+SERVICE_ERRORS = (ValidationError, Conflict, PermissionDenied)
+
+
+def _session_or_404(request, pk) -> Session:
+    return get_object_or_404(selectors.sessions_of(request.user.clinic), pk=pk)
+
+
+# --- Agenda ---------------------------------------------------------------------------------------
+
+
+@staff_page()
+def agenda(request):
+    clinic = request.user.clinic
+    tz = clinic.tz
+    today = clinic_today(clinic)
+    day = parse_date(request.GET.get("date"), today)
+    view = "week" if request.GET.get("view") == "week" else "day"
+    by = "room" if request.GET.get("by") == "room" else "practitioner"
+    if view == "week":
+        days = [day - dt.timedelta(days=day.weekday()) + dt.timedelta(days=n) for n in range(7)]
+        step = dt.timedelta(days=7)
+    else:
+        days = [day]
+        step = dt.timedelta(days=1)
+    # Local midnights, computed per day so a DST change inside the week is right.
+    range_start = at_local(days[0], dt.time(0), tz)
+    range_end = at_local(days[-1] + dt.timedelta(days=1), dt.time(0), tz)
+    sessions = list(
+        selectors.sessions_of(clinic)
+        .filter(status__in=OCCUPYING, start__gte=range_start, start__lt=range_end)
+        .order_by("start")
+    )
+    if by == "room":
+        resources = [(room.pk, room.name) for room in clinic.rooms.filter(active=True)]
+        key = "room_id"
+        unassigned = "No room"
+    else:
+        resources = [(user.pk, user.display_name) for user in selectors.practitioners_of(clinic)]
+        key = "practitioner_id"
+        unassigned = "No practitioner"
+    known = {pk for pk, _ in resources}
+    # Bookings of a room or practitioner no longer active still show.
+    for session in sessions:
+        pk = getattr(session, key)
+        if pk not in known:
+            name = unassigned if pk is None else (session.room.name if by == "room" else session.practitioner.display_name)
+            resources.append((pk, name))
+            known.add(pk)
+    cells: dict = defaultdict(list)
+    for session in sessions:
+        cells[(getattr(session, key), session.start.astimezone(tz).date())].append(session)
+    columns = [
+        {"name": name, "days": [{"day": d, "sessions": cells[(pk, d)]} for d in days]} for pk, name in resources
+    ]
+
+    def link(target: dt.date, **overrides) -> str:
+        params = {"date": target.isoformat(), "view": view, "by": by, **overrides}
+        return reverse("agenda") + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+    context = {
+        "nav": "agenda",
+        "view": view,
+        "by": by,
+        "day": day,
+        "days": days,
+        "today": today,
+        "columns": columns,
+        "count": len(sessions),
+        "prev_url": link(day - step),
+        "next_url": link(day + step),
+        "today_url": link(today),
+        "day_url": link(day, view="day"),
+        "week_url": link(day, view="week"),
+        "by_practitioner_url": link(day, by="practitioner"),
+        "by_room_url": link(day, by="room"),
+        "has_rooms": clinic.rooms.exists(),
+        "can_complete": request.user.has_role(Role.CLINICIAN),
+    }
+    return render(request, "sessions/agenda.html", context)
+
+
+# --- Due list -------------------------------------------------------------------------------------
+
+DUE_HORIZON_DAYS = 7
+
+
+@staff_page()
+def due_list(request):
+    """Planned, bookable sessions whose window is open or opens within a week,
+    oldest window first. Windows that passed unbooked stay on the list
+    (flagged) until someone books, skips or withdraws them."""
+    clinic = request.user.clinic
+    today = clinic_today(clinic)
+    horizon = today + dt.timedelta(days=DUE_HORIZON_DAYS)
+    sessions = (
+        selectors.sessions_of(clinic)
+        .filter(status=SessionStatus.PLANNED, enrolment__status=EnrolmentStatus.ACTIVE, window_start__lte=horizon)
+        .exclude(step__kind="home")
+        .order_by("window_start", "target_date", "patient__last_name", "sequence")
+    )
+    rows = []
+    for session in sessions[:500]:
+        if session.window_end < today:
+            state = "passed"
+        elif session.window_start > today:
+            state = "opens"
+        elif session.window_end <= horizon:
+            state = "closing"
+        else:
+            state = "open"
+        rows.append({"session": session, "state": state})
+    return render(request, "sessions/due_list.html", {"nav": "due", "rows": rows, "today": today, "horizon": horizon})
+
+
+# --- Enrolment ------------------------------------------------------------------------------------
+
+
+def _preview(protocol, start_date):
+    steps = list(protocol.steps.order_by("position"))
+    rules = [services._rule(s) for s in steps]
+    try:
+        planned = schedule.initial_schedule(start_date, rules)
+    except OverflowError:
+        return None
+    return [{"planned": p, "step": steps[p.step_index]} for p in planned]
+
+
+@staff_page()
+def enrol(request, pk):
+    clinic = request.user.clinic
+    patient = get_object_or_404(Patient, pk=pk, clinic=clinic)
+    initial = {"start_date": clinic_today(clinic)}
+    if request.user.is_practitioner:
+        initial["clinician"] = request.user.pk
+    form = EnrolForm(request.POST or None, clinic=clinic, initial=initial)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if request.POST.get("action") == "save":
+            try:
+                enrolment = services.enrol_patient(
+                    patient=patient,
+                    protocol=data["protocol"],
+                    start_date=data["start_date"],
+                    clinician=data["clinician"],
+                    area=data["area"],
+                    by=request.user,
+                )
+            except SERVICE_ERRORS as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"{patient.full_name} is enrolled in {enrolment.protocol.name}; "
+                    f"{enrolment.sessions.count()} sessions were planned.",
+                )
+                return redirect("patient_detail", pk=patient.pk)
+        if form.is_valid():
+            preview = _preview(data["protocol"], data["start_date"])
+            if preview is None:
+                form.add_error("start_date", "This start date puts sessions past the year 9999.")
+    return render(
+        request, "sessions/enrol.html", {"nav": "patients", "patient": patient, "form": form, "preview": preview}
+    )
+
+
+# --- Booking --------------------------------------------------------------------------------------
+
+SLOT_DAYS = 3
+
+
+def _slot_groups(session, slots, practitioners):
+    """Slots grouped by local day, then practitioner, for the page."""
+    tz = session.clinic.tz
+    names = {p.pk: p.display_name for p in practitioners}
+    groups = []
+    for day, day_slots in groupby(slots, key=lambda s: s.start.astimezone(tz).date()):
+        by_practitioner: dict[int, list] = defaultdict(list)
+        for slot in day_slots:
+            by_practitioner[slot.practitioner_id].append(slot)
+        groups.append(
+            {
+                "day": day,
+                "rows": [
+                    {"name": names.get(pid, "?"), "practitioner_id": pid, "slots": items}
+                    for pid, items in sorted(by_practitioner.items(), key=lambda kv: names.get(kv[0], ""))
+                ],
+            }
+        )
+    return groups
+
+
+def _bookable(session) -> bool:
+    return (
+        session.enrolment.status == EnrolmentStatus.ACTIVE
+        and session.status in (SessionStatus.PLANNED, SessionStatus.BOOKED)
+        and session.step.kind != "home"
+    )
+
+
+@staff_page()
+def book(request, pk):
+    """GET: the session, its free slots and the actions it allows. POST: book
+    one offered slot (`slot` form) or a typed time (`time` form)."""
+    clinic = request.user.clinic
+    session = _session_or_404(request, pk)
+    allow_override = request.user.has_role(Role.CLINICIAN)
+    today = clinic_today(clinic)
+    time_form = BookTimeForm(
+        clinic=clinic,
+        allow_override=allow_override,
+        initial={"date": max(session.window_start, today), "practitioner": session.practitioner_id},
+        prefix="time",
+    )
+    if request.method == "POST":
+        if not _bookable(session):
+            messages.error(request, "This session cannot be booked.")
+            return redirect("session_book", pk=session.pk)
+        if request.POST.get("form") == "time":
+            time_form = BookTimeForm(request.POST, clinic=clinic, allow_override=allow_override, prefix="time")
+            if time_form.is_valid():
+                data = time_form.cleaned_data
+                try:
+                    booked = services.book_session(
+                        session=session,
+                        start=data["start"],
+                        practitioner=data["practitioner"],
+                        room=data["room"],
+                        override_reason=data.get("override_reason", ""),
+                        by=request.user,
+                    )
+                except SERVICE_ERRORS as error:
+                    add_service_errors(time_form, error)
+                    messages.error(request, f"Not booked: {error_text(error)}")
+                else:
+                    return _booked(request, booked)
+        else:
+            slot_form = SlotForm(request.POST, clinic=clinic)
+            if not slot_form.is_valid():
+                messages.error(request, "That slot is no longer offered; choose another.")
+                return redirect("session_book", pk=session.pk)
+            data = slot_form.cleaned_data
+            try:
+                booked = services.book_session(
+                    session=session,
+                    start=data["start"],
+                    practitioner=data["practitioner"],
+                    room=data["room"],
+                    by=request.user,
+                )
+            except SERVICE_ERRORS as error:
+                messages.error(request, f"Not booked: {error_text(error)} Choose another slot.")
+                return redirect(reverse("session_book", args=[session.pk]) + "#slots")
+            return _booked(request, booked)
+
+    practitioners = list(selectors.practitioners_of(clinic))
+    practitioner = None
+    if request.GET.get("practitioner"):
+        practitioner = next((p for p in practitioners if str(p.pk) == request.GET["practitioner"]), None)
+    first_day = max(session.window_start, today)
+    date_from = parse_date(request.GET.get("date"), first_day)
+    date_from = max(date_from, first_day)
+    date_to = min(date_from + dt.timedelta(days=SLOT_DAYS - 1), session.window_end)
+    slots = []
+    if _bookable(session):
+        slots = selectors.free_slots(session, date_from=date_from, date_to=date_to, practitioner=practitioner)
+    later = date_to + dt.timedelta(days=1)
+    context = {
+        "nav": "patients",
+        "session": session,
+        "bookable": _bookable(session),
+        "slot_groups": _slot_groups(session, slots, practitioners),
+        "practitioners": practitioners,
+        "practitioner": practitioner,
+        "date_from": date_from,
+        "date_to": date_to,
+        "later": later if later <= session.window_end else None,
+        "window_over": session.window_end < today,
+        "time_form": time_form,
+        "skip_form": SkipForm(prefix="skip"),
+        "allow_override": allow_override,
+        "can_skip": request.user.has_role(Role.CLINICIAN),
+        "can_complete": request.user.has_role(Role.CLINICIAN),
+        "started": session.start is not None and session.start <= timezone.now(),
+    }
+    return render(request, "sessions/book.html", context)
+
+
+def _booked(request, session):
+    local = timezone.localtime(session.start)
+    note = " (outside its window)" if session.out_of_window else ""
+    messages.success(
+        request,
+        f"Booked {session.step.name} for {session.patient.full_name} on {local:%a %d %b %Y at %H:%M} "
+        f"with {session.practitioner.display_name}{note}.",
+    )
+    return redirect("patient_detail", pk=session.patient_id)
+
+
+def _action(request, pk, run, done: str):
+    session = _session_or_404(request, pk)
+    try:
+        run(session)
+    except SERVICE_ERRORS as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, done.format(name=session.patient.full_name, step=session.step.name))
+    return redirect(safe_next(request, reverse("patient_detail", args=[session.patient_id])))
+
+
+@require_POST
+@staff_page()
+def cancel(request, pk):
+    return _action(
+        request,
+        pk,
+        lambda s: services.cancel_booking(session=s, by=request.user),
+        "The booking of {step} for {name} was cancelled.",
+    )
+
+
+@require_POST
+@staff_page()
+def no_show(request, pk):
+    return _action(
+        request, pk, lambda s: services.mark_no_show(session=s, by=request.user), "{name} was marked a no-show."
+    )
+
+
+@require_POST
+@staff_page(Role.CLINICIAN)
+def skip(request, pk):
+    form = SkipForm(request.POST, prefix="skip")
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _action(
+        request,
+        pk,
+        lambda s: services.skip_session(session=s, reason=reason, by=request.user),
+        "{step} for {name} was skipped.",
+    )
+
+
+# --- Completion -----------------------------------------------------------------------------------
+
+
+@staff_page(Role.CLINICIAN)
+def complete(request, pk):
+    session = _session_or_404(request, pk)
+    completable = session.enrolment.status == EnrolmentStatus.ACTIVE and (
+        session.status == SessionStatus.BOOKED
+        or (session.status == SessionStatus.PLANNED and session.step.kind == "home")
+    )
+    if not completable:
+        messages.error(request, f"This {session.get_status_display().lower()} session cannot be completed.")
+        return redirect("patient_detail", pk=session.patient_id)
+    measures = list(session.step.measures.order_by("code"))
+    form = CompleteForm(request.POST or None, measures=measures)
+    events = AdverseEventFormSet(request.POST or None, prefix="ae")
+    if request.method == "POST" and form.is_valid() and events.is_valid():
+        data = form.cleaned_data
+        adverse = [
+            {
+                "description": e.cleaned_data["description"],
+                "severity": e.cleaned_data["severity"],
+                "related_to_treatment": e.cleaned_data["related_to_treatment"] or "unknown",
+            }
+            for e in events.forms
+            if e.cleaned_data and not e.is_blank()
+        ]
+        try:
+            services.complete_session(
+                session=session,
+                by=request.user,
+                outcomes=form.outcomes(),
+                notes=data["notes"],
+                not_done_reason=data["not_done_reason"],
+                product_lot=data["product_lot"],
+                product_source=data["product_source"],
+                product_form=data["product_form"],
+                product_concentration=data["product_concentration"],
+                adverse_events=adverse,
+            )
+        except ValidationError as error:
+            errors = getattr(error, "error_dict", {})
+            for field, items in errors.items():
+                texts = [m for e in items for m in e.messages]
+                if field == "outcomes":
+                    form.put_outcome_errors(texts)
+                elif field == "adverse_events":
+                    events._non_form_errors = events.error_class(texts)
+                else:
+                    for text in texts:
+                        form.add_error(field if field in form.fields else None, text)
+            if not errors:
+                form.add_error(None, error_text(error))
+        except (Conflict, PermissionDenied) as error:
+            form.add_error(None, error_text(error))
+        else:
+            messages.success(request, f"{session.step.name} for {session.patient.full_name} is completed.")
+            return redirect("patient_detail", pk=session.patient_id)
+    context = {"nav": "patients", "session": session, "form": form, "events": events}
+    return render(request, "sessions/complete.html", context)
+
+
+# --- Failed reminders -----------------------------------------------------------------------------
+
+
+@staff_page(Role.MANAGER)
+def failed_reminders(request):
+    reminders = (
+        Reminder.objects.filter(clinic=request.user.clinic, status=ReminderStatus.FAILED)
+        .select_related("session", "session__patient", "session__step")
+        .order_by("-due_at")
+    )
+    return render(request, "sessions/failed_reminders.html", {"nav": "reminders", "reminders": reminders[:500]})
+
+
+@require_POST
+@staff_page(Role.MANAGER)
+def resend(request, pk):
+    reminder = get_object_or_404(
+        Reminder.objects.filter(clinic=request.user.clinic).select_related("session", "session__patient"), pk=pk
+    )
+    try:
+        # The outbox (sessions/outbox.py) owns sending; imported here so the
+        # pages do not load the mail machinery until someone resends.
+        from sessions.outbox import resend_reminder
+    except ImportError:
+        messages.error(request, "Resending is not available in this installation yet.")
+        return redirect("failed_reminders")
+    try:
+        resend_reminder(reminder=reminder, by=request.user)
+    except SERVICE_ERRORS as error:
+        messages.error(request, f"Not resent: {error_text(error)}")
+    else:
+        messages.success(request, f"The reminder to {reminder.session.patient.full_name} is queued to be sent again.")
+    return redirect("failed_reminders")
