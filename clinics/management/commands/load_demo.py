@@ -1,0 +1,577 @@
+"""`manage.py load_demo`: a demo clinic with staff, patients and a history.
+
+Everything is made through the services, as staff would make it: patients
+are enrolled, sessions booked into free slots inside opening hours,
+completed with outcomes, skipped, missed. The past is played by passing
+`now=` to the services, in the order the days happened, so the data holds
+every rule the services enforce (windows, overlaps, deviations, cascade).
+
+Idempotent: when the demo clinic exists the command changes nothing and
+prints the logins again. The whole load is one transaction: it lands
+completely or not at all.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from clinics.models import Clinic, Closure, Role, Room, User
+from clinics.services import create_clinic, create_staff, set_opening_hours
+from clinics.timezones import at_local, is_in_gap
+from config.exceptions import Conflict
+from patients.models import Patient
+from patients.services import create_patient
+from protocols.models import Protocol, StepKind, ValueType
+from sessions import services
+from sessions.models import Session, SessionStatus
+from sessions.reminders import sync_reminders
+
+from .create_clinic import error_text
+
+SLUG = "demo"
+NAME = "Regimen Demo Clinic"
+TIMEZONE = "Europe/Berlin"
+# A local demo: every login shares one published password (see --allow-insecure).
+PASSWORD = "regimen-demo"
+
+HOURS = [(weekday, dt.time(8), dt.time(18)) for weekday in range(5)] + [(5, dt.time(9), dt.time(13))]
+
+# Fixed-date German public holidays; the next two become closures.
+HOLIDAYS = [
+    (1, 1, "New Year's Day"),
+    (5, 1, "Labour Day"),
+    (10, 3, "Day of German Unity"),
+    (12, 25, "Christmas Day"),
+    (12, 26, "Second Day of Christmas"),
+]
+
+# username, role, first name, last name
+STAFF = [
+    ("manager", Role.MANAGER, "Miriam", "Hoffmann"),
+    ("dr.weber", Role.CLINICIAN, "Lena", "Weber"),
+    ("dr.okafor", Role.CLINICIAN, "Chidi", "Okafor"),
+    ("reception", Role.RECEPTION, "Jonas", "Becker"),
+]
+ROOMS = ["Treatment room 1", "Treatment room 2"]
+
+AREAS = {
+    "hair-aga": "Vertex and frontal scalp",
+    "photoaging-4wk": "Face and neck",
+    "post-laser": "Face, perioral and cheeks",
+    "chronic-wound": "Left plantar forefoot",
+    "atopic-dermatitis": "Antecubital fossae and neck",
+    "psoriasis": "Elbows, knees and lower back",
+    "scars": "Cheeks, atrophic acne scars",
+}
+
+# Days over which a course shows its effect: outcome values move from their
+# baseline to their end-of-course value in proportion to the time elapsed.
+COURSE_DAYS = {
+    "hair-aga": 98,
+    "photoaging-4wk": 28,
+    "post-laser": 28,
+    "chronic-wound": 56,
+    "atopic-dermatitis": 28,
+    "psoriasis": 84,
+    "scars": 84,
+}
+
+# Measure code: (baseline, end of course). Hair density 100 -> 129 is the
+# +29 % the seed review reports after a 12-week course.
+TRAJECTORIES = {
+    "hair_density": (100, 129),
+    "hair_thickness": (58, 66),
+    "anagen_ratio": (62, 78),
+    "wrinkle_depth": (420, 330),
+    "elasticity_r2": (0.58, 0.68),
+    "hydration": (38, 52),
+    "glogau": (3, 2),
+    "wound_area": (12.5, 0),
+    "wound_closed": (0, 1),
+    "scorad": (48, 21),
+    "easi": (18, 7),
+    "pasi": (14, 5.5),
+    "iga": (3, 1),
+    "dlqi": (14, 4),
+    "itch_nrs": (7, 3),
+    "scar_grade": (3, 2),
+    "vss": (8, 4),
+    "pain_vas": (3, 3),
+    "tcs_use": (30, 8),
+}
+# Patients differ: each one's values are scaled by one of these.
+SCALES = (1.0, 0.94, 1.07, 0.97, 1.04)
+
+ADVERSE_EVENT = {
+    "description": "Transient erythema and pinpoint bleeding at the injection sites, resolved within 48 hours.",
+    "severity": "mild",
+    "related_to_treatment": "yes",
+}
+
+
+@dataclass
+class DemoPatient:
+    record_number: str
+    first_name: str
+    last_name: str
+    date_of_birth: dt.date
+    skin_type: int
+    consent: bool
+    protocol: str
+    start_in_days: int
+    # Sequence number -> what happens to that session in the demo's past:
+    # "adverse" (completed with an adverse event), "no_show", "skip", "late"
+    # (booked after its window with a clinician's reason).
+    events: dict[int, str] = field(default_factory=dict)
+
+
+PATIENTS = [
+    # Started long enough ago that the end-of-course assessment shows the effect.
+    DemoPatient("RD-1001", "Thomas", "Müller", dt.date(1979, 4, 12), 2, True, "hair-aga", -110, {3: "adverse"}),
+    DemoPatient("RD-1002", "Lukas", "Fischer", dt.date(1988, 9, 3), 3, True, "hair-aga", -52, {4: "no_show"}),
+    DemoPatient("RD-1003", "Mehmet", "Yılmaz", dt.date(1982, 1, 27), 4, True, "hair-aga", -28),
+    DemoPatient("RD-1004", "Sophie", "Wagner", dt.date(1990, 6, 18), 2, True, "hair-aga", 5),
+    DemoPatient("RD-1005", "Katharina", "Becker", dt.date(1968, 11, 2), 2, True, "photoaging-4wk", -63),
+    DemoPatient("RD-1006", "Elena", "Rossi", dt.date(1972, 3, 9), 3, False, "photoaging-4wk", -21),
+    DemoPatient("RD-1007", "Ingrid", "Schulz", dt.date(1961, 8, 23), 1, True, "photoaging-4wk", 9),
+    DemoPatient("RD-1008", "Julia", "Neumann", dt.date(1985, 12, 14), 2, True, "post-laser", -45),
+    DemoPatient("RD-1009", "Marco", "Bianchi", dt.date(1977, 5, 30), 3, True, "post-laser", -6),
+    DemoPatient(
+        "RD-1010", "Heinz", "Krüger", dt.date(1951, 2, 6), 2, True, "chronic-wound", -66, {6: "skip", 10: "late"}
+    ),
+    DemoPatient("RD-1011", "Friedrich", "Lange", dt.date(1948, 10, 11), 3, False, "chronic-wound", -35, {4: "skip"}),
+    DemoPatient("RD-1012", "Aylin", "Demir", dt.date(1959, 7, 19), 4, True, "chronic-wound", -10),
+    DemoPatient("RD-1013", "Emma", "Hofmann", dt.date(1998, 4, 25), 2, True, "atopic-dermatitis", -56, {6: "no_show"}),
+    DemoPatient("RD-1014", "Noah", "Klein", dt.date(2001, 9, 8), 3, True, "atopic-dermatitis", -24),
+    DemoPatient("RD-1015", "Mia", "Zimmermann", dt.date(1995, 1, 15), 2, True, "atopic-dermatitis", 2),
+    DemoPatient("RD-1016", "Stefan", "Braun", dt.date(1970, 6, 1), 2, True, "psoriasis", -68, {2: "late"}),
+    DemoPatient("RD-1017", "Petra", "Hartmann", dt.date(1966, 2, 28), 3, True, "psoriasis", -40),
+    DemoPatient("RD-1018", "Jan", "Kowalski", dt.date(1980, 12, 5), 2, False, "psoriasis", 12),
+    DemoPatient("RD-1019", "Lea", "Richter", dt.date(1993, 8, 17), 3, True, "scars", -59),
+    DemoPatient("RD-1020", "David", "Schröder", dt.date(1989, 3, 21), 5, True, "scars", -14),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        f"Load the demo clinic {NAME!r} (slug {SLUG}): staff, rooms, 20 patients in the seven standard protocols, "
+        "with completed, skipped, missed and upcoming sessions. Changes nothing when it exists; prints the logins."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-insecure",
+            action="store_true",
+            help=f"Load even with DEBUG off. The demo logins share the published password {PASSWORD!r}.",
+        )
+
+    def handle(self, *args, allow_insecure, **options):
+        if not settings.DEBUG and not allow_insecure:
+            raise CommandError(
+                f"load_demo creates staff logins with the published password {PASSWORD!r}, so it runs only with "
+                "DEBUG=true (as `make run` does). Pass --allow-insecure to load it anyway."
+            )
+        clinic = Clinic.objects.filter(slug=SLUG).first()
+        if clinic is not None:
+            self.stdout.write(f"The demo clinic {clinic.name!r} exists; nothing changed.")
+        else:
+            try:
+                with transaction.atomic():
+                    clinic = Demo(self.stdout.write).build()
+            except ValidationError as error:
+                raise CommandError(f"Demo not loaded, nothing changed. {error_text(error)}") from None
+        self.print_logins(clinic)
+
+    def print_logins(self, clinic: Clinic) -> None:
+        users = {u.username: u for u in User.objects.filter(clinic=clinic, username__in=[s[0] for s in STAFF])}
+        rows = [("username", "password", "role", "name")]
+        rows += [
+            (u.username, PASSWORD, u.get_role_display(), u.display_name)
+            for u in (users.get(s[0]) for s in STAFF)
+            if u is not None
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        self.stdout.write("")
+        self.stdout.write(f"Staff logins for {clinic.name} (the manager may also use /admin/):")
+        for index, row in enumerate(rows):
+            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            self.stdout.write(f"  {line}".rstrip())
+            if index == 0:
+                self.stdout.write("  " + "  ".join("-" * width for width in widths))
+
+
+class Demo:
+    """Builds the demo clinic. `today` and `now` are the clinic's, so the
+    history ends yesterday and the bookings start now, whatever the day."""
+
+    def __init__(self, write):
+        self.write = write
+        self.now = timezone.now()
+
+    # --- the clinic ---------------------------------------------------------------------------
+
+    def build(self) -> Clinic:
+        self.clinic = create_clinic(name=NAME, slug=SLUG, timezone=TIMEZONE, sender_email="desk@demo-clinic.example")
+        self.tz = self.clinic.tz
+        self.today = self.now.astimezone(self.tz).date()
+        set_opening_hours(clinic=self.clinic, hours=HOURS)
+        self.hours: dict[int, list[tuple[dt.time, dt.time]]] = {}
+        for weekday, opens, closes in HOURS:
+            self.hours.setdefault(weekday, []).append((opens, closes))
+        self.closures = self.add_closures()
+        self.rooms = [Room.objects.create(clinic=self.clinic, name=name) for name in ROOMS]
+        self.staff = {
+            username: create_staff(
+                username=username,
+                clinic=self.clinic,
+                role=role,
+                password=PASSWORD,
+                first_name=first,
+                last_name=last,
+                email=f"{username.replace('.', '-')}@demo-clinic.example",
+            )
+            for username, role, first, last in STAFF
+        }
+        self.reception = self.staff["reception"]
+        self.clinicians = [self.staff["dr.weber"], self.staff["dr.okafor"]]
+        protocols = {p.library_key: p for p in Protocol.objects.filter(clinic=self.clinic, is_current=True)}
+
+        plans = []
+        for index, spec in enumerate(PATIENTS):
+            patient = create_patient(
+                clinic=self.clinic,
+                data={
+                    "record_number": spec.record_number,
+                    "first_name": spec.first_name,
+                    "last_name": spec.last_name,
+                    "date_of_birth": spec.date_of_birth,
+                    "email": f"{ascii_name(spec.first_name)}.{ascii_name(spec.last_name)}@example.org",
+                    "phone": f"+49 30 5550 {1100 + index}",
+                    "skin_type": spec.skin_type,
+                    "reminder_consent": spec.consent,
+                },
+                by=self.reception,
+                now=self.now,
+            )
+            clinician = self.clinicians[index % 2]
+            start = self.open_day_from(self.today + dt.timedelta(days=spec.start_in_days))
+            enrolment = services.enrol_patient(
+                patient=patient,
+                protocol=protocols[spec.protocol],
+                start_date=start,
+                by=self.reception,
+                clinician=clinician,
+                area=AREAS[spec.protocol],
+                now=self.now,
+            )
+            plans.append((index, spec, enrolment))
+
+        # The past first, day by day per patient; then the coming days.
+        for index, spec, enrolment in plans:
+            self.play_history(index, spec, enrolment)
+        for index, _spec, enrolment in plans:
+            self.book_upcoming(index, enrolment)
+        self.replan_reminders()
+        self.report()
+        return self.clinic
+
+    def add_closures(self) -> set[dt.date]:
+        upcoming = sorted(
+            (dt.date(year, month, day), reason)
+            for year in (self.today.year, self.today.year + 1)
+            for month, day, reason in HOLIDAYS
+            if dt.date(year, month, day) > self.today
+        )[:2]
+        for day, reason in upcoming:
+            Closure.objects.create(clinic=self.clinic, date=day, reason=reason)
+        return {day for day, _ in upcoming}
+
+    def is_open(self, day: dt.date) -> bool:
+        return day.weekday() in self.hours and day not in self.closures
+
+    def open_day_from(self, day: dt.date) -> dt.date:
+        while not self.is_open(day):
+            day += dt.timedelta(days=1)
+        return day
+
+    # --- slots --------------------------------------------------------------------------------
+
+    def starts(self, first: dt.date, last: dt.date, minutes: int, preference: int) -> Iterator[dt.datetime]:
+        """Slot starts inside opening hours from `first` to `last`, each day's
+        list rotated by `preference` so that patients spread over the day."""
+        day = first
+        while day <= last:
+            if self.is_open(day):
+                walls = []
+                for opens, closes in self.hours[day.weekday()]:
+                    wall = dt.datetime.combine(day, opens)
+                    while wall + dt.timedelta(minutes=minutes) <= dt.datetime.combine(day, closes):
+                        walls.append(wall)
+                        wall += dt.timedelta(minutes=self.clinic.slot_minutes)
+                if walls:
+                    shift = (preference * 7) % len(walls)
+                    for wall in walls[shift:] + walls[:shift]:
+                        # A wall-clock time the zone skips (spring forward) is no slot.
+                        if not is_in_gap(wall, self.tz):
+                            yield wall.replace(tzinfo=self.tz, fold=0)
+            day += dt.timedelta(days=1)
+
+    def book(
+        self,
+        session: Session,
+        *,
+        first: dt.date,
+        last: dt.date,
+        preference: int,
+        not_before: dt.datetime,
+        clinician: User,
+        override_reason: str = "",
+        past: bool,
+    ) -> Session | None:
+        """Book the first slot that the services accept, trying the patient's
+        clinician, then the other one, in either room. In the past the
+        booking is made three days ahead of the slot (or right after the
+        previous event); otherwise it is made now."""
+        if first > last:
+            return None
+        others = [c for c in self.clinicians if c.pk != clinician.pk]
+        by = clinician if override_reason else self.reception
+        attempts = 0
+        for start in self.starts(first, last, session.step.duration_minutes, preference):
+            if start < not_before:
+                continue
+            if past and start + dt.timedelta(minutes=session.step.duration_minutes) > self.now:
+                return None
+            booked_at = max(not_before, start - dt.timedelta(days=3)) if past else self.now
+            for practitioner in [clinician, *others]:
+                for room in self.rooms[preference % 2 :] + self.rooms[: preference % 2]:
+                    attempts += 1
+                    if attempts > 300:
+                        return None
+                    try:
+                        return services.book_session(
+                            session=session,
+                            start=start,
+                            practitioner=practitioner,
+                            room=room,
+                            override_reason=override_reason,
+                            by=by,
+                            now=booked_at,
+                        )
+                    except (Conflict, ValidationError):
+                        continue
+        return None
+
+    # --- the past -----------------------------------------------------------------------------
+
+    def next_open(self, enrolment, *, bookable_only: bool = False) -> Session | None:
+        sessions = Session.objects.filter(
+            enrolment=enrolment, status__in=(SessionStatus.PLANNED, SessionStatus.BOOKED)
+        ).select_related("step", "clinic", "enrolment", "patient")
+        if bookable_only:
+            sessions = sessions.exclude(step__kind=StepKind.HOME)
+        # In date order: a step anchored on the start date may fall between
+        # the occurrences of an earlier step.
+        return sessions.order_by("target_date", "sequence").first()
+
+    def play_history(self, index: int, spec: DemoPatient, enrolment) -> None:
+        """Walk the enrolment's sessions in order while they lie in the past:
+        book each into a slot in its window and complete it, unless the
+        patient's script says otherwise."""
+        events = dict(spec.events)
+        clinician = enrolment.clinician
+        last_event = dt.datetime.combine(enrolment.start_date, dt.time(0), tzinfo=self.tz) - dt.timedelta(days=7)
+        yesterday = self.today - dt.timedelta(days=1)
+        while True:
+            session = self.next_open(enrolment)
+            if session is None or session.window_start > yesterday:
+                return
+            if session.step.kind == StepKind.HOME:
+                if session.target_date > yesterday:
+                    return
+                # Home applications are ticked off on the evening of their day.
+                done_at = at_local(session.target_date, dt.time(20), self.tz)
+                services.complete_session(session=session, by=clinician, notes="Applied at home.", now=done_at)
+                continue
+            event = events.pop(session.sequence, "")
+            if event == "skip":
+                skipped_at = max(last_event, at_local(session.window_start, dt.time(8), self.tz))
+                services.skip_session(
+                    session=session,
+                    reason="Patient in hospital for an unrelated reason; the ward changed the dressing.",
+                    by=clinician,
+                    now=skipped_at,
+                )
+                last_event = skipped_at
+                continue
+            first_day = max(session.window_start, last_event.astimezone(self.tz).date())
+            booked = None
+            if event == "late":
+                late_day = session.window_end + dt.timedelta(days=2)
+                booked = self.book(
+                    session,
+                    first=late_day,
+                    last=yesterday,
+                    preference=index,
+                    not_before=last_event,
+                    clinician=clinician,
+                    override_reason="Patient away for a family emergency; seen at the first date they could come.",
+                    past=True,
+                )
+            if booked is None:
+                booked = self.book(
+                    session,
+                    first=first_day,
+                    last=min(session.window_end, yesterday),
+                    preference=index,
+                    not_before=last_event,
+                    clinician=clinician,
+                    past=True,
+                )
+            if booked is None and session.window_end < yesterday:
+                booked = self.book(
+                    session,
+                    first=max(first_day, session.window_end + dt.timedelta(days=1)),
+                    last=yesterday,
+                    preference=index,
+                    not_before=last_event,
+                    clinician=clinician,
+                    override_reason="No free slot in the window; seen at the next opening.",
+                    past=True,
+                )
+            if booked is None:
+                return  # nothing fits in the past any more: the coming days take it
+            if event == "no_show":
+                missed_at = booked.end
+                services.mark_no_show(
+                    session=booked, by=self.reception, reason="Did not attend; no answer by phone.", now=missed_at
+                )
+                # Rebooked a few days later, as reception would.
+                last_event = missed_at + dt.timedelta(days=2)
+                continue
+            done_at = booked.end
+            services.complete_session(
+                session=booked,
+                by=booked.practitioner,
+                outcomes=self.outcomes(index, spec, booked),
+                notes=self.note(booked, event),
+                adverse_events=[ADVERSE_EVENT] if event == "adverse" else [],
+                now=done_at,
+                **self.product(booked, index),
+            )
+            last_event = done_at
+
+    def outcomes(self, index: int, spec: DemoPatient, session: Session) -> list[dict]:
+        progress = min(1.0, max(0.0, (session.start.astimezone(self.tz).date() - session.enrolment.start_date).days
+                                / COURSE_DAYS[spec.protocol]))
+        scale = SCALES[index % len(SCALES)]
+        values = []
+        for measure in session.step.measures.all():
+            baseline, final = TRAJECTORIES[measure.code]
+            if measure.code == "pain_vas":
+                value = 3 + session.sequence % 2
+            elif measure.code == "wound_closed":
+                value = 1 if progress >= 1 else 0
+            else:
+                value = (baseline + (final - baseline) * progress) * scale
+            if measure.value_type == ValueType.INTEGER:
+                value = round(value)
+            else:
+                value = Decimal(str(round(value, 3 if measure.max_value <= 1 else 1)))
+            value = min(max(Decimal(value), measure.min_value), measure.max_value)
+            values.append({"measure": measure.code, "value": value})
+        return values
+
+    def note(self, session: Session, event: str) -> str:
+        if event == "adverse":
+            return "Erythema at the injection sites after the session; cool compresses advised."
+        if session.step.kind == StepKind.TREATMENT:
+            return "Tolerated well."
+        return "Assessment done; photographs taken."
+
+    def product(self, session: Session, index: int) -> dict:
+        if session.step.kind != StepKind.TREATMENT:
+            return {}
+        return {
+            "product_lot": f"SCM-{session.start:%y%m}-{100 + index:03d}",
+            "product_source": "umbilical_cord" if index % 2 else "adipose",
+            "product_form": "lyophilised",
+            "product_concentration": "2 mL reconstituted",
+        }
+
+    # --- the coming days ----------------------------------------------------------------------
+
+    def book_upcoming(self, index: int, enrolment) -> None:
+        """Book the next visit of most enrolments whose window opens within
+        two weeks; every fifth is left for reception to book."""
+        if index % 5 == 4:
+            return
+        session = self.next_open(enrolment, bookable_only=True)
+        horizon = self.today + dt.timedelta(days=14)
+        if session is None or session.status != SessionStatus.PLANNED or session.window_start > horizon:
+            return
+        # Half of them as soon as the window allows (today's agenda fills
+        # up), the others spread over the next days.
+        first = max(session.window_start, self.today + dt.timedelta(days=0 if index % 2 == 0 else 1 + index % 3))
+        if first > session.window_end:
+            first = max(session.window_start, self.today)
+        booked = self.book(
+            session,
+            first=first,
+            last=session.window_end,
+            preference=index,
+            not_before=self.now,
+            clinician=enrolment.clinician,
+            past=False,
+        )
+        if booked is None and session.window_end < horizon:
+            # The window has run out (or has no free slot left): book the
+            # first free slot after it, with the clinician's reason.
+            self.book(
+                session,
+                first=max(self.today, session.window_end + dt.timedelta(days=1)),
+                last=horizon + dt.timedelta(days=14),
+                preference=index,
+                not_before=self.now,
+                clinician=enrolment.clinician,
+                override_reason=f"Window ended {session.window_end:%d %b}; booked at the patient's first availability.",
+                past=False,
+            )
+
+    def replan_reminders(self) -> None:
+        """The history was played with past `now`s, which planned "time to
+        book" emails for windows that have opened since. Plan every open
+        session's reminders again as of now, so none of those goes out late."""
+        for session in Session.objects.filter(
+            clinic=self.clinic, status__in=(SessionStatus.PLANNED, SessionStatus.BOOKED)
+        ).select_related("clinic", "enrolment", "patient", "step"):
+            sync_reminders(session, now=self.now)
+
+    def report(self) -> None:
+        sessions = Session.objects.filter(clinic=self.clinic)
+        counts = {status: sessions.filter(status=status).count() for status in SessionStatus.values}
+        upcoming = sessions.filter(status=SessionStatus.BOOKED, start__gte=self.now).count()
+        missed = sessions.filter(missed_count__gt=0).count()
+        out_of_window = sessions.filter(deviations__kind="out_of_window").distinct().count()
+        self.write(
+            f"Created {NAME!r} (slug {SLUG}, {TIMEZONE}): {len(self.staff)} staff, {len(self.rooms)} rooms, "
+            f"{Patient.objects.filter(clinic=self.clinic).count()} patients in "
+            f"{Protocol.objects.filter(clinic=self.clinic, enrolments__isnull=False).distinct().count()} protocols, "
+            f"closed {', '.join(f'{d:%Y-%m-%d}' for d in sorted(self.closures))}."
+        )
+        self.write(
+            f"Sessions: {counts['completed']} completed, {counts['skipped']} skipped, {missed} with a no-show, "
+            f"{out_of_window} booked outside their window, {upcoming} booked from now on, {counts['planned']} planned."
+        )
+
+
+def ascii_name(name: str) -> str:
+    table = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ı": "i", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+    return name.translate(table).lower()
