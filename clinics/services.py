@@ -1,9 +1,10 @@
 import datetime as dt
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone as django_timezone
 
-from .models import Clinic, OpeningHours, Role, User, validate_timezone
+from .models import Clinic, Closure, OpeningHours, Role, User, validate_timezone
 
 # A new clinic opens Monday to Friday, 09:00–17:00, until its manager says otherwise.
 DEFAULT_HOURS = [(weekday, dt.time(9, 0), dt.time(17, 0)) for weekday in range(5)]
@@ -63,3 +64,52 @@ def create_staff(*, username: str, clinic: Clinic, role: str, password: str, fir
     user.is_staff = role == Role.MANAGER
     user.save()
     return user
+
+
+CLINIC_SETTINGS = ("name", "timezone", "slot_minutes", "reminder_offsets_hours", "sender_email", "phone", "address")
+
+
+@transaction.atomic
+def update_clinic(
+    *,
+    clinic: Clinic,
+    data: dict,
+    by: User,
+    opening_hours: list[tuple[int, dt.time, dt.time]] | None = None,
+    closures: list[dt.date] | None = None,
+    now: dt.datetime | None = None,
+) -> Clinic:
+    """Change a clinic's settings (manager only). New reminder offsets or a
+    new time zone re-plan the pending reminders of every open session in the
+    same transaction, so no email goes out on the old plan."""
+    if not by.has_role(Role.MANAGER) or by.clinic_id != clinic.pk:
+        raise PermissionDenied("Only the clinic's manager may change its settings.")
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    before = (clinic.timezone, sorted(clinic.reminder_offsets_hours or []))
+    for field in CLINIC_SETTINGS:
+        if field in data:
+            setattr(clinic, field, data[field])
+    offsets = clinic.reminder_offsets_hours
+    if not isinstance(offsets, list) or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in offsets):
+        raise ValidationError({"reminder_offsets_hours": ["Give a list of whole numbers of hours, each at least 1."]})
+    clinic.full_clean(exclude=["slug"])
+    clinic.save()
+    if opening_hours is not None:
+        set_opening_hours(clinic=clinic, hours=opening_hours)
+    if closures is not None:
+        wanted = set(closures)
+        clinic.closures.exclude(date__in=wanted).delete()
+        have = set(clinic.closures.values_list("date", flat=True))
+        Closure.objects.bulk_create(Closure(clinic=clinic, date=day) for day in sorted(wanted - have))
+    if (clinic.timezone, sorted(clinic.reminder_offsets_hours)) != before:
+        from sessions.models import Session, SessionStatus
+        from sessions.reminders import sync_reminders
+
+        now = now or django_timezone.now()
+        open_sessions = Session.objects.filter(
+            clinic=clinic, status__in=(SessionStatus.PLANNED, SessionStatus.BOOKED)
+        ).select_related("clinic", "enrolment", "patient", "step")
+        for session in open_sessions:
+            session.clinic = clinic
+            sync_reminders(session, now=now)
+    return clinic

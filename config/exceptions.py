@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from rest_framework import status
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
@@ -42,6 +42,10 @@ def api_exception_handler(exc, context):
             {"detail": "This change conflicts with another one made at the same time; reload and try again."},
             status=status.HTTP_409_CONFLICT,
         )
+    elif isinstance(exc, DataError):
+        # A safety net: serializers bound every value, but should one still
+        # not fit its column, it is the request's fault (400), never a 500.
+        return Response({"detail": "A value is out of range or malformed for storage."}, status=400)
     elif isinstance(exc, DjangoPermissionDenied):
         return Response({"detail": str(exc) or "You do not have permission to do this."}, status=403)
     return exception_handler(exc, context)

@@ -156,7 +156,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.apibase.RegimenAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -166,7 +166,13 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Regimen API",
     "DESCRIPTION": "Treatment-protocol scheduling and outcome tracking for regenerative "
-    "dermatology clinics.",
+    "dermatology clinics.\n\n"
+    "**Log in:** `POST /api/v1/auth/token/` with your `username` and `password` (Try it out below), "
+    "copy the token, press **Authorize** and enter `Token <the token>` under tokenAuth. "
+    "Every call then acts as you, inside your clinic. Dates are the clinic's local dates; times "
+    "are shown in the clinic's zone with their offset, and a time sent without an offset is clinic-local.\n\n"
+    "A typical course: `POST /enrolments/` → `GET /sessions/{id}/slots/` → `POST /sessions/{id}/book/` → "
+    "`POST /sessions/{id}/complete/` with outcomes → `GET /enrolments/{id}/outcomes/`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -176,6 +182,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "sessions.models.SessionStatus",
+        "EnrolmentStatusEnum": "patients.models.EnrolmentStatus",
+        "ReminderStatusEnum": "sessions.models.ReminderStatus",
+    },
 }
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)

@@ -80,7 +80,7 @@ def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
         if isinstance(step.get("repeat"), int):
             total += step["repeat"]
         cleaned.append(
-            {**{f: step[f] for f in STEP_FIELDS}, "measures": [catalogue[c] for c in step.get("measures", ()) if c in catalogue]}
+            {**{f: step.get(f) for f in STEP_FIELDS}, "measures": [catalogue[c] for c in step.get("measures", ()) if c in catalogue]}
         )
     if total > schedule.MAX_SESSIONS:
         errors.setdefault("steps", []).append(f"A protocol may generate at most {schedule.MAX_SESSIONS} sessions.")

@@ -16,7 +16,7 @@ from patients.models import Enrolment
 from protocols.models import OutcomeMeasure
 
 from . import slots as slot_rules
-from .models import OCCUPYING, OutcomeMeasurement, Session, SessionStatus
+from .models import OCCUPYING, OutcomeMeasurement, Reminder, Session, SessionStatus
 
 
 def sessions_of(clinic: Clinic) -> QuerySet[Session]:
@@ -40,6 +40,10 @@ def enrolments_of(clinic: Clinic) -> QuerySet[Enrolment]:
             )
         )
     )
+
+
+def reminders_of(clinic: Clinic) -> QuerySet[Reminder]:
+    return Reminder.objects.filter(clinic=clinic).select_related("clinic").order_by("due_at", "id")
 
 
 def practitioners_of(clinic: Clinic) -> QuerySet[User]:

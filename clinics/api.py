@@ -1,0 +1,119 @@
+"""API: the caller's clinic, its practitioners and its rooms (SPEC §6)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.apibase import BoundedDateField, ClinicViewSet, JSONOnlyParser
+from config.permissions import ClinicScoped
+from sessions.selectors import practitioners_of
+
+from .models import Clinic, Role, Room, User
+from .services import update_clinic
+
+MAX_OFFSET_HOURS = 24 * 30
+
+
+class OpeningHoursSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="Monday 0 … Sunday 6")
+    opens = serializers.TimeField(format="%H:%M", help_text="HH:MM, clinic-local")
+    closes = serializers.TimeField(format="%H:%M", help_text="HH:MM, clinic-local")
+
+
+class ClosuresField(serializers.ListField):
+    def to_representation(self, closures):
+        return [self.child.to_representation(closure.date) for closure in closures.all()]
+
+
+class ClinicSerializer(serializers.ModelSerializer):
+    opening_hours = OpeningHoursSerializer(many=True, required=False, max_length=70)
+    closures = ClosuresField(
+        child=BoundedDateField(), required=False, max_length=1000, help_text="Dates the clinic is closed."
+    )
+    slot_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
+    reminder_offsets_hours = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_OFFSET_HOURS),
+        required=False,
+        max_length=10,
+        help_text="Hours before a booked session at which a reminder email is due, e.g. [72, 24].",
+    )
+
+    class Meta:
+        model = Clinic
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "timezone",
+            "opening_hours",
+            "closures",
+            "slot_minutes",
+            "reminder_offsets_hours",
+            "sender_email",
+            "phone",
+            "address",
+        ]
+        read_only_fields = ["id", "slug"]
+        extra_kwargs = {"timezone": {"help_text": "IANA time zone, e.g. Europe/Berlin"}}
+
+    def validate_reminder_offsets_hours(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each offset may appear only once.")
+        return sorted(value, reverse=True)
+
+
+class ClinicView(ClinicScoped, APIView):
+    """The caller's clinic; its manager changes its settings."""
+
+    parser_classes = [JSONOnlyParser]
+    action_roles = {"patch": Role.MANAGER}
+
+    @extend_schema(responses=ClinicSerializer, operation_id="clinic_retrieve")
+    def get(self, request):
+        return Response(ClinicSerializer(self.clinic).data)
+
+    @extend_schema(request=ClinicSerializer, responses=ClinicSerializer, operation_id="clinic_partial_update")
+    def patch(self, request):
+        serializer = ClinicSerializer(self.clinic, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        hours = data.pop("opening_hours", None)
+        clinic = update_clinic(
+            clinic=self.clinic,
+            data=data,
+            by=request.user,
+            opening_hours=None if hours is None else [(h["weekday"], h["opens"], h["closes"]) for h in hours],
+            closures=data.pop("closures", None),
+        )
+        return Response(ClinicSerializer(clinic).data)
+
+
+class PractitionerSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name", "role"]
+
+
+class PractitionerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
+    """The clinic's active clinicians and managers: whom a session can be booked with."""
+
+    serializer_class = PractitionerSerializer
+
+    def scoped_queryset(self, clinic):
+        return practitioners_of(clinic).order_by("last_name", "first_name", "username")
+
+
+class RoomSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Room
+        fields = ["id", "name", "active"]
+
+
+class RoomViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
+    serializer_class = RoomSerializer
+
+    def scoped_queryset(self, clinic):
+        return Room.objects.filter(clinic=clinic).order_by("name")

@@ -1,0 +1,402 @@
+"""API: sessions (booking, completion, outcomes) and reminders (SPEC §4, §6).
+
+Dates (`target_date`, the window, the date filters) are clinic-local dates;
+`start`, `end` and the other instants are rendered in the clinic's zone with
+their UTC offset. A `start` sent without an offset is clinic-local time.
+"""
+
+from django.db.models import F, Prefetch
+from django.db.models.functions import Coalesce, TruncDate
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from clinics.models import Role, Room, User
+from config.apibase import (
+    BoundedDateField,
+    ClinicRelatedField,
+    ClinicTimeField,
+    ClinicViewSet,
+    IdFilter,
+    LocalDateTimeField,
+    to_clinic_time,
+)
+
+from . import services
+from .models import (
+    AdverseEvent,
+    OutcomeMeasurement,
+    ProductForm,
+    ProductSource,
+    Relatedness,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    Session,
+    SessionStatus,
+    Severity,
+)
+from .selectors import free_slots, practitioners_of, reminders_of, sessions_of
+
+MAX_TEXT = 5000
+
+# --- Representations ------------------------------------------------------------------------------
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    step_name = serializers.CharField(source="step.name", read_only=True)
+    kind = serializers.CharField(source="step.kind", read_only=True)
+    duration_minutes = serializers.IntegerField(source="step.duration_minutes", read_only=True)
+    start = ClinicTimeField(allow_null=True)
+    end = ClinicTimeField(allow_null=True)
+    completed_at = ClinicTimeField(allow_null=True)
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "enrolment",
+            "patient",
+            "step",
+            "step_name",
+            "kind",
+            "duration_minutes",
+            "sequence",
+            "occurrence",
+            "status",
+            "target_date",
+            "window_start",
+            "window_end",
+            "start",
+            "end",
+            "practitioner",
+            "room",
+            "out_of_window",
+            "missed_count",
+            "completed_at",
+            "notes",
+            "not_done_reason",
+            "skip_reason",
+            "product_lot",
+            "product_source",
+            "product_form",
+            "product_concentration",
+        ]
+        read_only_fields = fields
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    measure = serializers.CharField(source="measure.code", read_only=True)
+    unit = serializers.CharField(source="measure.unit", read_only=True)
+    value = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False, read_only=True)
+    recorded_at = ClinicTimeField(clinic_path="session.clinic")
+
+    class Meta:
+        model = OutcomeMeasurement
+        fields = ["id", "measure", "unit", "value", "recorded_by", "recorded_at"]
+        read_only_fields = fields
+
+
+class AdverseEventSerializer(serializers.ModelSerializer):
+    reported_at = ClinicTimeField(clinic_path="session.clinic")
+
+    class Meta:
+        model = AdverseEvent
+        fields = ["id", "description", "severity", "related_to_treatment", "reported_by", "reported_at"]
+        read_only_fields = fields
+
+
+class SessionDetailSerializer(SessionSerializer):
+    outcomes = OutcomeSerializer(many=True, read_only=True)
+    adverse_events = AdverseEventSerializer(many=True, read_only=True)
+
+    class Meta(SessionSerializer.Meta):
+        fields = [*SessionSerializer.Meta.fields, "outcomes", "adverse_events"]
+        read_only_fields = fields
+
+
+class ReminderSerializer(serializers.ModelSerializer):
+    due_at = ClinicTimeField()
+    next_attempt_at = ClinicTimeField(allow_null=True)
+    sent_at = ClinicTimeField(allow_null=True)
+
+    class Meta:
+        model = Reminder
+        fields = [
+            "id",
+            "session",
+            "kind",
+            "offset_hours",
+            "due_at",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+            "sent_at",
+        ]
+        read_only_fields = fields
+
+
+class SlotSerializer(serializers.Serializer):
+    start = ClinicTimeField(clinic_path="")
+    end = ClinicTimeField(clinic_path="")
+    practitioner = serializers.IntegerField(source="practitioner_id")
+    practitioner_name = serializers.CharField()
+    room = serializers.IntegerField(source="room_id", allow_null=True)
+
+
+# --- Requests -------------------------------------------------------------------------------------
+
+
+def _staff(clinic):
+    return User.objects.filter(clinic=clinic)
+
+
+def _rooms(clinic):
+    return Room.objects.filter(clinic=clinic)
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    date_from = BoundedDateField(required=False, help_text="First clinic-local date (default: window start or today).")
+    date_to = BoundedDateField(required=False, help_text="Last clinic-local date (default: window end).")
+    practitioner = ClinicRelatedField(scope=practitioners_of, required=False, help_text="Only this practitioner.")
+
+    def validate(self, data):
+        if "date_from" in data and "date_to" in data and data["date_to"] < data["date_from"]:
+            raise serializers.ValidationError({"date_to": ["date_to must not be before date_from."]})
+        return data
+
+
+class BookSerializer(serializers.Serializer):
+    start = LocalDateTimeField(
+        help_text="ISO 8601. Without a UTC offset it is the clinic's local time; a time the clocks skip is refused."
+    )
+    practitioner = ClinicRelatedField(scope=_staff, help_text="A clinician or manager of the clinic.")
+    room = ClinicRelatedField(scope=_rooms, required=False, allow_null=True)
+    override_reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="",
+        help_text="Books outside the session's window (clinician or manager); logged as a deviation.",
+    )
+
+    def validate_start(self, value):
+        return to_clinic_time(value, self.context["clinic"])
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class SkipSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why the session is skipped (required).")
+
+
+class OutcomeInputSerializer(serializers.Serializer):
+    measure = serializers.CharField(max_length=40, help_text="A measure code, e.g. hair_density.")
+    value = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False)
+
+
+class AdverseEventInputSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=MAX_TEXT)
+    severity = serializers.ChoiceField(Severity.choices)
+    related_to_treatment = serializers.ChoiceField(Relatedness.choices, default=Relatedness.UNKNOWN)
+
+
+class CompleteSerializer(serializers.Serializer):
+    outcomes = OutcomeInputSerializer(many=True, required=False, default=list, max_length=50)
+    notes = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
+    not_done_reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="",
+        help_text="Why the step's measures were not recorded; without it they are required.",
+    )
+    product_lot = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    product_source = serializers.ChoiceField(ProductSource.choices, required=False, allow_blank=True, default="")
+    product_form = serializers.ChoiceField(ProductForm.choices, required=False, allow_blank=True, default="")
+    product_concentration = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    adverse_events = AdverseEventInputSerializer(many=True, required=False, default=list, max_length=20)
+
+
+# --- Filters --------------------------------------------------------------------------------------
+
+
+def _clinic_day(request, field: str):
+    """The clinic-local date of an instant, as a database expression."""
+    return TruncDate(field, tzinfo=request.user.clinic.tz)
+
+
+class SessionFilter(filters.FilterSet):
+    date_from = filters.DateFilter(
+        method="day_from", help_text="Clinic-local date: a booked session's start date, else its target date."
+    )
+    date_to = filters.DateFilter(method="day_to", help_text="Inclusive; the same date as for date_from.")
+    status = filters.ChoiceFilter(choices=SessionStatus.choices)
+    practitioner = IdFilter(field_name="practitioner_id")
+    patient = IdFilter(field_name="patient_id")
+    enrolment = IdFilter(field_name="enrolment_id")
+
+    def _with_day(self, queryset):
+        if "day" in queryset.query.annotations:
+            return queryset
+        return queryset.annotate(day=Coalesce(_clinic_day(self.request, "start"), F("target_date")))
+
+    def day_from(self, queryset, name, value):
+        return self._with_day(queryset).filter(day__gte=value)
+
+    def day_to(self, queryset, name, value):
+        return self._with_day(queryset).filter(day__lte=value)
+
+
+class ReminderFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=ReminderStatus.choices)
+    kind = filters.ChoiceFilter(choices=ReminderKind.choices)
+    session = IdFilter(field_name="session_id")
+    date_from = filters.DateFilter(method="day_from", help_text="Clinic-local date of due_at, inclusive.")
+    date_to = filters.DateFilter(method="day_to", help_text="Clinic-local date of due_at, inclusive.")
+
+    def day_from(self, queryset, name, value):
+        return queryset.annotate(due_day=_clinic_day(self.request, "due_at")).filter(due_day__gte=value)
+
+    def day_to(self, queryset, name, value):
+        return queryset.annotate(due_day_to=_clinic_day(self.request, "due_at")).filter(due_day_to__lte=value)
+
+
+# --- Views ----------------------------------------------------------------------------------------
+
+
+class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
+    """Sessions of the clinic's enrolments: book, rebook, cancel, no-show (reception and up); skip and
+    complete (clinician and up)."""
+
+    serializer_class = SessionSerializer
+    filterset_class = SessionFilter
+    action_roles = {"skip": Role.CLINICIAN, "complete": Role.CLINICIAN}
+
+    def scoped_queryset(self, clinic):
+        return sessions_of(clinic)
+
+    def get_serializer_class(self):
+        return SessionSerializer if self.action == "list" else SessionDetailSerializer
+
+    def get_queryset(self):
+        sessions = super().get_queryset()
+        if self.action == "retrieve":
+            return self._with_details(sessions)
+        return sessions
+
+    @staticmethod
+    def _with_details(sessions):
+        return sessions.prefetch_related(
+            Prefetch("outcomes", queryset=OutcomeMeasurement.objects.select_related("measure").order_by("measure")),
+            Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("reported_at", "id")),
+        )
+
+    def _answer(self, session):
+        session = self._with_details(sessions_of(self.clinic)).get(pk=session.pk)
+        return Response(SessionDetailSerializer(session, context=self.get_serializer_context()).data)
+
+    def _body(self, serializer_class):
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(
+        parameters=[SlotQuerySerializer],
+        responses=SlotSerializer(many=True),
+        description="Free slots of the clinic's slot length inside the session's window (narrowed by date_from "
+        "and date_to), inside opening hours, not on closures, not in the past, where the practitioner, a room "
+        "and the patient are free. At most 500, earliest first.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def slots(self, request, pk=None):
+        session = self.get_object()
+        query = SlotQuerySerializer(data=request.query_params, context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        found = free_slots(session, **query.validated_data)
+        names = {p.pk: p.display_name for p in practitioners_of(self.clinic)}
+        tz = self.clinic.tz
+        rows = [
+            {
+                "start": slot.start.astimezone(tz),
+                "end": slot.end.astimezone(tz),
+                "practitioner_id": slot.practitioner_id,
+                "practitioner_name": names.get(slot.practitioner_id, ""),
+                "room_id": slot.room_id,
+            }
+            for slot in found
+        ]
+        return Response(SlotSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=BookSerializer,
+        responses=SessionDetailSerializer,
+        description="Book a planned session or rebook a booked one. The start's local date must lie in the "
+        "window unless `override_reason` is given (clinician or manager). A practitioner, room or patient "
+        "already booked at that time is a 409.",
+    )
+    @action(detail=True, methods=["post"])
+    def book(self, request, pk=None):
+        session = self.get_object()
+        data = self._body(BookSerializer)
+        return self._answer(
+            services.book_session(
+                session=session,
+                start=data["start"],
+                practitioner=data["practitioner"],
+                room=data.get("room"),
+                override_reason=data["override_reason"],
+                by=request.user,
+            )
+        )
+
+    @extend_schema(request=None, responses=SessionDetailSerializer, description="Cancel a booking: back to planned.")
+    @action(detail=True, methods=["post"], url_path="cancel-booking")
+    def cancel_booking(self, request, pk=None):
+        return self._answer(services.cancel_booking(session=self.get_object(), by=request.user))
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=SessionDetailSerializer,
+        description="The patient did not come: back to planned, missed_count + 1, a deviation, a 'we missed you' "
+        "email. Only from the booked start on.",
+    )
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request, pk=None):
+        session = self.get_object()
+        data = self._body(ReasonSerializer)
+        return self._answer(services.mark_no_show(session=session, reason=data["reason"], by=request.user))
+
+    @extend_schema(request=SkipSerializer, responses=SessionDetailSerializer, description="Skip with a reason.")
+    @action(detail=True, methods=["post"])
+    def skip(self, request, pk=None):
+        session = self.get_object()
+        data = self._body(SkipSerializer)
+        return self._answer(services.skip_session(session=session, reason=data["reason"], by=request.user))
+
+    @extend_schema(
+        request=CompleteSerializer,
+        responses=SessionDetailSerializer,
+        description="Complete a booked session (from its start on; a home one from its target date on) with "
+        "the step's outcome measures (or a not_done_reason), product details and adverse events.",
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        session = self.get_object()
+        data = self._body(CompleteSerializer)
+        return self._answer(services.complete_session(session=session, by=request.user, **data))
+
+    @extend_schema(responses=ReminderSerializer(many=True), description="The session's reminder rows.")
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def reminders(self, request, pk=None):
+        rows = reminders_of(self.clinic).filter(session=self.get_object())
+        return Response(ReminderSerializer(rows, many=True).data)
+
+
+class ReminderViewSet(mixins.ListModelMixin, ClinicViewSet):
+    """The clinic's reminder emails (the outbox); `?status=failed` lists those that could not be sent."""
+
+    serializer_class = ReminderSerializer
+    filterset_class = ReminderFilter
+
+    def scoped_queryset(self, clinic):
+        return reminders_of(clinic)
