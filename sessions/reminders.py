@@ -19,6 +19,9 @@ from .models import Reminder, ReminderKind, ReminderStatus, Session, SessionStat
 # Home sessions and "time to book" emails go out at this clinic-local hour.
 MORNING = dt.time(8, 0)
 
+# Before any due time: asks wanted_reminders for every row, past or not.
+EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+
 # Kinds derived from the session's state. A `missed` email is made once by
 # mark_no_show and only voided here (when the session is booked again).
 PLANNED_KINDS = frozenset({ReminderKind.BOOKED, ReminderKind.HOME, ReminderKind.WINDOW_OPEN})
@@ -33,8 +36,10 @@ class Wanted:
 
 def booked_reminders(start: dt.datetime, offsets_hours: Sequence[int], now: dt.datetime) -> list[Wanted]:
     """One per offset, due `offset` hours before `start`. Those already past
-    due are dropped, except the last one before the session: booking 23 hours
-    ahead sends the 24-hour reminder at once, never the 72-hour one."""
+    due are dropped, except the last one before the session when every one
+    has passed: booking 23 hours ahead sends the 24-hour reminder at once,
+    never the 72-hour one; booking 50 hours ahead sends only the 24-hour one,
+    at its time."""
     if start <= now:
         return []
     # Offsets are elapsed hours, so this is plain UTC arithmetic (Python
@@ -45,9 +50,9 @@ def booked_reminders(start: dt.datetime, offsets_hours: Sequence[int], now: dt.d
         (Wanted(ReminderKind.BOOKED, start - dt.timedelta(hours=h), h) for h in set(offsets_hours)),
         key=lambda w: w.due_at,
     )
-    future = [w for w in dues if w.due_at > now]
-    past = [w for w in dues if w.due_at <= now]
-    return ([past[-1]] if past else []) + future
+    future = [w for w in dues if w.due_at >= now]
+    past = [w for w in dues if w.due_at < now]
+    return future or past[-1:]
 
 
 def wanted_reminders(
@@ -85,20 +90,24 @@ def sync_reminders(session: Session, *, now: dt.datetime) -> None:
     clinic = session.clinic
     patient = session.patient
     enrolment_active = session.enrolment.status == "active"
-    wanted = wanted_reminders(
-        status=session.status if enrolment_active else SessionStatus.CANCELLED,
-        is_home=session.step.kind == "home",
-        start=session.start,
-        target_date=session.target_date,
-        window_start=session.window_start,
-        tz=clinic.tz,
-        offsets_hours=clinic.reminder_offsets_hours or [],
-        now=now,
-        can_email=patient.can_receive_reminders,
-    )
+    state = {
+        "status": session.status if enrolment_active else SessionStatus.CANCELLED,
+        "is_home": session.step.kind == "home",
+        "start": session.start,
+        "target_date": session.target_date,
+        "window_start": session.window_start,
+        "tz": clinic.tz,
+        "offsets_hours": clinic.reminder_offsets_hours or [],
+        "can_email": patient.can_receive_reminders,
+    }
+    wanted = wanted_reminders(**state, now=now)
     live = list(session.reminders.exclude(status=ReminderStatus.VOID))
     have = {(r.kind, r.due_at) for r in live}
-    wanted_keys = {(w.kind, w.due_at) for w in wanted}
+    # A pending row that fell due a moment ago and still fits the session
+    # (same kind and due time) is the scanner's to send, not stale: judging
+    # it by `now` would void a reminder that was rightly planned. So rows
+    # are kept against every row the session's state calls for, past or not.
+    wanted_keys = {(w.kind, w.due_at) for w in wanted_reminders(**state, now=EARLIEST)}
     keep_missed = session.status == SessionStatus.PLANNED and patient.can_receive_reminders and enrolment_active
     stale = [
         r.pk
