@@ -1,0 +1,55 @@
+"""There is no Docker engine here: check that the compose file and the
+Dockerfile say what they must, so a typo does not wait for deployment."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_has_the_five_services_each_with_an_image_or_a_build():
+    services = compose()["services"]
+    assert set(services) == {"web", "worker", "beat", "db", "redis"}
+    for name, service in services.items():
+        assert service.get("image") or service.get("build"), name
+    assert services["db"]["image"] == "postgres:15"
+    assert services["redis"]["image"] == "redis:7"
+
+
+def test_app_services_share_the_environment_and_wait_for_healthy_services():
+    services = compose()["services"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "EMAIL_HOST", "EMAIL_PORT", "ALLOWED_HOSTS"):
+            assert key in env, (name, key)
+        assert env["DATABASE_URL"].startswith("postgres://") and "@db:5432/" in env["DATABASE_URL"]
+        assert env["REDIS_URL"].startswith("redis://redis:6379/")
+        assert str(env["DEBUG"]).lower() == "false"
+    assert "healthcheck" in services["db"] and "healthcheck" in services["redis"]
+    assert services["web"]["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    for name in ("worker", "beat"):
+        assert services[name]["depends_on"] == {"web": {"condition": "service_healthy"}}
+
+
+def test_web_migrates_then_serves_with_gunicorn_and_celery_runs_worker_and_beat():
+    services = compose()["services"]
+    web = " ".join(services["web"]["command"])
+    assert web.index("migrate") < web.index("gunicorn config.wsgi")
+    assert "celery -A config worker" in " ".join(services["worker"]["command"])
+    assert "celery -A config beat" in " ".join(services["beat"]["command"])
+
+
+def test_dockerfile_installs_the_lock_and_collects_static_files():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
+    assert "pip install -r requirements.lock" in dockerfile
+    assert "collectstatic --no-input" in dockerfile
+    assert "USER regimen" in dockerfile
