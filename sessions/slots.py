@@ -44,12 +44,16 @@ def opening_starts(
     for opens, closes in intervals:
         wall = dt.datetime.combine(day, opens)
         closing = dt.datetime.combine(day, closes)
-        while wall + length <= closing:
+        while wall < closing:
             if not is_in_gap(wall, tz):
                 start = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
                 # Real elapsed time across a DST change can differ from the
-                # wall-clock span; the end is an instant `duration` later.
-                found.append((start, start + length))
+                # wall-clock span; the end is an instant `duration` later,
+                # and it is that instant's clock time that must not pass
+                # closing (as book_session checks it).
+                end = start + length
+                if end.astimezone(tz).replace(tzinfo=None) <= closing:
+                    found.append((start, end))
             wall += step
     return found
 

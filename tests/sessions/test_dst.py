@@ -147,6 +147,31 @@ def test_an_ambiguous_time_can_be_booked_at_a_night_clinic(zone_world):
     assert booked.end == utc(2026, 10, 25, 1, 15)
 
 
+def test_every_slot_offered_across_the_spring_gap_can_be_booked(zone_world):
+    """A night clinic, open 00:00-03:00 on the Sunday the clocks skip 02:00."""
+    world = zone_world(BERLIN)
+    world.clinic.opening_hours.filter(weekday=6).update(opens=dt.time(0, 0), closes=dt.time(3, 0))
+    session = world.session()
+    day = dt.date(2026, 3, 29)
+    with clock(BEFORE_ALL):
+        slots = selectors.free_slots(session, date_from=day, date_to=day)
+    # 01:15 CET + 45 minutes is 03:00 CEST; 01:30 would end at 03:15.
+    assert [s.start.astimezone(world.tz).strftime("%H:%M") for s in slots] == [
+        "00:00", "00:15", "00:30", "00:45", "01:00", "01:15",
+    ]
+    for slot in slots:
+        with clock(BEFORE_ALL):
+            booked = services.book_session(
+                session=session, start=slot.start, practitioner=world.clinician, by=world.receptionist
+            )
+        assert (booked.start, booked.end) == (slot.start, slot.end)
+    with pytest.raises(ValidationError), clock(BEFORE_ALL):
+        services.book_session(
+            session=session, start=as_clinic_time(dt.datetime(2026, 3, 29, 1, 30), world.tz),
+            practitioner=world.clinician, by=world.receptionist,
+        )
+
+
 def test_24_hour_reminder_across_the_spring_change():
     # A start as the API hands it over: 09:00 in the clinic's zone.
     monday_nine = as_clinic_time(dt.datetime(2026, 3, 30, 9, 0), zoneinfo.ZoneInfo(BERLIN))

@@ -1,0 +1,132 @@
+"""sessions/slots.py: the pure free-slot walk (SPEC §4, free slots)."""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from sessions.slots import Slot, free_slots, opening_starts, overlaps
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+UTC = dt.UTC
+MONDAY = dt.date(2026, 3, 16)  # CET, UTC+1
+
+
+def at(hour, minute=0, day=MONDAY):
+    """A Berlin wall-clock time on a winter day, as UTC."""
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=BERLIN).astimezone(UTC)
+
+
+def walk(**overrides):
+    arguments = {
+        "days": [MONDAY],
+        "opening_hours": {MONDAY.weekday(): [(dt.time(9), dt.time(11))]},
+        "closures": set(),
+        "slot_minutes": 30,
+        "duration_minutes": 45,
+        "tz": BERLIN,
+        "not_before": at(0, 0, dt.date(2026, 1, 1)),
+        "practitioner_busy": {1: []},
+        "room_busy": {},
+        "patient_busy": [],
+    }
+    arguments.update(overrides)
+    return free_slots(**arguments)
+
+
+def starts(slots):
+    return [(s.start.astimezone(BERLIN).strftime("%H:%M"), s.practitioner_id, s.room_id) for s in slots]
+
+
+def test_overlaps_is_half_open():
+    busy = [(at(10), at(11))]
+    assert overlaps(busy, at(10, 30), at(10, 45))
+    assert overlaps(busy, at(9, 30), at(10, 1))
+    assert not overlaps(busy, at(11), at(12))
+    assert not overlaps(busy, at(9), at(10))
+
+
+def test_slots_fit_the_whole_duration_into_opening_hours():
+    slots = walk()
+    assert starts(slots) == [("09:00", 1, None), ("09:30", 1, None), ("10:00", 1, None)]  # 10:30 would end 11:15
+    assert all(s.end - s.start == dt.timedelta(minutes=45) for s in slots)
+    assert slots[0] == Slot(at(9), at(9, 45), 1, None)
+
+
+def test_slots_are_in_time_order_then_by_practitioner():
+    slots = walk(practitioner_busy={7: [], 3: []})
+    assert starts(slots) == [
+        ("09:00", 3, None), ("09:00", 7, None), ("09:30", 3, None), ("09:30", 7, None),
+        ("10:00", 3, None), ("10:00", 7, None),
+    ]
+
+
+def test_busy_practitioner_patient_and_closure():
+    slots = walk(practitioner_busy={1: [(at(9, 40), at(10, 10))], 2: []})
+    assert starts(slots) == [("09:00", 2, None), ("09:30", 2, None), ("10:00", 2, None)]
+    assert walk(patient_busy=[(at(9, 40), at(10, 10))]) == []
+    assert walk(closures={MONDAY}) == []
+    assert walk(opening_hours={}) == []
+
+
+def test_rooms_first_free_room_and_none_left():
+    slots = walk(room_busy={5: [(at(9), at(9, 30))], 4: [(at(9, 45), at(10, 30))]})
+    assert starts(slots) == [("09:00", 1, 4), ("09:30", 1, 5), ("10:00", 1, 5)]
+    assert walk(room_busy={4: [(at(9), at(11))]}) == []
+
+
+def test_not_before_and_limit():
+    assert starts(walk(not_before=at(9, 30))) == [("09:30", 1, None), ("10:00", 1, None)]
+    assert len(walk(practitioner_busy={1: [], 2: []}, limit=3)) == 3
+
+
+def test_several_opening_intervals_a_day():
+    hours = {MONDAY.weekday(): [(dt.time(9), dt.time(10)), (dt.time(14), dt.time(15))]}
+    assert starts(walk(opening_hours=hours, duration_minutes=30)) == [
+        ("09:00", 1, None), ("09:30", 1, None), ("14:00", 1, None), ("14:30", 1, None),
+    ]
+
+
+SPRING = dt.date(2026, 3, 29)  # 02:00 -> 03:00 in Berlin
+AUTUMN = dt.date(2026, 10, 25)  # 03:00 -> 02:00 in Berlin
+
+
+def local_walk(day, opens, closes, *, slot, duration):
+    return [
+        (start.astimezone(BERLIN).strftime("%H:%M"), end.astimezone(BERLIN).strftime("%H:%M"))
+        for start, end in opening_starts(
+            day, [(opens, closes)], slot_minutes=slot, duration_minutes=duration, tz=BERLIN
+        )
+    ]
+
+
+def test_wall_clock_times_the_spring_change_skips_are_never_offered():
+    assert local_walk(SPRING, dt.time(1), dt.time(5), slot=30, duration=30) == [
+        ("01:00", "01:30"), ("01:30", "03:00"), ("03:00", "03:30"), ("03:30", "04:00"),
+        ("04:00", "04:30"), ("04:30", "05:00"),
+    ]
+
+
+def test_a_slot_across_the_spring_change_must_end_by_closing_time():
+    # 01:45 + 30 real minutes is 03:15 on the clock: past a 03:00 closing.
+    assert local_walk(SPRING, dt.time(0), dt.time(3), slot=15, duration=30)[-2:] == [
+        ("01:15", "01:45"), ("01:30", "03:00"),
+    ]
+
+
+def test_the_repeated_autumn_hour_is_offered_once_at_its_first_occurrence():
+    walked = opening_starts(AUTUMN, [(dt.time(1), dt.time(4))], slot_minutes=60, duration_minutes=60, tz=BERLIN)
+    assert [start for start, _ in walked] == [
+        dt.datetime(2026, 10, 24, 23, 0, tzinfo=UTC),  # 01:00 CEST
+        dt.datetime(2026, 10, 25, 0, 0, tzinfo=UTC),  # 02:00 CEST
+        dt.datetime(2026, 10, 25, 2, 0, tzinfo=UTC),  # 03:00 CET
+    ]
+    assert all(end - start == dt.timedelta(hours=1) for start, end in walked)
+
+
+@pytest.mark.parametrize("day", [SPRING, AUTUMN, MONDAY])
+def test_day_clinic_slots_on_change_days_are_the_usual_wall_times(day):
+    walked = local_walk(day, dt.time(8), dt.time(20), slot=15, duration=45)
+    assert walked[0] == ("08:00", "08:45")
+    assert walked[-1] == ("19:15", "20:00")
+    assert len(walked) == 46
