@@ -30,8 +30,7 @@ from patients.models import Patient
 from patients.services import create_patient
 from protocols.models import Protocol, StepKind, ValueType
 from sessions import services
-from sessions.models import Session, SessionStatus
-from sessions.reminders import sync_reminders
+from sessions.models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 
 from .create_clinic import error_text
 
@@ -278,7 +277,7 @@ class Demo:
             self.play_history(index, spec, enrolment)
         for index, _spec, enrolment in plans:
             self.book_upcoming(index, enrolment)
-        self.replan_reminders()
+        self.retire_past_reminders()
         self.report()
         return self.clinic
 
@@ -545,14 +544,18 @@ class Demo:
                 past=False,
             )
 
-    def replan_reminders(self) -> None:
-        """The history was played with past `now`s, which planned "time to
-        book" emails for windows that have opened since. Plan every open
-        session's reminders again as of now, so none of those goes out late."""
-        for session in Session.objects.filter(
-            clinic=self.clinic, status__in=(SessionStatus.PLANNED, SessionStatus.BOOKED)
-        ).select_related("clinic", "enrolment", "patient", "step"):
-            sync_reminders(session, now=self.now)
+    def retire_past_reminders(self) -> None:
+        """The past was played with past clocks, so the services planned
+        "time to book", home and "we missed you" emails that fell due in
+        that past. They belong to it: void them, or the worker would send a
+        burst of stale emails the moment `make run` starts. (Booked-session
+        reminders of the bookings made now are left alone.)"""
+        Reminder.objects.filter(
+            clinic=self.clinic,
+            status=ReminderStatus.PENDING,
+            kind__in=(ReminderKind.WINDOW_OPEN, ReminderKind.HOME, ReminderKind.MISSED),
+            due_at__lt=self.now,
+        ).update(status=ReminderStatus.VOID)
 
     def report(self) -> None:
         sessions = Session.objects.filter(clinic=self.clinic)
