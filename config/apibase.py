@@ -25,15 +25,40 @@ EARLIEST_YEAR, LATEST_YEAR = 1900, 9000
 MAX_ID = 2**63 - 1
 
 
+NUL_MESSAGE = "Null characters are not allowed."
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 class JSONOnlyParser(JSONParser):
     """JSON bodies only (SPEC §6: JSON over /api/v1/). A body nested deeper
-    than Python's recursion limit is a 400 like any other malformed JSON."""
+    than Python's recursion limit is a 400 like any other malformed JSON.
+
+    PostgreSQL cannot store a NUL character, and Python's ISO date parsing
+    quietly stops at one, so a NUL anywhere in the body is refused here, for
+    every field at once, naming the top-level field that holds it."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
+        if isinstance(data, dict):
+            fields = sorted(str(key).replace("\x00", "") or "non_field_errors" for key, value in data.items()
+                            if _holds_nul(key) or _holds_nul(value))
+            if fields:
+                raise serializers.ValidationError({field: [NUL_MESSAGE] for field in fields})
+        elif _holds_nul(data):
+            raise serializers.ValidationError({"non_field_errors": [NUL_MESSAGE]})
+        return data
 
 
 class ClinicViewSet(ClinicScoped, viewsets.GenericViewSet):
@@ -113,6 +138,8 @@ class LocalDateTimeField(serializers.DateTimeField):
         return value
 
     def to_internal_value(self, value):
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("invalid", format="ISO 8601")
         parsed = super().to_internal_value(value)
         if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
             self.fail("range")
@@ -132,6 +159,8 @@ class BoundedDateField(serializers.DateField):
     default_error_messages = {"range": f"Give a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}."}
 
     def to_internal_value(self, value):
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("invalid", format="ISO 8601")
         parsed = super().to_internal_value(value)
         if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
             self.fail("range")
@@ -146,6 +175,14 @@ class IdFilter(filters.NumberFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class IsoDateFilter(filters.DateFilter):
+    """YYYY-MM-DD only: the locale's 13/03/2026 would be ambiguous."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
         super().__init__(*args, **kwargs)
 
 

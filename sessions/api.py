@@ -20,6 +20,7 @@ from config.apibase import (
     ClinicTimeField,
     ClinicViewSet,
     IdFilter,
+    IsoDateFilter,
     LocalDateTimeField,
     to_clinic_time,
 )
@@ -226,10 +227,10 @@ def _clinic_day(request, field: str):
 
 
 class SessionFilter(filters.FilterSet):
-    date_from = filters.DateFilter(
+    date_from = IsoDateFilter(
         method="day_from", help_text="Clinic-local date: a booked session's start date, else its target date."
     )
-    date_to = filters.DateFilter(method="day_to", help_text="Inclusive; the same date as for date_from.")
+    date_to = IsoDateFilter(method="day_to", help_text="Inclusive; the same date as for date_from.")
     status = filters.ChoiceFilter(choices=SessionStatus.choices)
     practitioner = IdFilter(field_name="practitioner_id")
     patient = IdFilter(field_name="patient_id")
@@ -251,8 +252,8 @@ class ReminderFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=ReminderStatus.choices)
     kind = filters.ChoiceFilter(choices=ReminderKind.choices)
     session = IdFilter(field_name="session_id")
-    date_from = filters.DateFilter(method="day_from", help_text="Clinic-local date of due_at, inclusive.")
-    date_to = filters.DateFilter(method="day_to", help_text="Clinic-local date of due_at, inclusive.")
+    date_from = IsoDateFilter(method="day_from", help_text="Clinic-local date of due_at, inclusive.")
+    date_to = IsoDateFilter(method="day_to", help_text="Clinic-local date of due_at, inclusive.")
 
     def day_from(self, queryset, name, value):
         return queryset.annotate(due_day=_clinic_day(self.request, "due_at")).filter(due_day__gte=value)
