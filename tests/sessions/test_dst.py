@@ -68,6 +68,25 @@ def test_a_booking_across_the_change_keeps_its_wall_clock_time(zone_world):
     assert following.target_date == dt.date(2026, 3, 30)
 
 
+def test_an_evening_in_new_york_counts_on_its_local_date(zone_world):
+    """19:15 EST on Friday 03-06 is 00:15 UTC on Saturday: the schedule
+    counts the clinic's date, for the booking and for the completion."""
+    world = zone_world(NEW_YORK)
+    session = world.session()
+    with clock(BEFORE_ALL):
+        booked = services.book_session(
+            session=session, start=as_clinic_time(dt.datetime(2026, 3, 6, 19, 15), world.tz),
+            practitioner=world.clinician, by=world.receptionist,
+        )
+    assert booked.start == utc(2026, 3, 7, 0, 15)
+    following = Session.objects.get(enrolment=session.enrolment, sequence=2)
+    assert following.target_date == dt.date(2026, 3, 6)
+    with clock("2026-03-07T00:55:00+00:00"):
+        services.complete_session(session=booked, by=world.clinician)
+    following.refresh_from_db()
+    assert following.target_date == dt.date(2026, 3, 6)
+
+
 @pytest.mark.parametrize(
     ("zone", "day", "first_utc"),
     [

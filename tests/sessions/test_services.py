@@ -432,6 +432,20 @@ def test_the_past_is_refused(course, clinician):
     assert book(course[1], MONDAY_TEN, clinician, when="2026-03-16T09:00:00+00:00").start == MONDAY_TEN
 
 
+@pytest.mark.parametrize(
+    "start",
+    [
+        dt.datetime(1, 1, 1, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        dt.datetime(9999, 12, 31, 23, 30, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    ],
+)
+def test_starts_at_the_ends_of_time_are_refused_on_start(course, clinician, start):
+    with pytest.raises(ValidationError) as error:
+        book(course[1], start, clinician)
+    assert list(error.value.message_dict) == ["start"]
+
+
 def test_a_naive_start_is_refused(course, clinician):
     with pytest.raises(ValidationError) as error:
         book(course[1], dt.datetime(2026, 3, 16, 10, 0), clinician)
