@@ -101,4 +101,8 @@ def browser_login(page, base_url, user):
 
 
 def no_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    """Neither the page nor any table's own scroller scrolls sideways."""
+    return page.evaluate(
+        """[document.documentElement, ...document.querySelectorAll('.table-wrap')]
+             .every(e => e.scrollWidth <= e.clientWidth + 1)"""
+    )

@@ -146,6 +146,8 @@ class Demo:
         self.mehmet = mehmet
         ana = self.patient("Ana", "Costa", record_number="MRN-10533")
         self.enrol(ana, self.photo, self.today)
+        emil = self.patient("Emil", "Graf", record_number="MRN-10020", email="")
+        self.enrol(emil, self.hair, self.today - dt.timedelta(days=4))
 
         # Reminders that failed after every retry.
         for session, error in (
