@@ -28,7 +28,13 @@ def localize(naive: dt.datetime, tz: zoneinfo.ZoneInfo, *, field: str = "start")
     A time inside a spring-forward gap does not exist there and is refused.
     A time repeated by the autumn change (fold) is taken at its first
     occurrence, the one still on summer time: `fold=0`."""
-    if is_in_gap(naive, tz):
+    try:
+        in_gap = is_in_gap(naive, tz)
+    except OverflowError:
+        # The first hours of year 1 or the last of 9999 have no UTC instant
+        # in some zones; a 400 on the field, never a 500.
+        raise ValidationError({field: [f"{naive.isoformat(' ', 'minutes')} is out of range."]}) from None
+    if in_gap:
         raise ValidationError(
             {field: [f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks skip it (daylight saving)."]}
         )

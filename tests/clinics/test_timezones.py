@@ -37,6 +37,16 @@ def test_localize_names_the_field_it_was_given():
     assert "Europe/Berlin" in error.value.message_dict["when"][0]
 
 
+@pytest.mark.parametrize(
+    ("tz", "wall"),
+    [(NEW_YORK, dt.datetime(9999, 12, 31, 23, 30)), (BERLIN, dt.datetime(1, 1, 1, 0, 30))],
+)
+def test_times_without_a_utc_instant_are_a_validation_error(tz, wall):
+    with pytest.raises(ValidationError) as error:
+        as_clinic_time(wall, tz)
+    assert list(error.value.message_dict) == ["start"]
+
+
 def test_as_clinic_time_keeps_an_aware_time_as_given():
     aware = dt.datetime(2026, 3, 29, 2, 30, tzinfo=UTC)  # 04:30 in Berlin: fine
     assert as_clinic_time(aware, BERLIN) is aware
