@@ -619,6 +619,22 @@ def test_editing_a_protocol_with_enrolments_makes_version_two(hair_course, hair_
     assert [s.target_date.isoformat() for s in sessions_of(fresh)][:3] == ["2026-03-02", "2026-03-23", "2026-04-13"]
 
 
+def test_a_new_version_without_new_steps_copies_the_steps(hair_course, hair_protocol, manager, clinician):
+    with pytest.raises(PermissionDenied):
+        update_protocol(protocol=hair_protocol, data={"name": "Mine"}, steps=None, by=clinician)
+    successor = update_protocol(protocol=hair_protocol, data={"name": "Hair regeneration II"}, steps=None, by=manager)
+    fields = ("position", "name", "kind", "repeat", "interval_days", "window_after_days", "duration_minutes")
+    assert list(successor.steps.values_list(*fields)) == list(hair_protocol.steps.values_list(*fields))
+    assert [list(s.measures.values_list("code", flat=True)) for s in successor.steps.all()] == [
+        ["hair_density"], ["pain_vas"],
+    ]
+    assert (successor.name, successor.version) == ("Hair regeneration II", 2)
+    hair_protocol.refresh_from_db()
+    assert hair_protocol.name == "Hair regeneration"
+    with pytest.raises(Conflict):  # the old version is history
+        update_protocol(protocol=hair_protocol, data={"name": "Again"}, steps=None, by=manager)
+
+
 def test_editing_a_protocol_without_enrolments_is_in_place(hair_protocol, manager):
     edited = update_protocol(
         protocol=hair_protocol, data={"description": "Every three weeks"},
