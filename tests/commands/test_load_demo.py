@@ -2,6 +2,7 @@
 and a second run changes nothing."""
 
 import datetime as dt
+import re
 import zoneinfo
 
 import pytest
@@ -153,3 +154,14 @@ def test_load_demo_works_whatever_the_day(run, settings, moment):
     assert booked.count() >= 8
     assert all(s.start >= moment for s in booked)
     assert not booked.filter(start__date__in=list(clinic.closures.values_list("date", flat=True))).exists()
+
+
+def test_load_demo_with_a_taken_username_changes_nothing(run, settings, clinic):
+    from tests.factories import UserFactory
+
+    UserFactory(clinic=clinic, username="dr.weber")
+    before = snapshot()
+    with pytest.raises(CommandError, match=re.escape("Demo not loaded, nothing changed. username: User 'dr.weber' exists")):
+        run("load_demo", "--allow-insecure")
+    assert snapshot() == before
+    assert not Clinic.objects.filter(slug="demo").exists()
