@@ -98,7 +98,13 @@ class ClinicRelatedField(serializers.PrimaryKeyRelatedField):
         return self.scope(self.context["clinic"])
 
     def to_internal_value(self, data):
-        if isinstance(data, int) and not isinstance(data, bool) and not 1 <= data <= MAX_ID:
+        # Whole numbers only (a query string's "12" too): a float such as 1e400
+        # would reach the database as infinity.
+        if isinstance(data, str) and data.isascii() and data.isdigit() and len(data) <= 20:
+            data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= data <= MAX_ID:
             self.fail("does_not_exist", pk_value=data)
         return super().to_internal_value(data)
 
