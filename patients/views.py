@@ -75,7 +75,11 @@ def patient_edit(request, pk):
 def _span(enrolment):
     """The first and last day the enrolment's timeline bands are drawn over."""
     days = [d for s in enrolment.sessions.all() for d in (s.window_start, s.window_end)]
-    days += [s.start.astimezone(enrolment.clinic.tz).date() for s in enrolment.sessions.all() if s.start]
+    days += [
+        (s.completed_at or s.start).astimezone(enrolment.clinic.tz).date()
+        for s in enrolment.sessions.all()
+        if s.completed_at or s.start
+    ]
     first, last = min(days), max(days)
     return first, max((last - first).days, 1)
 
@@ -88,7 +92,9 @@ def _timeline_rows(enrolment, *, today):
 
     rows = []
     for session in enrolment.sessions.all():
-        booked_day = session.start.astimezone(enrolment.clinic.tz).date() if session.start else None
+        # The dot marks when it happened (completed) or will (booked).
+        moment = session.completed_at or session.start
+        booked_day = moment.astimezone(enrolment.clinic.tz).date() if moment else None
         missed = session.missed_count > 0
         overdue = session.status == SessionStatus.PLANNED and session.window_end < today
         rows.append(

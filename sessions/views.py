@@ -82,6 +82,18 @@ def agenda(request):
         {"name": name, "days": [{"day": d, "sessions": cells[(pk, d)]} for d in days]} for pk, name in resources
     ]
 
+    # On an empty day or week, point to the next one with bookings.
+    next_booked = None
+    if not sessions:
+        upcoming = (
+            selectors.sessions_of(clinic)
+            .filter(status__in=OCCUPYING, start__gte=range_end)
+            .order_by("start")
+            .values_list("start", flat=True)
+            .first()
+        )
+        next_booked = upcoming.astimezone(tz).date() if upcoming else None
+
     def link(target: dt.date, **overrides) -> str:
         params = {"date": target.isoformat(), "view": view, "by": by, **overrides}
         return reverse("agenda") + "?" + "&".join(f"{k}={v}" for k, v in params.items())
@@ -95,6 +107,8 @@ def agenda(request):
         "today": today,
         "columns": columns,
         "count": len(sessions),
+        "next_booked": next_booked,
+        "next_booked_url": link(next_booked) if next_booked else None,
         "prev_url": link(day - step),
         "next_url": link(day + step),
         "today_url": link(today),

@@ -510,3 +510,10 @@ def test_failed_reminders_show_why_and_resend(boss, failed_reminder):
 def test_actions_refuse_get(rec, booked):
     assert rec.get(url("session_cancel", booked.pk)).status_code == 405
     assert Session.objects.get(pk=booked.pk).status == SessionStatus.BOOKED
+
+
+def test_an_empty_agenda_day_points_to_the_next_booked_day(rec, booked):
+    day_before = booked.target_date - dt.timedelta(days=1)
+    page = rec.get(url("agenda") + f"?date={day_before.isoformat()}").content.decode()
+    assert "Next booked day" in page
+    assert f"date={booked.target_date.isoformat()}" in page
