@@ -106,3 +106,11 @@ def no_horizontal_scroll(page) -> bool:
         """[document.documentElement, ...document.querySelectorAll('.table-wrap')]
              .every(e => e.scrollWidth <= e.clientWidth + 1)"""
     )
+
+
+def unlabelled_fields(page) -> list[str]:
+    """Visible form fields without a <label> (hidden inputs need none)."""
+    return page.evaluate(
+        """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+             .filter(e => e.labels.length === 0).map(e => e.name || e.id)"""
+    )

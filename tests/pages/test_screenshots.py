@@ -20,7 +20,7 @@ from protocols.services import load_library
 from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus
 from tests.factories import PatientFactory, RoomFactory, UserFactory
-from tests.pages.conftest import browser_login, no_horizontal_scroll
+from tests.pages.conftest import browser_login, no_horizontal_scroll, unlabelled_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -197,6 +197,7 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
 
     login_page = new_page()
     login_page.goto(f"{url}/accounts/login/")
+    assert unlabelled_fields(login_page) == []
     login_page.screenshot(path=str(out / "login.png"), full_page=True)
     saved = [out / "login.png"]
 
@@ -205,6 +206,7 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
         response = page.goto(url + path)
         assert response.status == 200, (name, response.status)
         assert no_horizontal_scroll(page), f"{name} scrolls sideways at 1280 px"
+        assert unlabelled_fields(page) == [], name
         target = out / f"{name}.png"
         page.screenshot(path=str(target), full_page=True)
         saved.append(target)
