@@ -1,0 +1,329 @@
+"""The reminder outbox (SPEC §5): claim due rows, send each one outside any
+transaction, then mark what happened.
+
+A row's life: `pending` -> (claimed) `sending` -> `sent`, or back to
+`pending` with a back-off after a temporary SMTP failure, or `failed` after a
+permanent one or the last attempt, or `void` when at send time it is no
+longer wanted (consent withdrawn, session rebooked or cancelled).
+
+Exactly once, with one exception. A claim is a short transaction that moves
+due rows from `pending` to `sending` and stamps `claimed_at`; that stamp is
+the claim's token, and only the holder of the token may send the row. Just
+before talking to SMTP the sender renews the stamp (and counts the attempt),
+so `release_stale` only ever takes back a row whose sender has been silent
+for REMINDER_SENDING_TIMEOUT_SECONDS: a worker that died, or a claim whose
+broker message was lost. The one duplicate this allows is a message that the
+SMTP server accepted in the instant before its worker died, before the row
+was marked `sent`: at most one per dead worker process.
+"""
+
+import datetime as dt
+import logging
+import smtplib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from clinics.models import Role, User
+from clinics.timezones import at_local
+from config.exceptions import Conflict
+
+from .models import Reminder, ReminderKind, ReminderStatus, SessionStatus
+from .reminders import MORNING
+
+log = logging.getLogger(__name__)
+
+# What send_one reports, for counts and logs.
+SENT, RETRY, FAILED, VOID, SKIPPED = "sent", "retry", "failed", "void", "skipped"
+
+# last_error keeps one line per failed attempt, the newest last, this long at most.
+ERROR_LOG_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed row and the token (its `claimed_at`) that proves the claim."""
+
+    reminder_id: int
+    claimed_at: dt.datetime
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _note(previous: str, now: dt.datetime, text: str) -> str:
+    line = f"{now.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}Z {text}"
+    joined = f"{previous}\n{line}" if previous else line
+    return joined[-ERROR_LOG_CHARS:]
+
+
+# --- Claiming ----------------------------------------------------------------------------------------
+
+
+def release_stale(now: dt.datetime | None = None) -> int:
+    """Take back rows left in `sending` by a sender that went silent (a
+    killed worker, or a claim whose broker message was lost). They go back to
+    `pending`; one whose last allowed attempt was the one that died is
+    `failed`. Returns how many rows were taken back."""
+    now = _now(now)
+    cutoff = now - dt.timedelta(seconds=settings.REMINDER_SENDING_TIMEOUT_SECONDS)
+    stale = Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_at__lt=cutoff)
+    released = 0
+    for reminder in stale.only("pk", "attempts", "last_error", "claimed_at"):
+        exhausted = reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS
+        note = "abandoned while sending (worker lost?)" + ("; no attempts left" if exhausted else "; released")
+        # Conditional on the same token: a sender that wakes up meanwhile
+        # keeps its claim and this row is left alone.
+        released += Reminder.objects.filter(
+            pk=reminder.pk, status=ReminderStatus.SENDING, claimed_at=reminder.claimed_at
+        ).update(
+            status=ReminderStatus.FAILED if exhausted else ReminderStatus.PENDING,
+            claimed_at=None,
+            next_attempt_at=None,
+            last_error=_note(reminder.last_error, now, note),
+        )
+    if released:
+        log.warning("released %d reminder(s) stuck in sending", released)
+    return released
+
+
+def due(now: dt.datetime):
+    return Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=now).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+
+
+def claim_due(now: dt.datetime | None = None, *, limit: int | None = None) -> list[Claim]:
+    """Claim up to `limit` due rows in one short transaction.
+
+    SKIP LOCKED lets concurrent scans (two beats, a re-delivered scan
+    message) each take different rows instead of waiting for or re-taking the
+    same ones; the UPDATE repeats `status = pending` so it cannot take a row
+    another claimer already moved on. (SQLite has no row locks; its IMMEDIATE
+    transactions serialize the claims instead.)"""
+    now = _now(now)
+    limit = limit or settings.REMINDER_BATCH_SIZE
+    with transaction.atomic():
+        ids = list(
+            due(now).select_for_update(skip_locked=True).order_by("due_at", "id").values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        Reminder.objects.filter(pk__in=ids, status=ReminderStatus.PENDING).update(
+            status=ReminderStatus.SENDING, claimed_at=now
+        )
+    return [Claim(pk, now) for pk in ids]
+
+
+def unclaim(claims: Iterable[Claim]) -> int:
+    """Give back claims that will not be sent (the broker refused the
+    message): they are due again at the next scan."""
+    undone = 0
+    for claim in claims:
+        undone += Reminder.objects.filter(
+            pk=claim.reminder_id, status=ReminderStatus.SENDING, claimed_at=claim.claimed_at
+        ).update(status=ReminderStatus.PENDING, claimed_at=None)
+    return undone
+
+
+# --- Sending -----------------------------------------------------------------------------------------
+
+
+def stale_reason(reminder: Reminder, now: dt.datetime) -> str:
+    """Why this reminder should no longer go out, or "" if it still should.
+
+    The services void pending rows in the same transaction as the change,
+    but a row already claimed is not pending: this catches a change that
+    committed between the claim and the send."""
+    session = reminder.session
+    patient = session.patient
+    if not patient.can_receive_reminders:
+        return "The patient has no reminder consent or no email address."
+    if session.enrolment.status != "active":
+        return f"The enrolment is {session.enrolment.status}."
+    tz = session.clinic.tz
+    if reminder.kind == ReminderKind.BOOKED:
+        if session.status != SessionStatus.BOOKED or session.start is None:
+            return f"The session is {session.status}, no longer booked."
+        # Elapsed hours: UTC arithmetic, as the planning did (reminders.py).
+        planned_for = session.start.astimezone(dt.UTC) - dt.timedelta(hours=reminder.offset_hours or 0)
+        if reminder.offset_hours is not None and planned_for != reminder.due_at:
+            return "The session was rebooked to another time."
+        if session.start <= now:
+            return "The session has already begun."
+    elif reminder.kind == ReminderKind.HOME:
+        if session.status != SessionStatus.PLANNED or at_local(session.target_date, MORNING, tz) != reminder.due_at:
+            return "The home application was moved or is no longer planned."
+        if now.astimezone(tz).date() > session.target_date:
+            return "The day of the home application has passed."
+    elif reminder.kind == ReminderKind.WINDOW_OPEN:
+        if session.status != SessionStatus.PLANNED or at_local(session.window_start, MORNING, tz) != reminder.due_at:
+            return "The session was booked or its window moved."
+        if now.astimezone(tz).date() > session.window_end:
+            return "The session's window has closed."
+    elif reminder.kind == ReminderKind.MISSED and session.status != SessionStatus.PLANNED:
+        return f"The session is {session.status} again."
+    return ""
+
+
+def is_temporary(error: Exception) -> bool:
+    """Whether trying again later may succeed: SMTP 4xx replies, a dropped or
+    refused connection, a timeout. 5xx replies are permanent."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    # SMTPServerDisconnected, ConnectionRefusedError, TimeoutError and other
+    # OSErrors, and any other SMTP trouble: the server may be back later.
+    return isinstance(error, smtplib.SMTPException | OSError)
+
+
+def describe(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        parts = [f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in error.recipients.items()]
+        return "recipient refused: " + "; ".join(parts)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _text(message) -> str:
+    return message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Back-off after the n-th failed attempt: base, 2×base, 4×base, …
+    (at least a second, so one scan never retries a row it just tried)."""
+    seconds = settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (max(attempts, 1) - 1)
+    return dt.timedelta(seconds=max(seconds, 1))
+
+
+def send_one(reminder_id: int, *, claimed_at: dt.datetime, now: dt.datetime | None = None) -> str:
+    """Send one claimed reminder. Call it outside any transaction: the SMTP
+    conversation must not hold row locks, and the row is marked after it.
+
+    `claimed_at` is the claim's token; a caller without the current token (a
+    re-delivered or duplicated message) does nothing and gets SKIPPED."""
+    from .emails import build_email  # emails imports the template machinery; keep claims light
+
+    reminder = (
+        Reminder.objects.select_related(
+            "clinic",
+            "session",
+            "session__clinic",
+            "session__patient",
+            "session__enrolment",
+            "session__step",
+            "session__step__protocol",
+        )
+        .filter(pk=reminder_id)
+        .first()
+    )
+    if reminder is None or reminder.status != ReminderStatus.SENDING or reminder.claimed_at != claimed_at:
+        return SKIPPED
+    mine = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=claimed_at)
+
+    check_time = _now(now)
+    reason = stale_reason(reminder, check_time)
+    if reason:
+        mine.update(
+            status=ReminderStatus.VOID, claimed_at=None, last_error=_note(reminder.last_error, check_time, reason)
+        )
+        return VOID
+    try:
+        message = build_email(reminder)
+    except Exception as error:  # a bug or bad data: retrying will not help
+        log.exception("could not build reminder %s", reminder_id)
+        mine.update(
+            status=ReminderStatus.FAILED,
+            claimed_at=None,
+            last_error=_note(reminder.last_error, check_time, f"could not build the email: {error!r}"),
+        )
+        return FAILED
+
+    # Renew the claim and count the attempt: from here until the row is
+    # marked, a crash may leave a delivered message behind (the one allowed
+    # duplicate), and release_stale waits a full timeout from this instant.
+    started = _now(now)
+    if not Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=claimed_at).update(
+        claimed_at=started, attempts=F("attempts") + 1
+    ):
+        return SKIPPED
+    attempts = reminder.attempts + 1
+    mine = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=started)
+
+    try:
+        message.connection = get_connection(fail_silently=False)
+        message.send()
+    except Exception as error:
+        finished = _now(now)
+        note = _note(reminder.last_error, finished, f"attempt {attempts}: {describe(error)}")
+        if is_temporary(error) and attempts < settings.REMINDER_MAX_ATTEMPTS:
+            mine.update(
+                status=ReminderStatus.PENDING,
+                claimed_at=None,
+                next_attempt_at=finished + retry_delay(attempts),
+                last_error=note,
+            )
+            log.info("reminder %s: temporary failure, retrying (%s)", reminder_id, describe(error))
+            return RETRY
+        mine.update(status=ReminderStatus.FAILED, claimed_at=None, next_attempt_at=None, last_error=note)
+        log.warning("reminder %s failed after %d attempt(s): %s", reminder_id, attempts, describe(error))
+        return FAILED
+
+    finished = _now(now)
+    # Delivered: mark it even if our claim was taken back meanwhile (a send
+    # slower than the timeout), so that it is not sent once more.
+    Reminder.objects.filter(pk=reminder_id, status__in=(ReminderStatus.SENDING, ReminderStatus.PENDING)).update(
+        status=ReminderStatus.SENT, sent_at=finished, claimed_at=None, next_attempt_at=None
+    )
+    return SENT
+
+
+def scan(now: dt.datetime | None = None) -> Counter:
+    """One pass, in this process: take back stale rows, then claim and send
+    every due row, batch by batch. `send_due_reminders` runs it; the Celery
+    scan task does the same claiming but hands the sends to the workers."""
+    cutoff = _now(now)
+    counts: Counter = Counter(released=release_stale(cutoff))
+    while True:
+        claims = claim_due(cutoff, limit=settings.REMINDER_BATCH_SIZE)
+        counts["claimed"] += len(claims)
+        for claim in claims:
+            # With an explicit `now` (tests), the whole pass happens then.
+            counts[send_one(claim.reminder_id, claimed_at=claim.claimed_at, now=now)] += 1
+        if len(claims) < settings.REMINDER_BATCH_SIZE:
+            return counts
+
+
+# --- Staff -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def resend_reminder(*, reminder: Reminder, by: User, now: dt.datetime | None = None) -> Reminder:
+    """A manager sends a `failed` reminder again: it is pending with a fresh
+    count of attempts and goes out at the next scan (if still wanted then)."""
+    if not by.has_role(Role.MANAGER):
+        raise PermissionDenied("Only a manager may resend a reminder.")
+    if by.clinic_id != reminder.clinic_id:
+        raise ValidationError({"reminder": ["Unknown reminder."]})
+    now = _now(now)
+    row = Reminder.objects.select_for_update().get(pk=reminder.pk)
+    if row.status != ReminderStatus.FAILED:
+        raise Conflict(f"Only a failed reminder can be resent; this one is {row.status}.")
+    row.status = ReminderStatus.PENDING
+    row.attempts = 0
+    row.next_attempt_at = None
+    row.claimed_at = None
+    row.last_error = _note(row.last_error, now, f"resend requested by {by.username}")
+    row.save(update_fields=["status", "attempts", "next_attempt_at", "claimed_at", "last_error"])
+    return row

@@ -1,0 +1,66 @@
+"""Celery tasks for the reminder outbox (SPEC §5).
+
+Beat runs `scan_due_reminders` every REMINDER_SCAN_SECONDS. The scan claims
+due rows in short transactions and, once each claim has committed, enqueues
+one `send_reminder` per row with the row's id and claim token, so that the
+worker pool sends in parallel. No reminder is ever a far-future (ETA or
+countdown) message: a lost or duplicated message costs nothing, because the
+rows are the truth. A duplicated message carries a stale token and does
+nothing; a lost one leaves its row in `sending` until release_stale gives it
+back to the next scan.
+"""
+
+import datetime as dt
+import logging
+
+from celery import shared_task
+from celery.utils.log import get_task_logger
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import outbox
+
+log = logging.getLogger(__name__)
+task_log = get_task_logger(__name__)
+
+# One scan claims at most this many batches; the next scan takes the rest.
+MAX_BATCHES_PER_SCAN = 40
+
+
+@shared_task(name="sessions.scan_due_reminders", ignore_result=True)
+def scan_due_reminders() -> dict:
+    now = timezone.now()
+    released = outbox.release_stale(now)
+    enqueued = 0
+    for _ in range(MAX_BATCHES_PER_SCAN):
+        claims = outbox.claim_due(now, limit=settings.REMINDER_BATCH_SIZE)
+        # claim_due has committed unless a caller wrapped us in a transaction;
+        # on_commit covers that case too (it runs at once otherwise).
+        transaction.on_commit(lambda claims=claims: enqueue(claims))
+        enqueued += len(claims)
+        if len(claims) < settings.REMINDER_BATCH_SIZE:
+            break
+    if released or enqueued:
+        log.info("reminder scan: %d released, %d claimed and enqueued", released, enqueued)
+    return {"released": released, "enqueued": enqueued}
+
+
+def enqueue(claims: list[outbox.Claim]) -> None:
+    for index, claim in enumerate(claims):
+        try:
+            send_reminder.delay(claim.reminder_id, claim.claimed_at.isoformat())
+        except Exception:
+            # The broker is unreachable: give the rest back to the next scan
+            # now rather than after the stale timeout.
+            outbox.unclaim(claims[index:])
+            raise
+
+
+@shared_task(name="sessions.send_reminder", ignore_result=True)
+def send_reminder(reminder_id: int, claimed_at: str) -> str:
+    # SMTP failures are handled by the outbox (back-off on the row), never
+    # by Celery retries: this task neither raises for them nor re-queues.
+    outcome = outbox.send_one(reminder_id, claimed_at=dt.datetime.fromisoformat(claimed_at))
+    task_log.info("reminder %s: %s", reminder_id, outcome)
+    return outcome

@@ -1,0 +1,165 @@
+"""What the patient receives, read back from a real SMTP server."""
+
+import datetime as dt
+
+import icalendar
+import time_machine
+
+from sessions import outbox, services
+from sessions.models import Reminder, ReminderKind, ReminderStatus
+from tests.factories import make_protocol, step
+from tests.reminders.conftest import parts
+
+UTC = dt.UTC
+BERLIN = "Europe/Berlin"
+
+
+def setup_clinic(clinic, *, sender="desk@charite-skin.example"):
+    clinic.sender_email = sender
+    clinic.phone = "+49 30 450 000"
+    clinic.address = "Luisenstraße 2, 10117 Berlin"
+    clinic.save()
+
+
+def test_a_booked_reminder_has_text_html_and_ics_in_the_clinics_time(
+    smtp, clinic, patient, quick_protocol, receptionist, clinician
+):
+    setup_clinic(clinic)
+    with time_machine.travel(dt.datetime(2026, 3, 20, 10, 0, tzinfo=UTC), tick=False):
+        enrolment = services.enrol_patient(
+            patient=patient, protocol=quick_protocol, start_date=dt.date(2026, 3, 20), by=receptionist
+        )
+        session = services.book_session(
+            session=enrolment.sessions.get(),
+            start=dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC),  # Monday 09:00 in Berlin (CEST)
+            practitioner=clinician,
+            by=receptionist,
+        )
+    assert outbox.scan(now=dt.datetime(2026, 3, 27, 7, 0, tzinfo=UTC))["sent"] == 1
+    assert outbox.scan(now=dt.datetime(2026, 3, 27, 7, 5, tzinfo=UTC))["claimed"] == 0
+    [message] = smtp.messages
+    reminder = Reminder.objects.get(status=ReminderStatus.SENT)
+
+    assert (
+        message["Subject"].strip() == "Charité Skin: your appointment on Monday 30 March 2026 at 09:00 (Europe/Berlin)"
+    )
+    assert message["From"].addresses[0].display_name == "Charité Skin"
+    assert message["From"].addresses[0].addr_spec == "desk@charite-skin.example"
+    assert message["Reply-To"].addresses[0].addr_spec == "desk@charite-skin.example"
+    assert message["To"].addresses[0].addr_spec == patient.email
+    assert message["X-Regimen-Reminder"] == str(reminder.pk)
+
+    found = parts(message)
+    assert set(found) == {"text/plain", "text/html", "text/calendar"}
+    for body in (found["text/plain"], found["text/html"]):
+        assert "Charité Skin" in body
+        assert "Hanna Weber" in body
+        assert "Monday 30 March 2026 at 09:00 (Europe/Berlin)" in body
+        assert "Injection (Scalp secretome)" in body
+        assert "+49 30 450 000" in body
+        assert "desk@charite-skin.example" in body
+        assert "Luisenstraße 2, 10117 Berlin" in body
+        assert "withdraw your consent" in body
+    assert "<table" in found["text/html"]
+
+    attachment = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    assert attachment.get_filename() == "appointment.ics"
+    calendar = icalendar.Calendar.from_ical(found["text/calendar"])
+    [event] = calendar.walk("VEVENT")
+    assert event["UID"] == f"session-{session.pk}@charite.regimen"
+    assert event["DTSTART"].params["TZID"] == BERLIN
+    assert event.decoded("DTSTART").replace(tzinfo=None) == dt.datetime(2026, 3, 30, 9, 0)
+    assert event.decoded("DTSTART") == dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    assert event.decoded("DTEND") == dt.datetime(2026, 3, 30, 7, 15, tzinfo=UTC)
+    assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == [BERLIN]
+    assert "Charité Skin" in str(event["SUMMARY"])
+    assert "Luisenstraße" in str(event["LOCATION"])
+
+
+def test_the_ics_uid_survives_a_rebooking_and_from_falls_back_to_the_default(
+    smtp, settings, clinic, patient, quick_protocol, receptionist, clinician
+):
+    setup_clinic(clinic, sender="")
+    settings.DEFAULT_FROM_EMAIL = "reminders@regimen.example"
+    with time_machine.travel(dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC), tick=False):
+        enrolment = services.enrol_patient(
+            patient=patient, protocol=quick_protocol, start_date=dt.date(2026, 6, 1), by=receptionist
+        )
+        session = enrolment.sessions.get()
+        services.book_session(
+            session=session, start=dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC), practitioner=clinician, by=receptionist
+        )
+    outbox.scan(now=dt.datetime(2026, 6, 1, 7, 1, tzinfo=UTC))
+    with time_machine.travel(dt.datetime(2026, 6, 1, 7, 2, tzinfo=UTC), tick=False):
+        services.book_session(
+            session=session, start=dt.datetime(2026, 6, 1, 14, 0, tzinfo=UTC), practitioner=clinician, by=receptionist
+        )
+    outbox.scan(now=dt.datetime(2026, 6, 1, 7, 3, tzinfo=UTC))
+    first, second = (icalendar.Calendar.from_ical(parts(m)["text/calendar"]) for m in smtp.messages)
+    [one], [two] = first.walk("VEVENT"), second.walk("VEVENT")
+    assert one["UID"] == two["UID"]
+    assert two["SEQUENCE"] > one["SEQUENCE"]
+    assert two.decoded("DTSTART") == dt.datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
+    assert smtp.messages[1]["From"].addresses[0].addr_spec == "reminders@regimen.example"
+    assert smtp.messages[1]["Reply-To"] is None
+    assert "16:00 (Europe/Berlin)" in parts(smtp.messages[1])["text/plain"]
+
+
+def test_home_application_email_at_0800_on_its_day(smtp, clinic, patient, receptionist):
+    setup_clinic(clinic)
+    protocol = make_protocol(
+        clinic,
+        steps=[step("Topical secretome serum", "home", repeat=1, interval_days=3, window_after_days=1)],
+        name="Home serum",
+    )
+    with time_machine.travel(dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC), tick=False):
+        services.enrol_patient(patient=patient, protocol=protocol, start_date=dt.date(2026, 6, 1), by=receptionist)
+    home = Reminder.objects.get(kind=ReminderKind.HOME)
+    assert home.due_at == dt.datetime(2026, 6, 4, 6, 0, tzinfo=UTC)  # 08:00 CEST
+    assert outbox.scan(now=dt.datetime(2026, 6, 4, 5, 59, tzinfo=UTC))["claimed"] == 0
+    assert outbox.scan(now=dt.datetime(2026, 6, 4, 6, 0, tzinfo=UTC))["sent"] == 1
+    [message] = smtp.messages
+    assert message["Subject"].strip() == "Charité Skin: today's home application"
+    text = parts(message)["text/plain"]
+    assert "Thursday 4 June 2026" in text
+    assert "Topical secretome serum (Home serum)" in text
+    assert "text/calendar" not in parts(message)
+
+
+def test_window_open_email_names_the_window(smtp, clinic, patient, hair_protocol, receptionist):
+    setup_clinic(clinic)
+    with time_machine.travel(dt.datetime(2026, 3, 1, 9, 0, tzinfo=UTC), tick=False):
+        services.enrol_patient(patient=patient, protocol=hair_protocol, start_date=dt.date(2026, 3, 2), by=receptionist)
+    # Baseline's window opens 03-02, treatment 1's on 03-16 (SPEC §3 worked example).
+    assert outbox.scan(now=dt.datetime(2026, 3, 2, 7, 0, tzinfo=UTC))["sent"] == 1
+    assert outbox.scan(now=dt.datetime(2026, 3, 16, 7, 0, tzinfo=UTC))["sent"] == 1
+    message = smtp.messages[1]
+    assert message["Subject"].strip() == "Charité Skin: time to book your next session"
+    text = parts(message)["text/plain"]
+    assert "Injection (Hair regeneration)" in text
+    assert "Monday 16 March 2026 to Monday 30 March 2026 (Europe/Berlin)" in text
+
+
+def test_missed_email_after_a_no_show_names_the_missed_time(
+    smtp, clinic, patient, quick_protocol, receptionist, clinician
+):
+    setup_clinic(clinic)
+    with time_machine.travel(dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC), tick=False):
+        enrolment = services.enrol_patient(
+            patient=patient, protocol=quick_protocol, start_date=dt.date(2026, 6, 1), by=receptionist
+        )
+        session = services.book_session(
+            session=enrolment.sessions.get(),
+            start=dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC),
+            practitioner=clinician,
+            by=receptionist,
+        )
+    outbox.scan(now=dt.datetime(2026, 6, 1, 7, 1, tzinfo=UTC))  # the 24-hour reminder
+    with time_machine.travel(dt.datetime(2026, 6, 1, 12, 30, tzinfo=UTC), tick=False):
+        services.mark_no_show(session=session, by=receptionist)
+    assert outbox.scan(now=dt.datetime(2026, 6, 1, 12, 31, tzinfo=UTC))["sent"] == 1
+    message = smtp.messages[1]
+    assert message["Subject"].strip() == "Charité Skin: we missed you, please rebook"
+    for body in (parts(message)["text/plain"], parts(message)["text/html"]):
+        assert "Monday 1 June 2026 at 14:00 (Europe/Berlin)" in body
+        assert "Wednesday 1 July 2026" in body  # the end of the window to rebook in

@@ -1,0 +1,280 @@
+"""The outbox in this process (scan, send_due_reminders) against a real SMTP
+server: what is sent when, what is voided, retries and failures."""
+
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+
+from config.exceptions import Conflict
+from patients.services import update_patient
+from sessions import outbox, services
+from sessions.models import Reminder, ReminderKind, ReminderStatus
+from tests.factories import PatientFactory
+
+UTC = dt.UTC
+BERLIN_MONDAY_0900 = dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # CEST, after the change on Sunday 29 March
+
+
+def enrol_and_book(patient, protocol, start, *, receptionist, clinician, when):
+    with time_machine.travel(when, tick=False):
+        enrolment = services.enrol_patient(
+            patient=patient, protocol=protocol, start_date=when.astimezone(patient.clinic.tz).date(), by=receptionist
+        )
+        session = enrolment.sessions.get()
+        return services.book_session(session=session, start=start, practitioner=clinician, by=receptionist)
+
+
+def rows(session):
+    return sorted(
+        (r.kind, r.offset_hours, r.due_at, r.status)
+        for r in Reminder.objects.filter(session=session).order_by("due_at")
+    )
+
+
+def test_dst_24h_reminder_goes_out_at_0700_utc_on_the_sunday(smtp, patient, quick_protocol, receptionist, clinician):
+    session = enrol_and_book(
+        patient, quick_protocol, BERLIN_MONDAY_0900, receptionist=receptionist, clinician=clinician,
+        when=dt.datetime(2026, 3, 20, 10, 0, tzinfo=UTC),
+    )  # fmt: skip
+    assert outbox.scan(now=dt.datetime(2026, 3, 27, 7, 0, tzinfo=UTC))["sent"] == 1  # the 72-hour one
+    assert outbox.scan(now=dt.datetime(2026, 3, 29, 6, 59, 59, tzinfo=UTC))["sent"] == 0
+    with time_machine.travel(dt.datetime(2026, 3, 29, 7, 0, tzinfo=UTC), tick=False):
+        assert outbox.scan()["sent"] == 1
+    day_before = Reminder.objects.get(session=session, offset_hours=24)
+    # 24 elapsed hours before Monday 09:00 CEST is Sunday 09:00 CEST, 07:00 UTC
+    # (not 08:00 UTC, which a local "day before at the same time" on the
+    # Saturday's offset would give).
+    assert day_before.due_at == dt.datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
+    assert day_before.sent_at == dt.datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
+    assert day_before.status == ReminderStatus.SENT
+    assert len(smtp.messages) == 2
+    assert "Monday 30 March 2026 at 09:00 (Europe/Berlin)" in smtp.messages[1]["Subject"]
+
+
+def test_72h_reminder_never_sent_for_a_booking_23h_ahead_but_the_24h_one_is(
+    smtp, patient, quick_protocol, receptionist, clinician
+):
+    booked_at = dt.datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
+    start = booked_at + dt.timedelta(hours=23)  # 07:00 UTC = 09:00 Berlin
+    session = enrol_and_book(
+        patient, quick_protocol, start, receptionist=receptionist, clinician=clinician, when=booked_at
+    )
+    assert outbox.scan(now=booked_at)["sent"] == 1
+    for hour in range(1, 23):
+        assert outbox.scan(now=booked_at + dt.timedelta(hours=hour))["claimed"] == 0
+    assert [(kind, offset, status) for kind, offset, _, status in rows(session)] == [
+        (ReminderKind.BOOKED, 24, ReminderStatus.SENT)
+    ]
+    assert len(smtp.messages) == 1
+    assert "Tuesday 5 May 2026 at 09:00 (Europe/Berlin)" in smtp.messages[0]["Subject"]
+
+
+def test_rebooking_voids_the_old_times_reminders_and_only_the_new_time_is_emailed(
+    smtp, patient, quick_protocol, receptionist, clinician
+):
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    first = dt.datetime(2026, 6, 8, 8, 0, tzinfo=UTC)  # 10:00 Berlin
+    session = enrol_and_book(
+        patient, quick_protocol, first, receptionist=receptionist, clinician=clinician, when=booked_at
+    )
+    with time_machine.travel(booked_at + dt.timedelta(hours=1), tick=False):
+        services.book_session(
+            session=session, start=dt.datetime(2026, 6, 9, 12, 30, tzinfo=UTC), practitioner=clinician, by=receptionist
+        )
+    statuses = {(offset, due.day, status) for _, offset, due, status in rows(session)}
+    assert statuses == {
+        (72, 5, ReminderStatus.VOID), (24, 7, ReminderStatus.VOID),
+        (72, 6, ReminderStatus.PENDING), (24, 8, ReminderStatus.PENDING),
+    }  # fmt: skip
+    for day in range(2, 10):
+        outbox.scan(now=dt.datetime(2026, 6, day, 13, 0, tzinfo=UTC))
+    assert len(smtp.messages) == 2
+    for message in smtp.messages:
+        assert "Tuesday 9 June 2026 at 14:30 (Europe/Berlin)" in message["Subject"]
+        assert "10:00" not in message.get_body(("plain",)).get_content()
+
+
+def test_cancellation_voids_its_reminders(smtp, patient, quick_protocol, receptionist, clinician):
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    start = dt.datetime(2026, 6, 8, 8, 0, tzinfo=UTC)
+    session = enrol_and_book(
+        patient, quick_protocol, start, receptionist=receptionist, clinician=clinician, when=booked_at
+    )
+    with time_machine.travel(booked_at + dt.timedelta(hours=1), tick=False):
+        services.cancel_booking(session=session, by=receptionist)
+    assert {status for *_, status in rows(session)} == {ReminderStatus.VOID}
+    for day in range(2, 10):
+        assert outbox.scan(now=dt.datetime(2026, 6, day, 13, 0, tzinfo=UTC))["claimed"] == 0
+    assert smtp.messages == []
+
+
+def test_no_consent_no_email(smtp, clinic, quick_protocol, receptionist, clinician):
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    start = dt.datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
+    refused = PatientFactory(clinic=clinic, reminder_consent=False)
+    no_address = PatientFactory(clinic=clinic, email="")
+    later_withdrawn = PatientFactory(clinic=clinic)
+    for offset, patient in enumerate((refused, no_address, later_withdrawn)):
+        enrol_and_book(
+            patient, quick_protocol, start + dt.timedelta(hours=offset), receptionist=receptionist,
+            clinician=clinician, when=booked_at,
+        )  # fmt: skip
+    assert Reminder.objects.filter(session__patient__in=(refused, no_address)).count() == 0
+    with time_machine.travel(booked_at + dt.timedelta(minutes=5), tick=False):
+        update_patient(patient=later_withdrawn, data={"reminder_consent": False}, by=receptionist)
+    assert set(Reminder.objects.values_list("status", flat=True)) == {ReminderStatus.VOID}
+    assert outbox.scan(now=start + dt.timedelta(hours=5))["claimed"] == 0
+    assert smtp.messages == []
+
+
+def test_consent_withdrawn_after_the_claim_voids_at_send_time(smtp, patient, quick_protocol, receptionist, clinician):
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    enrol_and_book(
+        patient, quick_protocol, booked_at + dt.timedelta(hours=6), receptionist=receptionist, clinician=clinician,
+        when=booked_at,
+    )  # fmt: skip
+    [claim] = outbox.claim_due(booked_at)
+    # The service only voids pending rows; this one is already claimed.
+    update_patient(patient=patient, data={"reminder_consent": False}, by=receptionist, now=booked_at)
+    assert outbox.send_one(claim.reminder_id, claimed_at=claim.claimed_at, now=booked_at) == outbox.VOID
+    reminder = Reminder.objects.get(pk=claim.reminder_id)
+    assert reminder.status == ReminderStatus.VOID
+    assert "consent" in reminder.last_error
+    assert smtp.messages == []
+
+
+def test_a_claim_token_is_used_once(smtp, patient, quick_protocol, receptionist, clinician):
+    """A duplicated send message (the same claim twice) sends one email."""
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    enrol_and_book(
+        patient, quick_protocol, booked_at + dt.timedelta(hours=6), receptionist=receptionist, clinician=clinician,
+        when=booked_at,
+    )  # fmt: skip
+    [claim] = outbox.claim_due(booked_at)
+    assert outbox.claim_due(booked_at) == []
+    assert outbox.send_one(claim.reminder_id, claimed_at=claim.claimed_at, now=booked_at) == outbox.SENT
+    assert outbox.send_one(claim.reminder_id, claimed_at=claim.claimed_at, now=booked_at) == outbox.SKIPPED
+    assert len(smtp.messages) == 1
+
+
+def test_a_claim_abandoned_by_a_dead_worker_is_released_after_the_timeout(
+    smtp, settings, patient, quick_protocol, receptionist, clinician
+):
+    settings.REMINDER_SENDING_TIMEOUT_SECONDS = 300
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    enrol_and_book(
+        patient, quick_protocol, booked_at + dt.timedelta(hours=6), receptionist=receptionist, clinician=clinician,
+        when=booked_at,
+    )  # fmt: skip
+    [lost] = outbox.claim_due(booked_at)  # ... and the worker that claimed it dies
+    assert outbox.scan(now=booked_at + dt.timedelta(seconds=299))["claimed"] == 0
+    counts = outbox.scan(now=booked_at + dt.timedelta(seconds=301))
+    assert (counts["released"], counts["sent"]) == (1, 1)
+    # The dead worker's message, delivered late, finds its claim gone.
+    assert outbox.send_one(lost.reminder_id, claimed_at=lost.claimed_at) == outbox.SKIPPED
+    assert len(smtp.messages) == 1
+
+
+def test_451_twice_then_accepted_is_one_delivery_after_three_attempts(
+    smtp, settings, patient, quick_protocol, receptionist, clinician
+):
+    settings.REMINDER_RETRY_BASE_SECONDS = 60
+    smtp.replies = {patient.email: ["451 4.3.0 Mailbox busy, try again later"] * 2}
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    enrol_and_book(
+        patient, quick_protocol, booked_at + dt.timedelta(hours=6), receptionist=receptionist, clinician=clinician,
+        when=booked_at,
+    )  # fmt: skip
+    assert outbox.scan(now=booked_at)["retry"] == 1
+    reminder = Reminder.objects.get(status=ReminderStatus.PENDING)
+    assert (reminder.attempts, reminder.next_attempt_at) == (1, booked_at + dt.timedelta(seconds=60))
+    assert outbox.scan(now=booked_at + dt.timedelta(seconds=59))["claimed"] == 0  # backing off
+    assert outbox.scan(now=booked_at + dt.timedelta(seconds=60))["retry"] == 1
+    reminder.refresh_from_db()
+    assert (reminder.attempts, reminder.next_attempt_at) == (2, booked_at + dt.timedelta(seconds=180))
+    assert outbox.scan(now=booked_at + dt.timedelta(seconds=179))["claimed"] == 0
+    assert outbox.scan(now=booked_at + dt.timedelta(seconds=180))["sent"] == 1
+    reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.SENT
+    assert reminder.attempts == 3
+    assert reminder.last_error.count("451 4.3.0 Mailbox busy") == 2
+    assert smtp.data_commands == 3
+    assert len(smtp.messages) == 1
+
+
+def test_an_unreachable_server_is_retried_until_the_last_attempt_then_failed(
+    smtp, settings, patient, quick_protocol, receptionist, clinician
+):
+    from tests.reminders.conftest import free_port
+
+    settings.EMAIL_PORT = free_port()  # nothing listens there: connection refused
+    settings.REMINDER_MAX_ATTEMPTS = 3
+    settings.REMINDER_RETRY_BASE_SECONDS = 10
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    enrol_and_book(
+        patient, quick_protocol, booked_at + dt.timedelta(hours=6), receptionist=receptionist, clinician=clinician,
+        when=booked_at,
+    )  # fmt: skip
+    outcomes = [outbox.scan(now=booked_at + dt.timedelta(minutes=n)) for n in range(4)]
+    assert [(c["retry"], c["failed"]) for c in outcomes] == [(1, 0), (1, 0), (0, 1), (0, 0)]
+    reminder = Reminder.objects.get()
+    assert (reminder.status, reminder.attempts) == (ReminderStatus.FAILED, 3)
+    assert "ConnectionRefusedError" in reminder.last_error
+
+
+def test_550_fails_at_once_is_listed_and_a_manager_can_resend_it(
+    smtp, client, patient, quick_protocol, receptionist, clinician, manager
+):
+    smtp.refuse = {"@bounce.example": "550 5.1.1 No such user here"}
+    patient.email = "nobody@bounce.example"
+    patient.save()
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    enrol_and_book(
+        patient, quick_protocol, booked_at + dt.timedelta(hours=6), receptionist=receptionist, clinician=clinician,
+        when=booked_at,
+    )  # fmt: skip
+    assert outbox.scan(now=booked_at)["failed"] == 1
+    reminder = Reminder.objects.get()
+    assert (reminder.status, reminder.attempts) == (ReminderStatus.FAILED, 1)
+    assert "550 5.1.1 No such user here" in reminder.last_error
+    assert smtp.messages == []
+
+    client.force_login(manager)
+    response = client.get("/api/v1/reminders/", {"status": "failed"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    listed = body["results"] if isinstance(body, dict) else body
+    assert [r["id"] for r in listed] == [reminder.pk]
+    assert listed[0]["status"] == "failed"
+    assert client.get("/api/v1/reminders/", {"status": "sent"}).json()["results"] == []
+
+    with pytest.raises(PermissionDenied):
+        outbox.resend_reminder(reminder=reminder, by=receptionist)
+    smtp.refuse = {}
+    outbox.resend_reminder(reminder=reminder, by=manager, now=booked_at)
+    with pytest.raises(Conflict):
+        outbox.resend_reminder(reminder=reminder, by=manager, now=booked_at)
+    assert outbox.scan(now=booked_at + dt.timedelta(minutes=1))["sent"] == 1
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == (ReminderStatus.SENT, 1)
+    assert len(smtp.messages) == 1
+
+
+def test_send_due_reminders_runs_one_scan_and_prints_counts(smtp, patient, quick_protocol, receptionist, clinician):
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    enrol_and_book(
+        patient, quick_protocol, booked_at + dt.timedelta(hours=6), receptionist=receptionist, clinician=clinician,
+        when=booked_at,
+    )  # fmt: skip
+    out = io.StringIO()
+    with time_machine.travel(booked_at + dt.timedelta(minutes=1), tick=False):
+        call_command("send_due_reminders", stdout=out)
+        call_command("send_due_reminders", stdout=out)
+    first, second = out.getvalue().splitlines()
+    assert "claimed 1" in first and "sent 1" in first
+    assert "claimed 0" in second and "sent 0" in second
+    assert len(smtp.messages) == 1
