@@ -307,6 +307,9 @@ def book_session(
         # the end is `duration` real minutes later, even across a DST change.
         start = start.astimezone(dt.UTC)
         end = start + dt.timedelta(minutes=session.step.duration_minutes)
+        # Both ends must exist on the clinic's clock too: the last hours of
+        # year 9999 east of UTC (or the first of year 1 west of it) do not.
+        start.astimezone(session.clinic.tz), end.astimezone(session.clinic.tz)
     except OverflowError:
         raise ValidationError({"start": ["This time is out of range."]}) from None
     _check_slot(session, start=start, end=end, now=now)

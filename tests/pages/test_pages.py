@@ -517,3 +517,34 @@ def test_an_empty_agenda_day_points_to_the_next_booked_day(rec, booked):
     page = rec.get(url("agenda") + f"?date={day_before.isoformat()}").content.decode()
     assert "Next booked day" in page
     assert f"date={booked.target_date.isoformat()}" in page
+
+
+def test_malformed_input_is_never_a_server_error(doc, booked, patient, hair_protocol):
+    gets = [
+        url("agenda") + "?date=0001-01-01&view=week",
+        url("agenda") + "?date=9999-12-31",
+        url("agenda") + "?date=%00",
+        url("session_book", booked.pk) + "?date=9999-12-31&practitioner=abc",
+        url("patient_list") + "?q=" + "x" * 500,
+    ]
+    for page in gets:
+        assert doc.get(page).status_code == 200, page
+    posts = [
+        (url("session_book", booked.pk), {"form": "slot", "start": "9999-12-31T23:59:59+00:00",
+                                          "practitioner": booked.practitioner_id}),
+        (url("session_book", booked.pk), {"form": "slot", "start": "nonsense", "practitioner": "x"}),
+        (url("session_book", booked.pk), {"form": "time", "time-date": "9999-12-31", "time-time": "23:59",
+                                          "time-practitioner": booked.practitioner_id, "time-override_reason": "x"}),
+        (url("enrol", patient.pk), {"protocol": hair_protocol.pk, "start_date": "9999-12-01", "action": "preview"}),
+        (url("enrol", patient.pk), {"protocol": hair_protocol.pk, "start_date": "0001-01-01", "action": "save"}),
+        (url("enrol", patient.pk), {"protocol": "\x00", "start_date": "\x00"}),
+        (url("patient_create"), {"record_number": "\x00", "first_name": "a" * 1000, "date_of_birth": "9999-99-99"}),
+        (url("session_complete", booked.pk), {"ae-TOTAL_FORMS": "99999", "ae-INITIAL_FORMS": "x"}),
+        (url("session_complete", booked.pk), complete_data(measure_hair_density="1e999")),
+        (url("session_skip", booked.pk), {"skip-reason": "\x00"}),
+    ]
+    for page, data in posts:
+        assert doc.post(page, data).status_code < 500, (page, data)
+    booked.refresh_from_db()
+    assert booked.status == SessionStatus.BOOKED
+    assert not Enrolment.objects.exclude(pk=booked.enrolment_id).exists()
