@@ -148,6 +148,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 60, minimum=1)
 # A row left in `sending` longer than this was abandoned by a dead worker.
 REMINDER_SENDING_TIMEOUT_SECONDS = env_int("REMINDER_SENDING_TIMEOUT_SECONDS", 300, minimum=1)
+if REMINDER_SENDING_TIMEOUT_SECONDS <= 2 * EMAIL_TIMEOUT:
+    # A live but slow SMTP conversation must never look abandoned: that
+    # would send its reminder twice (sessions/outbox.py).
+    raise ImproperlyConfigured(
+        f"REMINDER_SENDING_TIMEOUT_SECONDS={REMINDER_SENDING_TIMEOUT_SECONDS} must exceed twice "
+        f"EMAIL_TIMEOUT={EMAIL_TIMEOUT}"
+    )
 REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5, minimum=1)
 REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60, minimum=0)
 REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 50, minimum=1)

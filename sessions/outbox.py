@@ -159,6 +159,17 @@ def stale_reason(reminder: Reminder, now: dt.datetime) -> str:
             return "The session was rebooked to another time."
         if session.start <= now:
             return "The session has already begun."
+        # After an outage the 72- and 24-hour reminders may both be due: the
+        # patient gets the later one only.
+        superseded = (
+            Reminder.objects.filter(
+                session=session, kind=ReminderKind.BOOKED, due_at__gt=reminder.due_at, due_at__lte=now
+            )
+            .exclude(status__in=(ReminderStatus.VOID, ReminderStatus.FAILED))
+            .exists()
+        )
+        if superseded:
+            return "A later reminder for this booking is due as well."
     elif reminder.kind == ReminderKind.HOME:
         if session.status != SessionStatus.PLANNED or at_local(session.target_date, MORNING, tz) != reminder.due_at:
             return "The home application was moved or is no longer planned."

@@ -320,7 +320,7 @@ def start_worker(transactional_db, smtp, redis_url, tmp_path):
             "REDIS_URL": broker or redis_url,
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(smtp.port),
-            "EMAIL_TIMEOUT": "5",
+            "EMAIL_TIMEOUT": "2",
             "REGIMEN_VAR_DIR": str(tmp_path / "var"),
             "REMINDER_SCAN_SECONDS": "1",
             "REMINDER_RETRY_BASE_SECONDS": "0",

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.utils import timezone
 
 from config.exceptions import Conflict
 from patients.services import update_patient
@@ -278,3 +279,63 @@ def test_send_due_reminders_runs_one_scan_and_prints_counts(smtp, patient, quick
     assert "claimed 1" in first and "sent 1" in first
     assert "claimed 0" in second and "sent 0" in second
     assert len(smtp.messages) == 1
+
+
+def test_after_an_outage_only_the_latest_due_reminder_of_a_booking_goes_out(
+    smtp, patient, quick_protocol, receptionist, clinician
+):
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    start = dt.datetime(2026, 6, 8, 8, 0, tzinfo=UTC)
+    session = enrol_and_book(
+        patient, quick_protocol, start, receptionist=receptionist, clinician=clinician, when=booked_at
+    )
+    # No scan ran for days; at 09:00 on the day both reminders are due.
+    counts = outbox.scan(now=start - dt.timedelta(hours=1))
+    assert (counts["sent"], counts["void"]) == (1, 1)
+    assert {offset: status for _, offset, _, status in rows(session)} == {
+        72: ReminderStatus.VOID,
+        24: ReminderStatus.SENT,
+    }
+    assert len(smtp.messages) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_take_different_rows_without_waiting(clinic, quick_protocol, receptionist, clinician):
+    """SKIP LOCKED: a second scan passes over rows a first one is claiming
+    (its transaction still open) instead of waiting for them or taking them."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from tests.reminders.conftest import book_due_now
+
+    now = timezone.now()
+    ids = book_due_now(clinic, quick_protocol, 4, by=receptionist, practitioner=clinician, now=now)
+    first_claimed, release, second = threading.Event(), threading.Event(), {}
+
+    def first_scan():
+        try:
+            with transaction.atomic():
+                second["first"] = outbox.claim_due(now, limit=2)
+                first_claimed.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_scan)
+    thread.start()
+    try:
+        assert first_claimed.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")  # waiting would fail this test, not hang it
+        second["second"] = outbox.claim_due(now, limit=4)
+    finally:
+        release.set()
+        thread.join(10)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    taken_first = {c.reminder_id for c in second["first"]}
+    taken_second = {c.reminder_id for c in second["second"]}
+    assert len(taken_first) == 2 and len(taken_second) == 2
+    assert taken_first | taken_second == set(ids)
+    assert Reminder.objects.filter(status=ReminderStatus.SENDING).count() == 4

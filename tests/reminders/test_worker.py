@@ -86,14 +86,14 @@ def test_a_worker_killed_mid_batch_and_restarted_delivers_everything(start_worke
     receptionist, clinician = staff
     ids = book_many_due_now(clinic, 60, by=receptionist, practitioner=clinician, now=timezone.now())
     smtp.delay = 0.05  # slow enough for the kill to land mid-batch
-    first = start_worker(REMINDER_SENDING_TIMEOUT_SECONDS=3)
+    first = start_worker(REMINDER_SENDING_TIMEOUT_SECONDS=5)
     wait_until(lambda: len(smtp.snapshot()) >= 15, timeout=30, what="the first 15 emails", details=first.tail)
     first.kill()  # SIGKILL to the main process, its 2 pool processes and beat at once
     delivered_before = len(smtp.snapshot())
     assert delivered_before < len(ids), "the batch finished before the kill; make the SMTP server slower"
     assert Reminder.objects.filter(pk__in=ids, status=ReminderStatus.SENDING).exists()
 
-    second = start_worker(REMINDER_SENDING_TIMEOUT_SECONDS=3)
+    second = start_worker(REMINDER_SENDING_TIMEOUT_SECONDS=5)
     wait_until(
         all_sent(ids), timeout=60, what="every reminder sent after the restart", details=report(smtp, ids, second)
     )
@@ -117,7 +117,7 @@ def test_a_redis_restart_mid_run_loses_nothing(start_worker, smtp, clinic, staff
     try:
         _wait_for_redis(port)
         smtp.delay = 0.05
-        worker = start_worker(broker=f"redis://127.0.0.1:{port}/0", REMINDER_SENDING_TIMEOUT_SECONDS=3)
+        worker = start_worker(broker=f"redis://127.0.0.1:{port}/0", REMINDER_SENDING_TIMEOUT_SECONDS=5)
         wait_until(lambda: len(smtp.snapshot()) >= 10, timeout=30, what="the first 10 emails", details=worker.tail)
         redis_process.kill()  # with --save "" the queued messages die with it
         redis_process.wait(timeout=10)
