@@ -79,7 +79,10 @@ def release_stale(now: dt.datetime | None = None) -> int:
     released = 0
     for reminder in stale.only("pk", "attempts", "last_error", "claimed_at"):
         exhausted = reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS
-        note = "abandoned while sending (worker lost?)" + ("; no attempts left" if exhausted else "; released")
+        note = (
+            f"no word from its sender for {settings.REMINDER_SENDING_TIMEOUT_SECONDS}s (worker or message lost); "
+            + ("no attempts left" if exhausted else "released for another try")
+        )
         # Conditional on the same token: a sender that wakes up meanwhile
         # keeps its claim and this row is left alone.
         released += Reminder.objects.filter(
