@@ -1,6 +1,6 @@
 """API: the caller's clinic, its practitioners and its rooms (SPEC §6)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,10 +15,18 @@ from .services import update_clinic
 MAX_OFFSET_HOURS = 24 * 30
 
 
+@extend_schema_field({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "example": "08:30"})
+class HourMinuteField(serializers.TimeField):
+    """A clinic-local wall-clock time as HH:MM (HH:MM:SS accepted)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
+
+
 class OpeningHoursSerializer(serializers.Serializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="Monday 0 … Sunday 6")
-    opens = serializers.TimeField(format="%H:%M", help_text="HH:MM, clinic-local")
-    closes = serializers.TimeField(format="%H:%M", help_text="HH:MM, clinic-local")
+    opens = HourMinuteField(help_text="HH:MM, clinic-local")
+    closes = HourMinuteField(help_text="HH:MM, clinic-local")
 
 
 class ClosuresField(serializers.ListField):

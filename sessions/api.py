@@ -53,6 +53,9 @@ class SessionSerializer(serializers.ModelSerializer):
     start = ClinicTimeField(allow_null=True)
     end = ClinicTimeField(allow_null=True)
     completed_at = ClinicTimeField(allow_null=True)
+    # Blank until the session is completed with product details.
+    product_source = serializers.ChoiceField(ProductSource.choices, allow_blank=True, read_only=True)
+    product_form = serializers.ChoiceField(ProductForm.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Session
