@@ -51,7 +51,22 @@ def snapshot(enrolment):
 def check(enrolment, offsets):
     sessions = rows(enrolment)
     tz = sessions[0].clinic.tz
-    states = [services._state(s) for s in sessions]
+    states = [
+        schedule.SessionState(
+            sequence=s.sequence,
+            occurrence=s.occurrence,
+            rule=schedule.StepRule(
+                repeat=s.step.repeat, interval_days=s.step.interval_days, anchor=s.step.anchor,
+                window_before_days=s.step.window_before_days, window_after_days=s.step.window_after_days,
+            ),
+            status=s.status,
+            target_date=s.target_date,
+            # The clinic's dates, never UTC ones.
+            booked_date=s.start.astimezone(tz).date() if s.start else None,
+            completed_date=s.completed_at.astimezone(tz).date() if s.completed_at else None,
+        )
+        for s in sessions
+    ]
     # The stored dates are the cascade's fixed point for the current state.
     recomputed = {r.sequence: r for r in schedule.cascade(enrolment.start_date, states)}
     for s in sessions:
