@@ -5,7 +5,11 @@ import zoneinfo
 
 import pytest
 
+from clinics.models import Closure
+from sessions import selectors, services
 from sessions.slots import Slot, free_slots, opening_starts, overlaps
+from tests.factories import PatientFactory
+from tests.sessions.conftest import BEFORE_ALL, clock, enrol, sessions_of
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 UTC = dt.UTC
@@ -130,3 +134,48 @@ def test_day_clinic_slots_on_change_days_are_the_usual_wall_times(day):
     assert walked[0] == ("08:00", "08:45")
     assert walked[-1] == ("19:15", "20:00")
     assert len(walked) == 46
+
+
+# --- through selectors.free_slots, on the database ------------------------------------------------
+
+
+@pytest.fixture
+def injection(hair_course):
+    return hair_course.sessions.select_related("step", "clinic").get(sequence=2)  # window 03-16..03-30
+
+
+def db_slots(session, **kwargs):
+    with clock(kwargs.pop("when", BEFORE_ALL)):
+        return selectors.free_slots(session, **kwargs)
+
+
+@pytest.mark.django_db
+def test_free_slots_leave_out_bookings_closures_and_the_past(injection, hair_course, clinician, receptionist, patient):
+    day = dt.date(2026, 3, 17)
+    one_day = {"date_from": day, "date_to": day, "practitioner": clinician}
+    assert len(db_slots(injection, **one_day)) == 46
+    other = sessions_of(enrol(PatientFactory(clinic=patient.clinic), hair_course.protocol, "2026-03-02", receptionist))[1]
+    with clock(BEFORE_ALL):
+        services.book_session(session=other, start=at(10, 0, day), practitioner=clinician, by=receptionist)
+    taken = {s.start for s in db_slots(injection, **one_day)}
+    # 10:00-10:45 is taken: starts from 09:30 (ends 10:15) to 10:30 clash.
+    assert taken.isdisjoint({at(9, 30, day), at(9, 45, day), at(10, 0, day), at(10, 15, day), at(10, 30, day)})
+    assert {at(9, 15, day), at(10, 45, day)} <= taken
+    # A session's own booking does not hide its slot from a rebooking.
+    assert at(10, 0, day) in {s.start for s in db_slots(other, **one_day)}
+    Closure.objects.create(clinic=patient.clinic, date=day)
+    assert db_slots(injection, **one_day) == []
+    # Today from now on only: 2026-03-18 13:05 local is 12:05 UTC.
+    later = db_slots(injection, date_from=dt.date(2026, 3, 18), date_to=dt.date(2026, 3, 18), practitioner=clinician,
+                     when="2026-03-18T12:05:00+00:00")
+    assert later[0].start == at(13, 15, dt.date(2026, 3, 18))
+
+
+@pytest.mark.django_db
+def test_free_slots_stay_inside_the_window(injection, clinician):
+    slots = db_slots(
+        injection, practitioner=clinician, date_from=dt.date(2026, 3, 1), date_to=dt.date(2026, 4, 30), limit=1000
+    )
+    days = {s.start.astimezone(BERLIN).date() for s in slots}
+    assert min(days) == dt.date(2026, 3, 16)
+    assert max(days) == dt.date(2026, 3, 30)
