@@ -11,3 +11,6 @@ os.environ.setdefault("REGIMEN_VAR_DIR", os.path.join(os.path.dirname(os.path.di
 from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+
+# WhiteNoise serves from the finders in tests; an empty STATIC_ROOT keeps it quiet.
+os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405

@@ -98,6 +98,12 @@ def agenda(request):
         params = {"date": target.isoformat(), "view": view, "by": by, **overrides}
         return reverse("agenda") + "?" + "&".join(f"{k}={v}" for k, v in params.items())
 
+    # Opening the agenda on a day with nothing booked (a Sunday, say) goes
+    # straight to the next day with bookings; an explicit date is honoured.
+    if "date" not in request.GET and next_booked is not None and view == "day":
+        messages.info(request, f"Nothing is booked today; this is the next day with bookings, {next_booked:%A %d %B}.")
+        return redirect(link(next_booked))
+
     context = {
         "nav": "agenda",
         "view": view,

@@ -139,7 +139,7 @@ def test_every_page_renders_for_a_manager(boss, patient, booked, hair_protocol, 
         url("protocol_detail", hair_protocol.pk),
     ]
     for page in pages:
-        response = boss.get(page)
+        response = boss.get(page, follow=True)
         assert response.status_code == 200, page
         assert b"<main" in response.content
 
@@ -548,3 +548,17 @@ def test_malformed_input_is_never_a_server_error(doc, booked, patient, hair_prot
     booked.refresh_from_db()
     assert booked.status == SessionStatus.BOOKED
     assert not Enrolment.objects.exclude(pk=booked.enrolment_id).exists()
+
+
+def test_the_agenda_opens_on_the_next_booked_day_when_today_is_empty(rec, booked):
+    today = booked.start.astimezone(booked.clinic.tz).date() - dt.timedelta(days=1)
+    with time_machine.travel(dt.datetime.combine(today, dt.time(7, 0), tzinfo=dt.UTC), tick=False):
+        response = rec.get(url("agenda"), follow=True)
+    assert response.redirect_chain[-1][0].endswith(
+        f"?date={booked.start.astimezone(booked.clinic.tz).date().isoformat()}&view=day&by=practitioner"
+    )
+    assert booked.patient.last_name in response.content.decode()
+    assert any("next day with bookings" in m for m in messages_of(response))
+    # An explicit date is honoured, even when it is empty.
+    with time_machine.travel(dt.datetime.combine(today, dt.time(7, 0), tzinfo=dt.UTC), tick=False):
+        assert rec.get(url("agenda") + f"?date={today.isoformat()}").status_code == 200
