@@ -49,15 +49,18 @@ class JSONOnlyParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             data = super().parse(stream, media_type, parser_context)
+            if isinstance(data, dict):
+                fields = sorted(
+                    str(key).replace("\x00", "") or "non_field_errors"
+                    for key, value in data.items()
+                    if _holds_nul(key) or _holds_nul(value)
+                )
+            else:
+                fields = ["non_field_errors"] if _holds_nul(data) else []
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
-        if isinstance(data, dict):
-            fields = sorted(str(key).replace("\x00", "") or "non_field_errors" for key, value in data.items()
-                            if _holds_nul(key) or _holds_nul(value))
-            if fields:
-                raise serializers.ValidationError({field: [NUL_MESSAGE] for field in fields})
-        elif _holds_nul(data):
-            raise serializers.ValidationError({"non_field_errors": [NUL_MESSAGE]})
+        if fields:
+            raise serializers.ValidationError({field: [NUL_MESSAGE] for field in fields})
         return data
 
 

@@ -112,6 +112,9 @@ def test_duplicate_record_number_is_400(client_as, receptionist, patient):
         ("null", "application/json"),
         ("", "application/json"),
         ("[" * 100_000, "application/json"),
+        ('{"first_name": ' + "[" * 950 + "]" * 950 + "}", "application/json"),
+        ('{"first_name": ' + "[" * 2000 + "]" * 2000 + "}", "application/json"),
+        ('{"first_name": "Jo\\u0000nas"}', "application/json"),
     ],
 )
 def test_malformed_json_is_400(client_as, receptionist, body, content_type):

@@ -55,13 +55,14 @@ class Row:
     body: object = None  # a dict, or a function of the world that returns one
     note: str = ""
     query: dict = field(default_factory=dict)
+    variant: str = ""  # a second row of one operation, for a role-dependent body
 
     @property
     def expected(self) -> dict:
         return {persona: getattr(self, persona) for persona in PERSONAS}
 
     def __str__(self):
-        return f"{self.method} {self.path}"
+        return f"{self.method} {self.path}" + (f" ({self.variant})" if self.variant else "")
 
 
 def _patient_body(world):
@@ -145,6 +146,13 @@ TABLE = [
         body=_complete_body, note="its booked start has passed"),
     Row("GET",   "/api/v1/sessions/{id}/reminders/",             401, 200, 200, 200, 404, obj="booked_later"),
     Row("GET",   "/api/v1/reminders/",                           401, 200, 200, 200, 200, note="other: its own (none)"),
+]
+
+# Operations whose allowed roles depend on the body (SPEC §1, §4).
+VARIANTS = [
+    Row("POST",  "/api/v1/sessions/{id}/book/",                  401, 403, 200, 200, 404, obj="planned",
+        body=lambda world: {**_book_body(world), "start": "2026-03-27T10:00", "override_reason": "Holiday."},
+        variant="outside the window", note="only a clinician or manager books outside the window"),
 ]
 # fmt: on
 
@@ -238,7 +246,7 @@ def _rolled_back(call):
     return response
 
 
-@pytest.mark.parametrize("row", TABLE, ids=str)
+@pytest.mark.parametrize("row", TABLE + VARIANTS, ids=str)
 def test_status_code_of_each_persona(world, row):
     got, bodies = {}, {}
     with time_machine.travel(ASKED, tick=False):
