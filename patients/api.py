@@ -15,6 +15,7 @@ from clinics.models import Role, User
 from config.apibase import ClinicRelatedField, ClinicViewSet, IdFilter
 from protocols.models import Protocol
 from sessions.api import SessionSerializer
+from sessions.emails import calendar_ics  # one builder for this calendar and the emails' .ics
 from sessions.models import SessionStatus
 from sessions.selectors import enrolments_of, outcome_summary, sessions_of
 from sessions.services import enrol_patient, withdraw_enrolment
@@ -108,9 +109,6 @@ class PatientCalendarViewSet(ClinicViewSet):
         description="The patient's booked sessions as iCalendar, in the clinic's time zone: one VEVENT per booking.",
     )
     def retrieve(self, request, pk=None):
-        # The reminder emails' .ics attachment and this calendar are one builder.
-        from sessions.emails import calendar_ics
-
         patient = self.get_object()
         booked = (
             sessions_of(self.clinic)
