@@ -24,6 +24,7 @@ from config.apibase import (
     LocalDateTimeField,
     to_clinic_time,
 )
+from patients.models import EnrolmentStatus
 
 from . import services
 from .models import (
@@ -42,6 +43,7 @@ from .models import (
 from .selectors import free_slots, practitioners_of, reminders_of, sessions_of
 
 MAX_TEXT = 5000
+BOOKABLE = (SessionStatus.PLANNED, SessionStatus.BOOKED)  # a booked session is rebooked
 
 # --- Representations ------------------------------------------------------------------------------
 
@@ -309,13 +311,16 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicVie
         responses=SlotSerializer(many=True),
         description="Free slots of the clinic's slot length inside the session's window (narrowed by date_from "
         "and date_to), inside opening hours, not on closures, not in the past, where the practitioner, a room "
-        "and the patient are free. At most 500, earliest first.",
+        "and the patient are free. At most 500, earliest first. None for a session that cannot be booked "
+        "(done, skipped, cancelled, a home application, or of an enrolment no longer active).",
     )
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def slots(self, request, pk=None):
         session = self.get_object()
         query = SlotQuerySerializer(data=request.query_params, context=self.get_serializer_context())
         query.is_valid(raise_exception=True)
+        if session.status not in BOOKABLE or session.enrolment.status != EnrolmentStatus.ACTIVE:
+            return Response([])
         found = free_slots(session, **query.validated_data)
         names = {p.pk: p.display_name for p in practitioners_of(self.clinic)}
         tz = self.clinic.tz

@@ -414,3 +414,34 @@ def test_session_reminders_and_the_reminder_list(client_as, receptionist, clinic
     assert failed == 1
     failures = client.get("/api/v1/reminders/", {"status": "failed"}).json()["results"]
     assert [(r["offset_hours"], r["last_error"]) for r in failures] == [(24, "550 no such user")]
+
+
+def test_a_naive_time_after_the_spring_change_is_still_0900_local(client_as, receptionist, clinician, frozen,
+                                                                   first_injection):
+    answer = client_as(receptionist).post(book_url(first_injection), {"start": "2026-03-30T09:00",
+                                                                      "practitioner": clinician.pk}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["start"] == "2026-03-30T09:00:00+02:00"
+    first_injection.refresh_from_db()
+    assert first_injection.start == dt.datetime(2026, 3, 30, 7, 0, tzinfo=dt.UTC)
+
+
+def test_each_clinic_reads_its_own_zone(client_as, frozen, other_clinic, outsider):
+    from tests.factories import make_protocol
+
+    theirs = services.enrol_patient(patient=PatientFactory(clinic=other_clinic), protocol=make_protocol(other_clinic),
+                                    start_date=START, by=outsider)
+    session = theirs.sessions.get(sequence=2)
+    answer = client_as(outsider).post(book_url(session), {"start": "2026-03-16T09:00", "practitioner": outsider.pk},
+                                      format="json")
+    assert answer.status_code == 200, answer.content
+    # New York moved to summer time on 8 March 2026.
+    assert answer.json()["start"] == "2026-03-16T09:00:00-04:00"
+    slots = client_as(outsider).get(f"/api/v1/sessions/{session.pk}/slots/", {"date_from": "2026-03-17",
+                                                                               "date_to": "2026-03-17"}).json()
+    assert slots[0]["start"] == "2026-03-17T08:00:00-04:00"
+
+
+def test_no_slots_for_a_session_that_cannot_be_booked(client_as, receptionist, clinician, frozen, first_injection):
+    services.skip_session(session=first_injection, reason="travelling", by=clinician)
+    assert client_as(receptionist).get(f"/api/v1/sessions/{first_injection.pk}/slots/").json() == []
