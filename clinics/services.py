@@ -102,6 +102,7 @@ def update_clinic(
         have = set(clinic.closures.values_list("date", flat=True))
         Closure.objects.bulk_create(Closure(clinic=clinic, date=day) for day in sorted(wanted - have))
     if (clinic.timezone, sorted(clinic.reminder_offsets_hours)) != before:
+        # Imported here: the sessions app imports this one.
         from sessions.models import Session, SessionStatus
         from sessions.reminders import sync_reminders
 
