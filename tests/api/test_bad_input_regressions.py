@@ -3,6 +3,7 @@ hand-made probes beside it), each pinned as a 4xx that names the field and
 changes nothing (SPEC §7)."""
 
 import pytest
+import schemathesis
 
 from clinics.models import Clinic
 
@@ -57,3 +58,62 @@ def test_a_body_that_is_not_utf8_is_a_400(client_as, manager, clinic):
     assert answer.status_code == 400
     assert "JSON parse error" in answer.json()["detail"]
     assert Clinic.objects.get(pk=clinic.pk).name == clinic.name
+
+
+# --- Answers as the schema documents them (schemathesis' response_schema_conformance) ---------------
+
+
+@pytest.fixture
+def as_documented(manager):
+    """as_documented(method, path) sends the request in-process to the WSGI app, as
+    the manager, and raises unless the answer conforms to the served schema."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+    from rest_framework.authtoken.models import Token
+    from werkzeug.test import Client
+
+    from config.wsgi import application
+
+    # The WSGI handler would close the test's connection (it is inside a transaction) after each request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        client = Client(application)
+        schema = schemathesis.openapi.from_dict(client.get("/api/v1/schema/?format=json").json)
+        headers = {"Authorization": f"Token {Token.objects.create(user=manager).key}"}
+
+        def check(method: str, path: str, template: str):
+            response = client.open(path, method=method, headers=headers)
+            assert response.status_code == 200, response.get_data()
+            schema[template][method].validate_response(response)
+            return response.json
+
+        yield check
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def test_opening_hours_are_documented_as_the_hh_mm_they_are(as_documented):
+    # The schema said `format: time` (RFC 3339, with seconds and an offset) for "08:00".
+    clinic = as_documented("GET", "/api/v1/clinic/", "/api/v1/clinic/")
+    assert clinic["opening_hours"][0]["opens"] == "08:00"
+
+
+def test_a_session_without_product_details_is_documented(as_documented, booked_session):
+    # A session not yet completed has "" as product source and form, which the enums left out.
+    session = as_documented("GET", f"/api/v1/sessions/{booked_session.pk}/", "/api/v1/sessions/{id}/")
+    assert (session["product_source"], session["product_form"]) == ("", "")
+    listed = as_documented("GET", "/api/v1/sessions/", "/api/v1/sessions/")
+    assert listed["count"] == booked_session.enrolment.sessions.count()
+
+
+@pytest.fixture
+def booked_session(frozen, receptionist, clinician, first_injection):
+    from sessions import services
+
+    from .conftest import at
+
+    return services.book_session(
+        session=first_injection, start=at(first_injection.target_date, 10), practitioner=clinician, by=receptionist
+    )
