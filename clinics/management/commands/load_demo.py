@@ -127,7 +127,8 @@ class DemoPatient:
     start_in_days: int
     # Sequence number -> what happens to that session in the demo's past:
     # "adverse" (completed with an adverse event), "no_show", "skip", "late"
-    # (booked after its window with a clinician's reason).
+    # (booked after its window with a clinician's reason), "awaiting" (seen,
+    # results not entered yet: left booked for a new user to complete).
     events: dict[int, str] = field(default_factory=dict)
 
 
@@ -151,7 +152,7 @@ PATIENTS = [
     DemoPatient("RD-1014", "Noah", "Klein", dt.date(2001, 9, 8), 3, True, "atopic-dermatitis", -24),
     DemoPatient("RD-1015", "Mia", "Zimmermann", dt.date(1995, 1, 15), 2, True, "atopic-dermatitis", 2),
     DemoPatient("RD-1016", "Stefan", "Braun", dt.date(1970, 6, 1), 2, True, "psoriasis", -68, {2: "late"}),
-    DemoPatient("RD-1017", "Petra", "Hartmann", dt.date(1966, 2, 28), 3, True, "psoriasis", -40),
+    DemoPatient("RD-1017", "Petra", "Hartmann", dt.date(1966, 2, 28), 3, True, "psoriasis", -40, {2: "awaiting"}),
     DemoPatient("RD-1018", "Jan", "Kowalski", dt.date(1980, 12, 5), 2, False, "psoriasis", 12),
     DemoPatient("RD-1019", "Lea", "Richter", dt.date(1993, 8, 17), 3, True, "scars", -59),
     DemoPatient("RD-1020", "David", "Schröder", dt.date(1989, 3, 21), 5, True, "scars", -14),
@@ -457,6 +458,10 @@ class Demo:
                 )
             if booked is None:
                 return  # nothing fits in the past any more: the coming days take it
+            if event == "awaiting":
+                # Her history stops here: the visit happened and waits for its
+                # results, so a new user can complete it and read the change.
+                return
             if event == "no_show":
                 missed_at = booked.end
                 services.mark_no_show(
@@ -571,6 +576,7 @@ class Demo:
         sessions = Session.objects.filter(clinic=self.clinic)
         counts = {status: sessions.filter(status=status).count() for status in SessionStatus.values}
         upcoming = sessions.filter(status=SessionStatus.BOOKED, start__gte=self.now).count()
+        awaiting = sessions.filter(status=SessionStatus.BOOKED, start__lt=self.now).select_related("patient", "step")
         missed = sessions.filter(missed_count__gt=0).count()
         out_of_window = sessions.filter(deviations__kind="out_of_window").distinct().count()
         self.write(
@@ -583,6 +589,11 @@ class Demo:
             f"Sessions: {counts['completed']} completed, {counts['skipped']} skipped, {missed} with a no-show, "
             f"{out_of_window} booked outside their window, {upcoming} booked from now on, {counts['planned']} planned."
         )
+        for session in awaiting:
+            self.write(
+                f"Awaiting results: session {session.pk}, {session.step.name} of {session.patient.full_name} "
+                f"on {session.start.astimezone(self.tz):%a %d %b %H:%M} — complete it to see the change from baseline."
+            )
 
 
 def ascii_name(name: str) -> str:
