@@ -19,6 +19,7 @@ at a fixed Wednesday, so a failure reproduces.
 """
 
 import datetime as dt
+import io
 import os
 import zoneinfo
 
@@ -28,6 +29,7 @@ import time_machine
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -40,7 +42,7 @@ from protocols.models import Protocol
 from sessions.models import Session
 from sessions.selectors import practitioners_of
 
-# A Wednesday morning in Berlin: the demo has bookings later today and tomorrow.
+# A Wednesday morning in Berlin: the demo replays its history before it and books after it.
 WEDNESDAY = dt.datetime(2026, 3, 11, 10, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
 # Small enough for `make test` on two cores; REGIMEN_FUZZ_EXAMPLES=200 searches harder.
 MAX_EXAMPLES = int(os.environ.get("REGIMEN_FUZZ_EXAMPLES", "15"))
@@ -62,12 +64,9 @@ RESOURCES = {
 def demo(django_db_setup, django_db_blocker):
     """The demo clinic, loaded once for this module and never committed."""
     with time_machine.travel(WEDNESDAY, tick=True), django_db_blocker.unblock(), transaction.atomic():
-        with pytest.MonkeyPatch.context() as patch:
-            from django.conf import settings as django_settings
-
-            patch.setattr(django_settings, "DEBUG", True)  # load_demo refuses to run otherwise
+        with override_settings(DEBUG=True):  # load_demo refuses to run otherwise
             call_command("load_protocol_library", verbosity=0)
-            call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+            call_command("load_demo", stdout=io.StringIO())
         clinic = Clinic.objects.get(slug="demo")
         manager = User.objects.get(username="manager")
         ids = {
