@@ -311,7 +311,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicVie
         responses=SlotSerializer(many=True),
         description="Free slots of the clinic's slot length inside the session's window (narrowed by date_from "
         "and date_to), inside opening hours, not on closures, not in the past, where the practitioner, a room "
-        "and the patient are free. At most 500, earliest first. None for a session that cannot be booked "
+        "and the patient are free. At most 2000, earliest first (narrow the dates or the practitioner for more). None for a session that cannot be booked "
         "(done, skipped, cancelled, a home application, or of an enrolment no longer active).",
     )
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)

@@ -61,7 +61,7 @@ def free_slots(
     date_to: dt.date | None = None,
     practitioner: User | None = None,
     now: dt.datetime | None = None,
-    limit: int = 500,
+    limit: int = 2000,
 ) -> list[slot_rules.Slot]:
     """Free slots of the clinic's slot length inside the session's window
     (narrowed by date_from/date_to), inside opening hours, not on closures,

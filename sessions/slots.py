@@ -70,7 +70,7 @@ def free_slots(
     practitioner_busy: Mapping[int, Sequence[Interval]],
     room_busy: Mapping[int, Sequence[Interval]],
     patient_busy: Sequence[Interval],
-    limit: int = 500,
+    limit: int = 2000,
 ) -> list[Slot]:
     """Slots in chronological order, then by practitioner. With rooms, each
     slot names the first free room; a clinic without rooms books none."""
