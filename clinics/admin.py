@@ -12,10 +12,12 @@ which keep the schedule, the audit trail and the reminder outbox in step.
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 
 from protocols.services import load_library
 
 from .models import Clinic, Closure, OpeningHours, Role, Room, User
+from .services import replan_reminders
 
 admin.site.site_header = "Regimen admin"
 admin.site.site_title = "Regimen admin"
@@ -159,9 +161,12 @@ class ClinicAdmin(ClinicScopedAdmin, admin.ModelAdmin):
         return () if request.user.is_superuser else ("slug",)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change:
-            load_library(obj)  # as create_clinic does: a new clinic starts with the standard protocols
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                load_library(obj)  # as create_clinic does: a new clinic starts with the standard protocols
+            elif {"reminder_offsets_hours", "timezone"} & set(form.changed_data):
+                replan_reminders(obj)  # as the API's clinic PATCH does
 
 
 @admin.register(User)

@@ -9,10 +9,8 @@ from config.apibase import BoundedDateField, ClinicViewSet, JSONOnlyParser
 from config.permissions import ClinicScoped
 from sessions.selectors import practitioners_of
 
-from .models import Clinic, Role, Room, User
+from .models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role, Room, User
 from .services import update_clinic
-
-MAX_OFFSET_HOURS = 24 * 30
 
 
 @extend_schema_field({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "example": "08:30"})
@@ -41,7 +39,7 @@ class ClinicSerializer(serializers.ModelSerializer):
     )
     slot_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
     reminder_offsets_hours = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_OFFSET_HOURS),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_REMINDER_OFFSET_HOURS),
         required=False,
         max_length=10,
         help_text="Hours before a booked session at which a reminder email is due, e.g. [72, 24].",

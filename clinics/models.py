@@ -24,6 +24,20 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin.")
 
 
+MAX_REMINDER_OFFSET_HOURS = 24 * 30
+
+
+def validate_reminder_offsets(value) -> None:
+    if (
+        not isinstance(value, list)
+        or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= MAX_REMINDER_OFFSET_HOURS for h in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ValidationError(
+            f"Give a list of different whole numbers of hours, each from 1 to {MAX_REMINDER_OFFSET_HOURS}, e.g. [72, 24]."
+        )
+
+
 def default_reminder_offsets() -> list[int]:
     return [72, 24]
 
@@ -33,7 +47,7 @@ class Clinic(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
     slot_minutes = models.PositiveSmallIntegerField(default=15, validators=[MinValueValidator(5)])
-    reminder_offsets_hours = models.JSONField(default=default_reminder_offsets)
+    reminder_offsets_hours = models.JSONField(default=default_reminder_offsets, validators=[validate_reminder_offsets])
     sender_email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     address = models.CharField(max_length=300, blank=True)

@@ -89,9 +89,7 @@ def update_clinic(
     for field in CLINIC_SETTINGS:
         if field in data:
             setattr(clinic, field, data[field])
-    offsets = clinic.reminder_offsets_hours
-    if not isinstance(offsets, list) or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in offsets):
-        raise ValidationError({"reminder_offsets_hours": ["Give a list of whole numbers of hours, each at least 1."]})
+    # full_clean checks the zone and the offsets (clinics.models validators).
     clinic.full_clean(exclude=["slug"])
     clinic.save()
     if opening_hours is not None:
@@ -102,15 +100,22 @@ def update_clinic(
         have = set(clinic.closures.values_list("date", flat=True))
         Closure.objects.bulk_create(Closure(clinic=clinic, date=day) for day in sorted(wanted - have))
     if (clinic.timezone, sorted(clinic.reminder_offsets_hours)) != before:
-        # Imported here: the sessions app imports this one.
-        from sessions.models import Session, SessionStatus
-        from sessions.reminders import sync_reminders
-
-        now = now or django_timezone.now()
-        open_sessions = Session.objects.filter(
-            clinic=clinic, status__in=(SessionStatus.PLANNED, SessionStatus.BOOKED)
-        ).select_related("clinic", "enrolment", "patient", "step")
-        for session in open_sessions:
-            session.clinic = clinic
-            sync_reminders(session, now=now)
+        replan_reminders(clinic, now=now)
     return clinic
+
+
+def replan_reminders(clinic: Clinic, *, now: dt.datetime | None = None) -> None:
+    """After a change of reminder offsets or time zone, bring the pending
+    reminders of every open session onto the new plan (in the caller's
+    transaction, so no email goes out on the old one)."""
+    # Imported here: the sessions app imports this one.
+    from sessions.models import Session, SessionStatus
+    from sessions.reminders import sync_reminders
+
+    now = now or django_timezone.now()
+    open_sessions = Session.objects.filter(
+        clinic=clinic, status__in=(SessionStatus.PLANNED, SessionStatus.BOOKED)
+    ).select_related("clinic", "enrolment", "patient", "step")
+    for session in open_sessions:
+        session.clinic = clinic
+        sync_reminders(session, now=now)

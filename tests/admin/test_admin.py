@@ -232,3 +232,47 @@ def test_bad_opening_hours_are_a_form_error_not_a_crash(admin_client, clinic):
     })
     assert response.status_code == 200
     assert not Clinic.objects.filter(slug="bad-hours").exists()
+
+
+def test_changing_reminder_offsets_in_the_admin_replans_pending_reminders(client, clinic, manager, patient, hair_protocol,
+                                                                           receptionist, clinician):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from sessions import services
+    from sessions.models import Reminder, ReminderStatus
+
+    enrolment = services.enrol_patient(
+        patient=patient, protocol=hair_protocol, start_date=timezone.localdate() + dt.timedelta(days=7), by=receptionist
+    )
+    first = enrolment.sessions.order_by("sequence").first()
+    start = dt.datetime.combine(first.target_date, dt.time(10), tzinfo=clinic.tz)
+    services.book_session(session=first, start=start, practitioner=clinician, by=receptionist)
+    assert set(first.reminders.filter(status=ReminderStatus.PENDING).values_list("offset_hours", flat=True)) == {72, 24}
+
+    manager.is_staff = True  # as create_staff makes every manager
+    manager.save(update_fields=["is_staff"])
+    client.force_login(manager)
+    page = client.get(f"/admin/clinics/clinic/{clinic.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for name in formset.management_form.fields:
+            data[f"{formset.prefix}-{name}"] = formset.management_form[name].value()
+        for index, row in enumerate(formset.forms):
+            for name in row.fields:
+                value = row[name].value()
+                if value is not None:
+                    data[f"{formset.prefix}-{index}-{name}"] = value
+    data["reminder_offsets_hours"] = "[48]"
+    response = client.post(f"/admin/clinics/clinic/{clinic.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    pending = Reminder.objects.filter(session=first, status=ReminderStatus.PENDING)
+    assert list(pending.values_list("offset_hours", flat=True)) == [48]
+
+    data["reminder_offsets_hours"] = "[0, 48]"
+    response = client.post(f"/admin/clinics/clinic/{clinic.pk}/change/", data)
+    assert response.status_code == 200 and "each from 1 to 720" in response.content.decode()
+    assert list(pending.values_list("offset_hours", flat=True)) == [48]
