@@ -22,7 +22,7 @@ from sessions.services import enrol_patient, withdraw_enrolment
 
 from .models import Enrolment, EnrolmentStatus, Patient
 from .selectors import patients_of, search_patients
-from .services import create_patient, update_patient
+from .services import PATIENT_FIELDS, create_patient, update_patient
 
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
 
@@ -34,18 +34,7 @@ class PatientSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Patient
-        fields = [
-            "id",
-            "record_number",
-            "first_name",
-            "last_name",
-            "date_of_birth",
-            "email",
-            "phone",
-            "skin_type",
-            "reminder_consent",
-            "reminder_consent_changed_at",
-        ]
+        fields = ["id", *PATIENT_FIELDS, "reminder_consent_changed_at"]
         read_only_fields = ["id", "reminder_consent_changed_at"]
 
     def validate_date_of_birth(self, value):

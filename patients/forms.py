@@ -1,6 +1,7 @@
 from django import forms
 
 from .models import Patient
+from .services import PATIENT_FIELDS
 
 SKIN_TYPES = [("", "Not recorded"), *((str(n), label) for n, label in enumerate(("I", "II", "III", "IV", "V", "VI"), 1))]
 
@@ -12,16 +13,7 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = [
-            "record_number",
-            "first_name",
-            "last_name",
-            "date_of_birth",
-            "email",
-            "phone",
-            "skin_type",
-            "reminder_consent",
-        ]
+        fields = list(PATIENT_FIELDS)
         labels = {
             "record_number": "Medical record number",
             "reminder_consent": "Consents to email reminders",

@@ -58,6 +58,16 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
 
 
+def _changing(session: Session, *, by: User, role: str) -> Session:
+    """The checks every session workflow starts with: the caller's role and
+    clinic, then the locked, fresh row of a session of an active enrolment."""
+    require_role(by, role)
+    _same_clinic(by, session.clinic_id, what="session")
+    session = _locked(session)
+    _require_active(session)
+    return session
+
+
 def _locked(session: Session) -> Session:
     """Lock the enrolment, then re-read the session, so that two changes to
     one enrolment (and its cascade) run one after the other."""
@@ -287,10 +297,7 @@ def book_session(
 ) -> Session:
     """Book a planned session, or rebook a booked one, into [start, end)."""
     now = _now(now)
-    require_role(by, Role.RECEPTION)
-    _same_clinic(by, session.clinic_id, what="session")
-    session = _locked(session)
-    _require_active(session)
+    session = _changing(session, by=by, role=Role.RECEPTION)
     if session.step.kind == "home":
         raise Conflict("Home applications are not booked.")
     if session.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED):
@@ -357,10 +364,7 @@ def _clear_booking(session: Session) -> None:
 @transaction.atomic
 def cancel_booking(*, session: Session, by: User, now: dt.datetime | None = None) -> Session:
     now = _now(now)
-    require_role(by, Role.RECEPTION)
-    _same_clinic(by, session.clinic_id, what="session")
-    session = _locked(session)
-    _require_active(session)
+    session = _changing(session, by=by, role=Role.RECEPTION)
     if session.status != SessionStatus.BOOKED:
         raise Conflict(f"Only a booked session can be cancelled; this one is {session.status}.")
     _clear_booking(session)
@@ -374,10 +378,7 @@ def cancel_booking(*, session: Session, by: User, now: dt.datetime | None = None
 @transaction.atomic
 def mark_no_show(*, session: Session, by: User, reason: str = "", now: dt.datetime | None = None) -> Session:
     now = _now(now)
-    require_role(by, Role.RECEPTION)
-    _same_clinic(by, session.clinic_id, what="session")
-    session = _locked(session)
-    _require_active(session)
+    session = _changing(session, by=by, role=Role.RECEPTION)
     if session.status != SessionStatus.BOOKED:
         raise Conflict(f"Only a booked session can be a no-show; this one is {session.status}.")
     if now < session.start:
@@ -396,13 +397,10 @@ def mark_no_show(*, session: Session, by: User, reason: str = "", now: dt.dateti
 @transaction.atomic
 def skip_session(*, session: Session, reason: str, by: User, now: dt.datetime | None = None) -> Session:
     now = _now(now)
-    require_role(by, Role.CLINICIAN)
-    _same_clinic(by, session.clinic_id, what="session")
     reason = (reason or "").strip()
+    session = _changing(session, by=by, role=Role.CLINICIAN)
     if not reason:
         raise ValidationError({"reason": ["Say why the session is skipped."]})
-    session = _locked(session)
-    _require_active(session)
     if session.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED):
         raise Conflict(f"A {session.status} session cannot be skipped.")
     # A skipped session has no booking; its target date is what it passes on.
@@ -513,10 +511,7 @@ def complete_session(
     now: dt.datetime | None = None,
 ) -> Session:
     now = _now(now)
-    require_role(by, Role.CLINICIAN)
-    _same_clinic(by, session.clinic_id, what="session")
-    session = _locked(session)
-    _require_active(session)
+    session = _changing(session, by=by, role=Role.CLINICIAN)
     is_home = session.step.kind == "home"
     if session.status == SessionStatus.BOOKED:
         if now < session.start:
