@@ -103,6 +103,10 @@ def _steps_as_data(protocol: Protocol) -> list[dict]:
     ]
 
 
+def _comparable(steps: Sequence[Mapping]) -> list[tuple]:
+    return [(*(step[f] for f in STEP_FIELDS), sorted(m.code for m in step["measures"])) for step in steps]
+
+
 @transaction.atomic
 def create_protocol(*, clinic: Clinic, data: Mapping, steps: Sequence[Mapping], by: User | None) -> Protocol:
     if by is not None and not by.has_role(Role.MANAGER):
@@ -128,12 +132,17 @@ def update_protocol(
         raise Conflict("This is an old version; edit the current version of the protocol.")
     cleaned = clean_steps(steps) if steps is not None else None
     fields = {f: data[f] for f in PROTOCOL_FIELDS if f in data}
-    if not protocol.enrolments.exists():
+    content_changed = any(f != "active" and getattr(protocol, f) != v for f, v in fields.items()) or (
+        cleaned is not None and _comparable(cleaned) != _comparable(_steps_as_data(protocol))
+    )
+    # What enrolled patients follow never changes in place; `active` only
+    # says whether new patients may start on this version, so it may.
+    if not content_changed or not protocol.enrolments.exists():
         for name, value in fields.items():
             setattr(protocol, name, value)
         protocol._history_user = by
         protocol.save()
-        if cleaned is not None:
+        if cleaned is not None and content_changed:
             protocol.steps.all().delete()
             _write_steps(protocol, cleaned)
         return protocol

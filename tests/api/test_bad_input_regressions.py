@@ -117,3 +117,12 @@ def booked_session(frozen, receptionist, clinician, first_injection):
     return services.book_session(
         session=first_injection, start=at(first_injection.target_date, 10), practitioner=clinician, by=receptionist
     )
+
+
+def test_the_api_answers_json_only(client_as, manager):
+    # The browsable HTML rendering is off: it would be an undocumented second API.
+    client = client_as(manager)
+    assert client.get("/api/v1/patients/", HTTP_ACCEPT="text/html").status_code == 406
+    assert client.get("/api/v1/patients/?format=api").status_code == 404
+    answer = client.get("/api/v1/patients/", HTTP_ACCEPT="text/html, application/json;q=0.9")
+    assert (answer.status_code, answer["Content-Type"]) == (200, "application/json")

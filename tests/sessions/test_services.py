@@ -635,6 +635,19 @@ def test_a_new_version_without_new_steps_copies_the_steps(hair_course, hair_prot
         update_protocol(protocol=hair_protocol, data={"name": "Again"}, steps=None, by=manager)
 
 
+def test_an_edit_that_changes_nothing_or_only_retires_makes_no_new_version(hair_course, hair_protocol, manager):
+    same = update_protocol(
+        protocol=hair_protocol, data={"name": hair_protocol.name, "indication": "hair"}, steps=HAIR_STEPS, by=manager
+    )
+    assert (same.pk, same.version, same.is_current) == (hair_protocol.pk, 1, True)
+    retired = update_protocol(protocol=hair_protocol, data={"active": False}, steps=None, by=manager)
+    assert (retired.pk, retired.version, retired.active) == (hair_protocol.pk, 1, False)
+    assert list(retired.steps.values_list("repeat", flat=True)) == [1, 6]
+    # Content and the flag together: a new version, which carries the flag.
+    successor = update_protocol(protocol=retired, data={"active": True, "description": "v2"}, steps=None, by=manager)
+    assert (successor.version, successor.active, successor.description) == (2, True, "v2")
+
+
 def test_editing_a_protocol_without_enrolments_is_in_place(hair_protocol, manager):
     edited = update_protocol(
         protocol=hair_protocol, data={"description": "Every three weeks"},
