@@ -8,12 +8,13 @@ ValidationError (400), PermissionDenied (403) or config.exceptions.Conflict
 """
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from clinics.models import Role, Room, User
@@ -40,6 +41,33 @@ from .reminders import add_missed_reminder, sync_reminders
 # How far from today an enrolment may start (issue 3: "more than two years
 # away are 400"), in either direction, so back-entering a course is possible.
 MAX_START_DISTANCE = dt.timedelta(days=2 * 365 + 1)
+
+
+# PostgreSQL's deadlock_detected and serialization_failure.
+CONTENTION = frozenset({"40P01", "40001"})
+
+
+def is_contention(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in CONTENTION
+
+
+def workflow(function):
+    """One transaction per workflow. Two overlapping changes checking the
+    exclusion constraints at the same moment can each wait for the other;
+    PostgreSQL then aborts one of them (a deadlock). That one lost the race:
+    it is a Conflict (409), never a server error, and changed nothing."""
+    atomic = transaction.atomic(function)
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            return atomic(*args, **kwargs)
+        except OperationalError as error:
+            if is_contention(error):
+                raise Conflict("Another change to the same time was made at the same moment; reload and try again.") from None
+            raise
+
+    return run
 
 
 def require_role(user: User, role: str) -> None:
@@ -151,7 +179,7 @@ def _require_active(session: Session) -> None:
 # --- Enrolment ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@workflow
 def enrol_patient(
     *,
     patient: Patient,
@@ -209,7 +237,7 @@ def enrol_patient(
     return enrolment
 
 
-@transaction.atomic
+@workflow
 def withdraw_enrolment(*, enrolment: Enrolment, by: User, reason: str = "", now: dt.datetime | None = None) -> Enrolment:
     now = _now(now)
     require_role(by, Role.CLINICIAN)
@@ -284,7 +312,7 @@ def _conflict_from(error: IntegrityError) -> Conflict:
     return Conflict("This slot was just taken by another booking.", field="start")
 
 
-@transaction.atomic
+@workflow
 def book_session(
     *,
     session: Session,
@@ -342,16 +370,29 @@ def book_session(
     session.practitioner, session.room = practitioner, room
     session.out_of_window = not in_window
     session._history_user = by
-    try:
-        with transaction.atomic():
-            session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window"])
-    except IntegrityError as error:
-        raise _conflict_from(error) from None
+    _save_booking(session)
     if not in_window:
         Deviation.objects.create(session=session, kind=DeviationKind.OUT_OF_WINDOW, reason=override_reason, by=by, at=now)
     recascade(session.enrolment, now=now, touched=[session.pk])
     session.refresh_from_db()
     return session
+
+
+def _save_booking(session: Session) -> None:
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window"])
+            return
+        except IntegrityError as error:
+            raise _conflict_from(error) from None
+        except OperationalError as error:
+            # Two overlapping bookings deadlocked on the exclusion check and
+            # this one was aborted. Its savepoint is gone, so the rival goes
+            # on; the retry waits for the rival to commit and then meets the
+            # constraint (or finds the time free if the rival rolled back).
+            if not is_contention(error) or attempt == 2:
+                raise
 
 
 def _clear_booking(session: Session) -> None:
@@ -361,7 +402,7 @@ def _clear_booking(session: Session) -> None:
     session.out_of_window = False
 
 
-@transaction.atomic
+@workflow
 def cancel_booking(*, session: Session, by: User, now: dt.datetime | None = None) -> Session:
     now = _now(now)
     session = _changing(session, by=by, role=Role.RECEPTION)
@@ -375,7 +416,7 @@ def cancel_booking(*, session: Session, by: User, now: dt.datetime | None = None
     return session
 
 
-@transaction.atomic
+@workflow
 def mark_no_show(*, session: Session, by: User, reason: str = "", now: dt.datetime | None = None) -> Session:
     now = _now(now)
     session = _changing(session, by=by, role=Role.RECEPTION)
@@ -394,7 +435,7 @@ def mark_no_show(*, session: Session, by: User, reason: str = "", now: dt.dateti
     return session
 
 
-@transaction.atomic
+@workflow
 def skip_session(*, session: Session, reason: str, by: User, now: dt.datetime | None = None) -> Session:
     now = _now(now)
     reason = (reason or "").strip()
@@ -495,7 +536,7 @@ def _clean_adverse_events(events: Iterable[Mapping]) -> list[dict]:
     return cleaned
 
 
-@transaction.atomic
+@workflow
 def complete_session(
     *,
     session: Session,
@@ -556,7 +597,7 @@ def complete_session(
     return session
 
 
-@transaction.atomic
+@workflow
 def correct_outcome(
     *, measurement: OutcomeMeasurement, value, by: User, now: dt.datetime | None = None
 ) -> OutcomeMeasurement:

@@ -239,3 +239,56 @@ def test_booked_reminders_with_three_offsets():
     assert [w.offset_hours for w in booked_reminders(start, [72, 24, 2], start - dt.timedelta(hours=23))] == [2]
     # 90 minutes ahead: the 2-hour one is the last before the session, at once.
     assert [w.offset_hours for w in booked_reminders(start, [2, 72, 24, 24], start - dt.timedelta(minutes=90))] == [2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deadlock_between_two_workflows_is_the_losers_conflict(clinic):
+    """PostgreSQL aborts one of two transactions that wait for each other (as
+    two overlapping bookings can while checking the exclusion constraint).
+    A real deadlock, forced by locking two rows in opposite orders: the
+    aborted workflow raises Conflict, the other completes."""
+    from patients.models import Patient
+    from sessions.services import workflow
+
+    a, b = PatientFactory(clinic=clinic), PatientFactory(clinic=clinic)
+    both_hold_one = threading.Barrier(2)
+
+    def locker(first, second):
+        @workflow
+        def lock_both():
+            Patient.objects.select_for_update().get(pk=first.pk)
+            both_hold_one.wait(timeout=10)
+            Patient.objects.select_for_update().get(pk=second.pk)
+            return "done"
+
+        return lock_both
+
+    outcomes = race([locker(a, b), locker(b, a)])
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "str"], outcomes
+    assert "same moment" in next(str(o) for o in outcomes if isinstance(o, Conflict))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_races_for_one_slot_always_give_one_booking_and_conflicts(clinic, hair_protocol, receptionist, clinician):
+    # Overlapping bookings racing on the exclusion check may deadlock rather
+    # than meet the constraint; either way the loser is a Conflict naming the
+    # practitioner, never a server error.
+    rounds = 6
+    courses = [
+        sessions_of(enrol(PatientFactory(clinic=clinic), hair_protocol, "2026-03-02", receptionist))
+        for _ in range(2 * rounds)
+    ]
+    for n in range(rounds):
+        first, second = courses[2 * n][1], courses[2 * n + 1][1]
+        start = utc(2026, 3, 16 + n, 13, 0)
+        outcomes = race(
+            [
+                lambda s=session, t=start + dt.timedelta(minutes=5 * i): services.book_session(
+                    session=s, start=t, practitioner=clinician, by=receptionist, now=NOW
+                )
+                for i, session in enumerate((first, second))
+            ]
+        )
+        assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "Session"], outcomes
+        assert next(o for o in outcomes if isinstance(o, Conflict)).field == "practitioner"
+    assert overlapping_booked_pairs("practitioner") == 0
