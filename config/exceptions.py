@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError
+from django.db import DataError, IntegrityError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
@@ -35,9 +35,12 @@ def api_exception_handler(exc, context):
         exc = DRFValidationError(validation_error_data(exc))
     elif isinstance(exc, Conflict):
         return Response(exc.as_data(), status=status.HTTP_409_CONFLICT)
-    elif isinstance(exc, IntegrityError):
+    elif isinstance(exc, IntegrityError) or (
+        isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001")
+    ):
         # Constraints that the services check first can still be hit by a
-        # concurrent request; the database's word is final, and it is a 409.
+        # concurrent request, or two requests can deadlock on them (PostgreSQL
+        # aborts one); the database's word is final, and it is a 409.
         return Response(
             {"detail": "This change conflicts with another one made at the same time; reload and try again."},
             status=status.HTTP_409_CONFLICT,
