@@ -181,6 +181,33 @@ def dlqi(answers: Sequence[int]) -> int:
     return sum(_integer(f"DLQI question {number}", answer, 0, 3) for number, answer in enumerate(answers, start=1))
 
 
+# The keys of each scored instrument's items, by measure code: the keyword
+# arguments of its function above (EASI's age comes from the patient instead).
+ITEM_KEYS = {
+    "scorad": ("area_percent", "intensity", "pruritus", "sleeplessness"),
+    "easi": ("regions",),
+    "pasi": ("regions",),
+    "dlqi": ("answers",),
+}
+SCORED_CODES = tuple(ITEM_KEYS)
+
+
+def score_items(code: str, items: Mapping, *, age_years: int | None = None) -> Decimal:
+    """The score of the instrument ``code`` (one of ``SCORED_CODES``) from its
+    items, a mapping with exactly the keys ``ITEM_KEYS[code]``. EASI needs the
+    patient's ``age_years``."""
+    if code not in ITEM_KEYS:
+        raise ValueError(f"{code} is not computed from items; scored instruments are {', '.join(SCORED_CODES)}")
+    _exact_keys(f"{code.upper()} items", items, ITEM_KEYS[code])
+    if code == "scorad":
+        return scorad(**items)
+    if code == "easi":
+        return easi(regions=items["regions"], age_years=age_years)
+    if code == "pasi":
+        return pasi(regions=items["regions"])
+    return Decimal(dlqi(items["answers"]))
+
+
 def percent_change(baseline, value) -> Decimal | None:
     """(value - baseline) / baseline * 100, or None when the baseline is 0."""
     # Every catalogue measure is >= 0, and a negative baseline would flip the sign.

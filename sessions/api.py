@@ -8,7 +8,7 @@ their UTC offset. A `start` sent without an offset is clinic-local time.
 from django.db.models import F, Prefetch
 from django.db.models.functions import Coalesce, TruncDate
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -97,11 +97,15 @@ class OutcomeSerializer(serializers.ModelSerializer):
     measure = serializers.CharField(source="measure.code", read_only=True)
     unit = serializers.CharField(source="measure.unit", read_only=True)
     value = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False, read_only=True)
+    items = serializers.JSONField(
+        read_only=True, allow_null=True,
+        help_text="The items a scored instrument's value was computed from, as sent; null for a value typed in.",
+    )
     recorded_at = ClinicTimeField(clinic_path="session.clinic")
 
     class Meta:
         model = OutcomeMeasurement
-        fields = ["id", "measure", "unit", "value", "recorded_by", "recorded_at"]
+        fields = ["id", "measure", "unit", "value", "items", "recorded_by", "recorded_at"]
         read_only_fields = fields
 
 
@@ -198,9 +202,32 @@ class SkipSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Why the session is skipped (required).")
 
 
+ITEMS_HELP = (
+    "Instead of `value`, for `scorad`, `easi`, `pasi` and `dlqi` only: the instrument's items, from which the "
+    "value is computed (clinical/instruments.md) and stored with them. Exactly these keys:\n"
+    "- `scorad`: `{\"area_percent\": 0-100, \"intensity\": {\"erythema\", \"oedema_papulation\", "
+    "\"oozing_crusts\", \"excoriation\", \"lichenification\", \"dryness\": each an integer 0-3}, "
+    "\"pruritus\": 0-10, \"sleeplessness\": 0-10}`\n"
+    "- `easi`: `{\"regions\": {\"head_neck\", \"upper_limbs\", \"trunk\", \"lower_limbs\": each "
+    "{\"erythema\", \"oedema_papulation\", \"excoriation\", \"lichenification\": integers 0-3, "
+    "\"area_percent\": 0-100}}}`; the weights follow the patient's age on the completion date\n"
+    "- `pasi`: `{\"regions\": {\"head\", \"upper_limbs\", \"trunk\", \"lower_limbs\": each "
+    "{\"erythema\", \"induration\", \"desquamation\": integers 0-4, \"area_percent\": 0-100}}}`\n"
+    "- `dlqi`: `{\"answers\": [ten integers 0-3, question 1 first]}`\n"
+    "Example (SCORAD 51.5): `{\"area_percent\": 40, \"intensity\": {\"erythema\": 2, "
+    "\"oedema_papulation\": 2, \"oozing_crusts\": 1, \"excoriation\": 2, \"lichenification\": 1, "
+    "\"dryness\": 1}, \"pruritus\": 7, \"sleeplessness\": 5}`. Giving both `value` and `items`, items "
+    "for another measure, or a bad item is a 400 on `outcomes`."
+)
+
+
 class OutcomeInputSerializer(serializers.Serializer):
     measure = serializers.CharField(max_length=40, help_text="A measure code, e.g. hair_density.")
-    value = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False)
+    value = serializers.DecimalField(
+        max_digits=12, decimal_places=4, coerce_to_string=False, required=False,
+        help_text="The value; required unless `items` is given.",
+    )
+    items = serializers.DictField(required=False, help_text=ITEMS_HELP)
 
 
 class AdverseEventInputSerializer(serializers.Serializer):
@@ -386,7 +413,32 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicVie
         request=CompleteSerializer,
         responses=SessionDetailSerializer,
         description="Complete a booked session (from its start on; a home one from its target date on) with "
-        "the step's outcome measures (or a not_done_reason), product details and adverse events.",
+        "the step's outcome measures (or a not_done_reason), product details and adverse events. SCORAD, EASI, "
+        "PASI and DLQI may be given as their `items` instead of a `value`: the value is computed from them.",
+        examples=[
+            OpenApiExample(
+                "SCORAD from its items",
+                request_only=True,
+                value={
+                    "outcomes": [
+                        {
+                            "measure": "scorad",
+                            "items": {
+                                "area_percent": 40,
+                                "intensity": {
+                                    "erythema": 2, "oedema_papulation": 2, "oozing_crusts": 1,
+                                    "excoriation": 2, "lichenification": 1, "dryness": 1,
+                                },
+                                "pruritus": 7,
+                                "sleeplessness": 5,
+                            },
+                        },
+                        {"measure": "itch_nrs", "value": 6},
+                    ],
+                    "notes": "Flare on both forearms.",
+                },
+            )
+        ],
     )
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):

@@ -107,6 +107,9 @@ class OutcomeMeasurement(models.Model):
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="outcomes")
     measure = models.ForeignKey(OutcomeMeasure, on_delete=models.PROTECT, related_name="measurements")
     value = models.DecimalField(max_digits=12, decimal_places=4)
+    # The item answers a scored instrument's value was computed from
+    # (protocols.instruments.score_items); null for a value typed in.
+    items = models.JSONField(null=True, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
     # Every edit is kept: who, when, old and new value (SPEC §2).

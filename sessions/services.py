@@ -20,6 +20,7 @@ from django.utils import timezone
 from clinics.models import Role, Room, User
 from config.exceptions import Conflict
 from patients.models import Enrolment, EnrolmentStatus, Patient
+from protocols import instruments
 from protocols.models import OutcomeMeasure, Protocol, ValueType
 
 from . import schedule
@@ -486,12 +487,53 @@ def clean_value(measure: OutcomeMeasure, raw) -> Decimal:
     return value
 
 
-def _clean_outcomes(session: Session, outcomes: Iterable[Mapping], not_done_reason: str) -> list[tuple]:
+def age_on(date_of_birth: dt.date, day: dt.date) -> int:
+    """Age in whole years on ``day`` (born on 29 February: a year older from 1 March)."""
+    return day.year - date_of_birth.year - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
+
+
+def _as_json(value):
+    """Items as plain JSON for the JSONField (a service caller may pass Decimals or tuples)."""
+    if isinstance(value, Mapping):
+        return {str(key): _as_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_json(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def measured_value(measure: OutcomeMeasure, value, items, *, patient: Patient, on: dt.date):
+    """The (value, items) to store: a value typed in (items None), or a scored
+    instrument's value computed from its items (clinical/instruments.md) on the
+    session date ``on``. Either is range-checked by clean_value; a
+    ValidationError names the measure and the rule."""
+    code = measure.code
+    if items is None:
+        return clean_value(measure, value), None
+    if value is not None:
+        raise ValidationError(f"{code}: give value or items, not both.")
+    if code not in instruments.SCORED_CODES:
+        raise ValidationError(
+            f"{code}: only {', '.join(instruments.SCORED_CODES)} are computed from items; give a value."
+        )
+    # EASI weights the head and neck more for children aged 0-7.
+    age = age_on(patient.date_of_birth, on) if code == "easi" else None
+    try:
+        score = instruments.score_items(code, items, age_years=age)
+    except ValueError as error:
+        raise ValidationError(f"{code}: {str(error)[:300]}") from None
+    return clean_value(measure, score), _as_json(items)
+
+
+def _clean_outcomes(
+    session: Session, outcomes: Iterable[Mapping], not_done_reason: str, *, on: dt.date
+) -> list[tuple]:
     items = list(outcomes)
     codes = [str(item.get("measure", "")) for item in items]
     catalogue = {m.code: m for m in OutcomeMeasure.objects.filter(code__in=codes)}
     errors: list[str] = []
-    cleaned: list[tuple[OutcomeMeasure, Decimal]] = []
+    cleaned: list[tuple[OutcomeMeasure, Decimal, dict | None]] = []
     seen: set[str] = set()
     for code, item in zip(codes, items, strict=True):
         measure = catalogue.get(code)
@@ -503,7 +545,10 @@ def _clean_outcomes(session: Session, outcomes: Iterable[Mapping], not_done_reas
             continue
         seen.add(code)
         try:
-            cleaned.append((measure, clean_value(measure, item.get("value"))))
+            value, answers = measured_value(
+                measure, item.get("value"), item.get("items"), patient=session.patient, on=on
+            )
+            cleaned.append((measure, value, answers))
         except ValidationError as error:
             errors.extend(error.messages)
     if not errors and not not_done_reason:
@@ -569,7 +614,7 @@ def complete_session(
     if product_form and product_form not in ProductForm.values:
         raise ValidationError({"product_form": [f"Choose one of {', '.join(ProductForm.values)}."]})
     not_done_reason = (not_done_reason or "").strip()
-    cleaned = _clean_outcomes(session, outcomes, not_done_reason)
+    cleaned = _clean_outcomes(session, outcomes, not_done_reason, on=now.astimezone(session.clinic.tz).date())
     events = _clean_adverse_events(adverse_events)
 
     session.status = SessionStatus.COMPLETED
@@ -583,8 +628,10 @@ def complete_session(
     session.product_concentration = product_concentration or ""
     session._history_user = by
     session.save()
-    for measure, value in cleaned:
-        measurement = OutcomeMeasurement(session=session, measure=measure, value=value, recorded_by=by, recorded_at=now)
+    for measure, value, answers in cleaned:
+        measurement = OutcomeMeasurement(
+            session=session, measure=measure, value=value, items=answers, recorded_by=by, recorded_at=now
+        )
         measurement._history_user = by
         measurement.save()
     for event in events:
@@ -599,20 +646,30 @@ def complete_session(
 
 @workflow
 def correct_outcome(
-    *, measurement: OutcomeMeasurement, value, by: User, now: dt.datetime | None = None
+    *, measurement: OutcomeMeasurement, value=None, items=None, by: User, now: dt.datetime | None = None
 ) -> OutcomeMeasurement:
-    """Change a recorded value. The history table keeps who, when, the old
-    and the new value; nothing clinical is ever deleted."""
+    """Change a recorded value: a value typed in (the items, if any, are
+    cleared), or a scored instrument's items, scored as of the session's
+    completion date. The history table keeps who, when, the old and the new
+    value and items; nothing clinical is ever deleted."""
     now = _now(now)
     require_role(by, Role.CLINICIAN)
     _same_clinic(by, measurement.session.clinic_id, what="measurement")
-    measurement = OutcomeMeasurement.objects.select_for_update().select_related("measure").get(pk=measurement.pk)
+    measurement = (
+        OutcomeMeasurement.objects.select_for_update(of=("self",))
+        .select_related("measure", "session__clinic", "session__patient")
+        .get(pk=measurement.pk)
+    )
+    session = measurement.session
+    on = (session.completed_at or now).astimezone(session.clinic.tz).date()
     try:
-        measurement.value = clean_value(measurement.measure, value)
+        measurement.value, measurement.items = measured_value(
+            measurement.measure, value, items, patient=session.patient, on=on
+        )
     except ValidationError as error:
-        raise ValidationError({"value": error.messages}) from None
+        raise ValidationError({"value" if items is None else "items": error.messages}) from None
     measurement.recorded_by = by
     measurement.recorded_at = now
     measurement._history_user = by
-    measurement.save(update_fields=["value", "recorded_by", "recorded_at"])
+    measurement.save(update_fields=["value", "items", "recorded_by", "recorded_at"])
     return measurement
