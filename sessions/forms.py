@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from clinics.models import Clinic, Room, User
 from clinics.timezones import localize
+from protocols import instruments
 from protocols.models import Protocol, ValueType
 
 from .models import ProductForm, ProductSource, Relatedness, Severity
@@ -93,9 +94,94 @@ class SkipForm(forms.Form):
     reason = forms.CharField(label="Reason for skipping", max_length=500)
 
 
+def _sign_field(label: str, high: int) -> forms.IntegerField:
+    field = forms.IntegerField(label=label, required=False, min_value=0, max_value=high)
+    field.widget.attrs["step"] = "1"
+    return field
+
+
+def _number_field(label: str, high: int) -> forms.DecimalField:
+    field = forms.DecimalField(label=label, required=False, min_value=0, max_value=high, max_digits=6, decimal_places=2)
+    field.widget.attrs.update({"step": "any", "min": "0", "max": str(high)})
+    return field
+
+
+_SIGN_LABELS = {"oedema_papulation": "Oedema / papulation", "oozing_crusts": "Oozing / crusts"}
+_REGION_LABELS = {"head_neck": "Head and neck", "upper_limbs": "Upper limbs", "lower_limbs": "Lower limbs"}
+_INSTRUMENT_NAMES = {"scorad": "SCORAD", "easi": "EASI", "pasi": "PASI", "dlqi": "DLQI"}
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def _sign(key: str) -> str:
+    return _SIGN_LABELS.get(key, _words(key))
+
+
+def _item_groups(code: str) -> list[tuple[str, list[tuple[tuple, forms.Field]]]]:
+    """The item inputs of a scored instrument, grouped as the page shows them:
+    (legend, [(path in the items dict, field)]). The paths build the exact
+    shape of ``instruments.ITEM_KEYS``; DLQI's answers are a list, by index."""
+    if code == "scorad":
+        return [
+            ("Extent", [(("area_percent",), _number_field("Area affected (%)", 100))]),
+            (
+                "Intensity (0–3 each)",
+                [(("intensity", key), _sign_field(_sign(key), 3)) for key in instruments.SCORAD_INTENSITY_ITEMS],
+            ),
+            (
+                "Symptoms (0–10 each)",
+                [
+                    (("pruritus",), _number_field("Pruritus", 10)),
+                    (("sleeplessness",), _number_field("Sleeplessness", 10)),
+                ],
+            ),
+        ]
+    if code in ("easi", "pasi"):
+        regions, signs, high = (
+            (instruments.EASI_REGIONS, instruments.EASI_ITEMS, 3)
+            if code == "easi"
+            else (instruments.PASI_REGIONS, instruments.PASI_ITEMS, 4)
+        )
+        return [
+            (
+                f"{_REGION_LABELS.get(region, _words(region))} (signs 0–{high})",
+                [
+                    *((("regions", region, key), _sign_field(_sign(key), high)) for key in signs),
+                    (("regions", region, instruments.AREA_KEY), _number_field("Area affected (%)", 100)),
+                ],
+            )
+            for region in regions
+        ]
+    return [
+        (
+            "Answers (0–3 each; “not relevant” is 0)",
+            [
+                (("answers", index), _sign_field(f"Question {index + 1}", 3))
+                for index in range(instruments.DLQI_QUESTIONS)
+            ],
+        )
+    ]
+
+
+class ScoredSection:
+    """One instrument's "Score from items" disclosure on the page."""
+
+    def __init__(self, form: "CompleteForm", measure):
+        self.measure = measure
+        self.name = _INSTRUMENT_NAMES.get(measure.code, measure.code.upper())
+        self.field = form[form.items_field(measure.code)]
+        self.groups = [(legend, [form[name] for name in names]) for legend, names in form.item_groups[measure.code]]
+        self.open = bool(self.field.errors) or any(
+            f.errors or form.is_filled(f.name) for _, fs in self.groups for f in fs
+        )
+
+
 class CompleteForm(forms.Form):
     """The step's measures (one number input each, with the measure's range
-    and unit), the product used and the notes."""
+    and unit; a scored instrument may instead be scored from its items), the
+    product used and the notes."""
 
     product_lot = forms.CharField(label="Product lot", max_length=80, required=False)
     product_source = forms.ChoiceField(
@@ -115,6 +201,9 @@ class CompleteForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.measures = list(measures)
         fields = {}
+        # Per scored instrument: [(legend, [field name])], and each item field's path in the items dict.
+        self.item_groups: dict[str, list[tuple[str, list[str]]]] = {}
+        self.item_paths: dict[str, dict[str, tuple]] = {}
         for measure in self.measures:
             integer = measure.value_type == ValueType.INTEGER
             step = "1" if integer else "any"
@@ -132,26 +221,99 @@ class CompleteForm(forms.Form):
             # The field would write its limits as 600.0000; the browser gets them plain.
             field.widget.attrs.update({"step": step, "min": f"{low:f}", "max": f"{high:f}"})
             fields[self.measure_field(measure.code)] = field
+            if measure.code in instruments.SCORED_CODES:
+                fields.update(self._add_items(measure.code))
         # The measures come first on the page.
         self.fields = {**fields, **self.fields}
+
+    def _add_items(self, code: str) -> dict[str, forms.Field]:
+        # The section's own (hidden, never filled) field carries its errors, so
+        # they stand beside the section like any field's errors.
+        fields = {self.items_field(code): forms.CharField(required=False, widget=forms.HiddenInput)}
+        self.item_groups[code], self.item_paths[code] = [], {}
+        for legend, items in _item_groups(code):
+            names = []
+            for path, field in items:
+                name = f"{self.items_field(code)}__{'__'.join(str(part) for part in path)}"
+                fields[name] = field
+                self.item_paths[code][name] = path
+                names.append(name)
+            self.item_groups[code].append((legend, names))
+        return fields
 
     @staticmethod
     def measure_field(code: str) -> str:
         return f"measure_{code}"
 
+    @staticmethod
+    def items_field(code: str) -> str:
+        return f"items_{code}"
+
     def measure_fields(self):
         return [self[self.measure_field(m.code)] for m in self.measures]
 
+    def measure_rows(self):
+        """(measure field, its ScoredSection or None) in page order."""
+        return [
+            (self[self.measure_field(m.code)], ScoredSection(self, m) if m.code in self.item_paths else None)
+            for m in self.measures
+        ]
+
     def other_fields(self):
-        return [self[name] for name in self.fields if not name.startswith("measure_")]
+        return [self[name] for name in self.fields if not name.startswith(("measure_", "items_"))]
+
+    def is_filled(self, name: str) -> bool:
+        return str(self[name].value() or "").strip() != ""
+
+    def clean(self):
+        data = super().clean()
+        self.scored_items: dict[str, dict] = {}
+        for code, paths in self.item_paths.items():
+            filled = [name for name in paths if self.is_filled(name)]
+            if not filled:
+                continue
+            if len(filled) < len(paths):
+                name = _INSTRUMENT_NAMES.get(code, code)
+                self.add_error(
+                    self.items_field(code),
+                    f"{code}: {len(paths) - len(filled)} of {name}'s {len(paths)} items are empty; "
+                    "fill every item or none.",
+                )
+                continue
+            if any(name not in data for name in paths):
+                continue  # an item is out of range; its error stands beside it
+            items: dict = {}
+            for name, path in paths.items():
+                *parents, last = path
+                node = items
+                for part in parents:
+                    node = node.setdefault(part, {})
+                node[last] = data[name]
+            if "answers" in items:
+                items["answers"] = [items["answers"][index] for index in sorted(items["answers"])]
+            self.scored_items[code] = items
+        return data
 
     def outcomes(self) -> list[dict]:
-        values = ((m.code, self.cleaned_data.get(self.measure_field(m.code))) for m in self.measures)
-        return [{"measure": code, "value": value} for code, value in values if isinstance(value, Decimal)]
+        outcomes = []
+        for measure in self.measures:
+            value = self.cleaned_data.get(self.measure_field(measure.code))
+            items = self.scored_items.get(measure.code)
+            if items is not None:
+                # A typed value too is passed on: the service refuses both at once.
+                outcome = {"measure": measure.code, "items": items}
+                if isinstance(value, Decimal):
+                    outcome["value"] = value
+                outcomes.append(outcome)
+            elif isinstance(value, Decimal):
+                outcomes.append({"measure": measure.code, "value": value})
+        return outcomes
 
     def put_outcome_errors(self, messages: list[str]) -> None:
-        """The service words each outcome error as '<code>: ...'; show it beside that measure."""
+        """The service words each outcome error as '<code>: ...'; show it beside
+        that measure, or beside its items when they were sent."""
         by_code = {m.code: self.measure_field(m.code) for m in self.measures}
+        by_code.update({code: self.items_field(code) for code in self.scored_items})
         for message in messages:
             code, _, _ = message.partition(":")
             self.add_error(by_code.get(code.strip()), message)
