@@ -10,6 +10,7 @@ their changes go through the services behind the staff pages and the API,
 which keep the schedule, the audit trail and the reminder outbox in step.
 """
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
@@ -17,7 +18,7 @@ from django.db import transaction
 from protocols.services import load_library
 
 from .models import Clinic, Closure, OpeningHours, Role, Room, User
-from .services import replan_reminders
+from .services import booked_days, coming_bookings, replan_reminders
 
 admin.site.site_header = "Regimen admin"
 admin.site.site_title = "Regimen admin"
@@ -140,13 +141,45 @@ class OpeningHoursInline(ManagedInline, admin.TabularInline):
     extra = 0
 
 
+class ClosureForm(forms.ModelForm):
+    """The API's rule: a day with coming bookings is not closed until they are rebooked."""
+
+    class Meta:
+        model = Closure
+        fields = ("date", "reason")
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        clinic = self.instance.clinic if self.instance.clinic_id else None
+        if clinic is not None and "date" in self.changed_data and booked_days(clinic, [day]):
+            raise forms.ValidationError(f"Sessions are booked on {day:%Y-%m-%d}; rebook them before closing that day.")
+        return day
+
+
 class ClosureInline(ManagedInline, admin.TabularInline):
     model = Closure
+    form = ClosureForm
     extra = 0
+
+
+class ClinicForm(forms.ModelForm):
+    class Meta:
+        model = Clinic
+        fields = ("name", "slug", "timezone", "slot_minutes", "reminder_offsets_hours", "sender_email", "phone", "address")
+
+    def clean_timezone(self):
+        zone = self.cleaned_data["timezone"]
+        if self.instance.pk and zone != self.instance.timezone and (count := coming_bookings(self.instance).count()):
+            raise forms.ValidationError(
+                f"{count} booked session(s) would show at other local times in {zone}; "
+                "rebook or cancel them before changing the time zone."
+            )
+        return zone
 
 
 @admin.register(Clinic)
 class ClinicAdmin(ClinicScopedAdmin, admin.ModelAdmin):
+    form = ClinicForm
     clinic_lookup = "pk"
     managers_may_edit = True
     list_display = ("name", "slug", "timezone", "slot_minutes", "sender_email")

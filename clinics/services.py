@@ -4,6 +4,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone as django_timezone
 
+from config.exceptions import Conflict
+
 from .models import Clinic, Closure, OpeningHours, Role, User, validate_timezone
 
 # A new clinic opens Monday to Friday, 09:00–17:00, until its manager says otherwise.
@@ -91,6 +93,7 @@ def update_clinic(
             setattr(clinic, field, data[field])
     # full_clean checks the zone and the offsets (clinics.models validators).
     clinic.full_clean(exclude=["slug"])
+    _refuse_moving_bookings(clinic, old_timezone=before[0], closures=closures, now=now or django_timezone.now())
     clinic.save()
     if opening_hours is not None:
         set_opening_hours(clinic=clinic, hours=opening_hours)
@@ -102,6 +105,41 @@ def update_clinic(
     if (clinic.timezone, sorted(clinic.reminder_offsets_hours)) != before:
         replan_reminders(clinic, now=now)
     return clinic
+
+
+def coming_bookings(clinic: Clinic, *, now: dt.datetime | None = None):
+    from sessions.models import Session, SessionStatus
+
+    return Session.objects.filter(
+        clinic=clinic, status=SessionStatus.BOOKED, start__gte=now or django_timezone.now()
+    )
+
+
+def booked_days(clinic: Clinic, days, *, now: dt.datetime | None = None) -> list[dt.date]:
+    """Which of `days` (clinic-local dates) have a coming booking."""
+    tz = clinic.tz
+    local = {start.astimezone(tz).date() for start in coming_bookings(clinic, now=now).values_list("start", flat=True)}
+    return sorted(local & set(days))
+
+
+def _refuse_moving_bookings(clinic: Clinic, *, old_timezone: str, closures, now: dt.datetime) -> None:
+    """Bookings are instants: a new zone would silently show every coming
+    booking at another local time, and a new closure would leave bookings on a
+    closed day. Both are refused until those sessions are rebooked."""
+    if clinic.timezone != old_timezone and (count := coming_bookings(clinic, now=now).count()):
+        raise Conflict(
+            f"{count} booked session(s) would show at other local times in {clinic.timezone}; "
+            "rebook or cancel them before changing the time zone.",
+            field="timezone",
+        )
+    if closures:
+        new_days = set(closures) - set(clinic.closures.values_list("date", flat=True))
+        if clashes := booked_days(clinic, new_days, now=now):
+            raise Conflict(
+                f"Sessions are booked on {', '.join(f'{d:%Y-%m-%d}' for d in clashes)}; "
+                "rebook them before closing that day.",
+                field="closures",
+            )
 
 
 def replan_reminders(clinic: Clinic, *, now: dt.datetime | None = None) -> None:

@@ -276,3 +276,44 @@ def test_changing_reminder_offsets_in_the_admin_replans_pending_reminders(client
     response = client.post(f"/admin/clinics/clinic/{clinic.pk}/change/", data)
     assert response.status_code == 200 and "each from 1 to 720" in response.content.decode()
     assert list(pending.values_list("offset_hours", flat=True)) == [48]
+
+
+def test_the_admin_refuses_a_zone_change_or_closure_that_would_move_bookings(client, clinic, manager, patient,
+                                                                           hair_protocol, receptionist, clinician):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from sessions import services
+
+    enrolment = services.enrol_patient(
+        patient=patient, protocol=hair_protocol, start_date=timezone.localdate() + dt.timedelta(days=7), by=receptionist
+    )
+    first = enrolment.sessions.order_by("sequence").first()
+    start = dt.datetime.combine(first.target_date, dt.time(10), tzinfo=clinic.tz)
+    services.book_session(session=first, start=start, practitioner=clinician, by=receptionist)
+
+    manager.is_staff = True
+    manager.save(update_fields=["is_staff"])
+    client.force_login(manager)
+    page = client.get(f"/admin/clinics/clinic/{clinic.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for name in formset.management_form.fields:
+            data[f"{formset.prefix}-{name}"] = formset.management_form[name].value()
+        for index, row in enumerate(formset.forms):
+            for name in row.fields:
+                value = row[name].value()
+                if value is not None:
+                    data[f"{formset.prefix}-{index}-{name}"] = value
+    moved = {**data, "timezone": "America/New_York"}
+    response = client.post(f"/admin/clinics/clinic/{clinic.pk}/change/", moved)
+    assert response.status_code == 200 and "would show at other local times" in response.content.decode()
+    closures = {**data, "closures-TOTAL_FORMS": "1", "closures-0-date": first.target_date.isoformat(),
+                "closures-0-reason": "Staff day"}
+    response = client.post(f"/admin/clinics/clinic/{clinic.pk}/change/", closures)
+    assert response.status_code == 200 and "rebook them before closing" in response.content.decode()
+    clinic.refresh_from_db()
+    assert clinic.timezone == "Europe/Berlin" and not clinic.closures.exists()

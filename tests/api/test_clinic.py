@@ -140,3 +140,27 @@ def test_measures_catalogue(client_as, receptionist, hair_protocol):
     assert rows["hair_density"]["unit"] == "hairs/cm²"
     assert rows["hair_density"]["max_value"] == 600
     assert rows["hair_density"]["higher_is_better"] is True
+
+
+def test_a_new_zone_or_closure_that_would_move_or_strand_bookings_is_refused(
+    client_as, manager, frozen, enrolment, clinician, first_injection
+):
+    booked = book_session(session=first_injection, start=at(first_injection.target_date, 10), practitioner=clinician,
+                          by=manager)
+    day = booked.start.astimezone(booked.clinic.tz).date()
+    client = client_as(manager)
+
+    answer = client.patch("/api/v1/clinic/", {"timezone": "America/New_York", "slot_minutes": 30}, format="json")
+    assert answer.status_code == 409
+    assert "rebook or cancel" in answer.json()["timezone"][0]
+    answer = client.patch("/api/v1/clinic/", {"closures": [day.isoformat()], "slot_minutes": 30}, format="json")
+    assert answer.status_code == 409
+    assert day.isoformat() in answer.json()["closures"][0]
+    booked.clinic.refresh_from_db()
+    assert (booked.clinic.timezone, booked.clinic.slot_minutes, booked.clinic.closures.count()) == ("Europe/Berlin", 15, 0)
+
+    # A closure on another day, and the same zone again, are fine.
+    other_day = (day + dt.timedelta(days=1)).isoformat()
+    answer = client.patch("/api/v1/clinic/", {"closures": [other_day], "timezone": "Europe/Berlin"}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["closures"] == [other_day]
