@@ -24,6 +24,15 @@ class Conflict(Exception):
         return {"detail": self.message}
 
 
+# PostgreSQL's deadlock_detected and serialization_failure: two transactions
+# collided, and the database aborted this one.
+CONTENTION = frozenset({"40P01", "40001"})
+
+
+def is_contention(error: Exception) -> bool:
+    return isinstance(error, OperationalError) and getattr(error.__cause__, "sqlstate", None) in CONTENTION
+
+
 def validation_error_data(exc: DjangoValidationError):
     if hasattr(exc, "error_dict"):
         return {field: [m for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
@@ -35,9 +44,7 @@ def api_exception_handler(exc, context):
         exc = DRFValidationError(validation_error_data(exc))
     elif isinstance(exc, Conflict):
         return Response(exc.as_data(), status=status.HTTP_409_CONFLICT)
-    elif isinstance(exc, IntegrityError) or (
-        isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001")
-    ):
+    elif isinstance(exc, IntegrityError) or is_contention(exc):
         # Constraints that the services check first can still be hit by a
         # concurrent request, or two requests can deadlock on them (PostgreSQL
         # aborts one); the database's word is final, and it is a 409.

@@ -18,7 +18,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from clinics.models import Role, Room, User
-from config.exceptions import Conflict
+from config.exceptions import Conflict, is_contention
 from patients.models import Enrolment, EnrolmentStatus, Patient
 from protocols import instruments
 from protocols.models import OutcomeMeasure, Protocol, ValueType
@@ -42,14 +42,6 @@ from .reminders import add_missed_reminder, sync_reminders
 # How far from today an enrolment may start (issue 3: "more than two years
 # away are 400"), in either direction, so back-entering a course is possible.
 MAX_START_DISTANCE = dt.timedelta(days=2 * 365 + 1)
-
-
-# PostgreSQL's deadlock_detected and serialization_failure.
-CONTENTION = frozenset({"40P01", "40001"})
-
-
-def is_contention(error: OperationalError) -> bool:
-    return getattr(error.__cause__, "sqlstate", None) in CONTENTION
 
 
 def workflow(function):
