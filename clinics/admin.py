@@ -18,7 +18,7 @@ from django.db import transaction
 from protocols.services import load_library
 
 from .models import Clinic, Closure, OpeningHours, Role, Room, User
-from .services import booked_days, coming_bookings, replan_reminders
+from .services import closure_refusal, replan_reminders, zone_change_refusal
 
 admin.site.site_header = "Regimen admin"
 admin.site.site_title = "Regimen admin"
@@ -150,9 +150,10 @@ class ClosureForm(forms.ModelForm):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
-        clinic = self.instance.clinic if self.instance.clinic_id else None
-        if clinic is not None and "date" in self.changed_data and booked_days(clinic, [day]):
-            raise forms.ValidationError(f"Sessions are booked on {day:%Y-%m-%d}; rebook them before closing that day.")
+        if self.instance.clinic_id and "date" in self.changed_data and (
+            refusal := closure_refusal(self.instance.clinic, [day])
+        ):
+            raise forms.ValidationError(refusal)
         return day
 
 
@@ -169,11 +170,9 @@ class ClinicForm(forms.ModelForm):
 
     def clean_timezone(self):
         zone = self.cleaned_data["timezone"]
-        if self.instance.pk and zone != self.instance.timezone and (count := coming_bookings(self.instance).count()):
-            raise forms.ValidationError(
-                f"{count} booked session(s) would show at other local times in {zone}; "
-                "rebook or cancel them before changing the time zone."
-            )
+        # The instance still holds the saved zone: the form applies it later.
+        if self.instance.pk and (refusal := zone_change_refusal(self.instance, old=self.instance.timezone, new=zone)):
+            raise forms.ValidationError(refusal)
         return zone
 
 

@@ -93,7 +93,12 @@ def update_clinic(
             setattr(clinic, field, data[field])
     # full_clean checks the zone and the offsets (clinics.models validators).
     clinic.full_clean(exclude=["slug"])
-    _refuse_moving_bookings(clinic, old_timezone=before[0], closures=closures, now=now or django_timezone.now())
+    now = now or django_timezone.now()
+    if refusal := zone_change_refusal(clinic, old=before[0], new=clinic.timezone, now=now):
+        raise Conflict(refusal, field="timezone")
+    new_closures = set(closures or ()) - set(clinic.closures.values_list("date", flat=True))
+    if refusal := closure_refusal(clinic, new_closures, now=now):
+        raise Conflict(refusal, field="closures")
     clinic.save()
     if opening_hours is not None:
         set_opening_hours(clinic=clinic, hours=opening_hours)
@@ -117,29 +122,30 @@ def coming_bookings(clinic: Clinic, *, now: dt.datetime | None = None):
 
 def booked_days(clinic: Clinic, days, *, now: dt.datetime | None = None) -> list[dt.date]:
     """Which of `days` (clinic-local dates) have a coming booking."""
+    if not days:
+        return []
     tz = clinic.tz
     local = {start.astimezone(tz).date() for start in coming_bookings(clinic, now=now).values_list("start", flat=True)}
     return sorted(local & set(days))
 
 
-def _refuse_moving_bookings(clinic: Clinic, *, old_timezone: str, closures, now: dt.datetime) -> None:
-    """Bookings are instants: a new zone would silently show every coming
-    booking at another local time, and a new closure would leave bookings on a
-    closed day. Both are refused until those sessions are rebooked."""
-    if clinic.timezone != old_timezone and (count := coming_bookings(clinic, now=now).count()):
-        raise Conflict(
-            f"{count} booked session(s) would show at other local times in {clinic.timezone}; "
-            "rebook or cancel them before changing the time zone.",
-            field="timezone",
-        )
-    if closures:
-        new_days = set(closures) - set(clinic.closures.values_list("date", flat=True))
-        if clashes := booked_days(clinic, new_days, now=now):
-            raise Conflict(
-                f"Sessions are booked on {', '.join(f'{d:%Y-%m-%d}' for d in clashes)}; "
-                "rebook them before closing that day.",
-                field="closures",
-            )
+def zone_change_refusal(clinic: Clinic, *, old: str, new: str, now: dt.datetime | None = None) -> str:
+    """Why the clinic may not move from zone `old` to `new` now ("" when it
+    may). Bookings are instants: a new zone would silently show every coming
+    booking at another local time."""
+    if new == old or not (count := coming_bookings(clinic, now=now).count()):
+        return ""
+    return f"{count} booked session(s) would show at other local times in {new}; " \
+        "rebook or cancel them before changing the time zone."
+
+
+def closure_refusal(clinic: Clinic, days, *, now: dt.datetime | None = None) -> str:
+    """Why these days may not be closed now ("" when they may): a closure
+    would leave coming bookings on a closed day."""
+    if clashes := booked_days(clinic, days, now=now):
+        return f"Sessions are booked on {', '.join(f'{d:%Y-%m-%d}' for d in clashes)}; " \
+            "rebook them before closing that day."
+    return ""
 
 
 def replan_reminders(clinic: Clinic, *, now: dt.datetime | None = None) -> None:
