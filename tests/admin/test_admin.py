@@ -234,6 +234,24 @@ def test_bad_opening_hours_are_a_form_error_not_a_crash(admin_client, clinic):
     assert not Clinic.objects.filter(slug="bad-hours").exists()
 
 
+def clinic_change_form_data(client, clinic) -> dict:
+    """The clinic's admin change form as the browser would post it back
+    unchanged: the main form and every inline, management forms included."""
+    page = client.get(f"/admin/clinics/clinic/{clinic.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for name in formset.management_form.fields:
+            data[f"{formset.prefix}-{name}"] = formset.management_form[name].value()
+        for index, row in enumerate(formset.forms):
+            for name in row.fields:
+                value = row[name].value()
+                if value is not None:
+                    data[f"{formset.prefix}-{index}-{name}"] = value
+    return data
+
+
 def test_changing_reminder_offsets_in_the_admin_replans_pending_reminders(client, clinic, manager, patient, hair_protocol,
                                                                            receptionist, clinician):
     import datetime as dt
@@ -254,18 +272,7 @@ def test_changing_reminder_offsets_in_the_admin_replans_pending_reminders(client
     manager.is_staff = True  # as create_staff makes every manager
     manager.save(update_fields=["is_staff"])
     client.force_login(manager)
-    page = client.get(f"/admin/clinics/clinic/{clinic.pk}/change/")
-    form = page.context["adminform"].form
-    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
-    for inline in page.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for name in formset.management_form.fields:
-            data[f"{formset.prefix}-{name}"] = formset.management_form[name].value()
-        for index, row in enumerate(formset.forms):
-            for name in row.fields:
-                value = row[name].value()
-                if value is not None:
-                    data[f"{formset.prefix}-{index}-{name}"] = value
+    data = clinic_change_form_data(client, clinic)
     data["reminder_offsets_hours"] = "[48]"
     response = client.post(f"/admin/clinics/clinic/{clinic.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -296,18 +303,7 @@ def test_the_admin_refuses_a_zone_change_or_closure_that_would_move_bookings(cli
     manager.is_staff = True
     manager.save(update_fields=["is_staff"])
     client.force_login(manager)
-    page = client.get(f"/admin/clinics/clinic/{clinic.pk}/change/")
-    form = page.context["adminform"].form
-    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
-    for inline in page.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for name in formset.management_form.fields:
-            data[f"{formset.prefix}-{name}"] = formset.management_form[name].value()
-        for index, row in enumerate(formset.forms):
-            for name in row.fields:
-                value = row[name].value()
-                if value is not None:
-                    data[f"{formset.prefix}-{index}-{name}"] = value
+    data = clinic_change_form_data(client, clinic)
     moved = {**data, "timezone": "America/New_York"}
     response = client.post(f"/admin/clinics/clinic/{clinic.pk}/change/", moved)
     assert response.status_code == 200 and "would show at other local times" in response.content.decode()
