@@ -58,10 +58,12 @@ def run(repeat: int):
     from django.utils import timezone
 
     from clinics.models import Role, Room, User
-    from clinics.services import create_clinic, create_staff, replan_reminders
+    from clinics.services import create_staff
     from patients.models import Patient
     from protocols.models import Protocol
+    from protocols.services import set_up_clinic
     from sessions import schedule, selectors, services
+    from sessions.clinic_settings import replan_reminders
     from sessions.models import Reminder, ReminderStatus, Session, SessionStatus
 
     results = []
@@ -79,7 +81,7 @@ def run(repeat: int):
     results.append(("cascade, 500-session enrolment (pure)",
                     timed(lambda: schedule.cascade(dt.date(2026, 1, 5), states), repeat * 20)))
 
-    clinic = create_clinic(name="Bench", slug="bench", timezone="Europe/Berlin")
+    clinic = set_up_clinic(name="Bench", slug="bench", timezone="Europe/Berlin")
     from clinics.services import set_opening_hours
     set_opening_hours(clinic=clinic, hours=[(d, dt.time(8), dt.time(20)) for d in range(7)])
     Room.objects.bulk_create(Room(clinic=clinic, name=f"Room {n}") for n in range(3))
@@ -138,11 +140,9 @@ def run(repeat: int):
     results.append((f"sessions list query, {listing.count()} booked rows",
                     timed(lambda: list(selectors.sessions_of(clinic).filter(status=SessionStatus.BOOKED)), repeat)))
 
-    try:
-        from sessions import outbox
-    except ImportError:
-        return results
     from django.test import override_settings
+
+    from sessions import outbox
 
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
         # One offset of 720 hours: every booked session's reminder is then

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from core.roles import Role, outranks
+
 
 @functools.cache
 def iana_zone_names() -> frozenset[str]:
@@ -107,16 +109,6 @@ class Closure(models.Model):
         return f"{self.clinic} closed {self.date}"
 
 
-class Role(models.TextChoices):
-    RECEPTION = "reception", "Reception"
-    CLINICIAN = "clinician", "Clinician"
-    MANAGER = "manager", "Manager"
-
-
-# Each role may do all that the roles before it may (SPEC §1).
-ROLE_RANK = {Role.RECEPTION: 1, Role.CLINICIAN: 2, Role.MANAGER: 3}
-
-
 class User(AbstractUser):
     """A staff member of one clinic. Superusers may have no clinic; they use
     the admin only and see no clinic's data through the API or pages."""
@@ -133,7 +125,7 @@ class User(AbstractUser):
 
     def has_role(self, role: str) -> bool:
         """At least `role`: a manager has the clinician's rights too."""
-        return self.is_active and self.clinic_id is not None and ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
+        return self.is_active and self.clinic_id is not None and outranks(self.role, role)
 
     @property
     def is_practitioner(self) -> bool:

@@ -10,11 +10,13 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser
 from rest_framework.routers import DefaultRouter
 
-from clinics.api import ClinicView, PractitionerViewSet, RoomViewSet
-from config.apibase import JSONOnlyParser
-from patients.api import EnrolmentViewSet, PatientCalendarViewSet, PatientViewSet
+from clinics.api import PractitionerViewSet, RoomViewSet
+from core.api import JSONOnlyParser
 from protocols.api import MeasureViewSet, ProtocolViewSet
 from sessions.api import ReminderViewSet, SessionViewSet
+from sessions.clinic_api import ClinicView
+from sessions.enrolments.api import EnrolmentViewSet
+from sessions.patient_api import PatientCalendarViewSet, PatientViewSet
 
 
 class TokenView(ObtainAuthToken):

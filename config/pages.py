@@ -4,9 +4,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from clinics import views as clinic_views
-from patients import views as patient_views
 from protocols import views as protocol_views
+from sessions import patient_views
 from sessions import views as session_views
+from sessions.enrolments import views as enrolment_views
 
 urlpatterns = [
     path("", clinic_views.home, name="home"),
@@ -18,7 +19,7 @@ urlpatterns = [
     path("patients/new/", patient_views.patient_create, name="patient_create"),
     path("patients/<int:pk>/", patient_views.patient_detail, name="patient_detail"),
     path("patients/<int:pk>/edit/", patient_views.patient_edit, name="patient_edit"),
-    path("patients/<int:pk>/enrol/", session_views.enrol, name="enrol"),
+    path("patients/<int:pk>/enrol/", enrolment_views.enrol, name="enrol"),
     path("sessions/<int:pk>/book/", session_views.book, name="session_book"),
     path("sessions/<int:pk>/cancel-booking/", session_views.cancel, name="session_cancel"),
     path("sessions/<int:pk>/no-show/", session_views.no_show, name="session_no_show"),

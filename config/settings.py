@@ -1,12 +1,12 @@
 """Regimen settings. Every knob comes from the environment (SPEC §9) through
-config.env, which refuses malformed values instead of guessing."""
+core.env, which refuses malformed values instead of guessing."""
 
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from core.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("REGIMEN_VAR_DIR", str(BASE_DIR / "var")))
@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "protocols",
     "patients",
     "sessions.apps.TreatmentSessionsConfig",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -168,11 +169,11 @@ REST_FRAMEWORK = {
     # JSON only: the interactive docs are Swagger UI at /api/v1/docs/, and an
     # HTML rendering of every endpoint would be a second, undocumented API.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "config.apibase.RegimenAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.RegimenAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

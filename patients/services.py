@@ -3,9 +3,10 @@ from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from clinics.models import Clinic, Role, User
+from core.services import model_update
+from core.services import now as now_or
 
 from .models import Patient
 
@@ -41,31 +42,19 @@ def create_patient(*, clinic: Clinic, data: Mapping, by: User, now: dt.datetime 
     _check(by, clinic)
     patient = Patient(clinic=clinic, **{f: data[f] for f in PATIENT_FIELDS if f in data})
     if patient.reminder_consent:
-        patient.reminder_consent_changed_at = now or timezone.now()
+        patient.reminder_consent_changed_at = now_or(now)
     return _save(patient, by)
 
 
 @transaction.atomic
 def update_patient(*, patient: Patient, data: Mapping, by: User, now: dt.datetime | None = None) -> Patient:
-    """Edit a patient. A change of consent or email re-plans their reminders:
-    withdrawing consent voids every pending one at once."""
-    from sessions.models import Session, SessionStatus
-    from sessions.reminders import sync_reminders
-
-    now = now or timezone.now()
+    """Edit a patient's record, dating a change of reminder consent. What the
+    edit means for the patient's reminders is sessions.patient_changes'."""
+    now = now_or(now)
     _check(by, patient.clinic)
     patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
-    before = (patient.reminder_consent, patient.email)
-    for field in PATIENT_FIELDS:
-        if field in data:
-            setattr(patient, field, data[field])
-    if patient.reminder_consent != before[0]:
+    before = patient.reminder_consent
+    model_update(patient, data, PATIENT_FIELDS)
+    if patient.reminder_consent != before:
         patient.reminder_consent_changed_at = now
-    _save(patient, by)
-    if (patient.reminder_consent, patient.email) != before:
-        open_sessions = Session.objects.filter(
-            patient=patient, status__in=(SessionStatus.PLANNED, SessionStatus.BOOKED)
-        ).select_related("clinic", "enrolment", "step", "patient")
-        for session in open_sessions:
-            sync_reminders(session, now=now)
-    return patient
+    return _save(patient, by)

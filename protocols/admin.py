@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from clinics.admin import ClinicScopedAdmin, ManagedInline
+from core.admin import ClinicScopedAdmin, ManagedInline
 
 from .models import OutcomeMeasure, Protocol, Step
 

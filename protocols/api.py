@@ -11,9 +11,9 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from clinics.models import Role
-from config.apibase import ClinicViewSet, StrictBooleanFilter
-from sessions import schedule
+from core.api import ClinicViewSet, StrictBooleanFilter
 
+from . import schedule
 from .models import Adjunct, Anchor, Delivery, Indication, OutcomeMeasure, Protocol, StepKind
 from .selectors import measures, protocols_of
 from .services import create_protocol, update_protocol

@@ -8,6 +8,7 @@ place, half up, as they are reported clinically.
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 SCORAD_INTENSITY_ITEMS = (
@@ -190,6 +191,109 @@ ITEM_KEYS = {
     "dlqi": ("answers",),
 }
 SCORED_CODES = tuple(ITEM_KEYS)
+
+
+# --- Item layouts: how each scored instrument's items are entered ------------------------------
+# Defined once; the Complete page builds its inputs and the API documents its
+# `items` from these. A path leads into the items mapping (an int indexes a list).
+
+INSTRUMENT_NAMES = {"scorad": "SCORAD", "easi": "EASI", "pasi": "PASI", "dlqi": "DLQI"}
+_SIGN_LABELS = {"oedema_papulation": "Oedema / papulation", "oozing_crusts": "Oozing / crusts"}
+_REGION_LABELS = {"head_neck": "Head and neck", "upper_limbs": "Upper limbs", "lower_limbs": "Lower limbs"}
+
+
+@dataclass(frozen=True)
+class Item:
+    path: tuple
+    label: str
+    high: int
+    whole: bool  # a whole-number grade; otherwise any number (areas, visual analogue scores)
+
+
+@dataclass(frozen=True)
+class ItemGroup:
+    legend: str
+    items: tuple[Item, ...]
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def _sign(key: str) -> str:
+    return _SIGN_LABELS.get(key, _words(key))
+
+
+def _regional_layout(regions, signs, high) -> tuple[ItemGroup, ...]:
+    return tuple(
+        ItemGroup(
+            f"{_REGION_LABELS.get(region, _words(region))} (signs 0–{high})",
+            (
+                *(Item(("regions", region, key), _sign(key), high, True) for key in signs),
+                Item(("regions", region, AREA_KEY), "Area affected (%)", 100, False),
+            ),
+        )
+        for region in regions
+    )
+
+
+ITEM_LAYOUTS: dict[str, tuple[ItemGroup, ...]] = {
+    "scorad": (
+        ItemGroup("Extent", (Item(("area_percent",), "Area affected (%)", 100, False),)),
+        ItemGroup(
+            "Intensity (0–3 each)", tuple(Item(("intensity", key), _sign(key), 3, True) for key in SCORAD_INTENSITY_ITEMS)
+        ),
+        ItemGroup(
+            "Symptoms (0–10 each)",
+            (Item(("pruritus",), "Pruritus", 10, False), Item(("sleeplessness",), "Sleeplessness", 10, False)),
+        ),
+    ),
+    "easi": _regional_layout(EASI_REGIONS, EASI_ITEMS, 3),
+    "pasi": _regional_layout(PASI_REGIONS, PASI_ITEMS, 4),
+    "dlqi": (
+        ItemGroup(
+            "Answers (0–3 each; “not relevant” is 0)",
+            tuple(Item(("answers", index), f"Question {index + 1}", 3, True) for index in range(DLQI_QUESTIONS)),
+        ),
+    ),
+}
+
+
+def items_from_paths(values: Mapping[tuple, object]) -> dict:
+    """The nested items mapping from {path: value}; list paths (DLQI's
+    answers) become lists in index order."""
+    items: dict = {}
+    for path, value in values.items():
+        *parents, last = path
+        node = items
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    for key, node in items.items():
+        if isinstance(node, dict) and node and all(isinstance(k, int) for k in node):
+            items[key] = [node[index] for index in sorted(node)]
+    return items
+
+
+def describe_layout(code: str) -> str:
+    """One line for the API docs: the shape of ``code``'s items and their ranges."""
+
+    def node_text(path_items: list[tuple[tuple, Item]]) -> str:
+        heads: dict = {}
+        for path, item in path_items:
+            heads.setdefault(path[0], []).append((path[1:], item))
+        parts = []
+        for head, rest in heads.items():
+            if isinstance(head, int):
+                return f"[{len(heads)} numbers 0-{rest[0][1].high}, in order]"
+            if rest == [((), rest[0][1])]:
+                item = rest[0][1]
+                parts.append(f'"{head}": {"an integer " if item.whole else ""}0-{item.high}')
+            else:
+                parts.append(f'"{head}": {node_text(rest)}')
+        return "{" + ", ".join(parts) + "}"
+
+    return node_text([(item.path, item) for group in ITEM_LAYOUTS[code] for item in group.items])
 
 
 def score_items(code: str, items: Mapping, *, age_years: int | None = None) -> Decimal:

@@ -11,9 +11,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from clinics.models import Clinic, Role, User
-from config.exceptions import Conflict
-from sessions import schedule
+from clinics.services import create_clinic
+from core.exceptions import Conflict
+from core.services import model_update
 
+from . import schedule
 from .library import MEASURES, PROTOCOLS
 from .models import Adjunct, Anchor, OutcomeMeasure, Protocol, Step, StepKind
 
@@ -138,8 +140,7 @@ def update_protocol(
     # What enrolled patients follow never changes in place; `active` only
     # says whether new patients may start on this version, so it may.
     if not content_changed or not protocol.enrolments.exists():
-        for name, value in fields.items():
-            setattr(protocol, name, value)
+        model_update(protocol, fields, PROTOCOL_FIELDS)
         protocol._history_user = by
         protocol.save()
         if cleaned is not None and content_changed:
@@ -168,9 +169,7 @@ def load_measures() -> int:
     for spec in MEASURES:
         defaults = {k: v for k, v in spec.items() if k != "code"}
         measure, created = OutcomeMeasure.objects.get_or_create(code=spec["code"], defaults=defaults)
-        if not created and any(getattr(measure, k) != v for k, v in defaults.items()):
-            for k, v in defaults.items():
-                setattr(measure, k, v)
+        if not created and model_update(measure, defaults, defaults):
             measure.save()
             changed += 1
         changed += created
@@ -193,3 +192,12 @@ def load_library(clinic: Clinic) -> int:
         _write_steps(protocol, clean_steps(spec["steps"]))
         created += 1
     return created
+
+
+@transaction.atomic
+def set_up_clinic(*, name: str, slug: str, timezone: str, sender_email: str = "") -> Clinic:
+    """A new clinic as `create_clinic` makes it, with its own copy of the
+    standard protocol library."""
+    clinic = create_clinic(name=name, slug=slug, timezone=timezone, sender_email=sender_email)
+    load_library(clinic)
+    return clinic

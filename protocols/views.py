@@ -5,10 +5,9 @@ import datetime as dt
 
 from django.shortcuts import get_object_or_404, render
 
-from clinics.views import staff_page
-from sessions import schedule
-from sessions.services import _rule
+from core.pages import staff_page
 
+from . import schedule
 from .models import Protocol
 
 # The timeline is drawn from a nominal start: day 0 is the enrolment's start.
@@ -18,7 +17,7 @@ WIDTH, LEFT, RIGHT, ROW, TOP = 760, 170, 24, 34, 30
 
 def _timeline(steps):
     """Day offsets of every session of a fresh enrolment, laid out one row per step."""
-    planned = schedule.initial_schedule(NOMINAL_START, [_rule(s) for s in steps])
+    planned = schedule.initial_schedule(NOMINAL_START, [schedule.StepRule.of(s) for s in steps])
     last = max([(p.dates.window_end - NOMINAL_START).days for p in planned] + [1])
     first = min([(p.dates.window_start - NOMINAL_START).days for p in planned] + [0])
     span = max(last - first, 1)

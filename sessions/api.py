@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from clinics.models import Role, Room, User
-from config.apibase import (
+from core.api import (
     BoundedDateField,
     ClinicRelatedField,
     ClinicTimeField,
@@ -24,7 +24,7 @@ from config.apibase import (
     LocalDateTimeField,
     to_clinic_time,
 )
-from patients.models import EnrolmentStatus
+from protocols import instruments
 
 from . import services
 from .models import (
@@ -43,7 +43,6 @@ from .models import (
 from .selectors import free_slots, practitioners_of, reminders_of, sessions_of
 
 MAX_TEXT = 5000
-BOOKABLE = (SessionStatus.PLANNED, SessionStatus.BOOKED)  # a booked session is rebooked
 
 # --- Representations ------------------------------------------------------------------------------
 
@@ -205,19 +204,11 @@ class SkipSerializer(serializers.Serializer):
 ITEMS_HELP = (
     "Instead of `value`, for `scorad`, `easi`, `pasi` and `dlqi` only: the instrument's items, from which the "
     "value is computed (clinical/instruments.md) and stored with them. Exactly these keys:\n"
-    "- `scorad`: `{\"area_percent\": 0-100, \"intensity\": {\"erythema\", \"oedema_papulation\", "
-    "\"oozing_crusts\", \"excoriation\", \"lichenification\", \"dryness\": each an integer 0-3}, "
-    "\"pruritus\": 0-10, \"sleeplessness\": 0-10}`\n"
-    "- `easi`: `{\"regions\": {\"head_neck\", \"upper_limbs\", \"trunk\", \"lower_limbs\": each "
-    "{\"erythema\", \"oedema_papulation\", \"excoriation\", \"lichenification\": integers 0-3, "
-    "\"area_percent\": 0-100}}}`; the weights follow the patient's age on the completion date\n"
-    "- `pasi`: `{\"regions\": {\"head\", \"upper_limbs\", \"trunk\", \"lower_limbs\": each "
-    "{\"erythema\", \"induration\", \"desquamation\": integers 0-4, \"area_percent\": 0-100}}}`\n"
-    "- `dlqi`: `{\"answers\": [ten integers 0-3, question 1 first]}`\n"
-    "Example (SCORAD 51.5): `{\"area_percent\": 40, \"intensity\": {\"erythema\": 2, "
-    "\"oedema_papulation\": 2, \"oozing_crusts\": 1, \"excoriation\": 2, \"lichenification\": 1, "
-    "\"dryness\": 1}, \"pruritus\": 7, \"sleeplessness\": 5}`. Giving both `value` and `items`, items "
-    "for another measure, or a bad item is a 400 on `outcomes`."
+    + "".join(f"- `{code}`: `{instruments.describe_layout(code)}`\n" for code in instruments.SCORED_CODES)
+    + "EASI's weights follow the patient's age on the visit date. Example (SCORAD 51.5): "
+    "`{\"area_percent\": 40, \"intensity\": {\"erythema\": 2, \"oedema_papulation\": 2, \"oozing_crusts\": 1, "
+    "\"excoriation\": 2, \"lichenification\": 1, \"dryness\": 1}, \"pruritus\": 7, \"sleeplessness\": 5}`. "
+    "Giving both `value` and `items`, items for another measure, or a bad item is a 400 on `outcomes`."
 )
 
 
@@ -346,7 +337,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicVie
         session = self.get_object()
         query = SlotQuerySerializer(data=request.query_params, context=self.get_serializer_context())
         query.is_valid(raise_exception=True)
-        if session.status not in BOOKABLE or session.enrolment.status != EnrolmentStatus.ACTIVE:
+        if not session.can_book:
             return Response([])
         found = free_slots(session, **query.validated_data)
         names = {p.pk: p.display_name for p in practitioners_of(self.clinic)}

@@ -13,9 +13,9 @@ import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from clinics.models import Clinic
+from core.services import now as now_or
 
 from .models import Reminder, ReminderKind, Session
 
@@ -73,7 +73,7 @@ def _contact_line(clinic: Clinic) -> str:
 
 def calendar_ics(sessions, *, now: dt.datetime | None = None) -> bytes:
     """An iCalendar file with one VEVENT per booked session (with a start)."""
-    now = now or timezone.now()
+    now = now_or(now)
     cal = icalendar.Calendar()
     cal.add("prodid", ICS_PRODID)
     cal.add("version", "2.0")

@@ -8,12 +8,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clinics.models import Clinic, Room, User
-from clinics.timezones import localize
+from clinics.selectors import practitioners_of
+from core.timezones import localize
 from protocols import instruments
 from protocols.models import Protocol, ValueType
 
 from .models import ProductForm, ProductSource, Relatedness, Severity
-from .selectors import practitioners_of
 
 
 class PractitionerChoice(forms.ModelChoiceField):
@@ -26,22 +26,8 @@ class ProtocolChoice(forms.ModelChoiceField):
         return f"{obj.name} (v{obj.version})"
 
 
-def _date_input():
+def date_input():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class EnrolForm(forms.Form):
-    protocol = ProtocolChoice(queryset=Protocol.objects.none(), label="Protocol")
-    start_date = forms.DateField(label="Start date", widget=_date_input())
-    clinician = PractitionerChoice(
-        queryset=User.objects.none(), label="Treating clinician", required=False, empty_label="Not assigned yet"
-    )
-    area = forms.CharField(label="Treatment area", max_length=200, required=False, help_text="e.g. vertex scalp")
-
-    def __init__(self, *args, clinic: Clinic, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["protocol"].queryset = Protocol.objects.filter(clinic=clinic, is_current=True, active=True)
-        self.fields["clinician"].queryset = practitioners_of(clinic)
 
 
 class SlotForm(forms.Form):
@@ -61,7 +47,7 @@ class BookTimeForm(forms.Form):
     """A date and time typed in: inside the window for anyone, outside it
     with a reason for clinicians and managers."""
 
-    date = forms.DateField(label="Date", widget=_date_input())
+    date = forms.DateField(label="Date", widget=date_input())
     time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time", "step": 60}, format="%H:%M"))
     practitioner = PractitionerChoice(queryset=User.objects.none(), label="Practitioner")
     room = forms.ModelChoiceField(queryset=Room.objects.none(), label="Room", required=False, empty_label="No room")
@@ -94,75 +80,17 @@ class SkipForm(forms.Form):
     reason = forms.CharField(label="Reason for skipping", max_length=500)
 
 
-def _sign_field(label: str, high: int) -> forms.IntegerField:
-    field = forms.IntegerField(label=label, required=False, min_value=0, max_value=high)
-    field.widget.attrs["step"] = "1"
+def _item_field(item: instruments.Item) -> forms.Field:
+    """The page's input for one instrument item (instruments.ITEM_LAYOUTS)."""
+    if item.whole:
+        field = forms.IntegerField(label=item.label, required=False, min_value=0, max_value=item.high)
+        field.widget.attrs["step"] = "1"
+        return field
+    field = forms.DecimalField(
+        label=item.label, required=False, min_value=0, max_value=item.high, max_digits=6, decimal_places=2
+    )
+    field.widget.attrs.update({"step": "any", "min": "0", "max": str(item.high)})
     return field
-
-
-def _number_field(label: str, high: int) -> forms.DecimalField:
-    field = forms.DecimalField(label=label, required=False, min_value=0, max_value=high, max_digits=6, decimal_places=2)
-    field.widget.attrs.update({"step": "any", "min": "0", "max": str(high)})
-    return field
-
-
-_SIGN_LABELS = {"oedema_papulation": "Oedema / papulation", "oozing_crusts": "Oozing / crusts"}
-_REGION_LABELS = {"head_neck": "Head and neck", "upper_limbs": "Upper limbs", "lower_limbs": "Lower limbs"}
-_INSTRUMENT_NAMES = {"scorad": "SCORAD", "easi": "EASI", "pasi": "PASI", "dlqi": "DLQI"}
-
-
-def _words(key: str) -> str:
-    return key.replace("_", " ").capitalize()
-
-
-def _sign(key: str) -> str:
-    return _SIGN_LABELS.get(key, _words(key))
-
-
-def _item_groups(code: str) -> list[tuple[str, list[tuple[tuple, forms.Field]]]]:
-    """The item inputs of a scored instrument, grouped as the page shows them:
-    (legend, [(path in the items dict, field)]). The paths build the exact
-    shape of ``instruments.ITEM_KEYS``; DLQI's answers are a list, by index."""
-    if code == "scorad":
-        return [
-            ("Extent", [(("area_percent",), _number_field("Area affected (%)", 100))]),
-            (
-                "Intensity (0–3 each)",
-                [(("intensity", key), _sign_field(_sign(key), 3)) for key in instruments.SCORAD_INTENSITY_ITEMS],
-            ),
-            (
-                "Symptoms (0–10 each)",
-                [
-                    (("pruritus",), _number_field("Pruritus", 10)),
-                    (("sleeplessness",), _number_field("Sleeplessness", 10)),
-                ],
-            ),
-        ]
-    if code in ("easi", "pasi"):
-        regions, signs, high = (
-            (instruments.EASI_REGIONS, instruments.EASI_ITEMS, 3)
-            if code == "easi"
-            else (instruments.PASI_REGIONS, instruments.PASI_ITEMS, 4)
-        )
-        return [
-            (
-                f"{_REGION_LABELS.get(region, _words(region))} (signs 0–{high})",
-                [
-                    *((("regions", region, key), _sign_field(_sign(key), high)) for key in signs),
-                    (("regions", region, instruments.AREA_KEY), _number_field("Area affected (%)", 100)),
-                ],
-            )
-            for region in regions
-        ]
-    return [
-        (
-            "Answers (0–3 each; “not relevant” is 0)",
-            [
-                (("answers", index), _sign_field(f"Question {index + 1}", 3))
-                for index in range(instruments.DLQI_QUESTIONS)
-            ],
-        )
-    ]
 
 
 class ScoredSection:
@@ -170,7 +98,7 @@ class ScoredSection:
 
     def __init__(self, form: "CompleteForm", measure):
         self.measure = measure
-        self.name = _INSTRUMENT_NAMES.get(measure.code, measure.code.upper())
+        self.name = instruments.INSTRUMENT_NAMES.get(measure.code, measure.code.upper())
         self.field = form[form.items_field(measure.code)]
         self.groups = [(legend, [form[name] for name in names]) for legend, names in form.item_groups[measure.code]]
         self.open = bool(self.field.errors) or any(
@@ -231,14 +159,14 @@ class CompleteForm(forms.Form):
         # they stand beside the section like any field's errors.
         fields = {self.items_field(code): forms.CharField(required=False, widget=forms.HiddenInput)}
         self.item_groups[code], self.item_paths[code] = [], {}
-        for legend, items in _item_groups(code):
+        for group in instruments.ITEM_LAYOUTS[code]:
             names = []
-            for path, field in items:
-                name = f"{self.items_field(code)}__{'__'.join(str(part) for part in path)}"
-                fields[name] = field
-                self.item_paths[code][name] = path
+            for item in group.items:
+                name = f"{self.items_field(code)}__{'__'.join(str(part) for part in item.path)}"
+                fields[name] = _item_field(item)
+                self.item_paths[code][name] = item.path
                 names.append(name)
-            self.item_groups[code].append((legend, names))
+            self.item_groups[code].append((group.legend, names))
         return fields
 
     @staticmethod
@@ -273,7 +201,7 @@ class CompleteForm(forms.Form):
             if not filled:
                 continue
             if len(filled) < len(paths):
-                name = _INSTRUMENT_NAMES.get(code, code)
+                name = instruments.INSTRUMENT_NAMES.get(code, code)
                 self.add_error(
                     self.items_field(code),
                     f"{code}: {len(paths) - len(filled)} of {name}'s {len(paths)} items are empty; "
@@ -282,16 +210,7 @@ class CompleteForm(forms.Form):
                 continue
             if any(name not in data for name in paths):
                 continue  # an item is out of range; its error stands beside it
-            items: dict = {}
-            for name, path in paths.items():
-                *parents, last = path
-                node = items
-                for part in parents:
-                    node = node.setdefault(part, {})
-                node[last] = data[name]
-            if "answers" in items:
-                items["answers"] = [items["answers"][index] for index in sorted(items["answers"])]
-            self.scored_items[code] = items
+            self.scored_items[code] = instruments.items_from_paths({path: data[name] for name, path in paths.items()})
         return data
 
     def outcomes(self) -> list[dict]:

@@ -1,10 +1,12 @@
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic, Room
-from patients.models import Enrolment, Patient
-from protocols.models import OutcomeMeasure, Step
+from patients.models import Enrolment, EnrolmentStatus, Patient
+from protocols.models import OutcomeMeasure, Step, StepKind
 
 
 class SessionStatus(models.TextChoices):
@@ -98,9 +100,89 @@ class Session(models.Model):
     def __str__(self) -> str:
         return f"#{self.sequence} {self.step.name}"
 
+    # --- What this session allows: the one place the state rules live ------------------------
+    # Services refuse with these messages (409); the API, the pages and the
+    # templates ask the booleans. Each needs `step` and `enrolment` loaded.
+
     @property
     def is_home(self) -> bool:
-        return self.step.kind == "home"
+        """A home application: never booked, holds no practitioner or room."""
+        return self.step.kind == StepKind.HOME
+
+    def _inactive_enrolment(self) -> str:
+        if self.enrolment.status != EnrolmentStatus.ACTIVE:
+            return f"The enrolment is {self.enrolment.status}; its sessions cannot change."
+        return ""
+
+    def booking_refusal(self) -> str:
+        """Why this session cannot be booked (or rebooked) now; "" when it can."""
+        if refusal := self._inactive_enrolment():
+            return refusal
+        if self.is_home:
+            return "Home applications are not booked."
+        if self.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED):
+            return f"A {self.status} session cannot be booked."
+        return ""
+
+    @property
+    def can_book(self) -> bool:
+        """A planned session is booked, a booked one rebooked (SPEC §4)."""
+        return not self.booking_refusal()
+
+    def cancel_refusal(self) -> str:
+        if refusal := self._inactive_enrolment():
+            return refusal
+        if self.status != SessionStatus.BOOKED:
+            return f"Only a booked session can be cancelled; this one is {self.status}."
+        return ""
+
+    @property
+    def can_cancel(self) -> bool:
+        return not self.cancel_refusal()
+
+    def completion_refusal(self, now: dt.datetime | None) -> str:
+        """Why this session cannot be completed at `now` ("" when it can): a
+        booked one from its booked start on, a home one from its target date
+        on, a planned one never without a booking (SPEC §4). With `now` None,
+        only the state is judged, not the time."""
+        if refusal := self._inactive_enrolment():
+            return refusal
+        if self.status == SessionStatus.BOOKED:
+            if now is not None and now < self.start:
+                return "A booked session can be completed only from its booked start on."
+        elif self.status == SessionStatus.PLANNED and self.is_home:
+            if now is not None and now.astimezone(self.clinic.tz).date() < self.target_date:
+                return "A home application can be completed only from its target date on."
+        elif self.status == SessionStatus.PLANNED:
+            return "Book the session before completing it."
+        else:
+            return f"A {self.status} session cannot be completed."
+        return ""
+
+    def can_complete(self, now: dt.datetime | None) -> bool:
+        return not self.completion_refusal(now)
+
+    @property
+    def may_be_completed(self) -> bool:
+        """Whether its state allows completion at all (for pages, where the
+        time is checked when the form is sent)."""
+        return self.can_complete(None)
+
+    def no_show_refusal(self, now: dt.datetime) -> str:
+        if refusal := self._inactive_enrolment():
+            return refusal
+        if self.status != SessionStatus.BOOKED:
+            return f"Only a booked session can be a no-show; this one is {self.status}."
+        if now < self.start:
+            return "A session can be marked a no-show only from its booked start on."
+        return ""
+
+    def skip_refusal(self) -> str:
+        if refusal := self._inactive_enrolment():
+            return refusal
+        if self.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED):
+            return f"A {self.status} session cannot be skipped."
+        return ""
 
 
 class OutcomeMeasurement(models.Model):

@@ -29,12 +29,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
 from clinics.models import Role, User
-from clinics.timezones import at_local
-from config.exceptions import Conflict
+from core.exceptions import Conflict
+from core.services import now as _now
+from core.timezones import at_local
 
+from .emails import build_email
 from .models import Reminder, ReminderKind, ReminderStatus, SessionStatus
 from .reminders import MORNING
 
@@ -53,10 +54,6 @@ class Claim:
 
     reminder_id: int
     claimed_at: dt.datetime
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or timezone.now()
 
 
 def _note(previous: str, now: dt.datetime, text: str) -> str:
@@ -227,8 +224,6 @@ def send_one(reminder_id: int, *, claimed_at: dt.datetime, now: dt.datetime | No
 
     `claimed_at` is the claim's token; a caller without the current token (a
     re-delivered or duplicated message) does nothing and gets SKIPPED."""
-    from .emails import build_email  # emails imports the template machinery; keep claims light
-
     reminder = (
         Reminder.objects.select_related(
             "clinic",

@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clinics.timezones import at_local
+from core.timezones import at_local
 
 from .models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 
@@ -92,7 +92,7 @@ def sync_reminders(session: Session, *, now: dt.datetime) -> None:
     enrolment_active = session.enrolment.status == "active"
     state = {
         "status": session.status if enrolment_active else SessionStatus.CANCELLED,
-        "is_home": session.step.kind == "home",
+        "is_home": session.is_home,
         "start": session.start,
         "target_date": session.target_date,
         "window_start": session.window_start,

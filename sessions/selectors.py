@@ -8,10 +8,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 
 from clinics.models import Clinic, User
+from clinics.selectors import practitioners_of
+from core.services import now as now_or
 from patients.models import Enrolment
 from protocols.models import OutcomeMeasure
 
@@ -27,27 +28,8 @@ def sessions_of(clinic: Clinic) -> QuerySet[Session]:
     )
 
 
-def enrolments_of(clinic: Clinic) -> QuerySet[Enrolment]:
-    return (
-        Enrolment.objects.filter(clinic=clinic)
-        .select_related("patient", "protocol", "clinician", "clinic")
-        .prefetch_related(
-            Prefetch(
-                "sessions",
-                queryset=Session.objects.select_related(
-                    "step", "practitioner", "room", "patient", "enrolment", "clinic"
-                ).order_by("sequence"),
-            )
-        )
-    )
-
-
 def reminders_of(clinic: Clinic) -> QuerySet[Reminder]:
     return Reminder.objects.filter(clinic=clinic).select_related("clinic").order_by("due_at", "id")
-
-
-def practitioners_of(clinic: Clinic) -> QuerySet[User]:
-    return User.objects.filter(clinic=clinic, is_active=True, role__in=("clinician", "manager"))
 
 
 def _days(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -67,12 +49,12 @@ def free_slots(
     (narrowed by date_from/date_to), inside opening hours, not on closures,
     not in the past, where a practitioner, a room and the patient are free.
     A fixed handful of queries, whatever the range."""
-    now = now or timezone.now()
+    now = now_or(now)
     clinic = session.clinic
     tz = clinic.tz
     first = max(session.window_start, date_from or session.window_start, now.astimezone(tz).date())
     last = min(session.window_end, date_to or session.window_end)
-    if first > last or session.step.kind == "home":
+    if first > last or session.is_home:
         return []
     practitioners = [practitioner] if practitioner is not None else list(practitioners_of(clinic))
     range_start = dt.datetime.combine(first, dt.time.min, tzinfo=tz) - dt.timedelta(days=1)

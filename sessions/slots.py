@@ -10,7 +10,7 @@ import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from clinics.timezones import UTC, is_in_gap
+from core.timezones import UTC, is_in_gap
 
 Interval = tuple[dt.datetime, dt.datetime]
 

@@ -18,16 +18,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinics.models import Role
-from clinics.timezones import at_local
-from clinics.views import add_service_errors, clinic_today, error_text, parse_date, safe_next, staff_page
-from config.exceptions import Conflict
-from patients.models import EnrolmentStatus, Patient
+from core.exceptions import Conflict
+from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, parse_date, safe_next, staff_page
+from core.timezones import at_local
+from patients.models import EnrolmentStatus
 
-from . import schedule, selectors, services
-from .forms import AdverseEventFormSet, BookTimeForm, CompleteForm, EnrolForm, SkipForm, SlotForm
+from . import selectors, services
+from .forms import AdverseEventFormSet, BookTimeForm, CompleteForm, SkipForm, SlotForm
 from .models import OCCUPYING, Reminder, ReminderStatus, Session, SessionStatus
-
-SERVICE_ERRORS = (ValidationError, Conflict, PermissionDenied)
+from .outbox import resend_reminder
 
 
 def _session_or_404(request, pk) -> Session:
@@ -37,66 +36,81 @@ def _session_or_404(request, pk) -> Session:
 # --- Agenda ---------------------------------------------------------------------------------------
 
 
-@staff_page()
-def agenda(request):
-    clinic = request.user.clinic
-    tz = clinic.tz
-    today = clinic_today(clinic)
-    day = parse_date(request.GET.get("date"), today)
-    view = "week" if request.GET.get("view") == "week" else "day"
-    by = "room" if request.GET.get("by") == "room" else "practitioner"
+def _agenda_days(day: dt.date, view: str) -> tuple[list[dt.date], dt.timedelta]:
+    """The days shown (one, or the week holding `day`) and the step of the arrows."""
     if view == "week":
-        days = [day - dt.timedelta(days=day.weekday()) + dt.timedelta(days=n) for n in range(7)]
-        step = dt.timedelta(days=7)
-    else:
-        days = [day]
-        step = dt.timedelta(days=1)
-    # Local midnights, computed per day so a DST change inside the week is right.
-    range_start = at_local(days[0], dt.time(0), tz)
-    range_end = at_local(days[-1] + dt.timedelta(days=1), dt.time(0), tz)
-    sessions = list(
-        selectors.sessions_of(clinic)
-        .filter(status__in=OCCUPYING, start__gte=range_start, start__lt=range_end)
-        .order_by("start")
-    )
+        monday = day - dt.timedelta(days=day.weekday())
+        return [monday + dt.timedelta(days=n) for n in range(7)], dt.timedelta(days=7)
+    return [day], dt.timedelta(days=1)
+
+
+def _local_midnights(days: list[dt.date], tz) -> tuple[dt.datetime, dt.datetime]:
+    # Computed per day, so a DST change inside the week is right.
+    return at_local(days[0], dt.time(0), tz), at_local(days[-1] + dt.timedelta(days=1), dt.time(0), tz)
+
+
+def _agenda_resources(clinic, sessions: list[Session], by: str) -> tuple[str, list[tuple]]:
+    """The columns' (id, name) for `by` (room or practitioner), with any
+    no longer active room or practitioner that still holds a booking."""
     if by == "room":
         resources = [(room.pk, room.name) for room in clinic.rooms.filter(active=True)]
-        key = "room_id"
-        unassigned = "No room"
+        key, unassigned = "room_id", "No room"
     else:
         resources = [(user.pk, user.display_name) for user in selectors.practitioners_of(clinic)]
-        key = "practitioner_id"
-        unassigned = "No practitioner"
+        key, unassigned = "practitioner_id", "No practitioner"
     known = {pk for pk, _ in resources}
-    # Bookings of a room or practitioner no longer active still show.
     for session in sessions:
         pk = getattr(session, key)
         if pk not in known:
             name = unassigned if pk is None else (session.room.name if by == "room" else session.practitioner.display_name)
             resources.append((pk, name))
             known.add(pk)
+    return key, resources
+
+
+def _agenda_columns(clinic, sessions: list[Session], by: str, days: list[dt.date]) -> list[dict]:
+    key, resources = _agenda_resources(clinic, sessions, by)
     cells: dict = defaultdict(list)
     for session in sessions:
-        cells[(getattr(session, key), session.start.astimezone(tz).date())].append(session)
-    columns = [
-        {"name": name, "days": [{"day": d, "sessions": cells[(pk, d)]} for d in days]} for pk, name in resources
-    ]
+        cells[(getattr(session, key), session.start.astimezone(clinic.tz).date())].append(session)
+    return [{"name": name, "days": [{"day": d, "sessions": cells[(pk, d)]} for d in days]} for pk, name in resources]
 
+
+def _next_booked_day(clinic, after: dt.datetime) -> dt.date | None:
+    upcoming = (
+        selectors.sessions_of(clinic)
+        .filter(status__in=OCCUPYING, start__gte=after)
+        .order_by("start")
+        .values_list("start", flat=True)
+        .first()
+    )
+    return upcoming.astimezone(clinic.tz).date() if upcoming else None
+
+
+def _agenda_link(target: dt.date, *, view: str, by: str) -> str:
+    params = {"date": target.isoformat(), "view": view, "by": by}
+    return reverse("agenda") + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+
+@staff_page()
+def agenda(request):
+    clinic = request.user.clinic
+    today = clinic_today(clinic)
+    day = parse_date(request.GET.get("date"), today)
+    view = "week" if request.GET.get("view") == "week" else "day"
+    by = "room" if request.GET.get("by") == "room" else "practitioner"
+    days, step = _agenda_days(day, view)
+    range_start, range_end = _local_midnights(days, clinic.tz)
+    sessions = list(
+        selectors.sessions_of(clinic)
+        .filter(status__in=OCCUPYING, start__gte=range_start, start__lt=range_end)
+        .order_by("start")
+    )
     # On an empty day or week, point to the next one with bookings.
-    next_booked = None
-    if not sessions:
-        upcoming = (
-            selectors.sessions_of(clinic)
-            .filter(status__in=OCCUPYING, start__gte=range_end)
-            .order_by("start")
-            .values_list("start", flat=True)
-            .first()
-        )
-        next_booked = upcoming.astimezone(tz).date() if upcoming else None
+    next_booked = None if sessions else _next_booked_day(clinic, range_end)
 
     def link(target: dt.date, **overrides) -> str:
-        params = {"date": target.isoformat(), "view": view, "by": by, **overrides}
-        return reverse("agenda") + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        return _agenda_link(target, **{"view": view, "by": by, **overrides})
 
     # Opening the agenda on a day with nothing booked (a Sunday, say) goes
     # straight to the next day with bookings; an explicit date is honoured.
@@ -111,7 +125,7 @@ def agenda(request):
         "day": day,
         "days": days,
         "today": today,
-        "columns": columns,
+        "columns": _agenda_columns(clinic, sessions, by, days),
         "count": len(sessions),
         "next_booked": next_booked,
         "next_booked_url": link(next_booked) if next_booked else None,
@@ -123,7 +137,7 @@ def agenda(request):
         "by_practitioner_url": link(day, by="practitioner"),
         "by_room_url": link(day, by="room"),
         "has_rooms": clinic.rooms.exists(),
-        "can_complete": request.user.has_role(Role.CLINICIAN),
+        "may_complete": request.user.has_role(Role.CLINICIAN),
     }
     return render(request, "sessions/agenda.html", context)
 
@@ -161,58 +175,6 @@ def due_list(request):
     return render(request, "sessions/due_list.html", {"nav": "due", "rows": rows, "today": today, "horizon": horizon})
 
 
-# --- Enrolment ------------------------------------------------------------------------------------
-
-
-def _preview(protocol, start_date):
-    steps = list(protocol.steps.order_by("position"))
-    rules = [services._rule(s) for s in steps]
-    try:
-        planned = schedule.initial_schedule(start_date, rules)
-    except OverflowError:
-        return None
-    return [{"planned": p, "step": steps[p.step_index]} for p in planned]
-
-
-@staff_page()
-def enrol(request, pk):
-    clinic = request.user.clinic
-    patient = get_object_or_404(Patient, pk=pk, clinic=clinic)
-    initial = {"start_date": clinic_today(clinic)}
-    if request.user.is_practitioner:
-        initial["clinician"] = request.user.pk
-    form = EnrolForm(request.POST or None, clinic=clinic, initial=initial)
-    preview = None
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if request.POST.get("action") == "save":
-            try:
-                enrolment = services.enrol_patient(
-                    patient=patient,
-                    protocol=data["protocol"],
-                    start_date=data["start_date"],
-                    clinician=data["clinician"],
-                    area=data["area"],
-                    by=request.user,
-                )
-            except SERVICE_ERRORS as error:
-                add_service_errors(form, error)
-            else:
-                messages.success(
-                    request,
-                    f"{patient.full_name} is enrolled in {enrolment.protocol.name}; "
-                    f"{enrolment.sessions.count()} sessions were planned.",
-                )
-                return redirect("patient_detail", pk=patient.pk)
-        if form.is_valid():
-            preview = _preview(data["protocol"], data["start_date"])
-            if preview is None:
-                form.add_error("start_date", "This start date puts sessions past the year 9999.")
-    return render(
-        request, "sessions/enrol.html", {"nav": "patients", "patient": patient, "form": form, "preview": preview}
-    )
-
-
 # --- Booking --------------------------------------------------------------------------------------
 
 SLOT_DAYS = 3
@@ -239,14 +201,6 @@ def _slot_groups(session, slots, practitioners):
     return groups
 
 
-def _bookable(session) -> bool:
-    return (
-        session.enrolment.status == EnrolmentStatus.ACTIVE
-        and session.status in (SessionStatus.PLANNED, SessionStatus.BOOKED)
-        and session.step.kind != "home"
-    )
-
-
 @staff_page()
 def book(request, pk):
     """GET: the session, its free slots and the actions it allows. POST: book
@@ -262,7 +216,7 @@ def book(request, pk):
         prefix="time",
     )
     if request.method == "POST":
-        if not _bookable(session):
+        if not session.can_book:
             messages.error(request, "This session cannot be booked.")
             return redirect("session_book", pk=session.pk)
         if request.POST.get("form") == "time":
@@ -311,13 +265,12 @@ def book(request, pk):
     date_from = max(date_from, first_day)
     date_to = min(date_from + dt.timedelta(days=SLOT_DAYS - 1), session.window_end)
     slots = []
-    if _bookable(session):
+    if session.can_book:
         slots = selectors.free_slots(session, date_from=date_from, date_to=date_to, practitioner=practitioner)
     later = date_to + dt.timedelta(days=1)
     context = {
         "nav": "patients",
         "session": session,
-        "bookable": _bookable(session),
         "slot_groups": _slot_groups(session, slots, practitioners),
         "practitioners": practitioners,
         "practitioner": practitioner,
@@ -329,8 +282,8 @@ def book(request, pk):
         "skip_form": SkipForm(prefix="skip"),
         "allow_override": allow_override,
         "can_skip": request.user.has_role(Role.CLINICIAN),
-        "can_complete": request.user.has_role(Role.CLINICIAN),
-        "started": session.start is not None and session.start <= timezone.now(),
+        "may_complete": request.user.has_role(Role.CLINICIAN),
+        "may_mark_no_show": not session.no_show_refusal(timezone.now()),
     }
     return render(request, "sessions/book.html", context)
 
@@ -392,61 +345,76 @@ def skip(request, pk):
 # --- Completion -----------------------------------------------------------------------------------
 
 
+def _reported_events(events) -> list[dict]:
+    """The adverse events filled in on the page (blank rows are left out)."""
+    return [
+        {
+            "description": e.cleaned_data["description"],
+            "severity": e.cleaned_data["severity"],
+            "related_to_treatment": e.cleaned_data["related_to_treatment"] or "unknown",
+        }
+        for e in events.forms
+        if e.cleaned_data and not e.is_blank()
+    ]
+
+
+def _show_completion_errors(form, events, error: ValidationError) -> None:
+    """Put the service's messages where the clinician looks: outcome errors
+    beside their measure, adverse-event errors above the events, the rest
+    beside the field they name."""
+    errors = getattr(error, "error_dict", {})
+    for field, items in errors.items():
+        texts = [m for e in items for m in e.messages]
+        if field == "outcomes":
+            form.put_outcome_errors(texts)
+        elif field == "adverse_events":
+            events._non_form_errors = events.error_class(texts)
+        else:
+            for text in texts:
+                form.add_error(field if field in form.fields else None, text)
+    if not errors:
+        form.add_error(None, error_text(error))
+
+
+def _complete_from_form(request, session: Session, form, events) -> bool:
+    """Run the completion with what the page sent; False (with the errors on
+    the forms) when the service refused it."""
+    data = form.cleaned_data
+    try:
+        services.complete_session(
+            session=session,
+            by=request.user,
+            outcomes=form.outcomes(),
+            notes=data["notes"],
+            not_done_reason=data["not_done_reason"],
+            product_lot=data["product_lot"],
+            product_source=data["product_source"],
+            product_form=data["product_form"],
+            product_concentration=data["product_concentration"],
+            adverse_events=_reported_events(events),
+        )
+    except ValidationError as error:
+        _show_completion_errors(form, events, error)
+        return False
+    except (Conflict, PermissionDenied) as error:
+        form.add_error(None, error_text(error))
+        return False
+    return True
+
+
 @staff_page(Role.CLINICIAN)
 def complete(request, pk):
     session = _session_or_404(request, pk)
-    completable = session.enrolment.status == EnrolmentStatus.ACTIVE and (
-        session.status == SessionStatus.BOOKED
-        or (session.status == SessionStatus.PLANNED and session.step.kind == "home")
-    )
-    if not completable:
+    if not session.may_be_completed:
         messages.error(request, f"This {session.get_status_display().lower()} session cannot be completed.")
         return redirect("patient_detail", pk=session.patient_id)
-    measures = list(session.step.measures.order_by("code"))
-    form = CompleteForm(request.POST or None, measures=measures)
+    form = CompleteForm(request.POST or None, measures=list(session.step.measures.order_by("code")))
     events = AdverseEventFormSet(request.POST or None, prefix="ae")
-    if request.method == "POST" and form.is_valid() and events.is_valid():
-        data = form.cleaned_data
-        adverse = [
-            {
-                "description": e.cleaned_data["description"],
-                "severity": e.cleaned_data["severity"],
-                "related_to_treatment": e.cleaned_data["related_to_treatment"] or "unknown",
-            }
-            for e in events.forms
-            if e.cleaned_data and not e.is_blank()
-        ]
-        try:
-            services.complete_session(
-                session=session,
-                by=request.user,
-                outcomes=form.outcomes(),
-                notes=data["notes"],
-                not_done_reason=data["not_done_reason"],
-                product_lot=data["product_lot"],
-                product_source=data["product_source"],
-                product_form=data["product_form"],
-                product_concentration=data["product_concentration"],
-                adverse_events=adverse,
-            )
-        except ValidationError as error:
-            errors = getattr(error, "error_dict", {})
-            for field, items in errors.items():
-                texts = [m for e in items for m in e.messages]
-                if field == "outcomes":
-                    form.put_outcome_errors(texts)
-                elif field == "adverse_events":
-                    events._non_form_errors = events.error_class(texts)
-                else:
-                    for text in texts:
-                        form.add_error(field if field in form.fields else None, text)
-            if not errors:
-                form.add_error(None, error_text(error))
-        except (Conflict, PermissionDenied) as error:
-            form.add_error(None, error_text(error))
-        else:
-            messages.success(request, f"{session.step.name} for {session.patient.full_name} is completed.")
-            return redirect("patient_detail", pk=session.patient_id)
+    if request.method == "POST" and form.is_valid() and events.is_valid() and _complete_from_form(
+        request, session, form, events
+    ):
+        messages.success(request, f"{session.step.name} for {session.patient.full_name} is completed.")
+        return redirect("patient_detail", pk=session.patient_id)
     context = {"nav": "patients", "session": session, "form": form, "events": events}
     return render(request, "sessions/complete.html", context)
 
@@ -470,13 +438,6 @@ def resend(request, pk):
     reminder = get_object_or_404(
         Reminder.objects.filter(clinic=request.user.clinic).select_related("session", "session__patient"), pk=pk
     )
-    try:
-        # The outbox (sessions/outbox.py) owns sending; imported here so the
-        # pages do not load the mail machinery until someone resends.
-        from sessions.outbox import resend_reminder
-    except ImportError:
-        messages.error(request, "Resending is not available in this installation yet.")
-        return redirect("failed_reminders")
     try:
         resend_reminder(reminder=reminder, by=request.user)
     except SERVICE_ERRORS as error:

@@ -36,11 +36,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from clinics.models import Clinic, Room, User
+from clinics.selectors import practitioners_of
 from config.wsgi import application
 from patients.models import Enrolment, Patient
 from protocols.models import Protocol
 from sessions.models import Session
-from sessions.selectors import practitioners_of
 
 # A Wednesday morning in Berlin: the demo replays its history before it and books after it.
 WEDNESDAY = dt.datetime(2026, 3, 11, 10, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))

@@ -29,7 +29,7 @@ from django.conf import settings as django_settings
 from django.db import connection, transaction
 
 from clinics.models import Role
-from clinics.timezones import at_local
+from core.timezones import at_local
 from sessions import services
 from sessions.models import Reminder, ReminderStatus
 from tests.factories import PatientFactory, UserFactory, make_protocol, step

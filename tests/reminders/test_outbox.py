@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.utils import timezone
 
-from config.exceptions import Conflict
-from patients.services import update_patient
+from core.exceptions import Conflict
 from sessions import outbox, services
 from sessions.models import Reminder, ReminderKind, ReminderStatus
+from sessions.patient_changes import update_patient
 from tests.factories import PatientFactory
 
 UTC = dt.UTC

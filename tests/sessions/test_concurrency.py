@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from config.exceptions import Conflict
+from core.exceptions import Conflict
 from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 from sessions.reminders import booked_reminders
@@ -247,8 +247,8 @@ def test_a_deadlock_between_two_workflows_is_the_losers_conflict(clinic):
     two overlapping bookings can while checking the exclusion constraint).
     A real deadlock, forced by locking two rows in opposite orders: the
     aborted workflow raises Conflict, the other completes."""
+    from core.services import workflow
     from patients.models import Patient
-    from sessions.services import workflow
 
     a, b = PatientFactory(clinic=clinic), PatientFactory(clinic=clinic)
     both_hold_one = threading.Barrier(2)

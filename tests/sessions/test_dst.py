@@ -7,7 +7,7 @@ import zoneinfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from clinics.timezones import as_clinic_time
+from core.timezones import as_clinic_time
 from sessions import selectors, services
 from sessions.models import Reminder, ReminderKind, ReminderStatus, Session
 from sessions.reminders import booked_reminders

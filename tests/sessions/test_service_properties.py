@@ -11,10 +11,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clinics.timezones import as_clinic_time
-from config.exceptions import Conflict
+from core.exceptions import Conflict
+from core.timezones import as_clinic_time
 from patients.models import EnrolmentStatus
-from sessions import schedule, services
+from protocols import schedule
+from sessions import services
 from sessions.models import Deviation, Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 from tests.factories import make_protocol, step
 from tests.sessions.conftest import BEFORE_ALL, enrol

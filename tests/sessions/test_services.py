@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from clinics.models import Closure, Role
-from config.exceptions import Conflict
+from core.exceptions import Conflict
 from patients.models import EnrolmentStatus
 from protocols.services import update_protocol
 from sessions import services

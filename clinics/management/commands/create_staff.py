@@ -6,8 +6,12 @@ from django.core.validators import validate_email
 from clinics.models import Clinic, Role, User
 from clinics.services import create_staff
 
-from .create_clinic import error_text
 
+def error_text(error: ValidationError) -> str:
+    """One readable line per field, for a CommandError instead of a traceback."""
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+    return " ".join(error.messages)
 
 class Command(BaseCommand):
     help = "Create a staff member of a clinic: reception, clinician or manager (managers may use the admin)."

@@ -1,9 +1,9 @@
-"""config/env.py: settings from the environment fail loudly on bad values."""
+"""core/env.py: settings from the environment fail loudly on bad values."""
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from core.env import env_bool, env_int, env_list, env_str
 
 NAME = "REGIMEN_TEST_SETTING"
 

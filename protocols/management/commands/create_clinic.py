@@ -2,15 +2,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
+from clinics.management.commands.create_staff import error_text
 from clinics.models import validate_timezone
-from clinics.services import create_clinic
-
-
-def error_text(error: ValidationError) -> str:
-    """One readable line per field, for a CommandError instead of a traceback."""
-    if hasattr(error, "error_dict"):
-        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
-    return " ".join(error.messages)
+from protocols.services import set_up_clinic
 
 
 class Command(BaseCommand):
@@ -34,7 +28,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(f"--timezone: {error_text(error)}") from None
         try:
-            clinic = create_clinic(name=name, slug=slug, timezone=timezone.strip(), sender_email=sender_email.strip())
+            clinic = set_up_clinic(name=name, slug=slug, timezone=timezone.strip(), sender_email=sender_email.strip())
         except ValidationError as error:
             raise CommandError(f"Clinic not created. {error_text(error)}") from None
         protocols = clinic.protocols.count()

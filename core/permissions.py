@@ -13,12 +13,12 @@ Every API view runs two checks, in this order:
 Isolation is the third part and lives in `ClinicScoped`: every queryset is
 the caller's clinic's, so another clinic's object is simply not found (404)
 and never a 403 that would reveal it exists. Ids in request bodies go through
-`ClinicRelatedField` (config.apibase), scoped the same way.
+`ClinicRelatedField` (core.api), scoped the same way.
 """
 
 from rest_framework.permissions import BasePermission
 
-from clinics.models import Clinic, Role
+from core.roles import Role
 
 
 class IsClinicStaff(BasePermission):
@@ -56,12 +56,12 @@ class ClinicScoped:
     action_roles: dict[str, str] = {}
 
     @property
-    def clinic(self) -> Clinic | None:
+    def clinic(self):
         if getattr(self, "swagger_fake_view", False):
             return None  # schema generation: no user, and no rows needed
         return self.request.user.clinic
 
-    def scoped_queryset(self, clinic: Clinic | None):
+    def scoped_queryset(self, clinic):
         raise NotImplementedError
 
     def get_queryset(self):

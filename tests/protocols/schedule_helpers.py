@@ -1,10 +1,10 @@
-"""Plain-value helpers for driving sessions/schedule.py the way the services do:
+"""Plain-value helpers for driving protocols/schedule.py the way the services do:
 build an enrolment's session states, change one, cascade, write back."""
 
 import datetime as dt
 from dataclasses import replace
 
-from sessions.schedule import (
+from protocols.schedule import (
     BOOKED,
     COMPLETED,
     PLANNED,

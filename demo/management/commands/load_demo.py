@@ -22,17 +22,17 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from clinics.management.commands.create_staff import error_text
 from clinics.models import Clinic, Closure, Role, Room, User
-from clinics.services import create_clinic, create_staff, set_opening_hours
-from clinics.timezones import at_local, is_in_gap
-from config.exceptions import Conflict
+from clinics.services import create_staff, set_opening_hours
+from core.exceptions import Conflict
+from core.timezones import at_local, is_in_gap
 from patients.models import Patient
 from patients.services import create_patient
 from protocols.models import Protocol, StepKind, ValueType
+from protocols.services import set_up_clinic
 from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
-
-from .create_clinic import error_text
 
 SLUG = "demo"
 NAME = "Regimen Demo Clinic"
@@ -220,7 +220,7 @@ class Demo:
     # --- the clinic ---------------------------------------------------------------------------
 
     def build(self) -> Clinic:
-        self.clinic = create_clinic(name=NAME, slug=SLUG, timezone=TIMEZONE, sender_email="desk@demo-clinic.example")
+        self.clinic = set_up_clinic(name=NAME, slug=SLUG, timezone=TIMEZONE, sender_email="desk@demo-clinic.example")
         self.tz = self.clinic.tz
         self.today = self.now.astimezone(self.tz).date()
         set_opening_hours(clinic=self.clinic, hours=HOURS)
@@ -399,88 +399,90 @@ class Demo:
         clinician = enrolment.clinician
         last_event = dt.datetime.combine(enrolment.start_date, dt.time(0), tzinfo=self.tz) - dt.timedelta(days=7)
         yesterday = self.today - dt.timedelta(days=1)
-        while True:
-            session = self.next_open(enrolment)
-            if session is None or session.window_start > yesterday:
-                return
-            if session.step.kind == StepKind.HOME:
+        while (session := self.next_open(enrolment)) is not None and session.window_start <= yesterday:
+            if session.is_home:
                 if session.target_date > yesterday:
                     return
-                # Home applications are ticked off on the evening of their day.
-                done_at = at_local(session.target_date, dt.time(20), self.tz)
-                services.complete_session(session=session, by=clinician, notes="Applied at home.", now=done_at)
+                self._apply_at_home(session, clinician)
                 continue
             event = events.pop(session.sequence, "")
             if event == "skip":
-                skipped_at = max(last_event, at_local(session.window_start, dt.time(8), self.tz))
-                services.skip_session(
-                    session=session,
-                    reason="Patient in hospital for an unrelated reason; the ward changed the dressing.",
-                    by=clinician,
-                    now=skipped_at,
-                )
-                last_event = skipped_at
+                last_event = self._skip(session, clinician, not_before=last_event)
                 continue
-            first_day = max(session.window_start, last_event.astimezone(self.tz).date())
-            booked = None
-            if event == "late":
-                late_day = session.window_end + dt.timedelta(days=2)
-                booked = self.book(
-                    session,
-                    first=late_day,
-                    last=yesterday,
-                    preference=index,
-                    not_before=last_event,
-                    clinician=clinician,
-                    override_reason="Patient away for a family emergency; seen at the first date they could come.",
-                    past=True,
-                )
-            if booked is None:
-                booked = self.book(
-                    session,
-                    first=first_day,
-                    last=min(session.window_end, yesterday),
-                    preference=index,
-                    not_before=last_event,
-                    clinician=clinician,
-                    past=True,
-                )
-            if booked is None and session.window_end < yesterday:
-                booked = self.book(
-                    session,
-                    first=max(first_day, session.window_end + dt.timedelta(days=1)),
-                    last=yesterday,
-                    preference=index,
-                    not_before=last_event,
-                    clinician=clinician,
-                    override_reason="No free slot in the window; seen at the next opening.",
-                    past=True,
-                )
-            if booked is None:
-                return  # nothing fits in the past any more: the coming days take it
-            if event == "awaiting":
-                # Her history stops here: the visit happened and waits for its
-                # results, so a new user can complete it and read the change.
+            booked = self._book_in_the_past(
+                session, event=event, index=index, clinician=clinician, not_before=last_event, last=yesterday
+            )
+            if booked is None or event == "awaiting":
+                # Nothing fits in the past any more (the coming days take it),
+                # or her history stops at a visit that waits for its results,
+                # so a new user can complete it and read the change.
                 return
             if event == "no_show":
-                missed_at = booked.end
-                services.mark_no_show(
-                    session=booked, by=self.reception, reason="Did not attend; no answer by phone.", now=missed_at
-                )
-                # Rebooked a few days later, as reception would.
-                last_event = missed_at + dt.timedelta(days=2)
+                last_event = self._miss(booked)
                 continue
-            done_at = booked.end
-            services.complete_session(
-                session=booked,
-                by=booked.practitioner,
-                outcomes=self.outcomes(index, spec, booked),
-                notes=self.note(booked, event),
-                adverse_events=[ADVERSE_EVENT] if event == "adverse" else [],
-                now=done_at,
-                **self.product(booked, index),
+            last_event = self._complete_visit(booked, index=index, spec=spec, event=event)
+
+    def _apply_at_home(self, session: Session, clinician: User) -> None:
+        """Home applications are ticked off on the evening of their day."""
+        done_at = at_local(session.target_date, dt.time(20), self.tz)
+        services.complete_session(session=session, by=clinician, notes="Applied at home.", now=done_at)
+
+    def _skip(self, session: Session, clinician: User, *, not_before: dt.datetime) -> dt.datetime:
+        skipped_at = max(not_before, at_local(session.window_start, dt.time(8), self.tz))
+        services.skip_session(
+            session=session,
+            reason="Patient in hospital for an unrelated reason; the ward changed the dressing.",
+            by=clinician,
+            now=skipped_at,
+        )
+        return skipped_at
+
+    def _book_in_the_past(
+        self, session: Session, *, event: str, index: int, clinician: User, not_before: dt.datetime, last: dt.date
+    ) -> Session | None:
+        """A past slot for the visit: late on purpose when the script says so,
+        else in its window, else at the next opening after it."""
+        first_day = max(session.window_start, not_before.astimezone(self.tz).date())
+        common = {"preference": index, "not_before": not_before, "clinician": clinician, "past": True}
+        if event == "late":
+            booked = self.book(
+                session,
+                first=session.window_end + dt.timedelta(days=2),
+                last=last,
+                override_reason="Patient away for a family emergency; seen at the first date they could come.",
+                **common,
             )
-            last_event = done_at
+            if booked is not None:
+                return booked
+        booked = self.book(session, first=first_day, last=min(session.window_end, last), **common)
+        if booked is None and session.window_end < last:
+            booked = self.book(
+                session,
+                first=max(first_day, session.window_end + dt.timedelta(days=1)),
+                last=last,
+                override_reason="No free slot in the window; seen at the next opening.",
+                **common,
+            )
+        return booked
+
+    def _miss(self, booked: Session) -> dt.datetime:
+        """A no-show; reception rebooks a few days later."""
+        services.mark_no_show(
+            session=booked, by=self.reception, reason="Did not attend; no answer by phone.", now=booked.end
+        )
+        return booked.end + dt.timedelta(days=2)
+
+    def _complete_visit(self, booked: Session, *, index: int, spec: DemoPatient, event: str) -> dt.datetime:
+        services.complete_session(
+            session=booked,
+            by=booked.practitioner,
+            outcomes=self.outcomes(index, spec, booked),
+            notes=self.note(booked, event),
+            adverse_events=[ADVERSE_EVENT] if event == "adverse" else [],
+            now=booked.end,
+            **self.product(booked, index),
+        )
+        return booked.end
 
     def outcomes(self, index: int, spec: DemoPatient, session: Session) -> list[dict]:
         progress = min(1.0, max(0.0, (session.start.astimezone(self.tz).date() - session.enrolment.start_date).days

@@ -15,9 +15,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 
-from clinics.timezones import UTC, as_clinic_time
-
 from .permissions import ClinicScoped
+from .timezones import UTC, as_clinic_time
 
 # Far from date.min and date.max, so that converting an instant between
 # zones or adding a session's duration can never overflow.

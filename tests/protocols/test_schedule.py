@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from sessions.schedule import (
+from protocols.schedule import (
     BOOKED,
     CANCELLED,
     COMPLETED,
@@ -18,7 +18,7 @@ from sessions.schedule import (
     reference_date,
     window_around,
 )
-from tests.sessions.schedule_helpers import Course, d, rule
+from tests.protocols.schedule_helpers import Course, d, rule
 
 HAIR = [rule(1, 0), rule(6, 14, after=14)]
 

@@ -1,6 +1,7 @@
 """The date rules of SPEC §3 as plain functions over plain values.
 
-No ORM in here: services load rows, turn them into these values, call
+The protocols app owns these rules (a protocol's steps are rules); the
+sessions app applies them. No ORM in here: services load rows, turn them into these values, call
 `initial_schedule` or `cascade`, and write back what changed. Every date is a
 clinic-local calendar date; turning datetimes into local dates is the
 caller's business (and the only place time zones matter).
@@ -38,6 +39,17 @@ class StepRule:
     anchor: str
     window_before_days: int
     window_after_days: int
+
+    @classmethod
+    def of(cls, step) -> "StepRule":
+        """The rule of a protocol step (any object with the step's fields)."""
+        return cls(
+            repeat=step.repeat,
+            interval_days=step.interval_days,
+            anchor=step.anchor,
+            window_before_days=step.window_before_days,
+            window_after_days=step.window_after_days,
+        )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Patient pages: the list with search, create and edit, and the patient page
 with every enrolment's schedule, outcome charts, adverse events, deviations
-and reminder history."""
+and reminder history. Here, above the patients app, because the patient
+page shows their courses and an edit re-plans their reminders."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -8,14 +9,16 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 
 from clinics.models import Role
-from clinics.views import add_service_errors, clinic_today, staff_page
-from sessions.charts import outcome_chart
-from sessions.models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionStatus
-from sessions.selectors import enrolments_of, outcome_summary
+from core.pages import add_service_errors, clinic_today, staff_page
+from patients import services
+from patients.forms import PatientForm, PatientSearchForm
+from patients.models import Patient
 
-from . import services
-from .forms import PatientForm, PatientSearchForm
-from .models import Patient
+from .charts import outcome_chart
+from .enrolments.selectors import enrolments_of
+from .models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionStatus
+from .patient_changes import update_patient
+from .selectors import outcome_summary
 
 
 @staff_page()
@@ -42,7 +45,7 @@ def _save_patient(request, form, patient=None):
     try:
         if patient is None:
             return services.create_patient(clinic=request.user.clinic, data=data, by=request.user)
-        return services.update_patient(patient=patient, data=data, by=request.user)
+        return update_patient(patient=patient, data=data, by=request.user)
     except ValidationError as error:
         add_service_errors(form, error)
         return None
@@ -147,7 +150,7 @@ def patient_detail(request, pk):
         "reminders": reminders.select_related("session", "session__step").order_by("-due_at")[:100],
         "all_reminders": show_all,
         "void_reminders": void_count,
-        "can_complete": request.user.has_role(Role.CLINICIAN),
+        "may_complete": request.user.has_role(Role.CLINICIAN),
         "today": today,
     }
     return render(request, "patients/patient_detail.html", context)

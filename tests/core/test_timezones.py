@@ -1,4 +1,4 @@
-"""clinics/timezones.py: wall-clock times in a clinic's zone, across DST."""
+"""core/timezones.py: wall-clock times in a clinic's zone, across DST."""
 
 import datetime as dt
 import zoneinfo
@@ -6,7 +6,7 @@ import zoneinfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from clinics.timezones import as_clinic_time, at_local, is_in_gap, local_midnight, localize
+from core.timezones import as_clinic_time, at_local, is_in_gap, local_midnight, localize
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")

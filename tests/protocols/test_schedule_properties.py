@@ -7,7 +7,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sessions.schedule import (
+from protocols.schedule import (
     BOOKED,
     COMPLETED,
     FROZEN,
@@ -19,7 +19,7 @@ from sessions.schedule import (
     initial_schedule,
     reference_date,
 )
-from tests.sessions.schedule_helpers import Course, rule
+from tests.protocols.schedule_helpers import Course, rule
 
 rules_strategy = st.lists(
     st.builds(

@@ -1,0 +1,116 @@
+"""What every app's admin shares: a manager sees and edits only their own
+clinic's rows; clinical records are never deleted, and rows owned by a
+workflow are read-only (see clinics/admin.py for the whole story)."""
+
+from core.roles import Role
+
+
+def is_manager(request) -> bool:
+    """A clinic's manager using the admin (superusers are not scoped)."""
+    user = request.user
+    return user.is_active and user.is_staff and not user.is_superuser and user.has_role(Role.MANAGER)
+
+
+class ClinicScopedAdmin:
+    """Scopes an admin to the manager's clinic. `clinic_lookup` leads from the
+    model to its clinic; None means the model is shared (the measure
+    catalogue) and managers may only read it."""
+
+    clinic_lookup: str | None = "clinic"
+    managers_may_edit = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser or (self.clinic_lookup is None and is_manager(request)):
+            return queryset
+        if not is_manager(request):
+            return queryset.none()
+        return queryset.filter(**{self.clinic_lookup: request.user.clinic_id})
+
+    def _owns(self, request, obj) -> bool:
+        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def _manager_may_edit(self, request, obj=None) -> bool:
+        return self.managers_may_edit and self.clinic_lookup is not None and is_manager(request) and self._owns(request, obj)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or is_manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().has_view_permission(request, obj)
+        # Also guards the history pages, which load rows by id themselves.
+        return is_manager(request) and self._owns(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().has_change_permission(request, obj)
+        return self._manager_may_edit(request, obj)
+
+    def has_add_permission(self, request):
+        if request.user.is_superuser:
+            return super().has_add_permission(request)
+        return self._manager_may_edit(request)
+
+    def has_delete_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().has_delete_permission(request, obj)
+        return False
+
+    def get_list_filter(self, request):
+        # A filter by clinic would list the other clinics' names.
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        return [f for f in filters if not (isinstance(f, str) and "clinic" in f.split("__"))]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser and "clinic" in {f.name for f in self.model._meta.fields}:
+            fields.append("clinic")
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change and not request.user.is_superuser and hasattr(obj, "clinic_id"):
+            obj.clinic_id = request.user.clinic_id
+        super().save_model(request, obj, form, change)
+
+
+class ReadOnlyAdmin(ClinicScopedAdmin):
+    """Shown, never changed or deleted here: a workflow owns these rows."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class NoDeleteAdmin(ClinicScopedAdmin):
+    """Clinical records are never deleted (SPEC §2)."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ManagedInline:
+    """An inline editable by whoever may edit its parent (the parent's own
+    admin has already scoped the parent to the manager's clinic)."""
+
+    def _allowed(self, request) -> bool:
+        return request.user.is_superuser or is_manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request)

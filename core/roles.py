@@ -1,0 +1,18 @@
+"""Staff roles (SPEC §1). Each role may do all that the roles before it may,
+so a check asks for the least role an action needs."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    RECEPTION = "reception", "Reception"
+    CLINICIAN = "clinician", "Clinician"
+    MANAGER = "manager", "Manager"
+
+
+ROLE_RANK = {Role.RECEPTION: 1, Role.CLINICIAN: 2, Role.MANAGER: 3}
+
+
+def outranks(role: str, needed: str) -> bool:
+    """True when `role` holds at least `needed` (a manager is a clinician too)."""
+    return ROLE_RANK.get(role, 0) >= ROLE_RANK[needed]

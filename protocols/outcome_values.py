@@ -1,0 +1,79 @@
+"""Outcome values as they are stored: a typed-in number checked against its
+measure's type and range, or a scored instrument's value computed from its
+items (clinical/instruments.md). Used by the completion and correction
+workflows, the API and the Complete page alike."""
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+
+from . import instruments
+from .models import OutcomeMeasure, ValueType
+
+
+def clean_value(measure: OutcomeMeasure, raw) -> Decimal:
+    """A finite number of the measure's type inside its range, or a
+    ValidationError naming the measure and the rule."""
+    label = measure.code
+    if isinstance(raw, bool) or raw is None:
+        raise ValidationError(f"{label}: a number is required.")
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise ValidationError(f"{label}: the value must be a finite number.")
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError(f"{label}: {str(raw)[:40]!r} is not a number.") from None
+    if not value.is_finite():
+        raise ValidationError(f"{label}: the value must be a finite number.")
+    if value < measure.min_value or value > measure.max_value:
+        raise ValidationError(
+            f"{label}: {value} is outside {measure.min_value.normalize():f}–{measure.max_value.normalize():f}"
+            f"{' ' + measure.unit if measure.unit else ''}."
+        )
+    if measure.value_type == ValueType.INTEGER and value != value.to_integral_value():
+        raise ValidationError(f"{label}: a whole number is required.")
+    if value != value.quantize(Decimal("0.0001")):
+        raise ValidationError(f"{label}: at most 4 decimal places.")
+    return value
+
+
+def age_on(date_of_birth: dt.date, day: dt.date) -> int:
+    """Age in whole years on ``day`` (born on 29 February: a year older from 1 March)."""
+    return day.year - date_of_birth.year - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
+
+
+def _as_json(value):
+    """Items as plain JSON for the JSONField (a service caller may pass Decimals or tuples)."""
+    if isinstance(value, Mapping):
+        return {str(key): _as_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_json(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def measured_value(measure: OutcomeMeasure, value, items, *, born: dt.date, on: dt.date):
+    """The (value, items) to store: a value typed in (items None), or a scored
+    instrument's value computed from its items (clinical/instruments.md) on the
+    session date ``on`` for a patient born on ``born``. Either is range-checked by clean_value; a
+    ValidationError names the measure and the rule."""
+    code = measure.code
+    if items is None:
+        return clean_value(measure, value), None
+    if value is not None:
+        raise ValidationError(f"{code}: give value or items, not both.")
+    if code not in instruments.SCORED_CODES:
+        raise ValidationError(
+            f"{code}: only {', '.join(instruments.SCORED_CODES)} are computed from items; give a value."
+        )
+    # EASI weights the head and neck more for children aged 0-7.
+    age = age_on(born, on) if code == "easi" else None
+    try:
+        score = instruments.score_items(code, items, age_years=age)
+    except ValueError as error:
+        raise ValidationError(f"{code}: {str(error)[:300]}") from None
+    return clean_value(measure, score), _as_json(items)

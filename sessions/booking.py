@@ -1,0 +1,204 @@
+"""Booking workflows (SPEC §3, §4): book or rebook, cancel a booking, a
+no-show, a skip. Each runs in one transaction, checks the transition on the
+locked row, re-runs the cascade and keeps the reminder outbox in step.
+Callers get ValidationError (400), PermissionDenied (403) or Conflict (409)."""
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, OperationalError, transaction
+
+from clinics.models import Role, Room, User
+from core.exceptions import Conflict, is_contention
+from core.services import now as now_or
+from core.services import workflow
+
+from .models import OCCUPYING, Deviation, DeviationKind, Session, SessionStatus
+from .reminders import add_missed_reminder
+from .workflows import changing, finish_if_done, recascade
+
+
+def _check_slot(session: Session, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+    clinic = session.clinic
+    tz = clinic.tz
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    if start < now:
+        raise ValidationError({"start": ["This time is in the past."]})
+    if clinic.closures.filter(date=local_start.date()).exists():
+        raise ValidationError({"start": [f"The clinic is closed on {local_start.date():%Y-%m-%d}."]})
+    fits = local_start.date() == local_end.date() and any(
+        hours.opens <= local_start.time() and local_end.time() <= hours.closes
+        for hours in clinic.opening_hours.filter(weekday=local_start.weekday())
+    )
+    if not fits:
+        raise ValidationError(
+            {"start": [f"{local_start:%a %Y-%m-%d %H:%M}–{local_end:%H:%M} is outside the clinic's opening hours."]}
+        )
+
+
+def _check_free(session: Session, *, start: dt.datetime, end: dt.datetime, practitioner: User, room: Room | None):
+    """The friendly check: names what is taken. The exclusion constraints
+    (PostgreSQL) or the IMMEDIATE transaction (SQLite) make it race-free."""
+    clashing = Session.objects.filter(status__in=OCCUPYING, start__lt=end, end__gt=start).exclude(pk=session.pk)
+    if clashing.filter(practitioner=practitioner).exists():
+        raise Conflict(f"{practitioner.display_name} is already booked at this time.", field="practitioner")
+    if room is not None and clashing.filter(room=room).exists():
+        raise Conflict(f"Room {room.name} is already booked at this time.", field="room")
+    if clashing.filter(patient_id=session.patient_id).exists():
+        raise Conflict("The patient already has a session at this time.", field="start")
+
+
+_CONSTRAINT_FIELDS = {
+    "session_no_overlap_practitioner": ("practitioner", "The practitioner is already booked at this time."),
+    "session_no_overlap_room": ("room", "The room is already booked at this time."),
+    "session_no_overlap_patient": ("start", "The patient already has a session at this time."),
+}
+
+
+def _conflict_from(error: IntegrityError) -> Conflict:
+    text = str(error)
+    for name, (field, message) in _CONSTRAINT_FIELDS.items():
+        if name in text:
+            return Conflict(message, field=field)
+    return Conflict("This slot was just taken by another booking.", field="start")
+
+
+@workflow
+def book_session(
+    *,
+    session: Session,
+    start: dt.datetime,
+    practitioner: User,
+    room: Room | None = None,
+    override_reason: str = "",
+    by: User,
+    now: dt.datetime | None = None,
+) -> Session:
+    """Book a planned session, or rebook a booked one, into [start, end)."""
+    now = now_or(now)
+    session = changing(session, by=by, role=Role.RECEPTION)
+    if refusal := session.booking_refusal():
+        raise Conflict(refusal)
+    if start.tzinfo is None:
+        raise ValidationError({"start": ["A time zone is required."]})
+    if practitioner.clinic_id != session.clinic_id or not practitioner.is_practitioner:
+        raise ValidationError({"practitioner": ["Choose a clinician or manager of this clinic."]})
+    if room is not None and (room.clinic_id != session.clinic_id or not room.active):
+        raise ValidationError({"room": ["Choose an active room of this clinic."]})
+    override_reason = (override_reason or "").strip()
+    try:
+        # Python adds to an aware time in one zone on the wall clock; in UTC
+        # the end is `duration` real minutes later, even across a DST change.
+        start = start.astimezone(dt.UTC)
+        end = start + dt.timedelta(minutes=session.step.duration_minutes)
+        # Both ends must exist on the clinic's clock too: the last hours of
+        # year 9999 east of UTC (or the first of year 1 west of it) do not.
+        start.astimezone(session.clinic.tz), end.astimezone(session.clinic.tz)
+    except OverflowError:
+        raise ValidationError({"start": ["This time is out of range."]}) from None
+    _check_slot(session, start=start, end=end, now=now)
+
+    local_date = start.astimezone(session.clinic.tz).date()
+    in_window = session.window_start <= local_date <= session.window_end
+    if not in_window:
+        if not override_reason:
+            raise ValidationError(
+                {
+                    "start": [
+                        f"{local_date:%Y-%m-%d} is outside the window {session.window_start:%Y-%m-%d} to "
+                        f"{session.window_end:%Y-%m-%d}; give an override_reason to book it anyway."
+                    ]
+                }
+            )
+        if not by.has_role(Role.CLINICIAN):
+            raise PermissionDenied("Only a clinician or manager may book outside the window.")
+    _check_free(session, start=start, end=end, practitioner=practitioner, room=room)
+
+    session.status = SessionStatus.BOOKED
+    session.start, session.end = start, end
+    session.practitioner, session.room = practitioner, room
+    session.out_of_window = not in_window
+    session._history_user = by
+    _save_booking(session)
+    if not in_window:
+        Deviation.objects.create(session=session, kind=DeviationKind.OUT_OF_WINDOW, reason=override_reason, by=by, at=now)
+    recascade(session.enrolment, now=now, touched=[session.pk])
+    session.refresh_from_db()
+    return session
+
+
+def _save_booking(session: Session) -> None:
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window"])
+            return
+        except IntegrityError as error:
+            raise _conflict_from(error) from None
+        except OperationalError as error:
+            # Two overlapping bookings deadlocked on the exclusion check and
+            # this one was aborted. Its savepoint is gone, so the rival goes
+            # on; the retry waits for the rival to commit and then meets the
+            # constraint (or finds the time free if the rival rolled back).
+            if not is_contention(error) or attempt == 2:
+                raise
+
+
+def _clear_booking(session: Session) -> None:
+    session.status = SessionStatus.PLANNED
+    session.start = session.end = None
+    session.practitioner = session.room = None
+    session.out_of_window = False
+
+
+@workflow
+def cancel_booking(*, session: Session, by: User, now: dt.datetime | None = None) -> Session:
+    now = now_or(now)
+    session = changing(session, by=by, role=Role.RECEPTION)
+    if refusal := session.cancel_refusal():
+        raise Conflict(refusal)
+    _clear_booking(session)
+    session._history_user = by
+    session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window"])
+    recascade(session.enrolment, now=now, touched=[session.pk])
+    session.refresh_from_db()
+    return session
+
+
+@workflow
+def mark_no_show(*, session: Session, by: User, reason: str = "", now: dt.datetime | None = None) -> Session:
+    now = now_or(now)
+    session = changing(session, by=by, role=Role.RECEPTION)
+    if refusal := session.no_show_refusal(now):
+        raise Conflict(refusal)
+    _clear_booking(session)
+    session.missed_count += 1
+    session._history_user = by
+    session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window", "missed_count"])
+    Deviation.objects.create(session=session, kind=DeviationKind.NO_SHOW, reason=reason or "", by=by, at=now)
+    recascade(session.enrolment, now=now, touched=[session.pk])
+    add_missed_reminder(session, now=now)
+    session.refresh_from_db()
+    return session
+
+
+@workflow
+def skip_session(*, session: Session, reason: str, by: User, now: dt.datetime | None = None) -> Session:
+    now = now_or(now)
+    reason = (reason or "").strip()
+    session = changing(session, by=by, role=Role.CLINICIAN)
+    if not reason:
+        raise ValidationError({"reason": ["Say why the session is skipped."]})
+    if refusal := session.skip_refusal():
+        raise Conflict(refusal)
+    # A skipped session has no booking; its target date is what it passes on.
+    _clear_booking(session)
+    session.status = SessionStatus.SKIPPED
+    session.skip_reason = reason
+    session._history_user = by
+    session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window", "skip_reason"])
+    Deviation.objects.create(session=session, kind=DeviationKind.SKIPPED, reason=reason, by=by, at=now)
+    recascade(session.enrolment, now=now, touched=[session.pk])
+    finish_if_done(session.enrolment)
+    session.refresh_from_db()
+    return session

@@ -1,0 +1,1 @@
+"""Enrolment in one place: its workflows, read queries, API and staff page."""
