@@ -163,10 +163,23 @@ def test_the_database_refuses_an_overlapping_patient(two_courses, manager):
         )
 
 
-def test_cancelled_and_planned_rows_do_not_hold_their_old_times(two_courses, clinician):
+@pytest.mark.parametrize("status", [SessionStatus.CANCELLED, SessionStatus.PLANNED])
+def test_cancelled_and_planned_rows_do_not_hold_their_old_times(two_courses, clinician, status):
+    """A row that is no longer booked keeps its old start, end and
+    practitioner (withdrawing an enrolment cancels its bookings so), yet the
+    database lets another booking take exactly that time."""
     first, second = two_courses
-    force(first[1], status="cancelled")
-    force(second[1], status="booked", practitioner=clinician, start=utc(2026, 3, 16, 9, 0), end=utc(2026, 3, 16, 9, 45))
+    old_time = (clinician.pk, utc(2026, 3, 16, 9, 0), utc(2026, 3, 16, 9, 45))
+    force(first[1], status=status)
+    force(second[1], status="booked", practitioner=clinician, start=old_time[1], end=old_time[2])
+
+    rows = {row.pk: row for row in Session.objects.filter(pk__in=(first[1].pk, second[1].pk))}
+    freed, taken = rows[first[1].pk], rows[second[1].pk]
+    assert freed.status == status
+    assert (freed.practitioner_id, freed.start, freed.end) == old_time, "the freed row should keep its old time"
+    assert taken.status == SessionStatus.BOOKED
+    assert (taken.practitioner_id, taken.start, taken.end) == old_time, "the new booking should hold that same time"
+    assert overlapping_booked_pairs("practitioner") == 0
 
 
 # --- reminder planning when some reminders are already past due -------------------------------------
