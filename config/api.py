@@ -16,6 +16,7 @@ from protocols.api import MeasureViewSet, ProtocolViewSet
 from sessions.api import ReminderViewSet, SessionViewSet
 from sessions.clinic_api import ClinicView
 from sessions.enrolments.api import EnrolmentViewSet
+from sessions.outcome_api import OutcomeViewSet
 from sessions.patient_api import PatientCalendarViewSet, PatientViewSet
 
 
@@ -46,6 +47,7 @@ router.register("rooms", RoomViewSet, basename="room")
 router.register("enrolments", EnrolmentViewSet, basename="enrolment")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("reminders", ReminderViewSet, basename="reminder")
+router.register("outcomes", OutcomeViewSet, basename="outcome")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

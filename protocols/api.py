@@ -25,7 +25,7 @@ class MeasureSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OutcomeMeasure
-        fields = ["code", "name", "unit", "value_type", "min_value", "max_value", "higher_is_better", "used_for"]
+        fields = ["code", "name", "unit", "value_type", "min_value", "max_value", "higher_is_better", "used_for", "responders"]
 
 
 class MeasureViewSet(mixins.ListModelMixin, ClinicViewSet):
@@ -63,6 +63,9 @@ class StepSerializer(serializers.Serializer):
     )
     product = serializers.CharField(max_length=300, allow_blank=True, default="")
     adjunct = serializers.ChoiceField(Adjunct.choices, default=Adjunct.NONE)
+    primary_endpoint = serializers.BooleanField(
+        default=False, help_text="The course's primary end point: its measures' `endpoint` in the outcomes."
+    )
 
 
 class ProtocolSerializer(serializers.ModelSerializer):

@@ -337,3 +337,33 @@ def reduction_response(baseline, value, threshold_percent) -> bool:
         return False
     # (baseline - value) / baseline * 100 >= threshold, without dividing.
     return (baseline - value) * 100 >= threshold * baseline
+
+
+def improvement(baseline, value, *, higher_is_better: bool) -> Decimal:
+    """How far ``value`` moved from ``baseline`` in the measure's better
+    direction (a fall for SCORAD, a rise for hair density)."""
+    change = Decimal(value) - Decimal(baseline)
+    return change if higher_is_better else -change
+
+
+def responds(definition: Mapping, *, baseline, value, higher_is_better: bool) -> bool:
+    """Whether ``value`` meets a responder definition (``OutcomeMeasure.responders``)
+    against ``baseline``:
+
+    - ``percent_reduction``: an improvement of at least ``percent`` % of the
+      baseline (EASI-75: a fall of 75 %); a baseline of 0 never responds;
+    - ``points_reduction``: an improvement of at least ``points`` (DLQI's 4);
+    - ``grade``: at most ``at_most`` and at least ``points`` better (IGA 0/1
+      with 2 grades down).
+    """
+    baseline, value = Decimal(baseline), Decimal(value)
+    better = improvement(baseline, value, higher_is_better=higher_is_better)
+    kind = definition["kind"]
+    if kind == "percent_reduction":
+        # better / baseline * 100 >= percent, without dividing (74.96 % is not 75).
+        return baseline != 0 and better * 100 >= Decimal(definition["percent"]) * abs(baseline)
+    if kind == "points_reduction":
+        return better >= Decimal(definition["points"])
+    if kind == "grade":
+        return value <= Decimal(definition["at_most"]) and better >= Decimal(definition["points"])
+    raise ValueError(f"unknown responder kind {kind!r}")

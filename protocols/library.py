@@ -25,7 +25,30 @@ DELIVERY_ROUTES = ("topical", "microneedling", "injection", "mesotherapy", "othe
 STEP_KINDS = ("treatment", "assessment", "home")
 ANCHORS = ("previous", "start")
 ADJUNCTS = ("none", "microneedling", "fractional_co2", "rf_microneedling", "prp")
-VALUE_TYPES = ("decimal", "integer")
+VALUE_TYPES = ("decimal", "integer", "score")
+
+
+def _percent(code, label, percent):
+    return {"code": code, "label": label, "kind": "percent_reduction", "percent": percent}
+
+
+def _points(code, label, points):
+    return {"code": code, "label": label, "kind": "points_reduction", "points": points}
+
+
+# Responder definitions by measure code (clinical/instruments.md, SPEC §10),
+# loaded onto OutcomeMeasure.responders and judged by
+# protocols.instruments.responds; a "reduction" is an improvement in the
+# measure's better direction.
+RESPONDERS = {
+    "easi": [_percent("easi_50", "EASI-50", 50), _percent("easi_75", "EASI-75", 75)],
+    "pasi": [_percent("pasi_75", "PASI-75", 75), _percent("pasi_90", "PASI-90", 90)],
+    "scorad": [_percent("scorad_50", "SCORAD-50", 50)],
+    "dlqi": [_points("dlqi_4", "DLQI ≥ 4 points", 4)],
+    "itch_nrs": [_points("itch_4", "Peak itch ≥ 4 points", 4)],
+    "iga": [{"code": "iga_0_1", "label": "IGA 0/1 with ≥ 2 grades down", "kind": "grade", "at_most": 1, "points": 2}],
+    "wound_area": [_percent("wound_area_50", "Wound area reduction ≥ 50 %", 50)],
+}
 
 
 # One entry per row of the table in instruments.md, in its order.
@@ -94,7 +117,7 @@ MEASURES = (
         "code": "glogau",
         "name": "Glogau photoaging class",
         "unit": "score",
-        "value_type": "integer",
+        "value_type": "score",
         "min_value": Decimal("1"),
         "max_value": Decimal("4"),
         "higher_is_better": False,
@@ -154,7 +177,7 @@ MEASURES = (
         "code": "iga",
         "name": "Investigator's Global Assessment",
         "unit": "score",
-        "value_type": "integer",
+        "value_type": "score",
         "min_value": Decimal("0"),
         "max_value": Decimal("4"),
         "higher_is_better": False,
@@ -174,7 +197,7 @@ MEASURES = (
         "code": "itch_nrs",
         "name": "Peak itch numeric rating",
         "unit": "score",
-        "value_type": "integer",
+        "value_type": "score",
         "min_value": Decimal("0"),
         "max_value": Decimal("10"),
         "higher_is_better": False,
@@ -184,7 +207,7 @@ MEASURES = (
         "code": "scar_grade",
         "name": "Goodman & Baron qualitative acne-scar grade",
         "unit": "score",
-        "value_type": "integer",
+        "value_type": "score",
         "min_value": Decimal("1"),
         "max_value": Decimal("4"),
         "higher_is_better": False,
@@ -194,7 +217,7 @@ MEASURES = (
         "code": "vss",
         "name": "Vancouver Scar Scale",
         "unit": "score",
-        "value_type": "integer",
+        "value_type": "score",
         "min_value": Decimal("0"),
         "max_value": Decimal("13"),
         "higher_is_better": False,
@@ -204,7 +227,7 @@ MEASURES = (
         "code": "pain_vas",
         "name": "Procedure pain",
         "unit": "score",
-        "value_type": "integer",
+        "value_type": "score",
         "min_value": Decimal("0"),
         "max_value": Decimal("10"),
         "higher_is_better": False,
@@ -236,6 +259,7 @@ def _step(
     anchor="previous",
     product="",
     adjunct="none",
+    primary_endpoint=False,
 ):
     return {
         "name": name,
@@ -249,6 +273,7 @@ def _step(
         "measures": list(measures),
         "product": product,
         "adjunct": adjunct,
+        "primary_endpoint": primary_endpoint,
     }
 
 
@@ -302,6 +327,7 @@ PROTOCOLS = (
             _step(
                 "End-of-course assessment",
                 "assessment",
+                primary_endpoint=True,
                 repeat=1,
                 interval_days=14,
                 window_before_days=0,
@@ -359,6 +385,7 @@ PROTOCOLS = (
             _step(
                 "Week-4 assessment",
                 "assessment",
+                primary_endpoint=True,
                 repeat=1,
                 interval_days=28,
                 anchor="start",
@@ -432,6 +459,7 @@ PROTOCOLS = (
             _step(
                 "Review at week 4",
                 "assessment",
+                primary_endpoint=True,
                 repeat=1,
                 interval_days=28,
                 anchor="start",
@@ -477,6 +505,7 @@ PROTOCOLS = (
             _step(
                 "Week-12 outcome",
                 "assessment",
+                primary_endpoint=True,
                 repeat=1,
                 interval_days=84,
                 anchor="start",
@@ -522,6 +551,7 @@ PROTOCOLS = (
             _step(
                 "Assessment, weeks 2 and 4",
                 "assessment",
+                primary_endpoint=True,
                 repeat=2,
                 interval_days=14,
                 anchor="start",
@@ -579,6 +609,7 @@ PROTOCOLS = (
             _step(
                 "Week-12 assessment",
                 "assessment",
+                primary_endpoint=True,
                 repeat=1,
                 interval_days=84,
                 anchor="start",
@@ -631,6 +662,7 @@ PROTOCOLS = (
             _step(
                 "Assessment 3 months after the last session",
                 "assessment",
+                primary_endpoint=True,
                 repeat=1,
                 interval_days=90,
                 window_before_days=14,

@@ -24,6 +24,10 @@ class OutcomeMeasure(models.Model):
     max_value = models.DecimalField(max_digits=12, decimal_places=4)
     higher_is_better = models.BooleanField()
     used_for = models.CharField(max_length=200, blank=True)
+    # Responder definitions that apply (clinical/instruments.md), as data a
+    # report can read: [{"code", "label", "kind": "percent_reduction" |
+    # "points_reduction" | "grade", ...}]; see protocols.instruments.responds.
+    responders = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -125,6 +129,9 @@ class Step(models.Model):
     measures = models.ManyToManyField(OutcomeMeasure, blank=True, related_name="steps")
     product = models.CharField(max_length=300, blank=True)
     adjunct = models.CharField(max_length=20, choices=Adjunct.choices, default=Adjunct.NONE)
+    # The course's primary end point: its measures' `endpoint` is their value
+    # at this step's last occurrence that has one (SPEC §10).
+    primary_endpoint = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["protocol", "position"]

@@ -16,7 +16,7 @@ from core.exceptions import Conflict
 from core.services import model_update
 
 from . import schedule
-from .library import MEASURES, PROTOCOLS
+from .library import MEASURES, PROTOCOLS, RESPONDERS
 from .models import Adjunct, Anchor, OutcomeMeasure, Protocol, Step, StepKind
 
 PROTOCOL_FIELDS = ("name", "indication", "delivery", "description", "product", "active")
@@ -31,6 +31,7 @@ STEP_FIELDS = (
     "duration_minutes",
     "product",
     "adjunct",
+    "primary_endpoint",
 )
 STEP_DEFAULTS = {
     "repeat": 1,
@@ -41,6 +42,7 @@ STEP_DEFAULTS = {
     "duration_minutes": 30,
     "product": "",
     "adjunct": Adjunct.NONE,
+    "primary_endpoint": False,
 }
 
 
@@ -70,6 +72,8 @@ def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
             errors.setdefault("steps", []).append(f"Step {index}: anchor must be one of {', '.join(Anchor.values)}.")
         if step.get("adjunct") not in Adjunct.values:
             errors.setdefault("steps", []).append(f"Step {index}: adjunct must be one of {', '.join(Adjunct.values)}.")
+        if not isinstance(step.get("primary_endpoint"), bool):
+            errors.setdefault("steps", []).append(f"Step {index}: primary_endpoint must be true or false.")
         _bounded(step, "repeat", 1, schedule.MAX_REPEAT, errors, index)
         _bounded(step, "interval_days", 0, schedule.MAX_INTERVAL_DAYS, errors, index)
         _bounded(step, "window_before_days", 0, schedule.MAX_WINDOW_DAYS, errors, index)
@@ -167,7 +171,7 @@ def load_measures() -> int:
     """Create or update the shared catalogue; returns how many changed."""
     changed = 0
     for spec in MEASURES:
-        defaults = {k: v for k, v in spec.items() if k != "code"}
+        defaults = {**{k: v for k, v in spec.items() if k != "code"}, "responders": RESPONDERS.get(spec["code"], [])}
         measure, created = OutcomeMeasure.objects.get_or_create(code=spec["code"], defaults=defaults)
         if not created and model_update(measure, defaults, defaults):
             measure.save()

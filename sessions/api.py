@@ -104,7 +104,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OutcomeMeasurement
-        fields = ["id", "measure", "unit", "value", "items", "recorded_by", "recorded_at"]
+        fields = ["id", "measure", "unit", "value", "items", "observed_on", "recorded_by", "recorded_at"]
         read_only_fields = fields
 
 
@@ -239,6 +239,12 @@ class CompleteSerializer(serializers.Serializer):
     product_form = serializers.ChoiceField(ProductForm.choices, required=False, allow_blank=True, default="")
     product_concentration = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
     adverse_events = AdverseEventInputSerializer(many=True, required=False, default=list, max_length=20)
+    performed_on = BoundedDateField(
+        required=False, allow_null=True, default=None,
+        help_text="For a session completed without a booking (home): the clinic-local date it was done; by "
+        "default today, never in the future nor before the enrolment started. A booked session's date is its "
+        "booked start's.",
+    )
 
 
 # --- Filters --------------------------------------------------------------------------------------

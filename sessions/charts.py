@@ -1,16 +1,17 @@
 """Geometry for the outcome charts on the patient page: one measure's series
-against its baseline, drawn by a template as inline SVG. Server-side so the
-chart prints as it shows and needs no script."""
+by visit date against its baseline, drawn by a template as inline SVG.
+Server-side so the chart prints as it shows and needs no script. A grade
+(ordinal measure) is drawn as steps, since nothing lies between two grades."""
 
 import datetime as dt
 import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .selectors import MeasureSummary
+from .outcomes import MeasureOutcome
 
-WIDTH, HEIGHT = 560, 240
-LEFT, RIGHT, TOP, BOTTOM = 64, 20, 16, 48
+WIDTH, HEIGHT = 640, 280
+LEFT, RIGHT, TOP, BOTTOM = 64, 24, 20, 64
 
 
 @dataclass(frozen=True)
@@ -20,17 +21,20 @@ class ChartPoint:
     value: Decimal
     date: dt.date
     label: str
+    visit: str
+    baseline: bool
 
 
 @dataclass(frozen=True)
 class Tick:
     pos: float
     label: str
+    sub: str = ""
 
 
 @dataclass(frozen=True)
 class Chart:
-    summary: MeasureSummary
+    summary: MeasureOutcome
     width: int
     height: int
     plot_left: int
@@ -40,11 +44,18 @@ class Chart:
     points: list[ChartPoint]
     y_ticks: list[Tick]
     x_ticks: list[Tick]
-    baseline_y: float
+    baseline_y: float | None
 
     @property
     def polyline(self) -> str:
-        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+        """The line through the points; for a grade, steps (level until the next visit)."""
+        if not self.summary.ordinal:
+            return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+        corners = []
+        for before, after in zip(self.points, self.points[1:], strict=False):
+            corners += [(before.x, before.y), (after.x, before.y)]
+        corners.append((self.points[-1].x, self.points[-1].y))
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in corners)
 
     @property
     def y_label_y(self) -> float:
@@ -69,14 +80,18 @@ def _fmt(value: float | Decimal) -> str:
     return "0" if text == "-0" else text
 
 
-def outcome_chart(summary: MeasureSummary) -> Chart:
+def outcome_chart(summary: MeasureOutcome) -> Chart:
     values = [float(p.value) for p in summary.series]
+    if summary.baseline is not None:
+        values.append(float(summary.baseline))
     low, high = min(values), max(values)
     if low == high:
         # A flat series still needs a visible band around it.
         pad = abs(low) * 0.1 or 1.0
         low, high = low - pad, high + pad
     step = _nice_step(high - low)
+    if summary.ordinal:
+        step = max(1.0, float(math.ceil(step)))  # whole grades only
     y_min = math.floor(low / step) * step
     y_max = math.ceil(high / step) * step
     if y_min == y_max:
@@ -92,8 +107,8 @@ def outcome_chart(summary: MeasureSummary) -> Chart:
     def y_of(value: float) -> float:
         return plot_bottom - (value - y_min) / (y_max - y_min) * (plot_bottom - plot_top)
 
-    first_day = summary.series[0].date
-    last_day = summary.series[-1].date
+    days = [p.observed_on for p in summary.series]
+    first_day, last_day = min(days), max(days)
     day_span = (last_day - first_day).days
     count = len(summary.series)
 
@@ -107,11 +122,13 @@ def outcome_chart(summary: MeasureSummary) -> Chart:
 
     points = [
         ChartPoint(
-            x=x_of(i, p.date),
+            x=x_of(i, p.observed_on),
             y=y_of(float(p.value)),
             value=p.value,
-            date=p.date,
-            label=f"{p.step_name} #{p.sequence}, {p.date:%d %b %Y}: {_fmt(p.value)}",
+            date=p.observed_on,
+            label=f"{p.label}, {p.observed_on:%d %b %Y}: {_fmt(p.value)}",
+            visit=f"#{p.sequence}",
+            baseline=p.is_baseline,
         )
         for i, p in enumerate(summary.series)
     ]
@@ -120,11 +137,11 @@ def outcome_chart(summary: MeasureSummary) -> Chart:
     while tick <= y_max + step / 1000:
         y_ticks.append(Tick(pos=y_of(tick), label=_fmt(tick)))
         tick += step
-    # Date labels under the points, thinned so they never overlap.
+    # Visit and date under the points, thinned so they never overlap.
     x_ticks, last_x = [], -1000.0
     for point in points:
-        if point.x - last_x >= 70:
-            x_ticks.append(Tick(pos=point.x, label=f"{point.date:%d %b}"))
+        if point.x - last_x >= 64:
+            x_ticks.append(Tick(pos=point.x, label=f"{point.date:%d %b}", sub=point.visit))
             last_x = point.x
     return Chart(
         summary=summary,
@@ -137,5 +154,5 @@ def outcome_chart(summary: MeasureSummary) -> Chart:
         points=points,
         y_ticks=y_ticks,
         x_ticks=x_ticks,
-        baseline_y=points[0].y,
+        baseline_y=y_of(float(summary.baseline)) if summary.baseline is not None else None,
     )

@@ -83,6 +83,31 @@ def _clean_adverse_events(events: Iterable[Mapping]) -> list[dict]:
     return cleaned
 
 
+def visit_day(session: Session, performed_on: dt.date | None, *, now: dt.datetime) -> dt.date:
+    """The date the session's values were observed (SPEC §10): a booked
+    session's clinic-local start date; an unbooked (home) one's
+    ``performed_on``, by default the clinic's today, never in the future and
+    never before the enrolment started."""
+    tz = session.clinic.tz
+    if session.start is not None:
+        booked_day = session.start.astimezone(tz).date()
+        if performed_on is not None and performed_on != booked_day:
+            raise ValidationError(
+                {"performed_on": [f"A booked session was performed on its booked day, {booked_day.isoformat()}."]}
+            )
+        return booked_day
+    today = now.astimezone(tz).date()
+    if performed_on is None:
+        return today
+    if performed_on > today:
+        raise ValidationError({"performed_on": [f"{performed_on.isoformat()} is in the future (today is {today.isoformat()})."]})
+    if performed_on < session.enrolment.start_date:
+        raise ValidationError(
+            {"performed_on": [f"{performed_on.isoformat()} is before the enrolment started ({session.enrolment.start_date.isoformat()})."]}
+        )
+    return performed_on
+
+
 @workflow
 def complete_session(
     *,
@@ -96,6 +121,7 @@ def complete_session(
     product_form: str = "",
     product_concentration: str = "",
     adverse_events: Iterable[Mapping] = (),
+    performed_on: dt.date | None = None,
     now: dt.datetime | None = None,
 ) -> Session:
     now = now_or(now)
@@ -107,7 +133,8 @@ def complete_session(
     if product_form and product_form not in ProductForm.values:
         raise ValidationError({"product_form": [f"Choose one of {', '.join(ProductForm.values)}."]})
     not_done_reason = (not_done_reason or "").strip()
-    cleaned = _clean_outcomes(session, outcomes, not_done_reason, on=now.astimezone(session.clinic.tz).date())
+    observed_on = visit_day(session, performed_on, now=now)
+    cleaned = _clean_outcomes(session, outcomes, not_done_reason, on=observed_on)
     events = _clean_adverse_events(adverse_events)
 
     session.status = SessionStatus.COMPLETED
@@ -123,7 +150,13 @@ def complete_session(
     session.save()
     for measure, value, answers in cleaned:
         measurement = OutcomeMeasurement(
-            session=session, measure=measure, value=value, items=answers, recorded_by=by, recorded_at=now
+            session=session,
+            measure=measure,
+            value=value,
+            items=answers,
+            observed_on=observed_on,
+            recorded_by=by,
+            recorded_at=now,
         )
         measurement._history_user = by
         measurement.save()
@@ -137,31 +170,46 @@ def complete_session(
     return session
 
 
+# The history table's change-reason column holds 100 characters.
+REASON_MAX = 100
+
+
 @workflow
 def correct_outcome(
-    *, measurement: OutcomeMeasurement, value=None, items=None, by: User, now: dt.datetime | None = None
+    *,
+    measurement: OutcomeMeasurement,
+    value=None,
+    items=None,
+    reason: str,
+    by: User,
+    now: dt.datetime | None = None,
 ) -> OutcomeMeasurement:
-    """Change a recorded value: a value typed in (the items, if any, are
-    cleared), or a scored instrument's items, scored as of the session's
-    completion date. The history table keeps who, when, the old and the new
-    value and items; nothing clinical is ever deleted."""
+    """Change a recorded value, saying why (SPEC §10): a value typed in (the
+    items, if any, are cleared), or a scored instrument's items, scored as of
+    the visit date. The history table keeps every version with who, when and
+    the reason; nothing clinical is ever deleted."""
     now = now_or(now)
     require_role(by, Role.CLINICIAN, clinic_id=measurement.session.clinic_id, what="measurement")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why the value is corrected."]})
+    if len(reason) > REASON_MAX:
+        raise ValidationError({"reason": [f"At most {REASON_MAX} characters."]})
     measurement = (
         OutcomeMeasurement.objects.select_for_update(of=("self",))
         .select_related("measure", "session__clinic", "session__patient")
         .get(pk=measurement.pk)
     )
     session = measurement.session
-    on = (session.completed_at or now).astimezone(session.clinic.tz).date()
     try:
         measurement.value, measurement.items = measured_value(
-            measurement.measure, value, items, born=session.patient.date_of_birth, on=on
+            measurement.measure, value, items, born=session.patient.date_of_birth, on=measurement.observed_on
         )
     except ValidationError as error:
         raise ValidationError({"value" if items is None else "items": error.messages}) from None
     measurement.recorded_by = by
     measurement.recorded_at = now
     measurement._history_user = by
+    measurement._change_reason = reason
     measurement.save(update_fields=["value", "items", "recorded_by", "recorded_at"])
     return measurement

@@ -194,6 +194,10 @@ class OutcomeMeasurement(models.Model):
     items = models.JSONField(null=True, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
+    # The visit's clinic-local date (the booked start's, else the completion
+    # request's performed_on), never when it was typed: series, charts,
+    # baseline and reports use it (SPEC §10).
+    observed_on = models.DateField()
     # Every edit is kept: who, when, old and new value (SPEC §2).
     history = HistoricalRecords()
 

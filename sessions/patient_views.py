@@ -17,8 +17,8 @@ from patients.models import Patient
 from .charts import outcome_chart
 from .enrolments.selectors import enrolments_of
 from .models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionStatus
+from .outcomes import enrolment_outcomes
 from .patient_changes import update_patient
-from .selectors import outcome_summary
 
 
 @staff_page()
@@ -121,7 +121,7 @@ def patient_detail(request, pk):
     today = clinic_today(clinic)
     enrolments = []
     for enrolment in enrolments_of(clinic).filter(patient=patient):
-        charts = [outcome_chart(summary) for summary in outcome_summary(enrolment)]
+        charts = [outcome_chart(summary) for summary in enrolment_outcomes(enrolment)]
         enrolments.append(
             {
                 "enrolment": enrolment,
@@ -151,6 +151,7 @@ def patient_detail(request, pk):
         "all_reminders": show_all,
         "void_reminders": void_count,
         "may_complete": request.user.has_role(Role.CLINICIAN),
+        "may_correct": request.user.has_role(Role.CLINICIAN),
         "today": today,
     }
     return render(request, "patients/patient_detail.html", context)

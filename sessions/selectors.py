@@ -5,19 +5,15 @@ costs the same few queries whatever its length.
 """
 
 import datetime as dt
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import QuerySet
 
 from clinics.models import Clinic, User
 from clinics.selectors import practitioners_of
 from core.services import now as now_or
-from patients.models import Enrolment
-from protocols.models import OutcomeMeasure
 
 from . import slots as slot_rules
-from .models import OCCUPYING, OutcomeMeasurement, Reminder, Session, SessionStatus
+from .models import OCCUPYING, Reminder, Session
 
 
 def sessions_of(clinic: Clinic) -> QuerySet[Session]:
@@ -86,72 +82,3 @@ def free_slots(
         patient_busy=patient_busy,
         limit=limit,
     )
-
-
-@dataclass(frozen=True)
-class Point:
-    session_id: int
-    sequence: int
-    step_name: str
-    date: dt.date
-    value: Decimal
-
-
-@dataclass(frozen=True)
-class MeasureSummary:
-    measure: OutcomeMeasure
-    series: list[Point]
-
-    @property
-    def baseline(self) -> Point | None:
-        return self.series[0] if self.series else None
-
-    @property
-    def latest(self) -> Point | None:
-        return self.series[-1] if self.series else None
-
-    @property
-    def change(self) -> Decimal | None:
-        if len(self.series) < 1:
-            return None
-        return self.latest.value - self.baseline.value
-
-    @property
-    def percent_change(self) -> Decimal | None:
-        """(latest − baseline) / baseline × 100, to one decimal; none when the
-        baseline is 0 (a wound that starts closed has no percent change)."""
-        if not self.series or self.baseline.value == 0:
-            return None
-        percent = (self.latest.value - self.baseline.value) / self.baseline.value * 100
-        return percent.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-    @property
-    def improved(self) -> bool | None:
-        change = self.change
-        if change is None or change == 0:
-            return None
-        return (change > 0) == self.measure.higher_is_better
-
-
-def outcome_summary(enrolment: Enrolment) -> list[MeasureSummary]:
-    """Per measure: the series in session order, the first value as
-    baseline, the latest, and the change from baseline. One query."""
-    tz = enrolment.clinic.tz
-    rows = (
-        OutcomeMeasurement.objects.filter(session__enrolment=enrolment, session__status=SessionStatus.COMPLETED)
-        .select_related("measure", "session", "session__step")
-        .order_by("measure__code", "session__sequence")
-    )
-    by_measure: dict[str, MeasureSummary] = {}
-    for row in rows:
-        summary = by_measure.setdefault(row.measure.code, MeasureSummary(row.measure, []))
-        summary.series.append(
-            Point(
-                session_id=row.session_id,
-                sequence=row.session.sequence,
-                step_name=row.session.step.name,
-                date=row.session.completed_at.astimezone(tz).date(),
-                value=row.value,
-            )
-        )
-    return list(by_measure.values())

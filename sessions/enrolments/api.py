@@ -14,7 +14,7 @@ from patients.selectors import patients_of
 from protocols.models import Protocol
 
 from ..api import SessionSerializer
-from ..selectors import outcome_summary
+from ..outcomes import enrolment_outcomes
 from .selectors import enrolments_of
 from .services import enrol_patient, withdraw_enrolment
 
@@ -59,31 +59,58 @@ class WithdrawSerializer(serializers.Serializer):
 
 
 class PointSerializer(serializers.Serializer):
+    measurement = serializers.IntegerField(
+        source="measurement_id", help_text="The outcome's id, for `PATCH /outcomes/{id}/` and its history."
+    )
     session = serializers.IntegerField(source="session_id")
     sequence = serializers.IntegerField()
     step_name = serializers.CharField()
-    date = serializers.DateField()
+    observed_on = serializers.DateField(help_text="The visit's clinic-local date.")
     value = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False)
+    baseline = serializers.BooleanField(source="is_baseline", help_text="Recorded at the baseline visit.")
+    primary_endpoint = serializers.BooleanField(help_text="Recorded at the protocol's primary end point step.")
+    change = serializers.DecimalField(
+        max_digits=13, decimal_places=4, coerce_to_string=False, allow_null=True,
+        help_text="value − baseline (points for a grade); null without a baseline.",
+    )
+    percent_change = serializers.DecimalField(
+        max_digits=12, decimal_places=1, coerce_to_string=False, allow_null=True,
+        help_text="(value − baseline) / baseline × 100, one decimal; null for ordinal measures, a zero baseline "
+        "or no baseline.",
+    )
+    responder = serializers.ListField(
+        child=serializers.CharField(), help_text="Codes of the measure's `responders` this value meets."
+    )
+
+
+class ResponderDefinitionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+
+
+def _value(**kwargs):
+    return serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False, allow_null=True, **kwargs)
 
 
 class OutcomeSummarySerializer(serializers.Serializer):
     measure = serializers.CharField(source="measure.code")
     name = serializers.CharField(source="measure.name")
     unit = serializers.CharField(source="measure.unit")
+    value_type = serializers.CharField(source="measure.value_type")
+    ordinal = serializers.BooleanField(help_text="A grade: change in points, never a percent change.")
     higher_is_better = serializers.BooleanField(source="measure.higher_is_better")
+    responders = ResponderDefinitionSerializer(many=True, help_text="The responder definitions that apply.")
+    baseline = _value(help_text="The value at the baseline visit; null when none was recorded there.")
     series = PointSerializer(many=True)
-    baseline = serializers.DecimalField(
-        source="baseline.value", max_digits=12, decimal_places=4, coerce_to_string=False, allow_null=True
-    )
-    latest = serializers.DecimalField(
-        source="latest.value", max_digits=12, decimal_places=4, coerce_to_string=False, allow_null=True
-    )
+    latest = _value()
+    endpoint = _value(help_text="The value at the primary end point (its last occurrence); null if none.")
+    endpoint_session = serializers.IntegerField(source="endpoint_point.session_id", allow_null=True)
     change = serializers.DecimalField(max_digits=13, decimal_places=4, coerce_to_string=False, allow_null=True)
     percent_change = serializers.DecimalField(
         max_digits=12, decimal_places=1, coerce_to_string=False, allow_null=True,
-        help_text="(latest − baseline) / baseline × 100, one decimal; null when the baseline is 0.",
+        help_text="The latest value's percent change from baseline (see the series).",
     )
-    improved = serializers.BooleanField(allow_null=True, help_text="Whether the change is in the better direction.")
+    improved = serializers.BooleanField(allow_null=True, help_text="Whether the latest change is in the better direction.")
 
 
 class EnrolmentFilter(filters.FilterSet):
@@ -136,10 +163,11 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
 
     @extend_schema(
         responses=OutcomeSummarySerializer(many=True),
-        description="Per measure: the series over completed sessions, baseline (first value), latest, change "
-        "and percent change from baseline (hair density 100 → 129 is 29.0).",
+        description="Per measure: `baseline` (the value at the baseline visit, else null), the `series` of "
+        "completed visits by visit date (`observed_on`) with `change`, `percent_change` (null for grades) and the "
+        "`responder` definitions each meets, `latest` and `endpoint` (hair density 100 → 129 is 29.0).",
     )
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def outcomes(self, request, pk=None):
-        summaries = outcome_summary(self.get_object())
+        summaries = enrolment_outcomes(self.get_object())
         return Response(OutcomeSummarySerializer(summaries, many=True).data)

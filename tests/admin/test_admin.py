@@ -52,7 +52,7 @@ def test_an_outcome_edit_shows_in_its_history(admin_client, clinic_history, clin
     from sessions.services import correct_outcome
 
     measurement = OutcomeMeasurement.objects.get(session__enrolment=clinic_history)
-    correct_outcome(measurement=measurement, value=104, by=clinician)
+    correct_outcome(measurement=measurement, value=104, reason="Mistyped.", by=clinician)
     response = admin_client.get(url(OutcomeMeasurement, "history", measurement.pk))
     assert response.status_code == 200
     page = response.content.decode()

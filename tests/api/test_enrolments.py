@@ -145,7 +145,8 @@ def test_outcomes_per_measure(client_as, receptionist, clinician, enrolment, bas
     assert density["improved"] is True
     assert density["unit"] == "hairs/cm²"
     pain = by_code["pain_vas"]
-    assert (pain["baseline"], pain["latest"], pain["change"], pain["percent_change"]) == (3, 3, 0, 0.0)
+    # Pain is not recorded at the baseline visit: no baseline, no change (never the first injection's value).
+    assert (pain["baseline"], pain["latest"], pain["change"], pain["percent_change"]) == (None, 3, None, None)
     assert [p["session"] for p in density["series"]] == [baseline.pk, first_injection.pk]
 
 

@@ -193,7 +193,7 @@ def test_outcomes_show_hair_density_up_29_percent_from_baseline(hair_density):
 
 
 def test_outcomes_give_the_series_of_values_by_visit_date(hair_density):
-    assert [(p["sequence"], p["date"], p["value"]) for p in hair_density["series"]] == [
+    assert [(p["sequence"], p["observed_on"], p["value"]) for p in hair_density["series"]] == [
         (1, "2026-03-02", 100),
         (2, "2026-03-16", 129),
     ]

@@ -50,6 +50,7 @@ def test_manager_creates_a_protocol_with_steps(client_as, manager, hair_protocol
         "measures": [],
         "product": "",
         "adjunct": "microneedling",
+        "primary_endpoint": False,
     }
     assert Protocol.objects.get(pk=data["id"]).clinic == manager.clinic
 

@@ -146,6 +146,10 @@ TABLE = [
         body=_complete_body, note="its booked start has passed"),
     Row("GET",   "/api/v1/sessions/{id}/reminders/",             401, 200, 200, 200, 404, obj="booked_later"),
     Row("GET",   "/api/v1/reminders/",                           401, 200, 200, 200, 200, note="other: its own (none)"),
+    Row("GET",   "/api/v1/outcomes/{id}/",                       401, 200, 200, 200, 404, obj="outcome"),
+    Row("PATCH", "/api/v1/outcomes/{id}/",                       401, 403, 200, 200, 404, obj="outcome",
+        body={"value": 104, "reason": "Mistyped: 140 was meant as 104."}),
+    Row("GET",   "/api/v1/outcomes/{id}/history/",               401, 200, 200, 200, 404, obj="outcome"),
 ]
 
 # Operations whose allowed roles depend on the body (SPEC §1, §4).
@@ -198,6 +202,19 @@ def world(clinic, other_clinic, receptionist, clinician, manager, outsider):
         services.book_session(
             session=first, start=at(dt.date(2026, 3, 16), 10), practitioner=clinician, by=receptionist, now=BUILT
         )
+        # A value recorded last week, at the patient's earlier course.
+        earlier = services.enrol_patient(
+            patient=PatientFactory(clinic=clinic), protocol=protocol, start_date=dt.date(2026, 2, 23),
+            by=receptionist, now=BUILT - dt.timedelta(days=8),
+        )
+        earlier_baseline = earlier.sessions.order_by("sequence")[0]
+        services.book_session(session=earlier_baseline, start=at(dt.date(2026, 2, 23), 10), practitioner=clinician,
+                              by=receptionist, now=BUILT - dt.timedelta(days=8))
+        services.complete_session(
+            session=earlier_baseline, by=clinician, outcomes=[{"measure": "hair_density", "value": 140}],
+            now=at(dt.date(2026, 2, 23), 11),
+        )
+        outcome = earlier_baseline.outcomes.get()
         yield World(
             users=users,
             tokens={persona: Token.objects.create(user=user).key for persona, user in users.items()},
@@ -215,6 +232,7 @@ def world(clinic, other_clinic, receptionist, clinician, manager, outsider):
                 "booked_now": baseline,
                 "booked_later": first,
                 "planned": second,
+                "outcome": outcome,
             },
         )
 

@@ -58,6 +58,7 @@ STEP_KEYS = {
     "measures",
     "product",
     "adjunct",
+    "primary_endpoint",
 }
 MEASURES_BY_CODE = {measure["code"]: measure for measure in MEASURES}
 PROTOCOLS_BY_KEY = {protocol["key"]: protocol for protocol in PROTOCOLS}
@@ -96,7 +97,7 @@ def test_measure_fields_are_well_formed(measure):
     assert isinstance(measure["max_value"], Decimal)
     assert measure["min_value"] < measure["max_value"]
     assert isinstance(measure["higher_is_better"], bool)
-    if measure["value_type"] == "integer":
+    if measure["value_type"] in ("integer", "score"):
         assert measure["min_value"] == measure["min_value"].to_integral_value()
         assert measure["max_value"] == measure["max_value"].to_integral_value()
 
@@ -107,14 +108,14 @@ def test_measure_fields_are_well_formed(measure):
         ("hair_density", "hairs/cm²", "decimal", "0", "600", True),
         ("elasticity_r2", "ratio", "decimal", "0", "1", True),
         ("hydration", "a.u.", "decimal", "0", "130", True),
-        ("glogau", "score", "integer", "1", "4", False),
+        ("glogau", "score", "score", "1", "4", False),
         ("wound_closed", "0/1", "integer", "0", "1", True),
         ("scorad", "score", "decimal", "0", "103", False),
         ("easi", "score", "decimal", "0", "72", False),
         ("pasi", "score", "decimal", "0", "72", False),
         ("dlqi", "score", "integer", "0", "30", False),
-        ("scar_grade", "score", "integer", "1", "4", False),
-        ("vss", "score", "integer", "0", "13", False),
+        ("scar_grade", "score", "score", "1", "4", False),
+        ("vss", "score", "score", "0", "13", False),
         ("tcs_use", "g", "decimal", "0", "1000", False),
     ],
 )
@@ -125,6 +126,13 @@ def test_measure_ranges_match_instruments_md(code, unit, value_type, low, high, 
     assert measure["min_value"] == Decimal(low)
     assert measure["max_value"] == Decimal(high)
     assert measure["higher_is_better"] is higher_is_better
+
+
+def test_each_protocol_marks_its_end_of_course_assessment_as_primary_end_point():
+    # clinical/protocols.md: one end point per protocol, an assessment.
+    for protocol in PROTOCOLS:
+        marked = [step for step in protocol["steps"] if step["primary_endpoint"]]
+        assert [step["kind"] for step in marked] == ["assessment"], protocol["key"]
 
 
 def test_library_has_the_seven_protocols():

@@ -99,12 +99,12 @@ def test_a_typed_in_score_stays_allowed_and_has_no_items(assessment, clinician):
     [
         (dt.date(1980, 5, 17), "7.6"),  # an adult
         (dt.date(2020, 6, 1), "7.2"),  # aged 5: head and neck weigh 0.2, lower limbs 0.3
-        (dt.date(2018, 3, 3), "7.2"),  # 7 on the session date, 8 the day after
-        # 8 on 2 March, the session's date in Berlin, though still 1 March in UTC.
-        (dt.date(2018, 3, 2), "7.6"),
+        (dt.date(2018, 3, 1), "7.6"),  # 8 on the visit date, 1 March
+        # 8 on 2 March, the day the values were typed in (Berlin), but the visit was on 1 March (SPEC §10).
+        (dt.date(2018, 3, 2), "7.2"),
     ],
 )
-def test_easi_weights_follow_the_patients_age_on_the_clinic_date(assessment_of, clinic, clinician, born, value):
+def test_easi_weights_follow_the_patients_age_on_the_visit_date(assessment_of, clinic, clinician, born, value):
     session = assessment_of(PatientFactory(clinic=clinic, date_of_birth=born))
     done = complete(session, clinician, [{"measure": "easi", "items": easi_items()}])
     easi = recorded(done)["easi"]
@@ -189,22 +189,22 @@ def test_a_correction_rescores_items_or_clears_them(assessment, clinician):
     scorad = recorded(done)["scorad"]
     milder = {**SCORAD_ITEMS, "area_percent": 10, "pruritus": 2}  # 2 + 31.5 + 7 = 40.5
     with clock("2026-03-03T09:00:00+00:00"):
-        services.correct_outcome(measurement=scorad, items=milder, by=clinician)
+        services.correct_outcome(measurement=scorad, items=milder, reason="Mistyped.", by=clinician)
     scorad.refresh_from_db()
     assert (scorad.value, scorad.items) == (Decimal("40.5"), milder)
 
     with clock("2026-03-03T09:05:00+00:00"), pytest.raises(ValidationError) as refused:
-        services.correct_outcome(measurement=scorad, items={**milder, "pruritus": 11}, by=clinician)
+        services.correct_outcome(measurement=scorad, items={**milder, "pruritus": 11}, reason="Mistyped.", by=clinician)
     assert refused.value.message_dict == {"items": ["scorad: SCORAD pruritus must be a number from 0 to 10, got 11"]}
     with clock("2026-03-03T09:05:00+00:00"), pytest.raises(ValidationError) as refused:
-        services.correct_outcome(measurement=scorad, value=40, items=milder, by=clinician)
+        services.correct_outcome(measurement=scorad, value=40, items=milder, reason="Mistyped.", by=clinician)
     assert refused.value.message_dict == {"items": ["scorad: give value or items, not both."]}
     scorad.refresh_from_db()
     assert (scorad.value, scorad.items) == (Decimal("40.5"), milder)
 
     # A value typed in no longer comes from the items: they are cleared, and the history keeps them.
     with clock("2026-03-03T09:10:00+00:00"):
-        services.correct_outcome(measurement=scorad, value=38, by=clinician)
+        services.correct_outcome(measurement=scorad, value=38, reason="Mistyped.", by=clinician)
     scorad.refresh_from_db()
     assert (scorad.value, scorad.items) == (38, None)
     assert [(h.value, h.items) for h in scorad.history.order_by("history_date")] == [
@@ -219,7 +219,7 @@ def test_an_easi_correction_scores_at_the_age_on_the_session_date(assessment_of,
     session = assessment_of(PatientFactory(clinic=clinic, date_of_birth=dt.date(2018, 3, 4)))
     easi = recorded(complete(session, clinician, [{"measure": "easi", "value": 1}]))["easi"]
     with clock("2026-03-05T09:00:00+00:00"):
-        services.correct_outcome(measurement=easi, items=easi_items(), by=clinician)
+        services.correct_outcome(measurement=easi, items=easi_items(), reason="Mistyped.", by=clinician)
     easi.refresh_from_db()
     assert (easi.value, easi.items) == (Decimal("7.2"), easi_items())
 

@@ -582,12 +582,12 @@ def test_withdraw_cancels_open_sessions_and_voids_reminders(completed, course, s
 def test_correcting_an_outcome_keeps_the_history(completed, clinician, manager, receptionist):
     measurement = OutcomeMeasurement.objects.get(session=completed)
     with pytest.raises(PermissionDenied):
-        services.correct_outcome(measurement=measurement, value=5, by=receptionist)
+        services.correct_outcome(measurement=measurement, value=5, reason="Mistyped.", by=receptionist)
     with pytest.raises(ValidationError) as error:
-        services.correct_outcome(measurement=measurement, value=12, by=manager)
+        services.correct_outcome(measurement=measurement, value=12, reason="Mistyped.", by=manager)
     assert list(error.value.message_dict) == ["value"]
     with clock("2026-03-17T08:00:00+00:00"):
-        services.correct_outcome(measurement=measurement, value=5, by=manager)
+        services.correct_outcome(measurement=measurement, value=5, reason="Mistyped.", by=manager)
     measurement.refresh_from_db()
     assert (measurement.value, measurement.recorded_by) == (Decimal("5"), manager)
     history = list(measurement.history.order_by("history_date"))
