@@ -5,7 +5,7 @@ from django.urls import path
 
 from clinics import views as clinic_views
 from protocols import views as protocol_views
-from sessions import patient_views
+from sessions import outcome_views, patient_views
 from sessions import views as session_views
 from sessions.enrolments import views as enrolment_views
 
@@ -25,6 +25,7 @@ urlpatterns = [
     path("sessions/<int:pk>/no-show/", session_views.no_show, name="session_no_show"),
     path("sessions/<int:pk>/skip/", session_views.skip, name="session_skip"),
     path("sessions/<int:pk>/complete/", session_views.complete, name="session_complete"),
+    path("outcomes/<int:pk>/correct/", outcome_views.outcome_correct, name="outcome_correct"),
     path("reminders/failed/", session_views.failed_reminders, name="failed_reminders"),
     path("reminders/<int:pk>/resend/", session_views.resend, name="reminder_resend"),
     path("protocols/", protocol_views.protocol_list, name="protocol_list"),

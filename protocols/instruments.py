@@ -86,6 +86,17 @@ def _integer(item: str, value, low: int, high: int) -> int:
     return value
 
 
+def _half_point(item: str, value, low: int, high: int) -> Decimal:
+    """A sign graded in half points (EASI: 0, 0.5 ... 3)."""
+    try:
+        number = _number(item, value, low, high)
+    except ValueError:
+        number = None
+    if number is None or number * 2 != (number * 2).to_integral_value():
+        raise ValueError(f"{item} must be one of {low}, {low + 0.5} ... {high} (half points), got {value!r}")
+    return number
+
+
 def _exact_keys(what: str, mapping, expected: Sequence[str]) -> None:
     if not isinstance(mapping, Mapping):
         raise ValueError(f"{what} must be a mapping with keys {', '.join(expected)}")
@@ -137,13 +148,13 @@ def severity_band_scorad(total) -> str:
     return "severe"
 
 
-def _regional_index(name, regions, weights, items, item_max) -> Decimal:
+def _regional_index(name, regions, weights, items, item_max, *, grade=_integer) -> Decimal:
     _exact_keys(f"{name} regions", regions, tuple(weights))
     total = Decimal(0)
     for region, weight in weights.items():
         scores = regions[region]
         _exact_keys(f"{name} region {region}", scores, (*items, AREA_KEY))
-        severity = sum(_integer(f"{name} {region} {item}", scores[item], 0, item_max) for item in items)
+        severity = sum(grade(f"{name} {region} {item}", scores[item], 0, item_max) for item in items)
         area = area_score(_number(f"{name} {region} {AREA_KEY}", scores[AREA_KEY], 0, 100))
         total += severity * area * weight
     return _round(total)
@@ -152,12 +163,13 @@ def _regional_index(name, regions, weights, items, item_max) -> Decimal:
 def easi(*, regions: Mapping[str, Mapping], age_years: int) -> Decimal:
     """Eczema Area and Severity Index, 0-72.
 
-    ``regions`` maps each of ``EASI_REGIONS`` to its ``EASI_ITEMS`` (0-3 each)
-    and ``area_percent`` (0-100). Children aged 0-7 use different weights.
+    ``regions`` maps each of ``EASI_REGIONS`` to its ``EASI_ITEMS`` (0-3 each,
+    in half points: 0, 0.5 ... 3) and ``area_percent`` (0-100). Children aged
+    0-7 use different weights.
     """
     age = _integer("EASI age in years", age_years, 0, 150)
     weights = EASI_WEIGHTS_UNDER_8 if age < 8 else EASI_WEIGHTS_FROM_AGE_8
-    return _regional_index("EASI", regions, weights, EASI_ITEMS, 3)
+    return _regional_index("EASI", regions, weights, EASI_ITEMS, 3, grade=_half_point)
 
 
 def pasi(*, regions: Mapping[str, Mapping]) -> Decimal:
@@ -169,17 +181,105 @@ def pasi(*, regions: Mapping[str, Mapping]) -> Decimal:
     return _regional_index("PASI", regions, PASI_WEIGHTS, PASI_ITEMS, 4)
 
 
-def dlqi(answers: Sequence[int]) -> int:
-    """Dermatology Life Quality Index, 0-30, from the ten item scores in order.
+NOT_RELEVANT = "not_relevant"
+DLQI_WORK_QUESTION = 7  # "prevented you from working or studying?": yes (3), else no and 0-2
+DLQI_YES = "yes"
+DLQI_BANDS = ((1, "no effect"), (5, "small effect"), (10, "moderate effect"), (20, "very large effect"),
+              (30, "extremely large effect"))
 
-    Each answer is already scored 0-3: "not relevant" is 0, and question 7
-    answered "yes, prevented work or study" is 3.
-    """
+
+@dataclass(frozen=True)
+class DlqiScore:
+    total: int
+    unanswered: tuple[int, ...]  # question numbers left out (at most one; it scores 0)
+    not_relevant: tuple[int, ...]
+
+
+def dlqi_score(answers: Sequence) -> DlqiScore:
+    """DLQI from the ten answers in order (Finlay & Khan 1994 and its scoring
+    rules): each 0-3, ``"not_relevant"`` (scores 0, kept as such), or None
+    (unanswered). Question 7 is ``"yes"`` (prevented work or study: 3) or, for
+    "no", 0-2; 3 is read as "yes". One unanswered question scores 0 and is
+    flagged; two or more make the questionnaire invalid."""
     if isinstance(answers, str | bytes) or not isinstance(answers, Sequence):
-        raise ValueError(f"DLQI answers must be a sequence of {DLQI_QUESTIONS} scores from 0 to 3")
+        raise ValueError(f"DLQI answers must be a sequence of {DLQI_QUESTIONS} answers")
     if len(answers) != DLQI_QUESTIONS:
         raise ValueError(f"DLQI answers must have exactly {DLQI_QUESTIONS} items, got {len(answers)}")
-    return sum(_integer(f"DLQI question {number}", answer, 0, 3) for number, answer in enumerate(answers, start=1))
+    total, unanswered, not_relevant = 0, [], []
+    for number, answer in enumerate(answers, start=1):
+        if answer is None:
+            unanswered.append(number)
+        elif answer == NOT_RELEVANT:
+            not_relevant.append(number)
+        elif number == DLQI_WORK_QUESTION and answer == DLQI_YES:
+            total += 3
+        elif number == DLQI_WORK_QUESTION:
+            try:
+                total += _integer(f"DLQI question {number}", answer, 0, 3)
+            except ValueError:
+                raise ValueError(
+                    f'DLQI question 7 must be "yes" (prevented work or study), 0-2, or "{NOT_RELEVANT}", '
+                    f"got {answer!r}"
+                ) from None
+        else:
+            try:
+                total += _integer(f"DLQI question {number}", answer, 0, 3)
+            except ValueError:
+                raise ValueError(
+                    f'DLQI question {number} must be 0-3, "{NOT_RELEVANT}" or null (unanswered), got {answer!r}'
+                ) from None
+    if len(unanswered) > 1:
+        raise ValueError(
+            f"DLQI questions {', '.join(map(str, unanswered))} are unanswered; at most one may be left out"
+        )
+    return DlqiScore(total, tuple(unanswered), tuple(not_relevant))
+
+
+def dlqi(answers: Sequence) -> int:
+    """Dermatology Life Quality Index, 0-30 (see dlqi_score)."""
+    return dlqi_score(answers).total
+
+
+def dlqi_band(total) -> str:
+    """Hongbo et al. 2005: 0-1 no effect ... 21-30 extremely large effect on the patient's life."""
+    total = _integer("DLQI total", total, 0, 30)
+    return next(band for upper, band in DLQI_BANDS if total <= upper)
+
+
+def objective_scorad(*, area_percent, intensity: Mapping[str, int], **_symptoms) -> Decimal:
+    """Objective SCORAD = A/5 + 7B/2 (0-83), without the patient's symptoms."""
+    a = _number("SCORAD area percent (A)", area_percent, 0, 100)
+    _exact_keys("SCORAD intensity", intensity, SCORAD_INTENSITY_ITEMS)
+    b = sum(_integer(f"SCORAD intensity {item}", intensity[item], 0, 3) for item in SCORAD_INTENSITY_ITEMS)
+    return _round(a / 5 + Decimal(7) * b / 2)
+
+
+def severity_band_objective_scorad(total) -> str:
+    """Objective SCORAD (Kunz et al. 1997): mild below 15, moderate 15 to 40, severe above 40."""
+    total = _number("objective SCORAD", total, 0, 83)
+    if total < 15:
+        return "mild"
+    if total <= 40:
+        return "moderate"
+    return "severe"
+
+
+def interpretation(code: str, value, items) -> dict | None:
+    """What a clinician reads beside a scored value: DLQI's band and flagged
+    answers, SCORAD's band, objective SCORAD and its band; None otherwise."""
+    if code == "dlqi":
+        result = {"band": dlqi_band(int(value))}
+        if items:
+            score = dlqi_score(items["answers"])
+            result.update(unanswered=list(score.unanswered), not_relevant=list(score.not_relevant))
+        return result
+    if code == "scorad":
+        result = {"band": severity_band_scorad(value)}
+        if items:
+            objective = objective_scorad(**items)
+            result.update(objective_scorad=objective, objective_band=severity_band_objective_scorad(objective))
+        return result
+    return None
 
 
 # The keys of each scored instrument's items, by measure code: the keyword
@@ -208,12 +308,21 @@ class Item:
     label: str
     high: int
     whole: bool  # a whole-number grade; otherwise any number (areas, visual analogue scores)
+    half: bool = False  # graded in half points (EASI's signs)
+    choices: tuple = ()  # (stored answer, label): a questionnaire's answers (DLQI)
+    optional: bool = False  # may be left unanswered (stored as null)
 
 
 @dataclass(frozen=True)
 class ItemGroup:
     legend: str
     items: tuple[Item, ...]
+
+
+_DLQI_CHOICES = ((3, "Very much (3)"), (2, "A lot (2)"), (1, "A little (1)"), (0, "Not at all (0)"),
+                 (NOT_RELEVANT, "Not relevant (0)"))
+_DLQI_WORK_CHOICES = ((DLQI_YES, "Yes, prevented work or study (3)"), (2, "No, but a lot (2)"),
+                      (1, "No, but a little (1)"), (0, "No, not at all (0)"), (NOT_RELEVANT, "Not relevant (0)"))
 
 
 def _words(key: str) -> str:
@@ -224,12 +333,12 @@ def _sign(key: str) -> str:
     return _SIGN_LABELS.get(key, _words(key))
 
 
-def _regional_layout(regions, signs, high) -> tuple[ItemGroup, ...]:
+def _regional_layout(regions, signs, high, *, half=False) -> tuple[ItemGroup, ...]:
     return tuple(
         ItemGroup(
-            f"{_REGION_LABELS.get(region, _words(region))} (signs 0–{high})",
+            f"{_REGION_LABELS.get(region, _words(region))} (signs 0–{high}{' in half points' if half else ''})",
             (
-                *(Item(("regions", region, key), _sign(key), high, True) for key in signs),
+                *(Item(("regions", region, key), _sign(key), high, not half, half=half) for key in signs),
                 Item(("regions", region, AREA_KEY), "Area affected (%)", 100, False),
             ),
         )
@@ -248,12 +357,22 @@ ITEM_LAYOUTS: dict[str, tuple[ItemGroup, ...]] = {
             (Item(("pruritus",), "Pruritus", 10, False), Item(("sleeplessness",), "Sleeplessness", 10, False)),
         ),
     ),
-    "easi": _regional_layout(EASI_REGIONS, EASI_ITEMS, 3),
+    "easi": _regional_layout(EASI_REGIONS, EASI_ITEMS, 3, half=True),
     "pasi": _regional_layout(PASI_REGIONS, PASI_ITEMS, 4),
     "dlqi": (
         ItemGroup(
-            "Answers (0–3 each; “not relevant” is 0)",
-            tuple(Item(("answers", index), f"Question {index + 1}", 3, True) for index in range(DLQI_QUESTIONS)),
+            "Answers (one question may be left unanswered; “not relevant” scores 0)",
+            tuple(
+                Item(
+                    ("answers", index),
+                    f"Question {index + 1}",
+                    3,
+                    True,
+                    choices=_DLQI_WORK_CHOICES if index + 1 == DLQI_WORK_QUESTION else _DLQI_CHOICES,
+                    optional=True,
+                )
+                for index in range(DLQI_QUESTIONS)
+            ),
         ),
     ),
 }
@@ -285,10 +404,14 @@ def describe_layout(code: str) -> str:
         parts = []
         for head, rest in heads.items():
             if isinstance(head, int):
-                return f"[{len(heads)} numbers 0-{rest[0][1].high}, in order]"
+                return (
+                    f'[{len(heads)} answers in order, each 0-{rest[0][1].high}, "{NOT_RELEVANT}", or null '
+                    f'(unanswered: at most one); question {DLQI_WORK_QUESTION} is "{DLQI_YES}" or 0-2]'
+                )
             if rest == [((), rest[0][1])]:
                 item = rest[0][1]
-                parts.append(f'"{head}": {"an integer " if item.whole else ""}0-{item.high}')
+                kind = "an integer " if item.whole else "half points " if item.half else ""
+                parts.append(f'"{head}": {kind}0-{item.high}')
             else:
                 parts.append(f'"{head}": {node_text(rest)}')
         return "{" + ", ".join(parts) + "}"

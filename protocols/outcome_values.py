@@ -33,7 +33,7 @@ def clean_value(measure: OutcomeMeasure, raw) -> Decimal:
             f"{label}: {value} is outside {measure.min_value.normalize():f}–{measure.max_value.normalize():f}"
             f"{' ' + measure.unit if measure.unit else ''}."
         )
-    if measure.value_type == ValueType.INTEGER and value != value.to_integral_value():
+    if measure.value_type in (ValueType.INTEGER, ValueType.SCORE) and value != value.to_integral_value():
         raise ValidationError(f"{label}: a whole number is required.")
     if value != value.quantize(Decimal("0.0001")):
         raise ValidationError(f"{label}: at most 4 decimal places.")
@@ -62,6 +62,10 @@ def measured_value(measure: OutcomeMeasure, value, items, *, born: dt.date, on: 
     session date ``on`` for a patient born on ``born``. Either is range-checked by clean_value; a
     ValidationError names the measure and the rule."""
     code = measure.code
+    if items is None and code in instruments.SCORED_CODES:
+        # A bare total cannot be checked (SCORAD 51.5432 has no items behind it).
+        layout = ", ".join(instruments.ITEM_KEYS[code])
+        raise ValidationError(f"{code}: give its items ({layout}), not a total; the value is computed from them.")
     if items is None:
         return clean_value(measure, value), None
     if value is not None:

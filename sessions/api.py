@@ -8,7 +8,7 @@ their UTC offset. A `start` sent without an offset is clinic-local time.
 from django.db.models import F, Prefetch
 from django.db.models.functions import Coalesce, TruncDate
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -101,11 +101,19 @@ class OutcomeSerializer(serializers.ModelSerializer):
         help_text="The items a scored instrument's value was computed from, as sent; null for a value typed in.",
     )
     recorded_at = ClinicTimeField(clinic_path="session.clinic")
+    interpretation = serializers.SerializerMethodField()
 
     class Meta:
         model = OutcomeMeasurement
-        fields = ["id", "measure", "unit", "value", "items", "observed_on", "recorded_by", "recorded_at"]
+        fields = ["id", "measure", "unit", "value", "items", "interpretation", "observed_on", "recorded_by", "recorded_at"]
         read_only_fields = fields
+
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "description": "DLQI: band, unanswered and not_relevant questions; "
+         "SCORAD: band, objective_scorad and objective_band; null for other measures."}
+    )
+    def get_interpretation(self, outcome):
+        return instruments.interpretation(outcome.measure.code, outcome.value, outcome.items)
 
 
 class AdverseEventSerializer(serializers.ModelSerializer):

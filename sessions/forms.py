@@ -82,6 +82,16 @@ class SkipForm(forms.Form):
 
 def _item_field(item: instruments.Item) -> forms.Field:
     """The page's input for one instrument item (instruments.ITEM_LAYOUTS)."""
+    if item.choices:
+        return forms.TypedChoiceField(
+            label=item.label, required=False, choices=[("", "— unanswered"), *item.choices],
+            coerce=lambda answer: int(answer) if answer.isdigit() else answer, empty_value=None,
+        )
+    if item.half:
+        field = forms.DecimalField(label=item.label, required=False, min_value=0, max_value=item.high,
+                                   max_digits=3, decimal_places=1, step_size=Decimal("0.5"))
+        field.widget.attrs.update({"step": "0.5", "min": "0", "max": str(item.high)})
+        return field
     if item.whole:
         field = forms.IntegerField(label=item.label, required=False, min_value=0, max_value=item.high)
         field.widget.attrs["step"] = "1"
@@ -101,9 +111,8 @@ class ScoredSection:
         self.name = instruments.INSTRUMENT_NAMES.get(measure.code, measure.code.upper())
         self.field = form[form.items_field(measure.code)]
         self.groups = [(legend, [form[name] for name in names]) for legend, names in form.item_groups[measure.code]]
-        self.open = bool(self.field.errors) or any(
-            f.errors or form.is_filled(f.name) for _, fs in self.groups for f in fs
-        )
+        # Items are the only way to record a scored instrument (SPEC §10): the section is open.
+        self.open = True
 
 
 class CompleteForm(forms.Form):
@@ -132,8 +141,9 @@ class CompleteForm(forms.Form):
         # Per scored instrument: [(legend, [field name])], and each item field's path in the items dict.
         self.item_groups: dict[str, list[tuple[str, list[str]]]] = {}
         self.item_paths: dict[str, dict[str, tuple]] = {}
+        self.item_optional: dict[str, bool] = {}
         for measure in self.measures:
-            integer = measure.value_type == ValueType.INTEGER
+            integer = measure.value_type in (ValueType.INTEGER, ValueType.SCORE)
             step = "1" if integer else "any"
             unit = f" ({measure.unit})" if measure.unit else ""
             low, high = measure.min_value.normalize(), measure.max_value.normalize()
@@ -165,6 +175,7 @@ class CompleteForm(forms.Form):
                 name = f"{self.items_field(code)}__{'__'.join(str(part) for part in item.path)}"
                 fields[name] = _item_field(item)
                 self.item_paths[code][name] = item.path
+                self.item_optional[name] = item.optional
                 names.append(name)
             self.item_groups[code].append((group.legend, names))
         return fields
@@ -200,7 +211,8 @@ class CompleteForm(forms.Form):
             filled = [name for name in paths if self.is_filled(name)]
             if not filled:
                 continue
-            if len(filled) < len(paths):
+            required = [name for name in paths if not self.item_optional[name]]
+            if any(not self.is_filled(name) for name in required):
                 name = instruments.INSTRUMENT_NAMES.get(code, code)
                 self.add_error(
                     self.items_field(code),
@@ -210,7 +222,10 @@ class CompleteForm(forms.Form):
                 continue
             if any(name not in data for name in paths):
                 continue  # an item is out of range; its error stands beside it
-            self.scored_items[code] = instruments.items_from_paths({path: data[name] for name, path in paths.items()})
+            # An optional item left empty (a DLQI question) goes on as null: the instrument rules on it.
+            self.scored_items[code] = instruments.items_from_paths(
+                {path: data[name] if self.is_filled(name) else None for name, path in paths.items()}
+            )
         return data
 
     def outcomes(self) -> list[dict]:

@@ -228,7 +228,7 @@ def test_easi_maximum_is_72_at_any_age(age):
         (
             {"trunk": {"lichenification": 4}},
             30,
-            "EASI trunk lichenification must be an integer from 0 to 3",
+            "EASI trunk lichenification must be one of 0, 0.5 ... 3 (half points), got 4",
         ),
         (
             {"trunk": {"area_percent": 120}},
@@ -337,11 +337,13 @@ def test_dlqi_sums_the_ten_answers():
     [
         ([1] * 9, "DLQI answers must have exactly 10 items, got 9"),
         ([1] * 11, "DLQI answers must have exactly 10 items, got 11"),
-        ([0] * 6 + [4] + [0] * 3, "DLQI question 7 must be an integer from 0 to 3"),
-        ([-1] + [0] * 9, "DLQI question 1 must be an integer from 0 to 3"),
-        ([0] * 9 + [True], "DLQI question 10 must be an integer from 0 to 3"),
-        ("0123012301", "DLQI answers must be a sequence of 10 scores from 0 to 3"),
-        (None, "DLQI answers must be a sequence of 10 scores from 0 to 3"),
+        ([0] * 6 + [4] + [0] * 3, 'DLQI question 7 must be "yes" (prevented work or study), 0-2, or "not_relevant"'),
+        ([-1] + [0] * 9, 'DLQI question 1 must be 0-3, "not_relevant" or null (unanswered), got -1'),
+        ([0] * 9 + [True], 'DLQI question 10 must be 0-3, "not_relevant" or null (unanswered), got True'),
+        ([0] * 5 + ["yes"] + [0] * 4, 'DLQI question 6 must be 0-3, "not_relevant" or null'),
+        ([None, 0, None] + [0] * 7, "DLQI questions 1, 3 are unanswered; at most one may be left out"),
+        ("0123012301", "DLQI answers must be a sequence of 10 answers"),
+        (None, "DLQI answers must be a sequence of 10 answers"),
     ],
 )
 def test_dlqi_rejects_bad_answers(answers, message):

@@ -29,6 +29,7 @@ from core.exceptions import Conflict
 from core.timezones import at_local, is_in_gap
 from patients.models import Patient
 from patients.services import create_patient
+from protocols import instruments
 from protocols.models import Protocol, StepKind, ValueType
 from protocols.services import set_up_clinic
 from sessions import services
@@ -113,6 +114,36 @@ ADVERSE_EVENT = {
     "severity": "mild",
     "related_to_treatment": "yes",
 }
+
+
+def demo_items(code: str, severity: float) -> dict:
+    """Items of a scored instrument at about ``severity`` (0-1) of its maximum."""
+    severity = min(max(severity, 0.0), 1.0)
+
+    def grade(high, half=False):
+        return round(severity * high * 2) / 2 if half else round(severity * high)
+
+    area = round(severity * 100)
+    if code == "scorad":
+        return {
+            "area_percent": area,
+            "intensity": {item: grade(3) for item in instruments.SCORAD_INTENSITY_ITEMS},
+            "pruritus": grade(10),
+            "sleeplessness": grade(10),
+        }
+    if code == "dlqi":
+        total = round(severity * 30)
+        return {"answers": [min(3, max(0, total - 3 * n)) for n in range(instruments.DLQI_QUESTIONS)]}
+    regions, signs, high = (
+        (instruments.EASI_REGIONS, instruments.EASI_ITEMS, 3) if code == "easi"
+        else (instruments.PASI_REGIONS, instruments.PASI_ITEMS, 4)
+    )
+    return {
+        "regions": {
+            region: {**{sign: grade(high, half=code == "easi") for sign in signs}, instruments.AREA_KEY: area}
+            for region in regions
+        }
+    }
 
 
 @dataclass
@@ -497,7 +528,11 @@ class Demo:
                 value = 1 if progress >= 1 else 0
             else:
                 value = (baseline + (final - baseline) * progress) * scale
-            if measure.value_type == ValueType.INTEGER:
+            if measure.code in instruments.SCORED_CODES:
+                # Scored instruments come from their items (SPEC §10).
+                values.append({"measure": measure.code, "items": demo_items(measure.code, value / float(measure.max_value))})
+                continue
+            if measure.value_type in (ValueType.INTEGER, ValueType.SCORE):
                 value = round(value)
             else:
                 value = Decimal(str(round(value, 3 if measure.max_value <= 1 else 1)))
