@@ -71,8 +71,8 @@ def post(doc, session, **fields):
         "ae-INITIAL_FORMS": "0",
         "ae-MIN_NUM_FORMS": "0",
         "ae-MAX_NUM_FORMS": "20",
-        "measure_easi": "7.6",
-        "measure_dlqi": "13",
+        **{f"items_easi__regions__{r}__{k}": "0" for r in EASI_REGIONS for k in (*EASI_ITEMS, "area_percent")},
+        **{f"items_dlqi__answers__{i}": "0" for i in range(10)},
         "notes": "Flare on the flexures",
         **fields,
     }
@@ -85,11 +85,13 @@ def unchanged(session):
     return session.status == SessionStatus.BOOKED and not OutcomeMeasurement.objects.exists()
 
 
-def test_each_scored_measure_offers_its_labelled_items_in_a_closed_disclosure(doc, assessment):
+def test_each_scored_measure_offers_its_labelled_items_in_an_open_section(doc, assessment):
     page = doc.get(reverse("session_complete", args=[assessment.pk])).content.decode()
-    assert page.count('<details class="scored-items">') == 3  # SCORAD, EASI, DLQI; closed while empty
+    # SCORAD, EASI, DLQI: open, since the items are the only way to record them (SPEC §10).
+    assert page.count('<details class="scored-items" open>') == 3
     assert "<summary>Score SCORAD from items</summary>" in page
-    assert "<legend>Head and neck (signs 0–3)</legend>" in page and "<legend>Intensity (0–3 each)</legend>" in page
+    assert "<legend>Head and neck (signs 0–3 in half points)</legend>" in page
+    assert "<legend>Intensity (0–3 each)</legend>" in page
     names = [
         *SCORAD_POST,
         *(f"items_dlqi__answers__{i}" for i in range(10)),
@@ -101,7 +103,9 @@ def test_each_scored_measure_offers_its_labelled_items_in_a_closed_disclosure(do
     assert input_attrs(page, "items_scorad__intensity__dryness") >= {("min", "0"), ("max", "3"), ("step", "1")}
     assert input_attrs(page, "items_scorad__pruritus") >= {("min", "0"), ("max", "10"), ("step", "any")}
     assert input_attrs(page, "items_easi__regions__trunk__area_percent") >= {("max", "100"), ("type", "number")}
-    assert input_attrs(page, "items_dlqi__answers__9") >= {("max", "3"), ("id", "id_items_dlqi__answers__9")}
+    assert input_attrs(page, "items_easi__regions__trunk__erythema") >= {("step", "0.5"), ("max", "3")}
+    assert '<option value="not_relevant">Not relevant (0)</option>' in page
+    assert '<option value="yes">Yes, prevented work or study (3)</option>' in page
 
 
 def test_scorad_from_its_items_is_computed_and_stored_with_them(doc, assessment):
@@ -111,7 +115,6 @@ def test_scorad_from_its_items_is_computed_and_stored_with_them(doc, assessment)
     assert assessment.status == SessionStatus.COMPLETED
     scorad = OutcomeMeasurement.objects.get(session=assessment, measure__code="scorad")
     assert (scorad.value, scorad.items) == (Decimal("51.5"), SCORAD_ITEMS)
-    assert OutcomeMeasurement.objects.get(session=assessment, measure__code="easi").items is None
     page = doc.get(reverse("patient_detail", args=[assessment.patient_id])).content.decode()
     assert "51.5" in page
 
@@ -125,9 +128,10 @@ def test_dlqi_and_easi_from_items_too(doc, assessment, patient):
         {"items_easi__regions__head_neck__area_percent": "15", "items_easi__regions__lower_limbs__area_percent": "55"}
     )
     easi.update({f"items_easi__regions__lower_limbs__{k}": "1" for k in EASI_ITEMS})
-    answers = (1, 2, 0, 3, 1, 0, 3, 0, 1, 2)
-    dlqi = {f"items_dlqi__answers__{i}": str(a) for i, a in enumerate(answers)}
-    response = post(doc, assessment, measure_scorad="51.5", measure_easi="", measure_dlqi="", **easi, **dlqi)
+    # Question 3 not relevant, question 7 "yes" (3), question 9 unanswered (scores 0, flagged).
+    answers = (1, 2, "not_relevant", 3, 1, 0, "yes", 0, None, 2)
+    dlqi = {f"items_dlqi__answers__{i}": "" if a is None else str(a) for i, a in enumerate(answers)}
+    response = post(doc, assessment, **SCORAD_POST, **easi, **dlqi)
     assert response.status_code == 302, response.context["form"].errors
     rows = {m.measure.code: m for m in OutcomeMeasurement.objects.filter(session=assessment).select_related("measure")}
     assert rows["easi"].value == Decimal("7.6")  # an adult: head and neck weigh 0.1
@@ -138,8 +142,7 @@ def test_dlqi_and_easi_from_items_too(doc, assessment, patient):
         "lichenification": 1,
         "area_percent": 15,
     }
-    assert (rows["dlqi"].value, rows["dlqi"].items) == (13, {"answers": list(answers)})
-    assert rows["scorad"].items is None
+    assert (rows["dlqi"].value, rows["dlqi"].items) == (12, {"answers": list(answers)})
 
 
 def test_partly_filled_items_are_refused_beside_their_section(doc, assessment):
@@ -170,11 +173,14 @@ def test_a_typed_value_and_items_together_are_refused(doc, assessment):
     assert unchanged(assessment)
 
 
-def test_typed_in_scores_still_work_without_items(doc, assessment):
+def test_a_typed_in_score_is_refused_beside_it(doc, assessment):
     response = post(doc, assessment, measure_scorad="40")
-    assert response.status_code == 302
-    scorad = OutcomeMeasurement.objects.get(session=assessment, measure__code="scorad")
-    assert (scorad.value, scorad.items) == (Decimal("40"), None)
+    assert response.status_code == 200
+    assert response.context["form"].errors["measure_scorad"] == [
+        "scorad: give its items (area_percent, intensity, pruritus, sleeplessness), not a total; "
+        "the value is computed from them."
+    ]
+    assert unchanged(assessment)
 
 
 @pytest.mark.browser
@@ -208,9 +214,7 @@ def test_in_a_browser_the_sections_open_fit_800px_and_score_scorad(
     )
     page = browser_login(new_page(width=800, height=1000), live_server.url, clinician)
     page.goto(f"{live_server.url}/sessions/{session.pk}/complete/")
-    for name in ("SCORAD", "EASI", "PASI", "DLQI"):
-        page.get_by_text(f"Score {name} from items").click()
-    assert page.locator("details[open]").count() == 4
+    assert page.locator("details[open]").count() == 4  # open from the start
     assert no_horizontal_scroll(page)
     assert unlabelled_fields(page) == []
     page.screenshot(path=str(tmp_path / "complete-items-800px.png"), full_page=True)

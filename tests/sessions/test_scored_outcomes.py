@@ -87,11 +87,19 @@ def test_scorad_from_items_is_computed_and_stored_with_them(assessment, clinicia
     assert scorad.history.get().items == SCORAD_ITEMS
 
 
-def test_a_typed_in_score_stays_allowed_and_has_no_items(assessment, clinician):
-    done = complete(assessment, clinician, [{"measure": "scorad", "value": "51.5"}, {"measure": "itch_nrs", "value": 6}])
-    rows = recorded(done)
-    assert (rows["scorad"].value, rows["scorad"].items) == (Decimal("51.5"), None)
-    assert (rows["itch_nrs"].value, rows["itch_nrs"].items) == (6, None)
+@pytest.mark.parametrize(
+    ("code", "items"),
+    [("scorad", "area_percent, intensity, pruritus, sleeplessness"), ("easi", "regions"), ("pasi", "regions"),
+     ("dlqi", "answers")],
+)
+def test_a_bare_total_of_a_scored_instrument_is_refused_naming_its_items(assessment, clinician, code, items):
+    # SPEC §10: a SCORAD of 51.5432 typed in has nothing behind it.
+    with pytest.raises(ValidationError) as refused:
+        complete(assessment, clinician, [{"measure": code, "value": "20"}, {"measure": "itch_nrs", "value": 6}])
+    assert refused.value.message_dict["outcomes"] == [
+        f"{code}: give its items ({items}), not a total; the value is computed from them."
+    ]
+    assert not OutcomeMeasurement.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -138,7 +146,7 @@ def test_pasi_and_dlqi_from_items_are_stored_as_plain_json(assessment, clinician
     ("outcome", "message"),
     [
         ({"measure": "scorad", "value": 51.5, "items": SCORAD_ITEMS}, "scorad: give value or items, not both."),
-        ({"measure": "scorad"}, "scorad: a number is required."),
+        ({"measure": "scorad"}, "scorad: give its items"),
         (
             {"measure": "itch_nrs", "items": {"answers": [6]}},
             "itch_nrs: only scorad, easi, pasi, dlqi are computed from items; give a value.",
@@ -184,7 +192,7 @@ def test_a_computed_value_is_still_range_checked(assessment, clinician):
     assert not OutcomeMeasurement.objects.exists()
 
 
-def test_a_correction_rescores_items_or_clears_them(assessment, clinician):
+def test_a_correction_rescores_items_never_takes_a_bare_total(assessment, clinician):
     done = complete(assessment, clinician, [{"measure": "scorad", "items": SCORAD_ITEMS}])
     scorad = recorded(done)["scorad"]
     milder = {**SCORAD_ITEMS, "area_percent": 10, "pruritus": 2}  # 2 + 31.5 + 7 = 40.5
@@ -202,22 +210,20 @@ def test_a_correction_rescores_items_or_clears_them(assessment, clinician):
     scorad.refresh_from_db()
     assert (scorad.value, scorad.items) == (Decimal("40.5"), milder)
 
-    # A value typed in no longer comes from the items: they are cleared, and the history keeps them.
-    with clock("2026-03-03T09:10:00+00:00"):
+    with clock("2026-03-03T09:10:00+00:00"), pytest.raises(ValidationError) as refused:
         services.correct_outcome(measurement=scorad, value=38, reason="Mistyped.", by=clinician)
-    scorad.refresh_from_db()
-    assert (scorad.value, scorad.items) == (38, None)
-    assert [(h.value, h.items) for h in scorad.history.order_by("history_date")] == [
-        (Decimal("51.5"), SCORAD_ITEMS),
-        (Decimal("40.5"), milder),
-        (38, None),
+    assert list(refused.value.message_dict) == ["value"]
+    assert [(h.value, h.items, h.history_change_reason) for h in scorad.history.order_by("history_date")] == [
+        (Decimal("51.5"), SCORAD_ITEMS, None),
+        (Decimal("40.5"), milder, "Mistyped."),
     ]
 
 
-def test_an_easi_correction_scores_at_the_age_on_the_session_date(assessment_of, clinic, clinician):
-    # 7 on the session's date (2 March), 8 by the day of the correction: the child's weights still apply.
+def test_an_easi_correction_scores_at_the_age_on_the_visit_date(assessment_of, clinic, clinician):
+    # 7 on the visit's date (1 March), 8 by the day of the correction: the child's weights still apply.
     session = assessment_of(PatientFactory(clinic=clinic, date_of_birth=dt.date(2018, 3, 4)))
-    easi = recorded(complete(session, clinician, [{"measure": "easi", "value": 1}]))["easi"]
+    milder = {"regions": {r: {**v, "area_percent": 0} for r, v in easi_items()["regions"].items()}}
+    easi = recorded(complete(session, clinician, [{"measure": "easi", "items": milder}]))["easi"]
     with clock("2026-03-05T09:00:00+00:00"):
         services.correct_outcome(measurement=easi, items=easi_items(), reason="Mistyped.", by=clinician)
     easi.refresh_from_db()
