@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocols import instruments
-from protocols.library import RESPONDERS
 from protocols.instruments import (
     DLQI_YES,
     EASI_ITEMS,
@@ -24,6 +23,7 @@ from protocols.instruments import (
     scorad,
     severity_band_objective_scorad,
 )
+from protocols.library import RESPONDERS
 
 
 def _regions(**signs):
