@@ -475,7 +475,7 @@ def test_patient_page_chart_shows_the_percent_change(doc, booked, clinician, enr
     page = doc.get(url("patient_detail", booked.patient_id)).content.decode()
     assert "+25.0 %" in page
     assert page.count('class="point"') == 3  # two density points, one pain point
-    assert 'class="baseline"' in page and "Date of session" in page
+    assert 'class="baseline"' in page and "Visit date and number" in page
 
 
 # --- Due list and reminders ----------------------------------------------------------------------
