@@ -88,3 +88,25 @@ def check_lot_for(lot: Lot, *, clinic_id: int, on: dt.date) -> None:
         raise ValidationError(
             {"lot": [f"Lot {lot.lot_number} expired on {lot.expiry_date.isoformat()}, before the visit on {on.isoformat()}."]}
         )
+
+
+def usable_lots(clinic: Clinic, *, on: dt.date) -> QuerySet[Lot]:
+    """The clinic's lots of active products not expired on `on`, first to expire first."""
+    return (
+        Lot.objects.filter(product__clinic=clinic, product__active=True, expiry_date__gte=on)
+        .select_related("product")
+        .order_by("expiry_date", "product__name", "lot_number")
+    )
+
+
+def suggested_lot(lots, product_text: str) -> Lot | None:
+    """The lot to pre-fill for a step or protocol that names its product in
+    words: the first to expire of the one product whose name those words
+    contain (first expired, first out); None when it is not clear which."""
+    text = (product_text or "").casefold()
+    if not text:
+        return None
+    matching = [lot for lot in lots if lot.product.name.casefold() in text]
+    if len({lot.product_id for lot in matching}) != 1:
+        return None
+    return matching[0]
