@@ -26,7 +26,7 @@ from protocols.products import suggested_lot, usable_lots
 
 from . import selectors, services
 from .forms import AdverseEventFormSet, BookTimeForm, CompleteForm, SkipForm, SlotForm
-from .models import OCCUPYING, Reminder, ReminderStatus, Session, SessionStatus
+from .models import OCCUPYING, AdverseEvent, Reminder, ReminderStatus, Session, SessionStatus
 from .outbox import resend_reminder
 
 
@@ -139,6 +139,12 @@ def agenda(request):
         "by_room_url": link(day, by="room"),
         "has_rooms": clinic.rooms.exists(),
         "may_complete": request.user.has_role(Role.CLINICIAN),
+        # Patients with an unresolved serious adverse event stand out (SPEC §12).
+        "serious_patients": set(
+            AdverseEvent.objects.filter(
+                serious=True, resolved_date__isnull=True, enrolment__patient__in={s.patient_id for s in sessions}
+            ).values_list("enrolment__patient_id", flat=True)
+        ) if sessions else set(),
     }
     return render(request, "sessions/agenda.html", context)
 
