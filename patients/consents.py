@@ -6,6 +6,7 @@ follows the latest `email_reminders` statement."""
 import datetime as dt
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 
 from clinics.models import Role, User
@@ -42,6 +43,7 @@ def log_consent(
     )
 
 
+@transaction.atomic
 def record_consent(
     *,
     patient: Patient,
@@ -56,7 +58,7 @@ def record_consent(
     (default: today in the clinic). `by` None is the patient acting alone
     (an unsubscribe link); otherwise a member of the patient's clinic. Runs
     inside the caller's transaction (sessions.patient_changes.change_consent
-    re-plans reminders with it)."""
+    re-plans reminders with it, in one transaction)."""
     now = now_or(now)
     if by is not None:
         require_role(by, Role.RECEPTION, clinic_id=patient.clinic_id, what="patient")

@@ -13,7 +13,7 @@ from core.pages import add_service_errors, clinic_today, staff_page
 from patients import services
 from patients.consents import current_consents
 from patients.forms import PatientForm, PatientSearchForm
-from patients.models import Patient
+from patients.models import ConsentKind, Patient
 
 from .charts import outcome_chart
 from .enrolments.selectors import enrolments_of
@@ -149,7 +149,7 @@ def patient_detail(request, pk):
             .order_by("-onset_date", "-reported_at")
         )),
         "serious_events": [event for event in events if event.serious],
-        "consents": current_consents(patient).items(),
+        "consents": [(ConsentKind(kind).label, c) for kind, c in current_consents(patient).items()],
         "photo_pairs": baseline_and_latest(SessionPhoto.objects.filter(patient=patient).select_related("session")),
         "deviations": Deviation.objects.filter(session__patient=patient)
         .select_related("session", "session__step", "by")

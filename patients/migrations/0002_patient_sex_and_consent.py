@@ -5,6 +5,23 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def record_existing_email_consent(apps, schema_editor):
+    """A patient's email consent given or withdrawn before this change becomes
+    their first email_reminders statement, dated when it was changed."""
+    Patient = apps.get_model("patients", "Patient")
+    Consent = apps.get_model("patients", "Consent")
+    for patient in Patient.objects.filter(reminder_consent_changed_at__isnull=False):
+        Consent.objects.create(
+            patient=patient,
+            kind="email_reminders",
+            given=patient.reminder_consent,
+            on=patient.reminder_consent_changed_at.date(),
+            recorded_by=None,
+            recorded_at=patient.reminder_consent_changed_at,
+            note="Recorded before consent was kept per kind.",
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -40,4 +57,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['patient', 'kind', 'recorded_at'], name='consent_patient_kind_at')],
             },
         ),
+        migrations.RunPython(record_existing_email_consent, migrations.RunPython.noop),
     ]
