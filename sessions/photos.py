@@ -14,7 +14,7 @@ import warnings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db.models import QuerySet
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from clinics.models import Role, User
 from core.exceptions import Conflict
@@ -58,7 +58,7 @@ def reencode(data: bytes) -> tuple[bytes, bytes, int, int]:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _refuse("The image is too large when decoded (a decompression bomb?).") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except Exception:  # a decoder may fail in many ways on a crafted file; each is a refusal
         raise _refuse("The file is not an image that can be read.") from None
     full = io.BytesIO()
     upright.save(full, "JPEG", quality=90, optimize=True)  # no exif= : the metadata is gone
