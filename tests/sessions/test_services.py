@@ -258,8 +258,7 @@ def test_completion_stores_outcomes_adverse_events_and_product(booked, clinician
         booked, clinician, "2026-03-16T09:45:00+00:00",
         outcomes=[{"measure": "pain_vas", "value": "4"}, {"measure": "hair_density", "value": 120.25}],
         notes="Tolerated well",
-        product_lot="LOT-2026-042",
-        product_source="umbilical_cord",
+        lot=lot_of(booked.clinic, "LOT-2026-042"),
         product_form="lyophilised",
         product_concentration="2 mg/ml",
         adverse_events=[
