@@ -470,6 +470,7 @@ def test_patient_page_chart_shows_the_percent_change(doc, booked, clinician, enr
             session=second,
             by=clinician,
             outcomes=[{"measure": "pain_vas", "value": 3}, {"measure": "hair_density", "value": 100}],
+            lot=lot_of(booked.clinic),
         )
     page = doc.get(url("patient_detail", booked.patient_id)).content.decode()
     assert "+25.0 %" in page
