@@ -314,7 +314,7 @@ def test_status_code_of_each_persona(world, row):
         for persona in PERSONAS:
             response = _rolled_back(lambda persona=persona: _request(world, persona, row))
             got[persona] = response.status_code
-            bodies[persona] = response.content[:300]
+            bodies[persona] = b"(streamed)" if response.streaming else response.content[:300]
     assert got == row.expected, bodies
 
 
