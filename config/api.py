@@ -13,11 +13,15 @@ from rest_framework.routers import DefaultRouter
 from clinics.api import PractitionerViewSet, RoomViewSet
 from core.api import JSONOnlyParser
 from protocols.api import MeasureViewSet, ProtocolViewSet
+from protocols.product_api import ProductViewSet
+from sessions.adverse_event_api import AdverseEventViewSet
 from sessions.api import ReminderViewSet, SessionViewSet
 from sessions.clinic_api import ClinicView
 from sessions.enrolments.api import EnrolmentViewSet
+from sessions.lot_api import LotViewSet
 from sessions.outcome_api import OutcomeViewSet
 from sessions.patient_api import PatientCalendarViewSet, PatientViewSet
+from sessions.photo_api import PhotoViewSet
 
 
 class TokenView(ObtainAuthToken):
@@ -48,6 +52,10 @@ router.register("enrolments", EnrolmentViewSet, basename="enrolment")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("reminders", ReminderViewSet, basename="reminder")
 router.register("outcomes", OutcomeViewSet, basename="outcome")
+router.register("products", ProductViewSet, basename="product")
+router.register("lots", LotViewSet, basename="lot")
+router.register("adverse-events", AdverseEventViewSet, basename="adverse-event")
+router.register("photos", PhotoViewSet, basename="photo")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
@@ -57,6 +65,7 @@ urlpatterns = [
         PatientCalendarViewSet.as_view({"get": "retrieve"}),
         name="api-patient-calendar",
     ),
+    path("lots/<str:pk>/recall.csv", LotViewSet.as_view({"get": "recall_csv"}), name="api-lot-recall-csv"),
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -5,7 +5,7 @@ from django.urls import path
 
 from clinics import views as clinic_views
 from protocols import views as protocol_views
-from sessions import outcome_views, patient_views
+from sessions import lot_views, outcome_views, patient_views
 from sessions import views as session_views
 from sessions.enrolments import views as enrolment_views
 
@@ -28,6 +28,8 @@ urlpatterns = [
     path("outcomes/<int:pk>/correct/", outcome_views.outcome_correct, name="outcome_correct"),
     path("reminders/failed/", session_views.failed_reminders, name="failed_reminders"),
     path("reminders/<int:pk>/resend/", session_views.resend, name="reminder_resend"),
+    path("lots/", lot_views.lot_list, name="lot_list"),
+    path("lots/<int:pk>/recall/", lot_views.lot_recall, name="lot_recall"),
     path("protocols/", protocol_views.protocol_list, name="protocol_list"),
     path("protocols/<int:pk>/", protocol_views.protocol_detail, name="protocol_detail"),
 ]

@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_int, env_list, env_str
+from core.env import env_bool, env_int, env_list, env_str, media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("REGIMEN_VAR_DIR", str(BASE_DIR / "var")))
@@ -104,11 +104,19 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Clinical photographs: files under var/media/, or an S3-compatible bucket
+# when MEDIA_STORAGE_URL is set (core.env.media_storage). Never served by URL:
+# only through sessions.photos' clinic-checked views.
+MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(env_str("MEDIA_STORAGE_URL"), media_root=str(MEDIA_ROOT)),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+
+# No history in the admin may be "reverted": a revert would rewrite clinical
+# records and consent behind the services' backs (SPEC §12).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # Email: SMTP when EMAIL_HOST is set, otherwise one file per message in var/.
 EMAIL_HOST = env_str("EMAIL_HOST")

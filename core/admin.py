@@ -2,6 +2,9 @@
 clinic's rows; clinical records are never deleted, and rows owned by a
 workflow are read-only (see clinics/admin.py for the whole story)."""
 
+from django.core.exceptions import PermissionDenied
+from simple_history.admin import SimpleHistoryAdmin
+
 from core.roles import Role
 
 
@@ -114,3 +117,15 @@ class ManagedInline:
 
     def has_delete_permission(self, request, obj=None):
         return self._allowed(request)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """The history pages, read-only: a "revert" would rewrite clinical
+    records and consent behind the services' backs (SPEC §12), so a POST to
+    a past version is refused even though SIMPLE_HISTORY_REVERT_DISABLED
+    already hides its button."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied("History cannot be reverted; change the record through the staff pages.")
+        return super().history_form_view(request, object_id, version_id, extra_context)

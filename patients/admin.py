@@ -1,13 +1,12 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin import NoDeleteAdmin
+from core.admin import HistoryAdmin, NoDeleteAdmin
 
 from .models import Patient
 
 
 @admin.register(Patient)
-class PatientAdmin(NoDeleteAdmin, SimpleHistoryAdmin):
+class PatientAdmin(NoDeleteAdmin, HistoryAdmin):
     managers_may_edit = True
     list_display = ("record_number", "last_name", "first_name", "date_of_birth", "reminder_consent", "clinic")
     list_filter = ("clinic", "reminder_consent", "skin_type")

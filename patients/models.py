@@ -6,6 +6,12 @@ from clinics.models import Clinic
 from protocols.models import Protocol
 
 
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+
+
 class Patient(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
     record_number = models.CharField(max_length=40)
@@ -15,6 +21,8 @@ class Patient(models.Model):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     skin_type = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Fitzpatrick I–VI as 1–6")
+    # Hair-loss grading depends on it: Norwood for men, Ludwig for women.
+    sex = models.CharField(max_length=10, choices=Sex.choices, blank=True)
     reminder_consent = models.BooleanField(default=False)
     # When consent was last given or withdrawn (SPEC §2).
     reminder_consent_changed_at = models.DateTimeField(null=True, blank=True)
@@ -70,3 +78,32 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient} in {self.protocol}"
+
+
+class ConsentKind(models.TextChoices):
+    TREATMENT = "treatment", "Treatment"
+    PHOTOGRAPHY = "photography", "Photography"
+    REGISTRY = "registry", "Registry (de-identified export)"
+    EMAIL_REMINDERS = "email_reminders", "Email reminders"
+
+
+class Consent(models.Model):
+    """One statement of consent: given or withdrawn, of one kind, on a date,
+    recorded by a member of staff. Rows are only ever added; the latest per
+    kind is the patient's current consent (patients.consents), so the
+    history can never be rewritten."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    kind = models.CharField(max_length=20, choices=ConsentKind.choices)
+    given = models.BooleanField(help_text="True: given; false: withdrawn")
+    on = models.DateField(help_text="The clinic-local date it was given or withdrawn")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    recorded_at = models.DateTimeField()
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["patient", "kind", "recorded_at", "id"]
+        indexes = [models.Index(fields=["patient", "kind", "recorded_at"], name="consent_patient_kind_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {'given' if self.given else 'withdrawn'} on {self.on}"

@@ -8,7 +8,8 @@ from clinics.models import Clinic, Role, User
 from core.services import model_update
 from core.services import now as now_or
 
-from .models import Patient
+from .consents import log_consent
+from .models import ConsentKind, Patient
 
 PATIENT_FIELDS = (
     "record_number",
@@ -18,6 +19,7 @@ PATIENT_FIELDS = (
     "email",
     "phone",
     "skin_type",
+    "sex",
     "reminder_consent",
 )
 
@@ -40,10 +42,27 @@ def _save(patient: Patient, by: User) -> Patient:
 @transaction.atomic
 def create_patient(*, clinic: Clinic, data: Mapping, by: User, now: dt.datetime | None = None) -> Patient:
     _check(by, clinic)
+    now = now_or(now)
     patient = Patient(clinic=clinic, **{f: data[f] for f in PATIENT_FIELDS if f in data})
     if patient.reminder_consent:
-        patient.reminder_consent_changed_at = now_or(now)
-    return _save(patient, by)
+        patient.reminder_consent_changed_at = now
+    _save(patient, by)
+    if patient.reminder_consent:
+        _log_email_consent(patient, by=by, now=now)
+    return patient
+
+
+def _log_email_consent(patient: Patient, *, by: User, now: dt.datetime) -> None:
+    """The reminder_consent flag edited with the patient's record is an
+    email_reminders consent statement too (SPEC §12)."""
+    log_consent(
+        patient=patient,
+        kind=ConsentKind.EMAIL_REMINDERS,
+        given=patient.reminder_consent,
+        on=now.astimezone(patient.clinic.tz).date(),
+        by=by,
+        now=now,
+    )
 
 
 @transaction.atomic
@@ -57,4 +76,7 @@ def update_patient(*, patient: Patient, data: Mapping, by: User, now: dt.datetim
     model_update(patient, data, PATIENT_FIELDS)
     if patient.reminder_consent != before:
         patient.reminder_consent_changed_at = now
-    return _save(patient, by)
+    _save(patient, by)
+    if patient.reminder_consent != before:
+        _log_email_consent(patient, by=by, now=now)
+    return patient

@@ -1,7 +1,6 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin import ClinicScopedAdmin, ManagedInline
+from core.admin import ClinicScopedAdmin, HistoryAdmin, ManagedInline
 
 from .models import OutcomeMeasure, Protocol, Step
 
@@ -41,7 +40,7 @@ class StepInline(ManagedInline, admin.StackedInline):
 
 
 @admin.register(Protocol)
-class ProtocolAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
+class ProtocolAdmin(ClinicScopedAdmin, HistoryAdmin):
     managers_may_edit = True
     list_display = ("name", "version", "is_current", "active", "indication", "delivery", "clinic")
     list_filter = ("clinic", "indication", "delivery", "is_current", "active")

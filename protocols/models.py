@@ -151,3 +151,69 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Products and lots (SPEC §12) -------------------------------------------------------------------
+
+
+class SourceTissue(models.TextChoices):
+    BONE_MARROW = "bone_marrow", "Bone marrow"
+    ADIPOSE = "adipose", "Adipose tissue"
+    UMBILICAL_CORD = "umbilical_cord", "Umbilical cord"
+    OTHER = "other", "Other"
+
+
+class ProductKind(models.TextChoices):
+    CONDITIONED_MEDIUM = "conditioned_medium", "Conditioned medium"
+    SECRETOME = "secretome", "Secretome"
+    EXOSOMES = "exosomes", "Exosomes"
+
+
+class Product(models.Model):
+    """A biological product the clinic gives; the manager maintains it, every
+    member of staff reads it."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="products")
+    name = models.CharField(max_length=200)
+    source_tissue = models.CharField(max_length=20, choices=SourceTissue.choices)
+    form = models.CharField(max_length=20, choices=ProductKind.choices)
+    manufacturer = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="product_unique_name_per_clinic")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lot(models.Model):
+    """One manufacturing lot of a product. Sessions name the lot they used,
+    so a recall finds every patient treated with it."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lots")
+    lot_number = models.CharField(max_length=80)
+    expiry_date = models.DateField()
+    received_on = models.DateField(null=True, blank=True)
+    concentration = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    concentration_unit = models.CharField(max_length=40, blank=True, help_text="e.g. µg/mL protein, particles/mL")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product", "expiry_date", "lot_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "lot_number"], name="lot_unique_number_per_product"),
+            models.CheckConstraint(
+                condition=models.Q(received_on__isnull=True) | models.Q(received_on__lte=models.F("expiry_date")),
+                name="lot_received_before_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name} lot {self.lot_number}"
+
+    def expired_on(self, day) -> bool:
+        """Whether the lot may no longer be used on `day` (it is usable on its expiry date)."""
+        return day > self.expiry_date

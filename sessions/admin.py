@@ -1,10 +1,9 @@
 from django import forms
 from django.contrib import admin
 from django.db import transaction
-from simple_history.admin import SimpleHistoryAdmin
 
 from clinics.models import Clinic, Closure, OpeningHours
-from core.admin import ClinicScopedAdmin, ManagedInline, ReadOnlyAdmin
+from core.admin import ClinicScopedAdmin, HistoryAdmin, ManagedInline, ReadOnlyAdmin
 from patients.models import Enrolment
 from protocols.services import load_library
 
@@ -49,7 +48,7 @@ class SessionInline(admin.TabularInline):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class EnrolmentAdmin(ReadOnlyAdmin, HistoryAdmin):
     list_display = ("patient", "protocol", "start_date", "status", "clinician", "clinic")
     list_filter = ("clinic", "status")
     list_select_related = ("patient", "protocol", "clinician", "clinic")
@@ -59,7 +58,7 @@ class EnrolmentAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class SessionAdmin(ReadOnlyAdmin, HistoryAdmin):
     list_display = ("__str__", "patient", "status", "target_date", "start", "practitioner", "out_of_window", "clinic")
     list_filter = ("clinic", "status", "out_of_window")
     list_select_related = ("step", "patient", "practitioner", "clinic")
@@ -68,7 +67,7 @@ class SessionAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(OutcomeMeasurement)
-class OutcomeMeasurementAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class OutcomeMeasurementAdmin(ReadOnlyAdmin, HistoryAdmin):
     # Corrections go through sessions.services.correct_outcome (range check,
     # role); the history page shows every value a measurement has had.
     clinic_lookup = "session__clinic"
@@ -83,7 +82,7 @@ class OutcomeMeasurementAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(AdverseEvent)
-class AdverseEventAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class AdverseEventAdmin(ReadOnlyAdmin, HistoryAdmin):
     clinic_lookup = "session__clinic"
     list_display = ("__str__", "severity", "related_to_treatment", "patient", "reported_by", "reported_at")
     list_filter = ("session__clinic", "severity", "related_to_treatment")

@@ -25,10 +25,13 @@ from core.api import (
     to_clinic_time,
 )
 from protocols import instruments
+from protocols.products import lots_of
 
 from . import services
 from .models import (
+    ActionTaken,
     AdverseEvent,
+    AdverseEventOutcome,
     OutcomeMeasurement,
     ProductForm,
     ProductSource,
@@ -40,6 +43,7 @@ from .models import (
     SessionStatus,
     Severity,
 )
+from .photo_api import SessionPhotosMixin
 from .selectors import free_slots, practitioners_of, reminders_of, sessions_of
 
 MAX_TEXT = 5000
@@ -88,6 +92,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "product_source",
             "product_form",
             "product_concentration",
+            "lot",
         ]
         read_only_fields = fields
 
@@ -117,11 +122,28 @@ class OutcomeSerializer(serializers.ModelSerializer):
 
 
 class AdverseEventSerializer(serializers.ModelSerializer):
-    reported_at = ClinicTimeField(clinic_path="session.clinic")
+    reported_at = ClinicTimeField(clinic_path="enrolment.clinic")
+    patient = serializers.IntegerField(source="enrolment.patient_id", read_only=True)
 
     class Meta:
         model = AdverseEvent
-        fields = ["id", "description", "severity", "related_to_treatment", "reported_by", "reported_at"]
+        fields = [
+            "id",
+            "enrolment",
+            "patient",
+            "session",
+            "description",
+            "severity",
+            "grade",
+            "serious",
+            "onset_date",
+            "resolved_date",
+            "outcome",
+            "action_taken",
+            "related_to_treatment",
+            "reported_by",
+            "reported_at",
+        ]
         read_only_fields = fields
 
 
@@ -230,9 +252,19 @@ class OutcomeInputSerializer(serializers.Serializer):
 
 
 class AdverseEventInputSerializer(serializers.Serializer):
+    """One adverse event (SPEC §12). A CTCAE `grade` or a `severity` is
+    required; either gives the other (1 mild, 2 moderate, 3–5 severe).
+    Grade 4–5 or a fatal outcome make it serious."""
+
     description = serializers.CharField(max_length=MAX_TEXT)
-    severity = serializers.ChoiceField(Severity.choices)
-    related_to_treatment = serializers.ChoiceField(Relatedness.choices, default=Relatedness.UNKNOWN)
+    severity = serializers.ChoiceField(Severity.choices, required=False)
+    grade = serializers.IntegerField(min_value=1, max_value=5, required=False, help_text="CTCAE grade 1–5.")
+    serious = serializers.BooleanField(required=False)
+    onset_date = BoundedDateField(required=False, help_text="Default: the visit's date (between visits: today).")
+    resolved_date = BoundedDateField(required=False, allow_null=True, help_text="Not before the onset.")
+    outcome = serializers.ChoiceField(AdverseEventOutcome.choices, required=False)
+    action_taken = serializers.ChoiceField(ActionTaken.choices, required=False)
+    related_to_treatment = serializers.ChoiceField(Relatedness.choices, required=False)
 
 
 class CompleteSerializer(serializers.Serializer):
@@ -242,7 +274,15 @@ class CompleteSerializer(serializers.Serializer):
         max_length=2000, required=False, allow_blank=True, default="",
         help_text="Why the step's measures were not recorded; without it they are required.",
     )
-    product_lot = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    lot = ClinicRelatedField(
+        scope=lots_of, required=False, allow_null=True, default=None,
+        help_text="The product lot used (GET /api/v1/lots/): required for a treatment session, not expired on "
+        "the visit's date.",
+    )
+    product_lot = serializers.CharField(
+        max_length=80, required=False, allow_blank=True, default="",
+        help_text="Free text, kept for sessions without a `lot`; a `lot` overrides it.",
+    )
     product_source = serializers.ChoiceField(ProductSource.choices, required=False, allow_blank=True, default="")
     product_form = serializers.ChoiceField(ProductForm.choices, required=False, allow_blank=True, default="")
     product_concentration = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
@@ -302,7 +342,7 @@ class ReminderFilter(filters.FilterSet):
 # --- Views ----------------------------------------------------------------------------------------
 
 
-class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
+class SessionViewSet(SessionPhotosMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
     """Sessions of the clinic's enrolments: book, rebook, cancel, no-show (reception and up); skip and
     complete (clinician and up)."""
 
@@ -326,7 +366,10 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicVie
     def _with_details(sessions):
         return sessions.prefetch_related(
             Prefetch("outcomes", queryset=OutcomeMeasurement.objects.select_related("measure").order_by("measure")),
-            Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("reported_at", "id")),
+            Prefetch(
+                "adverse_events",
+                queryset=AdverseEvent.objects.select_related("enrolment__clinic").order_by("reported_at", "id"),
+            ),
         )
 
     def _answer(self, session):

@@ -12,18 +12,18 @@ from clinics.models import Role, User
 from core.exceptions import Conflict
 from core.services import now as now_or
 from core.services import require_role, workflow
-from protocols.models import OutcomeMeasure
+from protocols.models import Lot, OutcomeMeasure, StepKind
 from protocols.outcome_values import measured_value
+from protocols.products import check_lot_for
 
+from .adverse_events import clean_event
 from .models import (
     AdverseEvent,
     OutcomeMeasurement,
     ProductForm,
     ProductSource,
-    Relatedness,
     Session,
     SessionStatus,
-    Severity,
 )
 from .workflows import changing, finish_if_done, recascade
 
@@ -65,19 +65,13 @@ def _clean_outcomes(
     return cleaned
 
 
-def _clean_adverse_events(events: Iterable[Mapping]) -> list[dict]:
+def _clean_adverse_events(events: Iterable[Mapping], *, on: dt.date, today: dt.date, session: Session) -> list[dict]:
     cleaned, errors = [], []
     for index, event in enumerate(events, start=1):
-        description = str(event.get("description") or "").strip()
-        severity = event.get("severity")
-        related = event.get("related_to_treatment", Relatedness.UNKNOWN)
-        if not description:
-            errors.append(f"Event {index}: a description is required.")
-        if severity not in Severity.values:
-            errors.append(f"Event {index}: severity must be one of {', '.join(Severity.values)}.")
-        if related not in Relatedness.values:
-            errors.append(f"Event {index}: related_to_treatment must be one of {', '.join(Relatedness.values)}.")
-        cleaned.append({"description": description, "severity": severity, "related_to_treatment": related})
+        try:
+            cleaned.append(clean_event(event, default_onset=on, born=session.patient.date_of_birth, today=today))
+        except ValidationError as error:
+            errors.extend(f"Event {index}: {field}: {message}" for field, messages in error.message_dict.items() for message in messages)
     if errors:
         raise ValidationError({"adverse_events": errors})
     return cleaned
@@ -108,6 +102,18 @@ def visit_day(session: Session, performed_on: dt.date | None, *, now: dt.datetim
     return performed_on
 
 
+def _clean_lot(session: Session, lot: Lot | None, *, on: dt.date) -> Lot | None:
+    """A treatment session names the lot it used (SPEC §12); any session that
+    names one must name a usable one."""
+    if lot is None:
+        if session.step.kind == StepKind.TREATMENT:
+            raise ValidationError({"lot": ["A treatment session must name the product lot used."]})
+        return None
+    lot = Lot.objects.select_related("product").get(pk=lot.pk)
+    check_lot_for(lot, clinic_id=session.clinic_id, on=on)
+    return lot
+
+
 @workflow
 def complete_session(
     *,
@@ -120,6 +126,7 @@ def complete_session(
     product_source: str = "",
     product_form: str = "",
     product_concentration: str = "",
+    lot: Lot | None = None,
     adverse_events: Iterable[Mapping] = (),
     performed_on: dt.date | None = None,
     now: dt.datetime | None = None,
@@ -134,16 +141,19 @@ def complete_session(
         raise ValidationError({"product_form": [f"Choose one of {', '.join(ProductForm.values)}."]})
     not_done_reason = (not_done_reason or "").strip()
     observed_on = visit_day(session, performed_on, now=now)
+    today = now.astimezone(session.clinic.tz).date()
     cleaned = _clean_outcomes(session, outcomes, not_done_reason, on=observed_on)
-    events = _clean_adverse_events(adverse_events)
+    lot = _clean_lot(session, lot, on=observed_on)
+    events = _clean_adverse_events(adverse_events, on=observed_on, today=today, session=session)
 
     session.status = SessionStatus.COMPLETED
     session.completed_at = now
     session.completed_by = by
     session.notes = notes or ""
     session.not_done_reason = not_done_reason
-    session.product_lot = product_lot or ""
-    session.product_source = product_source or ""
+    session.lot = lot
+    session.product_lot = lot.lot_number if lot else product_lot or ""
+    session.product_source = (lot.product.source_tissue if lot else product_source) or ""
     session.product_form = product_form or ""
     session.product_concentration = product_concentration or ""
     session._history_user = by
@@ -161,7 +171,9 @@ def complete_session(
         measurement._history_user = by
         measurement.save()
     for event in events:
-        adverse = AdverseEvent(session=session, reported_by=by, reported_at=now, **event)
+        adverse = AdverseEvent(
+            enrolment=session.enrolment, session=session, reported_by=by, reported_at=now, **event
+        )
         adverse._history_user = by
         adverse.save()
     recascade(session.enrolment, now=now, touched=[session.pk])

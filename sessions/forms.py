@@ -11,9 +11,14 @@ from clinics.models import Clinic, Room, User
 from clinics.selectors import practitioners_of
 from core.timezones import localize
 from protocols import instruments
-from protocols.models import Protocol, ValueType
+from protocols.models import Lot, Protocol, ValueType
 
-from .models import ProductForm, ProductSource, Relatedness, Severity
+from .models import ProductForm, Relatedness, Severity
+
+
+class LotChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Lot) -> str:
+        return f"{obj.product.name} · lot {obj.lot_number} · expires {obj.expiry_date:%d %b %Y}"
 
 
 class PractitionerChoice(forms.ModelChoiceField):
@@ -120,9 +125,9 @@ class CompleteForm(forms.Form):
     and unit; a scored instrument may instead be scored from its items), the
     product used and the notes."""
 
-    product_lot = forms.CharField(label="Product lot", max_length=80, required=False)
-    product_source = forms.ChoiceField(
-        label="Product source", choices=[("", "—"), *ProductSource.choices], required=False
+    lot = LotChoice(
+        label="Product lot", queryset=Lot.objects.none(), required=False, empty_label="—",
+        help_text="Required for a treatment; not expired on the visit's date.",
     )
     product_form = forms.ChoiceField(label="Product form", choices=[("", "—"), *ProductForm.choices], required=False)
     product_concentration = forms.CharField(label="Concentration", max_length=80, required=False)
@@ -134,8 +139,10 @@ class CompleteForm(forms.Form):
         help_text="Leave empty when every measure above is recorded.",
     )
 
-    def __init__(self, *args, measures, **kwargs):
+    def __init__(self, *args, measures, lots=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if lots is not None:
+            self.fields["lot"].queryset = lots
         self.measures = list(measures)
         fields = {}
         # Per scored instrument: [(legend, [field name])], and each item field's path in the items dict.
@@ -255,13 +262,19 @@ class CompleteForm(forms.Form):
 
 class AdverseEventForm(forms.Form):
     description = forms.CharField(label="Adverse event", required=False, max_length=2000)
+    grade = forms.TypedChoiceField(
+        label="CTCAE grade", choices=[("", "—"), *[(g, str(g)) for g in range(1, 6)]], coerce=int,
+        empty_value=None, required=False,
+    )
     severity = forms.ChoiceField(label="Severity", choices=[("", "—"), *Severity.choices], required=False)
+    serious = forms.BooleanField(label="Serious", required=False)
     related_to_treatment = forms.ChoiceField(
         label="Related to treatment", choices=Relatedness.choices, initial=Relatedness.UNKNOWN, required=False
     )
 
     def is_blank(self) -> bool:
-        return not (self.cleaned_data.get("description") or "").strip() and not self.cleaned_data.get("severity")
+        data = self.cleaned_data
+        return not (data.get("description") or "").strip() and not data.get("severity") and not data.get("grade")
 
     def clean(self):
         data = super().clean()
@@ -269,8 +282,8 @@ class AdverseEventForm(forms.Form):
             return data
         if not (data.get("description") or "").strip():
             self.add_error("description", "Describe the event.")
-        if not data.get("severity"):
-            self.add_error("severity", "Choose a severity.")
+        if not data.get("severity") and not data.get("grade"):
+            self.add_error("grade", "Choose a CTCAE grade (or a severity).")
         return data
 
 

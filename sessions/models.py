@@ -1,4 +1,5 @@
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -6,7 +7,7 @@ from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic, Room
 from patients.models import Enrolment, EnrolmentStatus, Patient
-from protocols.models import OutcomeMeasure, Step, StepKind
+from protocols.models import Lot, OutcomeMeasure, Step, StepKind
 
 
 class SessionStatus(models.TextChoices):
@@ -69,6 +70,9 @@ class Session(models.Model):
     product_source = models.CharField(max_length=20, choices=ProductSource.choices, blank=True)
     product_form = models.CharField(max_length=20, choices=ProductForm.choices, blank=True)
     product_concentration = models.CharField(max_length=80, blank=True)
+    # The lot given (SPEC §12): required to complete a treatment session, so a
+    # recall finds every patient who received it.
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions")
     history = HistoricalRecords()
 
     class Meta:
@@ -103,6 +107,13 @@ class Session(models.Model):
     # --- What this session allows: the one place the state rules live ------------------------
     # Services refuse with these messages (409); the API, the pages and the
     # templates ask the booleans. Each needs `step` and `enrolment` loaded.
+
+    @property
+    def visit_date(self) -> dt.date | None:
+        """The clinic-local date the visit took place: the booked start's, else
+        the completion's (a home application, a back-entry); None before either."""
+        moment = self.start or self.completed_at
+        return moment.astimezone(self.clinic.tz).date() if moment else None
 
     @property
     def is_home(self) -> bool:
@@ -223,10 +234,46 @@ class Relatedness(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+class AdverseEventOutcome(models.TextChoices):
+    RECOVERED = "recovered", "Recovered"
+    RECOVERING = "recovering", "Recovering"
+    NOT_RECOVERED = "not_recovered", "Not recovered"
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", "Recovered with sequelae"
+    FATAL = "fatal", "Fatal"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ActionTaken(models.TextChoices):
+    NONE = "none", "None"
+    TREATMENT_INTERRUPTED = "treatment_interrupted", "Treatment interrupted"
+    TREATMENT_WITHDRAWN = "treatment_withdrawn", "Treatment withdrawn"
+    MEDICATION = "medication", "Medication given"
+    OTHER = "other", "Other"
+
+
+# CTCAE grade 1 is mild, 2 moderate, 3 and above severe.
+GRADE_OF_SEVERITY = {Severity.MILD: 1, Severity.MODERATE: 2, Severity.SEVERE: 3}
+
+
+def severity_of_grade(grade: int) -> str:
+    return Severity.MILD if grade == 1 else Severity.MODERATE if grade == 2 else Severity.SEVERE
+
+
 class AdverseEvent(models.Model):
-    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="adverse_events")
+    """An adverse event of an enrolment, reported at a visit (`session`) or
+    between visits (no session), and updated later; every version is kept in
+    its history (sessions.adverse_events)."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="adverse_events", null=True)
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="adverse_events", null=True, blank=True)
     description = models.TextField()
     severity = models.CharField(max_length=10, choices=Severity.choices)
+    grade = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CTCAE grade 1–5")
+    serious = models.BooleanField(default=False)
+    onset_date = models.DateField(null=True, blank=True)
+    resolved_date = models.DateField(null=True, blank=True)
+    outcome = models.CharField(max_length=30, choices=AdverseEventOutcome.choices, default=AdverseEventOutcome.UNKNOWN)
+    action_taken = models.CharField(max_length=30, choices=ActionTaken.choices, default=ActionTaken.NONE)
     related_to_treatment = models.CharField(max_length=10, choices=Relatedness.choices, default=Relatedness.UNKNOWN)
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reported_at = models.DateTimeField()
@@ -234,6 +281,18 @@ class AdverseEvent(models.Model):
 
     class Meta:
         ordering = ["-reported_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(grade__isnull=True) | models.Q(grade__gte=1, grade__lte=5),
+                name="adverse_event_grade_ctcae",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(resolved_date__isnull=True)
+                | models.Q(onset_date__isnull=True)
+                | models.Q(resolved_date__gte=models.F("onset_date")),
+                name="adverse_event_resolved_after_onset",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_severity_display()}: {self.description[:40]}"
@@ -306,3 +365,40 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for session {self.session_id} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class PhotoView(models.TextChoices):
+    VERTEX = "vertex", "Vertex"
+    FRONTAL = "frontal", "Frontal"
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+    LESION = "lesion", "Lesion"
+
+
+def _photo_path(photo: "SessionPhoto", filename: str) -> str:
+    # A random name: the path says nothing about the patient.
+    return f"photos/{photo.clinic_id}/{uuid.uuid4().hex}{filename[filename.rfind('.'):] if '.' in filename else ''}"
+
+
+class SessionPhoto(models.Model):
+    """A clinical photograph of one view at one session (SPEC §12): stored
+    re-encoded without EXIF through Django's storage API, served only to the
+    clinic's staff (sessions.photos)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="photos")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="photos")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="photos")
+    view = models.CharField(max_length=10, choices=PhotoView.choices)
+    image = models.FileField(upload_to=_photo_path, max_length=200)
+    thumbnail = models.FileField(upload_to=_photo_path, max_length=200)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["patient", "view", "taken_at", "id"]
+        indexes = [models.Index(fields=["patient", "view", "taken_at"], name="photo_patient_view_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_view_display()} photo of session {self.session_id}"

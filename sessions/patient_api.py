@@ -16,6 +16,7 @@ from patients.models import Patient
 from patients.selectors import patients_of, search_patients
 from patients.services import PATIENT_FIELDS, create_patient
 
+from .consent_api import PatientConsentsMixin
 from .emails import calendar_ics  # one builder for this calendar and the emails' .ics
 from .models import SessionStatus
 from .patient_changes import update_patient
@@ -51,6 +52,7 @@ class PatientFilter(filters.FilterSet):
 
 
 class PatientViewSet(
+    PatientConsentsMixin,
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ClinicViewSet
 ):
     """The clinic's patients; reception and up create and edit them."""

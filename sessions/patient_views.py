@@ -11,14 +11,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from clinics.models import Role
 from core.pages import add_service_errors, clinic_today, staff_page
 from patients import services
+from patients.consents import current_consents
 from patients.forms import PatientForm, PatientSearchForm
-from patients.models import Patient
+from patients.models import ConsentKind, Patient
 
 from .charts import outcome_chart
 from .enrolments.selectors import enrolments_of
-from .models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionStatus
+from .models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionPhoto, SessionStatus
 from .outcomes import enrolment_outcomes
 from .patient_changes import update_patient
+from .photos import baseline_and_latest
 
 
 @staff_page()
@@ -141,9 +143,14 @@ def patient_detail(request, pk):
         "nav": "patients",
         "patient": patient,
         "enrolments": enrolments,
-        "adverse_events": AdverseEvent.objects.filter(session__patient=patient)
-        .select_related("session", "session__step", "reported_by")
-        .order_by("-reported_at"),
+        "adverse_events": (events := list(
+            AdverseEvent.objects.filter(enrolment__patient=patient)
+            .select_related("session", "session__step", "reported_by")
+            .order_by("-onset_date", "-reported_at")
+        )),
+        "serious_events": [event for event in events if event.serious],
+        "consents": [(ConsentKind(kind).label, c) for kind, c in current_consents(patient).items()],
+        "photo_pairs": baseline_and_latest(SessionPhoto.objects.filter(patient=patient).select_related("session")),
         "deviations": Deviation.objects.filter(session__patient=patient)
         .select_related("session", "session__step", "by")
         .order_by("-at"),

@@ -22,10 +22,11 @@ from core.exceptions import Conflict
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, parse_date, safe_next, staff_page
 from core.timezones import at_local
 from patients.models import EnrolmentStatus
+from protocols.products import suggested_lot, usable_lots
 
 from . import selectors, services
 from .forms import AdverseEventFormSet, BookTimeForm, CompleteForm, SkipForm, SlotForm
-from .models import OCCUPYING, Reminder, ReminderStatus, Session, SessionStatus
+from .models import OCCUPYING, AdverseEvent, Reminder, ReminderStatus, Session, SessionStatus
 from .outbox import resend_reminder
 
 
@@ -138,6 +139,12 @@ def agenda(request):
         "by_room_url": link(day, by="room"),
         "has_rooms": clinic.rooms.exists(),
         "may_complete": request.user.has_role(Role.CLINICIAN),
+        # Patients with an unresolved serious adverse event stand out (SPEC §12).
+        "serious_patients": set(
+            AdverseEvent.objects.filter(
+                serious=True, resolved_date__isnull=True, enrolment__patient__in={s.patient_id for s in sessions}
+            ).values_list("enrolment__patient_id", flat=True)
+        ) if sessions else set(),
     }
     return render(request, "sessions/agenda.html", context)
 
@@ -350,7 +357,9 @@ def _reported_events(events) -> list[dict]:
     return [
         {
             "description": e.cleaned_data["description"],
-            "severity": e.cleaned_data["severity"],
+            **({"severity": e.cleaned_data["severity"]} if e.cleaned_data["severity"] else {}),
+            **({"grade": e.cleaned_data["grade"]} if e.cleaned_data["grade"] else {}),
+            "serious": e.cleaned_data["serious"],
             "related_to_treatment": e.cleaned_data["related_to_treatment"] or "unknown",
         }
         for e in events.forms
@@ -387,8 +396,7 @@ def _complete_from_form(request, session: Session, form, events) -> bool:
             outcomes=form.outcomes(),
             notes=data["notes"],
             not_done_reason=data["not_done_reason"],
-            product_lot=data["product_lot"],
-            product_source=data["product_source"],
+            lot=data["lot"],
             product_form=data["product_form"],
             product_concentration=data["product_concentration"],
             adverse_events=_reported_events(events),
@@ -408,7 +416,13 @@ def complete(request, pk):
     if not session.may_be_completed:
         messages.error(request, f"This {session.get_status_display().lower()} session cannot be completed.")
         return redirect("patient_detail", pk=session.patient_id)
-    form = CompleteForm(request.POST or None, measures=list(session.step.measures.order_by("code")))
+    lots = usable_lots(session.clinic, on=session.visit_date or clinic_today(session.clinic))
+    form = CompleteForm(
+        request.POST or None,
+        measures=list(session.step.measures.order_by("code")),
+        lots=lots,
+        initial={"lot": suggested_lot(lots, session.step.product or session.enrolment.protocol.product)},
+    )
     events = AdverseEventFormSet(request.POST or None, prefix="ae")
     if request.method == "POST" and form.is_valid() and events.is_valid() and _complete_from_form(
         request, session, form, events

@@ -1,7 +1,7 @@
 import pytest
 
 from clinics.models import Role
-from tests.factories import ClinicFactory, PatientFactory, UserFactory, make_protocol
+from tests.factories import ClinicFactory, PatientFactory, UserFactory, lot_of, make_protocol
 
 
 @pytest.fixture
@@ -38,6 +38,12 @@ def outsider(other_clinic):
 @pytest.fixture
 def patient(clinic):
     return PatientFactory(clinic=clinic, first_name="Hanna", last_name="Weber")
+
+
+@pytest.fixture
+def lot(clinic):
+    """A lot of the clinic's secretome, usable until 2030."""
+    return lot_of(clinic)
 
 
 @pytest.fixture

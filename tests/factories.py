@@ -6,7 +6,7 @@ import factory
 
 from clinics.models import Clinic, OpeningHours, Role, Room, User
 from patients.models import Patient
-from protocols.models import Protocol
+from protocols.models import Lot, Product, Protocol
 from protocols.services import create_protocol, load_measures
 
 PASSWORD = "correct-horse-battery"
@@ -89,3 +89,12 @@ def make_protocol(clinic: Clinic, steps=None, name="Hair regeneration", **fields
     load_measures()
     data = {"name": name, "indication": "hair", "delivery": "injection", **fields}
     return create_protocol(clinic=clinic, data=data, steps=steps or HAIR_STEPS, by=None)
+
+
+def lot_of(clinic: Clinic, number: str = "SEC-2026-01", expiry: dt.date = dt.date(2030, 12, 31)) -> Lot:
+    """A usable lot of the clinic's secretome (made once per clinic and number)."""
+    product, _ = Product.objects.get_or_create(
+        clinic=clinic, name="Secretome serum", defaults={"source_tissue": "umbilical_cord", "form": "secretome"}
+    )
+    lot, _ = Lot.objects.get_or_create(product=product, lot_number=number, defaults={"expiry_date": expiry})
+    return lot

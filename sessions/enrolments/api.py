@@ -13,6 +13,7 @@ from patients.models import Enrolment, EnrolmentStatus
 from patients.selectors import patients_of
 from protocols.models import Protocol
 
+from ..adverse_event_api import EnrolmentAdverseEventsMixin
 from ..api import SessionSerializer
 from ..outcomes import enrolment_outcomes
 from .selectors import enrolments_of
@@ -119,7 +120,7 @@ class EnrolmentFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=EnrolmentStatus.choices)
 
 
-class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ClinicViewSet):
+class EnrolmentViewSet(EnrolmentAdverseEventsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ClinicViewSet):
     """Enrolments of patients in protocols, each with its generated sessions."""
 
     serializer_class = EnrolmentSerializer

@@ -8,7 +8,7 @@ import json
 import pytest
 import time_machine
 
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, lot_of
 
 from .conftest import NOW, at
 
@@ -113,12 +113,13 @@ def test_session_complete_and_skip(client_as, manager, booked):
     with time_machine.travel(at(booked.start.date(), 12), tick=False):
         sweep(client, "post", f"/api/v1/sessions/{booked.pk}/complete/", {
             "outcomes": [{"measure": "pain_vas", "value": 2}], "notes": "", "not_done_reason": "",
+            "lot": lot_of(booked.clinic).pk,
             "product_lot": "", "product_source": "", "product_form": "", "product_concentration": "",
             "adverse_events": [{"description": "d", "severity": "mild", "related_to_treatment": "no"}],
         })
         for key in ("measure", "value"):
             for value in ODD_VALUES:
-                body = {"outcomes": [{"measure": "pain_vas", "value": 2, key: value}]}
+                body = {"outcomes": [{"measure": "pain_vas", "value": 2, key: value}], "lot": lot_of(booked.clinic).pk}
                 check(client.post(f"/api/v1/sessions/{booked.pk}/complete/", body, format="json"), key, value)
         sweep(client, "post", f"/api/v1/sessions/{booked.pk}/skip/", {"reason": "x"})
 

@@ -8,7 +8,7 @@ import time_machine
 from patients.models import Enrolment
 from sessions import services
 from sessions.models import Reminder, ReminderStatus, SessionStatus
-from tests.factories import PatientFactory, UserFactory, make_protocol
+from tests.factories import PatientFactory, UserFactory, lot_of, make_protocol
 
 from .conftest import NOW, START, at
 
@@ -134,6 +134,7 @@ def test_outcomes_per_measure(client_as, receptionist, clinician, enrolment, bas
         services.complete_session(
             session=first_injection, by=clinician,
             outcomes=[{"measure": "hair_density", "value": "129.5"}, {"measure": "pain_vas", "value": 3}],
+            lot=lot_of(first_injection.clinic),
         )
     answer = client_as(receptionist).get(f"/api/v1/enrolments/{enrolment.pk}/outcomes/")
     assert answer.status_code == 200

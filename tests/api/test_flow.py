@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, lot_of
 
 from .conftest import NOW
 
@@ -110,7 +110,7 @@ def baseline_completed(treating, course, injection_booked):
 
 
 @pytest.fixture
-def injection_completed(treating, course, baseline_completed):
+def injection_completed(treating, course, baseline_completed, clinician):
     ok(baseline_completed)
     _, _, injection_id = course
     with at(INJECTION_DONE_AT):
@@ -118,8 +118,7 @@ def injection_completed(treating, course, baseline_completed):
             f"/api/v1/sessions/{injection_id}/complete/",
             {
                 "outcomes": [{"measure": "pain_vas", "value": 2}, {"measure": "hair_density", "value": 129}],
-                "product_lot": "L-2",
-                "product_source": "adipose",
+                "lot": lot_of(clinician.clinic, "L-2").pk,
                 "product_form": "lyophilised",
                 "adverse_events": [{"description": "Mild erythema", "severity": "mild", "related_to_treatment": "yes"}],
             },

@@ -30,8 +30,10 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.env import media_storage
 from sessions import services
-from tests.factories import PASSWORD, PatientFactory, RoomFactory, make_protocol
+from sessions.adverse_events import report_adverse_event
+from tests.factories import PASSWORD, PatientFactory, RoomFactory, lot_of, make_protocol
 
 from .conftest import at
 
@@ -152,6 +154,44 @@ TABLE = [
     Row("GET",   "/api/v1/outcomes/{id}/history/",               401, 200, 200, 200, 404, obj="outcome"),
 ]
 
+# SPEC §12: products and lots, adverse events, consent, photographs.
+TABLE += [
+    Row("GET",   "/api/v1/products/",                            401, 200, 200, 200, 200, note="other: its own (none)"),
+    Row("POST",  "/api/v1/products/",                            401, 403, 403, 201, 201,
+        body={"name": "Exosome vial", "source_tissue": "adipose", "form": "exosomes"},
+        note="other: creates one in its own clinic"),
+    Row("GET",   "/api/v1/products/{id}/",                       401, 200, 200, 200, 404, obj="product"),
+    Row("PATCH", "/api/v1/products/{id}/",                       401, 403, 403, 200, 404, obj="product",
+        body={"manufacturer": "CellLab"}),
+    Row("GET",   "/api/v1/lots/",                                401, 200, 200, 200, 200, note="other: its own (none)"),
+    Row("POST",  "/api/v1/lots/",                                401, 403, 403, 201, 400,
+        body=lambda world: {"product": world.objects["product"].pk, "lot_number": "NEW-1", "expiry_date": "2027-01-01"},
+        note="other: 400, our product id is unknown to it"),
+    Row("GET",   "/api/v1/lots/{id}/",                           401, 200, 200, 200, 404, obj="lot"),
+    Row("PATCH", "/api/v1/lots/{id}/",                           401, 403, 403, 200, 404, obj="lot",
+        body={"concentration_unit": "mg/mL"}),
+    Row("GET",   "/api/v1/lots/{id}/recall/",                    401, 200, 200, 200, 404, obj="lot"),
+    Row("GET",   "/api/v1/lots/{id}/recall.csv",                 401, 200, 200, 200, 404, obj="lot"),
+    Row("GET",   "/api/v1/adverse-events/",                      401, 200, 200, 200, 200, note="other: its own (none)"),
+    Row("GET",   "/api/v1/adverse-events/{id}/",                 401, 200, 200, 200, 404, obj="adverse_event"),
+    Row("PATCH", "/api/v1/adverse-events/{id}/",                 401, 403, 200, 200, 404, obj="adverse_event",
+        body={"outcome": "recovered"}),
+    Row("GET",   "/api/v1/adverse-events/{id}/history/",         401, 200, 200, 200, 404, obj="adverse_event"),
+    Row("GET",   "/api/v1/enrolments/{id}/adverse-events/",      401, 200, 200, 200, 404, obj="enrolment"),
+    Row("POST",  "/api/v1/enrolments/{id}/adverse-events/",      401, 403, 201, 201, 404, obj="enrolment",
+        body={"description": "Scalp itching", "grade": 1}),
+    Row("GET",   "/api/v1/patients/{id}/consents/",              401, 200, 200, 200, 404, obj="patient"),
+    Row("POST",  "/api/v1/patients/{id}/consents/",              401, 201, 201, 201, 404, obj="patient",
+        body={"kind": "registry", "given": True}),
+    Row("GET",   "/api/v1/sessions/{id}/photos/",                401, 200, 200, 200, 404, obj="booked_now"),
+    Row("POST",  "/api/v1/sessions/{id}/photos/",                401, 403, 415, 415, 404, obj="booked_now",
+        note="the matrix sends JSON: 415 for the allowed roles (uploads: tests/clinical/test_photos.py)"),
+    Row("GET",   "/api/v1/photos/",                              401, 200, 200, 200, 200, note="other: its own (none)"),
+    Row("GET",   "/api/v1/photos/{id}/",                         401, 200, 200, 200, 404, obj="photo"),
+    Row("GET",   "/api/v1/photos/{id}/image/",                   401, 200, 200, 200, 404, obj="photo"),
+    Row("GET",   "/api/v1/photos/{id}/thumbnail/",               401, 200, 200, 200, 404, obj="photo"),
+]
+
 # Operations whose allowed roles depend on the body (SPEC §1, §4).
 VARIANTS = [
     Row("POST",  "/api/v1/sessions/{id}/book/",                  401, 403, 200, 200, 404, obj="planned",
@@ -185,8 +225,23 @@ class World:
     objects: dict
 
 
+def _photo_of(session, by):
+    import io
+
+    from PIL import Image
+
+    from patients.consents import record_consent
+    from sessions.photos import add_photo
+
+    record_consent(patient=session.patient, kind="photography", given=True, by=by)
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (180, 140, 120)).save(buffer, "JPEG")
+    return add_photo(session=session, view="vertex", data=buffer.getvalue(), by=by)
+
+
 @pytest.fixture
-def world(clinic, other_clinic, receptionist, clinician, manager, outsider):
+def world(clinic, other_clinic, receptionist, clinician, manager, outsider, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "default": media_storage("", media_root=str(tmp_path))}
     users = {"rec": receptionist, "clin": clinician, "mgr": manager, "other": outsider}
     with time_machine.travel(ASKED, tick=False):
         protocol = make_protocol(clinic)
@@ -233,6 +288,12 @@ def world(clinic, other_clinic, receptionist, clinician, manager, outsider):
                 "booked_later": first,
                 "planned": second,
                 "outcome": outcome,
+                "product": (lot := lot_of(clinic)).product,
+                "lot": lot,
+                "adverse_event": report_adverse_event(
+                    enrolment=enrolment, data={"description": "Redness", "grade": 1}, by=clinician
+                ),
+                "photo": _photo_of(baseline, clinician),
             },
         )
 
@@ -271,7 +332,7 @@ def test_status_code_of_each_persona(world, row):
         for persona in PERSONAS:
             response = _rolled_back(lambda persona=persona: _request(world, persona, row))
             got[persona] = response.status_code
-            bodies[persona] = response.content[:300]
+            bodies[persona] = b"(streamed)" if response.streaming else response.content[:300]
     assert got == row.expected, bodies
 
 

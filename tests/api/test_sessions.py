@@ -310,11 +310,11 @@ def complete(client, session, body):
     return client.post(f"/api/v1/sessions/{session.pk}/complete/", body, format="json")
 
 
-def test_complete_records_everything(client_as, clinician, booked_injection):
+def test_complete_records_everything(client_as, clinician, booked_injection, lot):
     answer = complete(client_as(clinician), booked_injection, {
         "outcomes": [{"measure": "pain_vas", "value": 3}],
         "notes": "Tolerated well.",
-        "product_lot": "LOT-77",
+        "lot": lot.pk,
         "product_source": "umbilical_cord",
         "product_form": "frozen",
         "product_concentration": "10 mg/ml",
@@ -322,8 +322,8 @@ def test_complete_records_everything(client_as, clinician, booked_injection):
     })
     assert answer.status_code == 200, answer.content
     data = answer.json()
-    assert (data["status"], data["product_lot"], data["product_source"], data["product_form"]) == (
-        "completed", "LOT-77", "umbilical_cord", "frozen",
+    assert (data["status"], data["lot"], data["product_lot"], data["product_source"], data["product_form"]) == (
+        "completed", lot.pk, "SEC-2026-01", "umbilical_cord", "frozen",
     )
     assert data["completed_at"] == "2026-03-16T10:50:00+01:00"
     assert [(o["measure"], o["value"]) for o in data["outcomes"]] == [("pain_vas", 3)]

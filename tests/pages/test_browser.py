@@ -15,7 +15,7 @@ from protocols.models import Protocol
 from protocols.services import load_library
 from sessions import services
 from sessions.models import Session, SessionStatus
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, lot_of
 from tests.pages.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -112,6 +112,7 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
     assert rival_first.status == SessionStatus.PLANNED
 
     # The clinician completes the visit once it has begun.
+    lot = lot_of(patient.clinic, "SC-2611-04")  # the lot the clinic holds, to pick on the Complete page
     with time_machine.travel(first.start + dt.timedelta(minutes=5), tick=True):
         doc = browser_login(new_page(), url, clinician)
         doc.goto(f"{url}/patients/{patient.pk}/")
@@ -123,7 +124,7 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
         doc.get_by_role("button", name="Complete session").click()
         expect(doc.locator("#id_measure_hair_density_error")).to_contain_text("less than or equal to 600")
         doc.get_by_label("Hair density").fill("120")
-        doc.get_by_label("Product lot").fill("SC-2611-04")
+        doc.get_by_label("Product lot").select_option(value=str(lot.pk))
         doc.get_by_role("button", name="Complete session").click()
         expect(doc.locator(".message.success")).to_contain_text("is completed")
         chart = doc.locator("figure[data-measure='hair_density']")

@@ -25,7 +25,7 @@ from sessions.models import (
     Session,
     SessionStatus,
 )
-from tests.factories import PatientFactory, make_protocol, step
+from tests.factories import PatientFactory, lot_of, make_protocol, step
 from tests.pages.conftest import login
 
 
@@ -410,15 +410,14 @@ def test_complete_form_lists_the_steps_measures_with_units_and_ranges(doc, booke
     page = doc.get(url("session_complete", booked.pk)).content.decode()
     assert '<label for="id_measure_hair_density">Hair density (phototrichogram) (hairs/cm²):</label>' in page
     assert 'min="0"' in page and 'max="600"' in page and 'step="any"' in page
-    for field in ["product_lot", "product_source", "product_form", "product_concentration", "notes",
-                  "not_done_reason", "ae-0-description", "ae-0-severity", "ae-0-related_to_treatment"]:
+    for field in ["lot", "product_form", "product_concentration", "notes", "not_done_reason",
+                  "ae-0-description", "ae-0-grade", "ae-0-severity", "ae-0-serious", "ae-0-related_to_treatment"]:
         assert f'<label for="id_{field}"' in page, field
 
 
 def complete_data(**overrides):
     data = {"ae-TOTAL_FORMS": "2", "ae-INITIAL_FORMS": "0", "ae-MIN_NUM_FORMS": "0", "ae-MAX_NUM_FORMS": "20",
-            "measure_hair_density": "120", "product_lot": "LOT-1", "product_source": "adipose",
-            "product_form": "frozen", "notes": "Well tolerated"}
+            "measure_hair_density": "120", "product_form": "frozen", "notes": "Well tolerated"}
     data.update(overrides)
     return data
 
@@ -430,7 +429,7 @@ def test_completion_errors_stand_beside_their_fields(doc, booked):
         half_event = doc.post(url("session_complete", booked.pk), complete_data(**{"ae-0-description": "Redness"}))
     assert "measure_hair_density" in out_of_range.context["form"].errors
     assert "hair_density" in " ".join(missing.context["form"].non_field_errors())
-    assert "severity" in half_event.context["events"].forms[0].errors
+    assert "grade" in half_event.context["events"].forms[0].errors
     booked.refresh_from_db()
     assert booked.status == SessionStatus.BOOKED
     assert not OutcomeMeasurement.objects.exists()
@@ -446,11 +445,11 @@ def test_complete_a_session_with_outcomes_and_an_adverse_event(doc, booked, clin
         response = doc.post(
             url("session_complete", booked.pk),
             complete_data(**{"ae-0-description": "Mild redness", "ae-0-severity": "mild",
-                             "ae-0-related_to_treatment": "yes"}),
+                             "ae-0-related_to_treatment": "yes", "lot": str(lot_of(booked.clinic).pk)}),
         )
     assert response.status_code == 302
     booked.refresh_from_db()
-    assert booked.status == SessionStatus.COMPLETED and booked.product_lot == "LOT-1"
+    assert booked.status == SessionStatus.COMPLETED and booked.product_lot == "SEC-2026-01"
     assert OutcomeMeasurement.objects.get(session=booked).value == Decimal("120")
     event = AdverseEvent.objects.get(session=booked)
     assert (event.severity, event.related_to_treatment) == ("mild", "yes")
@@ -471,6 +470,7 @@ def test_patient_page_chart_shows_the_percent_change(doc, booked, clinician, enr
             session=second,
             by=clinician,
             outcomes=[{"measure": "pain_vas", "value": 3}, {"measure": "hair_density", "value": 100}],
+            lot=lot_of(booked.clinic),
         )
     page = doc.get(url("patient_detail", booked.patient_id)).content.decode()
     assert "+25.0 %" in page

@@ -19,7 +19,7 @@ from protocols.models import Protocol
 from protocols.services import load_library
 from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus
-from tests.factories import PatientFactory, RoomFactory, UserFactory
+from tests.factories import PatientFactory, RoomFactory, UserFactory, lot_of
 from tests.pages.conftest import browser_login, no_horizontal_scroll, unlabelled_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -82,8 +82,7 @@ class Demo:
             session=session,
             by=self.clinician,
             outcomes=[{"measure": code, "value": value} for code, value in outcomes.items()],
-            product_lot="SC-2611-04",
-            product_source="umbilical_cord",
+            lot=lot_of(self.clinic, "SC-2611-04", expiry=dt.date(2099, 12, 31)),
             product_form="lyophilised",
             now=session.start + dt.timedelta(minutes=40),
             **extra,

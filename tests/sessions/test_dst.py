@@ -11,6 +11,7 @@ from core.timezones import as_clinic_time
 from sessions import selectors, services
 from sessions.models import Reminder, ReminderKind, ReminderStatus, Session
 from sessions.reminders import booked_reminders
+from tests.factories import lot_of
 from tests.sessions.conftest import BEFORE_ALL, clock, utc
 
 BERLIN = "Europe/Berlin"
@@ -82,7 +83,7 @@ def test_an_evening_in_new_york_counts_on_its_local_date(zone_world):
     following = Session.objects.get(enrolment=session.enrolment, sequence=2)
     assert following.target_date == dt.date(2026, 3, 6)
     with clock("2026-03-07T00:55:00+00:00"):
-        services.complete_session(session=booked, by=world.clinician)
+        services.complete_session(session=booked, by=world.clinician, lot=lot_of(booked.clinic))
     following.refresh_from_db()
     assert following.target_date == dt.date(2026, 3, 6)
 

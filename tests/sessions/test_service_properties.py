@@ -17,7 +17,7 @@ from patients.models import EnrolmentStatus
 from protocols import schedule
 from sessions import services
 from sessions.models import Deviation, Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
-from tests.factories import make_protocol, step
+from tests.factories import lot_of, make_protocol, step
 from tests.sessions.conftest import BEFORE_ALL, enrol
 
 STEPS = [
@@ -170,7 +170,9 @@ def _play(clinic, patient, clinician, receptionist, protocol, history):
                 elif name == "no_show":
                     services.mark_no_show(session=session, by=receptionist)
                 elif name == "complete":
-                    services.complete_session(session=session, by=clinician, not_done_reason="Not measured")
+                    services.complete_session(
+                        session=session, by=clinician, not_done_reason="Not measured", lot=lot_of(session.clinic)
+                    )
                 else:
                     services.skip_session(session=session, by=clinician, reason="Unwell")
             except (ValidationError, Conflict, PermissionDenied):

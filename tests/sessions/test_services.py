@@ -27,7 +27,7 @@ from sessions.models import (
     Session,
     SessionStatus,
 )
-from tests.factories import HAIR_STEPS, PatientFactory, RoomFactory, UserFactory, make_protocol, step
+from tests.factories import HAIR_STEPS, PatientFactory, RoomFactory, UserFactory, lot_of, make_protocol, step
 from tests.sessions.conftest import BEFORE_ALL, clock, enrol, sessions_of, utc
 
 MONDAY_TEN = utc(2026, 3, 16, 9, 0)  # 10:00 CET, on session 2's target date
@@ -122,6 +122,8 @@ def test_cancel_a_booking(course, receptionist, clinician):
 
 def _complete(session, by, at, **extra):
     with clock(at):
+        # A treatment names its lot (SPEC §12); any session may.
+        extra.setdefault("lot", lot_of(session.clinic))
         return services.complete_session(session=session, by=by, **extra)
 
 
@@ -145,7 +147,7 @@ OPERATIONS = {
     "cancel": lambda s, u: services.cancel_booking(session=s, by=u),
     "no_show": lambda s, u: services.mark_no_show(session=s, by=u),
     "skip": lambda s, u: services.skip_session(session=s, by=u, reason="why not"),
-    "complete": lambda s, u: services.complete_session(session=s, by=u, not_done_reason="n/a"),
+    "complete": lambda s, u: services.complete_session(session=s, by=u, not_done_reason="n/a", lot=lot_of(s.clinic)),
 }
 
 
@@ -256,8 +258,7 @@ def test_completion_stores_outcomes_adverse_events_and_product(booked, clinician
         booked, clinician, "2026-03-16T09:45:00+00:00",
         outcomes=[{"measure": "pain_vas", "value": "4"}, {"measure": "hair_density", "value": 120.25}],
         notes="Tolerated well",
-        product_lot="LOT-2026-042",
-        product_source="umbilical_cord",
+        lot=lot_of(booked.clinic, "LOT-2026-042"),
         product_form="lyophilised",
         product_concentration="2 mg/ml",
         adverse_events=[

@@ -6,6 +6,7 @@ import time_machine
 
 from sessions import services
 from sessions.models import Deviation, DeviationKind, SessionStatus
+from tests.factories import lot_of
 
 BERLIN_MORNING = dt.datetime(2026, 2, 20, 9, 0, tzinfo=dt.UTC)
 
@@ -47,7 +48,9 @@ def test_late_completion_moves_the_next_treatment(patient, hair_protocol, recept
     with time_machine.travel(dt.datetime(2026, 3, 2, 10, 30, tzinfo=dt.UTC), tick=False):
         services.complete_session(session=first, by=clinician, outcomes=[{"measure": "hair_density", "value": 100}])
     with time_machine.travel(dt.datetime(2026, 3, 25, 9, 50, tzinfo=dt.UTC), tick=False):
-        done = services.complete_session(session=second, by=clinician, outcomes=[{"measure": "pain_vas", "value": 2}])
+        done = services.complete_session(
+            session=second, by=clinician, outcomes=[{"measure": "pain_vas", "value": 2}], lot=lot_of(second.clinic)
+        )
     assert done.status == SessionStatus.COMPLETED
     third.refresh_from_db()
     assert (third.target_date, third.window_start, third.window_end) == (
@@ -85,7 +88,9 @@ def test_the_cascade_through_the_services(patient, hair_protocol, receptionist, 
     with at("2026-03-02T09:30:00+00:00"):
         services.complete_session(session=s1, by=clinician, outcomes=[{"measure": "hair_density", "value": 100}])
     with at("2026-03-25T09:50:00+00:00"):
-        services.complete_session(session=s2, by=clinician, outcomes=[{"measure": "pain_vas", "value": 2}])
+        services.complete_session(
+            session=s2, by=clinician, outcomes=[{"measure": "pain_vas", "value": 2}], lot=lot_of(s2.clinic)
+        )
     assert [t for _, t, _ in state()] == [
         "2026-03-02", "2026-03-16", "2026-04-08", "2026-04-22", "2026-05-06", "2026-05-20", "2026-06-03",
     ]

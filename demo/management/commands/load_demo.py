@@ -30,7 +30,7 @@ from core.timezones import at_local, is_in_gap
 from patients.models import Patient
 from patients.services import create_patient
 from protocols import instruments
-from protocols.models import Protocol, StepKind, ValueType
+from protocols.models import Lot, Product, ProductKind, Protocol, SourceTissue, StepKind, ValueType
 from protocols.services import set_up_clinic
 from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
@@ -548,14 +548,24 @@ class Demo:
         return "Assessment done; photographs taken."
 
     def product(self, session: Session, index: int) -> dict:
+        """A treatment names its lot (SPEC §12): one lot a month of each of
+        the clinic's two secretomes, each good for a year."""
         if session.step.kind != StepKind.TREATMENT:
             return {}
-        return {
-            "product_lot": f"SCM-{session.start:%y%m}-{100 + index:03d}",
-            "product_source": "umbilical_cord" if index % 2 else "adipose",
-            "product_form": "lyophilised",
-            "product_concentration": "2 mL reconstituted",
-        }
+        source = SourceTissue.UMBILICAL_CORD if index % 2 else SourceTissue.ADIPOSE
+        product, _ = Product.objects.get_or_create(
+            clinic=self.clinic,
+            name=f"Secretome ({'UC' if source == SourceTissue.UMBILICAL_CORD else 'AD'}-MSC conditioned medium)",
+            defaults={"source_tissue": source, "form": ProductKind.SECRETOME, "manufacturer": "Demo Biologics"},
+        )
+        made = session.start.astimezone(self.tz).date().replace(day=1)
+        lot, _ = Lot.objects.get_or_create(
+            product=product,
+            lot_number=f"SCM-{made:%y%m}-{'UC' if source == SourceTissue.UMBILICAL_CORD else 'AD'}",
+            defaults={"expiry_date": made.replace(year=made.year + 1), "received_on": made,
+                      "concentration": Decimal("2.0"), "concentration_unit": "mg/mL protein"},
+        )
+        return {"lot": lot, "product_form": "lyophilised", "product_concentration": "2 mL reconstituted"}
 
     # --- the coming days ----------------------------------------------------------------------
 
