@@ -3,6 +3,7 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone as django_timezone
+from simple_history.utils import bulk_create_with_history
 
 from config.exceptions import Conflict
 
@@ -48,8 +49,9 @@ def set_opening_hours(*, clinic: Clinic, hours: list[tuple[int, dt.time, dt.time
     if errors:
         raise ValidationError({"opening_hours": errors})
     clinic.opening_hours.all().delete()
-    OpeningHours.objects.bulk_create(
-        OpeningHours(clinic=clinic, weekday=w, opens=opens, closes=closes) for w, opens, closes in hours
+    bulk_create_with_history(  # kept in the history and the audit log like any other change
+        [OpeningHours(clinic=clinic, weekday=w, opens=opens, closes=closes) for w, opens, closes in hours],
+        OpeningHours,
     )
 
 

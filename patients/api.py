@@ -11,6 +11,7 @@ from rest_framework import mixins, negotiation, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from audit.api import AuditViews
 from clinics.models import Role, User
 from config.apibase import ClinicRelatedField, ClinicViewSet, IdFilter
 from protocols.models import Protocol
@@ -54,6 +55,7 @@ class PatientFilter(filters.FilterSet):
 
 
 class PatientViewSet(
+    AuditViews,
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ClinicViewSet
 ):
     """The clinic's patients; reception and up create and edit them."""
@@ -85,7 +87,7 @@ class FirstRendererNegotiation(negotiation.BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class PatientCalendarViewSet(ClinicViewSet):
+class PatientCalendarViewSet(AuditViews, ClinicViewSet):
     content_negotiation_class = FirstRendererNegotiation
 
     def scoped_queryset(self, clinic):
@@ -187,7 +189,7 @@ class EnrolmentFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=EnrolmentStatus.choices)
 
 
-class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ClinicViewSet):
+class EnrolmentViewSet(AuditViews, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ClinicViewSet):
     """Enrolments of patients in protocols, each with its generated sessions."""
 
     serializer_class = EnrolmentSerializer

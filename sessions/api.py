@@ -13,6 +13,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from audit.api import AuditViews
 from clinics.models import Role, Room, User
 from config.apibase import (
     BoundedDateField,
@@ -24,6 +25,7 @@ from config.apibase import (
     LocalDateTimeField,
     to_clinic_time,
 )
+from core.text import single_line
 from patients.models import EnrolmentStatus
 
 from . import services
@@ -243,10 +245,12 @@ class CompleteSerializer(serializers.Serializer):
         max_length=2000, required=False, allow_blank=True, default="",
         help_text="Why the step's measures were not recorded; without it they are required.",
     )
-    product_lot = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    product_lot = serializers.CharField(max_length=80, required=False, allow_blank=True, default="", validators=[single_line])
     product_source = serializers.ChoiceField(ProductSource.choices, required=False, allow_blank=True, default="")
     product_form = serializers.ChoiceField(ProductForm.choices, required=False, allow_blank=True, default="")
-    product_concentration = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    product_concentration = serializers.CharField(
+        max_length=80, required=False, allow_blank=True, default="", validators=[single_line]
+    )
     adverse_events = AdverseEventInputSerializer(many=True, required=False, default=list, max_length=20)
 
 
@@ -297,7 +301,7 @@ class ReminderFilter(filters.FilterSet):
 # --- Views ----------------------------------------------------------------------------------------
 
 
-class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
+class SessionViewSet(AuditViews, mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
     """Sessions of the clinic's enrolments: book, rebook, cancel, no-show (reception and up); skip and
     complete (clinician and up)."""
 

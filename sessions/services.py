@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from clinics.models import Role, Room, User
 from config.exceptions import Conflict, is_contention
@@ -145,7 +146,8 @@ def recascade(enrolment: Enrolment, *, now: dt.datetime, touched: Iterable[int] 
             session.target_date, session.window_start, session.window_end, session.out_of_window = new
             changed.append(session)
     if changed:
-        Session.objects.bulk_update(changed, ["target_date", "window_start", "window_end", "out_of_window"])
+        # With a history row per moved session, as a save would leave (the user is the request's).
+        bulk_update_with_history(changed, Session, ["target_date", "window_start", "window_end", "out_of_window"])
     resync = {s.pk for s in changed} | set(touched)
     for session in sessions:
         if session.pk in resync:
@@ -211,8 +213,8 @@ def enrol_patient(
         area=area,
         created_by=by,
     )
-    Session.objects.bulk_create(
-        Session(
+    bulk_create_with_history(
+        [Session(
             clinic=patient.clinic,
             enrolment=enrolment,
             patient=patient,
@@ -223,7 +225,10 @@ def enrol_patient(
             window_start=p.dates.window_start,
             window_end=p.dates.window_end,
         )
-        for p in planned
+        for p in planned],
+        Session,
+        default_user=by,
+        default_date=now,
     )
     for session in enrolment.sessions.select_related("clinic", "enrolment", "patient", "step"):
         sync_reminders(session, now=now)
