@@ -5,6 +5,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
+from core.text import single_line
 
 
 class ValueType(models.TextChoices):
@@ -63,11 +64,11 @@ class Protocol(models.Model):
     version = models.PositiveIntegerField(default=1)
     is_current = models.BooleanField(default=True)
     library_key = models.SlugField(max_length=60, blank=True)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[single_line])
     indication = models.CharField(max_length=30, choices=Indication.choices)
     delivery = models.CharField(max_length=20, choices=Delivery.choices)
     description = models.TextField(blank=True)
-    product = models.CharField(max_length=300, blank=True, help_text="The product the course uses.")
+    product = models.CharField(max_length=300, blank=True, help_text="The product the course uses.", validators=[single_line])
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -114,7 +115,7 @@ class Adjunct(models.TextChoices):
 class Step(models.Model):
     protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[single_line])
     kind = models.CharField(max_length=12, choices=StepKind.choices)
     repeat = models.PositiveSmallIntegerField(default=1)
     interval_days = models.PositiveIntegerField(default=0)
@@ -123,7 +124,7 @@ class Step(models.Model):
     window_after_days = models.PositiveIntegerField(default=0)
     duration_minutes = models.PositiveIntegerField(default=30)
     measures = models.ManyToManyField(OutcomeMeasure, blank=True, related_name="steps")
-    product = models.CharField(max_length=300, blank=True)
+    product = models.CharField(max_length=300, blank=True, validators=[single_line])
     adjunct = models.CharField(max_length=20, choices=Adjunct.choices, default=Adjunct.NONE)
 
     class Meta:

@@ -3,6 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic, Room
+from core.text import single_line
 from patients.models import Enrolment, Patient
 from protocols.models import OutcomeMeasure, Step
 
@@ -63,10 +64,10 @@ class Session(models.Model):
     notes = models.TextField(blank=True)
     not_done_reason = models.TextField(blank=True, help_text="Why the step's measures were not recorded")
     skip_reason = models.TextField(blank=True)
-    product_lot = models.CharField(max_length=80, blank=True)
+    product_lot = models.CharField(max_length=80, blank=True, validators=[single_line])
     product_source = models.CharField(max_length=20, choices=ProductSource.choices, blank=True)
     product_form = models.CharField(max_length=20, choices=ProductForm.choices, blank=True)
-    product_concentration = models.CharField(max_length=80, blank=True)
+    product_concentration = models.CharField(max_length=80, blank=True, validators=[single_line])
     history = HistoricalRecords()
 
     class Meta:
