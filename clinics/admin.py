@@ -12,8 +12,11 @@ which keep the schedule, the audit trail and the reminder outbox in step.
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 
 from protocols.services import load_library
 
@@ -49,6 +52,27 @@ class ClinicScopedAdmin:
 
     def _owns(self, request, obj) -> bool:
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def _404_unless_listed(self, request, object_id) -> None:
+        """SPEC §1: another clinic's row reads exactly like a missing one.
+        The history pages load rows by id themselves, and would otherwise
+        answer 403 for a row that exists elsewhere and 404 for none."""
+        if request.user.is_superuser:
+            return
+        try:
+            listed = self.get_queryset(request).filter(pk=unquote(object_id)).exists()
+        except (ValueError, TypeError, ValidationError):
+            listed = False
+        if not listed:
+            raise Http404("No such record.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._404_unless_listed(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._404_unless_listed(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def _manager_may_edit(self, request, obj=None) -> bool:
         return self.managers_may_edit and self.clinic_lookup is not None and is_manager(request) and self._owns(request, obj)
