@@ -1,6 +1,7 @@
 """The HTTP API v1 router (SPEC §6): token login, the resources, the
 OpenAPI 3 schema and the interactive docs."""
 
+from django.contrib.auth.signals import user_logged_in
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -63,7 +64,9 @@ class TokenView(ObtainAuthToken):
             raise
         user = serializer.validated_data["user"]
         token = issue_token(user)
-        record(action=Action.LOGIN, request=request, user=user, summary="API token")
+        # As a page login does: django-axes resets the username's failures,
+        # the audit log gets its entry, last_login moves.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
         return Response({"token": token.key, "expires": expires_at(token)})
 
 
