@@ -98,6 +98,7 @@ class ProtocolFilter(filters.FilterSet):
     indication = filters.ChoiceFilter(choices=Indication.choices)
     active = StrictBooleanFilter()
 
+    @extend_schema_field({"type": "string", "enum": ["true", "false"]})  # no model field to read it from
     def keep(self, queryset, name, value):
         return queryset
 
