@@ -29,7 +29,9 @@ def on_history(sender, instance, history_instance, **kwargs) -> None:
             fields = sorted(history_instance.diff_against(previous).changed_fields)
         if getattr(instance, "_password", None) is not None:
             fields.append("password")
-        summary = f"changed: {', '.join(fields)}" if fields else "saved without a change"
+        if not fields:
+            return  # a save that changed nothing tracked (a login's last_login, say)
+        summary = f"changed: {', '.join(fields)}"
     request = _current_request()
     user = history_instance.history_user
     record(action=action, request=request, user=user, obj=instance, summary=summary)

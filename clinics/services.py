@@ -3,7 +3,6 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone as django_timezone
-from simple_history.utils import bulk_create_with_history
 
 from config.exceptions import Conflict
 
@@ -49,10 +48,8 @@ def set_opening_hours(*, clinic: Clinic, hours: list[tuple[int, dt.time, dt.time
     if errors:
         raise ValidationError({"opening_hours": errors})
     clinic.opening_hours.all().delete()
-    bulk_create_with_history(  # kept in the history and the audit log like any other change
-        [OpeningHours(clinic=clinic, weekday=w, opens=opens, closes=closes) for w, opens, closes in hours],
-        OpeningHours,
-    )
+    for weekday, opens, closes in hours:  # one save each (a week has few): history and audit log see them
+        OpeningHours.objects.create(clinic=clinic, weekday=weekday, opens=opens, closes=closes)
 
 
 @transaction.atomic
