@@ -76,7 +76,6 @@ def test_a_change_is_recorded_with_its_fields_not_its_values(receptionist, patie
 
 def test_enrolling_records_the_enrolment_and_its_sessions_get_history(receptionist, patient, hair_protocol):
     from sessions.models import Session
-
     from sessions.services import enrol_patient
 
     enrolment = enrol_patient(patient=patient, protocol=hair_protocol, start_date=_today(patient), by=receptionist)
