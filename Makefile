@@ -18,10 +18,10 @@ $(STAMP): requirements.lock requirements-dev.lock
 run: $(STAMP)  ## the whole app on SQLite, an embedded broker and file emails under var/
 	@$(BIN)/python bin/run.py
 
-test: $(STAMP)  ## lint, migrations check and the whole suite on PostgreSQL and Redis
+test: $(STAMP)  ## lint, migrations check and the whole suite on PostgreSQL and Redis (started if none answers)
 	$(BIN)/ruff check .
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	bin/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
