@@ -63,3 +63,11 @@ class PlainTextValidator:
 
 single_line = PlainTextValidator()
 multi_line = PlainTextValidator(multiline=True)
+
+
+def header_text(value: str) -> str:
+    """A value made safe for an email header: every forbidden character
+    becomes a space and runs of spaces one. For rows saved before the rules
+    above existed, whose CR/LF would otherwise fail every message."""
+    cleaned = "".join(" " if forbidden_character(char) else char for char in value)
+    return " ".join(cleaned.split())

@@ -82,6 +82,10 @@ def test_token_enrol_slots_book_complete_outcomes(receptionist, clinician, patie
         assert done.status_code == 200, done.content
         assert done.json()["adverse_events"][0]["severity"] == "mild"
 
+        # Two weeks on, yesterday's token has expired (TOKEN_TTL_HOURS): the desk logs in again.
+        assert desk.get("/api/v1/patients/").status_code == 401
+        again = anonymous.post("/api/v1/auth/token/", {"username": "rita", "password": PASSWORD}, format="json")
+        desk = APIClient(HTTP_AUTHORIZATION=f"Token {again.json()['token']}")
         outcomes = desk.get(f"/api/v1/enrolments/{enrolled.json()['id']}/outcomes/")
     assert outcomes.status_code == 200, outcomes.content
     density = next(m for m in outcomes.json() if m["measure"] == "hair_density")

@@ -78,3 +78,27 @@ def test_notes_keep_their_newlines():
     assert forbidden_character("Line one\nLine two\r\n\tindented", multiline=True) is None
     assert forbidden_character("Line one\nLine two") == "\n"
     assert forbidden_character("a\u202eb", multiline=True) == "\u202e"
+
+
+def test_a_name_saved_before_the_rules_does_not_break_its_emails(patient, clinic, hair_protocol, receptionist):
+    """Rows written before validation existed (a raw update) still make
+    sendable messages: the header gets a space where the CR/LF was."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from sessions import services
+    from sessions.emails import build_email
+    from sessions.models import Reminder
+
+    Patient.objects.filter(pk=patient.pk).update(last_name="Weber\r\nBcc: spy@example.org")
+    type(clinic).objects.filter(pk=clinic.pk).update(name="Charité\r\nSkin")
+    start = timezone.now().astimezone(clinic.tz).date() + dt.timedelta(days=1)
+    enrolment = services.enrol_patient(patient=Patient.objects.get(pk=patient.pk), protocol=hair_protocol,
+                                       start_date=start, by=receptionist)
+    reminder = Reminder.objects.filter(session__enrolment=enrolment).first()
+    assert reminder is not None
+    message = build_email(reminder).message()  # raised BadHeaderError before
+    assert message["Bcc"] is None
+    assert "Weber Bcc" in str(message["To"])
+    assert "Charité Skin" in str(message["From"]) or "Charit" in str(message["From"])
