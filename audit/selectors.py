@@ -7,6 +7,7 @@ from django import forms
 from django_filters import rest_framework as filters
 
 from clinics.models import Clinic
+from config.apibase import IdFilter, IsoDateFilter
 
 from .models import Action, AuditEvent
 
@@ -16,20 +17,14 @@ def events_of(clinic: Clinic | None):
 
 
 class AuditFilter(filters.FilterSet):
-    user = filters.NumberFilter(field_name="user_id", min_value=1, max_value=2**53, help_text="A staff member's id")
+    user = IdFilter(field_name="user_id", help_text="A staff member's id")
     username = filters.CharFilter(field_name="username", max_length=150, help_text="Exact username (also failed logins)")
     action = filters.ChoiceFilter(choices=Action.choices)
-    patient = filters.NumberFilter(
-        field_name="patient_ref", min_value=1, max_value=2**53, help_text="Entries about this patient id"
-    )
+    patient = IdFilter(field_name="patient_ref", help_text="Entries about this patient id")
     object_type = filters.CharFilter(field_name="object_type", max_length=100, help_text="e.g. patients.patient")
     object_id = filters.CharFilter(field_name="object_id", max_length=64)
-    date_from = filters.DateFilter(
-        field_name="at", lookup_expr="date__gte", input_formats=["%Y-%m-%d"], help_text="YYYY-MM-DD (UTC)"
-    )
-    date_to = filters.DateFilter(
-        field_name="at", lookup_expr="date__lte", input_formats=["%Y-%m-%d"], help_text="YYYY-MM-DD (UTC)"
-    )
+    date_from = IsoDateFilter(field_name="at", lookup_expr="date__gte", help_text="YYYY-MM-DD (UTC)")
+    date_to = IsoDateFilter(field_name="at", lookup_expr="date__lte", help_text="YYYY-MM-DD (UTC)")
 
     class Meta:
         model = AuditEvent
