@@ -27,33 +27,25 @@ def client_ip(request) -> str | None:
 
 
 def _patient_ref(obj) -> int | None:
-    if obj is None:
-        return None
+    """The patient a row is about: itself, its `patient`, or its session's."""
     if obj._meta.label == "patients.Patient":
         return obj.pk
     if getattr(obj, "patient_id", None):
         return obj.patient_id
-    session = getattr(obj, "session", None) if hasattr(obj, "session_id") else None
-    return getattr(session, "patient_id", None)
+    if getattr(obj, "session_id", None):
+        return obj.session.patient_id
+    return None
 
 
 def _clinic_id(obj) -> int | None:
-    if obj is None:
-        return None
+    """The clinic a row belongs to: itself, its `clinic`, or that of the row it hangs from."""
     if obj._meta.label == "clinics.Clinic":
         return obj.pk
-    for path in ("clinic_id", "session.clinic_id", "protocol.clinic_id", "enrolment.clinic_id"):
-        target = obj
-        for name in path.split("."):
-            # Only follow a relation that is set, and only one step.
-            if name.endswith("_id") or getattr(target, f"{name}_id", None):
-                target = getattr(target, name, None)
-            else:
-                target = None
-            if target is None:
-                break
-        if target is not None:
-            return target
+    if getattr(obj, "clinic_id", None):
+        return obj.clinic_id
+    for parent in ("session", "protocol", "enrolment"):
+        if getattr(obj, f"{parent}_id", None):
+            return getattr(getattr(obj, parent), "clinic_id", None)
     return None
 
 
