@@ -187,3 +187,25 @@ def test_the_audit_page_is_the_managers(client, manager, receptionist, patient):
     assert "rita" in page.content.decode()
     csv = client.get("/audit/export.csv", {"action": "view"})
     assert b"rita" in b"".join(csv.streaming_content)
+
+
+def test_sessions_re_dated_by_a_cascade_keep_a_history_row(receptionist, clinician, patient, hair_protocol):
+    import datetime as dt
+
+    import time_machine
+
+    from sessions.models import Session
+    from sessions.services import book_session, enrol_patient
+    from tests.api.conftest import NOW, START, at
+
+    with time_machine.travel(NOW, tick=False):
+        enrolment = enrol_patient(patient=patient, protocol=hair_protocol, start_date=START, by=receptionist)
+        first_injection = enrolment.sessions.get(sequence=2)
+        third = enrolment.sessions.get(sequence=3)
+        before = Session.history.filter(id=third.pk).count()
+        # Booked late in its window: every later planned session moves (SPEC §3).
+        book_session(session=first_injection, start=at(dt.date(2026, 3, 25), 10), practitioner=clinician,
+                     by=receptionist)
+    moved = Session.history.filter(id=third.pk).order_by("history_date", "history_id")
+    assert moved.count() == before + 1
+    assert moved.last().history_type == "~" and moved.last().target_date == dt.date(2026, 4, 8)
