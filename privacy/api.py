@@ -22,6 +22,7 @@ class EraseSerializer(serializers.Serializer):
 
 class PatientRightsViewSet(ClinicViewSet):
     action_roles = {"export": Role.MANAGER, "erase": Role.MANAGER}
+    serializer_class = EraseSerializer  # what an OPTIONS request describes
 
     def scoped_queryset(self, clinic):
         return patients_of(clinic)

@@ -117,3 +117,10 @@ def test_erasure_removes_identity_keeps_clinical_values_and_voids_reminders(mana
     again = api(manager).post(f"/api/v1/patients/{patient.pk}/erase/", {"confirm": erased.record_number},
                               format="json")
     assert again.status_code == 409
+
+
+def test_options_on_the_new_endpoints_is_not_a_500(manager, patient):
+    client = api(manager)
+    for path in (f"/api/v1/patients/{patient.pk}/erase/", f"/api/v1/patients/{patient.pk}/export/",
+                 "/api/v1/auth/logout/", "/api/v1/audit/", "/api/v1/audit/csv/"):
+        assert client.options(path).status_code == 200, path
