@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# The lock pins every package, so a rebuild installs exactly what was tested.
+# The lock pins every runtime package, so a rebuild installs exactly what
+# was tested; the test tools (requirements-dev.lock) never enter the image.
 COPY requirements.lock .
 RUN pip install -r requirements.lock
 

@@ -3,25 +3,25 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-dev.lock | sha1sum | cut -c1-12)
 
 .PHONY: run test lint fmt lock screenshots bench clean
 
-$(STAMP): requirements.lock
+$(STAMP): requirements.lock requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet -r requirements-dev.lock
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 run: $(STAMP)  ## the whole app on SQLite, an embedded broker and file emails under var/
 	@$(BIN)/python bin/run.py
 
-test: $(STAMP)  ## lint, migrations check and the whole suite on PostgreSQL and Redis
+test: $(STAMP)  ## lint, migrations check and the whole suite on PostgreSQL and Redis (started if none answers)
 	$(BIN)/ruff check .
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	bin/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -30,10 +30,12 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-lock: $(STAMP)  ## re-resolve requirements.in into requirements.lock
+lock: $(STAMP)  ## re-resolve requirements.in and requirements-dev.in into the two locks
 	rm -rf /tmp/regimen-lock && $(PYTHON) -m venv /tmp/regimen-lock
 	/tmp/regimen-lock/bin/pip install --quiet -r requirements.in
 	/tmp/regimen-lock/bin/pip freeze --exclude-editable | grep -v '^pip==' > requirements.lock
+	/tmp/regimen-lock/bin/pip install --quiet -c requirements.lock -r requirements-dev.in
+	/tmp/regimen-lock/bin/pip freeze --exclude-editable | grep -v '^pip==' > requirements-dev.lock
 
 screenshots: $(STAMP)  ## a PNG of every staff page under docs/screenshots/
 	REGIMEN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/pages/test_screenshots.py -q

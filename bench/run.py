@@ -60,9 +60,10 @@ def run(repeat: int):
     from clinics.models import Role, Room, User
     from clinics.services import create_staff
     from patients.models import Patient
+    from protocols import schedule
     from protocols.models import Protocol
     from protocols.services import set_up_clinic
-    from sessions import schedule, selectors, services
+    from sessions import selectors, services
     from sessions.clinic_settings import replan_reminders
     from sessions.models import Reminder, ReminderStatus, Session, SessionStatus
 

@@ -6,8 +6,10 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from core.roles import Role, outranks
+from core.text import single_line
 
 
 @functools.cache
@@ -45,15 +47,16 @@ def default_reminder_offsets() -> list[int]:
 
 
 class Clinic(models.Model):
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[single_line])
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
     slot_minutes = models.PositiveSmallIntegerField(default=15, validators=[MinValueValidator(5)])
     reminder_offsets_hours = models.JSONField(default=default_reminder_offsets, validators=[validate_reminder_offsets])
     sender_email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    address = models.CharField(max_length=300, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[single_line])
+    address = models.CharField(max_length=300, blank=True, validators=[single_line])
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -80,6 +83,7 @@ class OpeningHours(models.Model):
     weekday = models.PositiveSmallIntegerField()
     opens = models.TimeField()
     closes = models.TimeField()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["weekday", "opens"]
@@ -99,7 +103,8 @@ class OpeningHours(models.Model):
 class Closure(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="closures")
     date = models.DateField()
-    reason = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=200, blank=True, validators=[single_line])
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["date"]
@@ -115,6 +120,11 @@ class User(AbstractUser):
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="staff")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.RECEPTION)
+    first_name = models.CharField("first name", max_length=150, blank=True, validators=[single_line])
+    last_name = models.CharField("last name", max_length=150, blank=True, validators=[single_line])
+    # Staff and role changes are kept (SPEC §14); never the password hash, and
+    # not the login time, which changes at every login.
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -135,8 +145,9 @@ class User(AbstractUser):
 
 class Room(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="rooms")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[single_line])
     active = models.BooleanField(default=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]

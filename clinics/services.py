@@ -43,9 +43,8 @@ def set_opening_hours(*, clinic: Clinic, hours: list[tuple[int, dt.time, dt.time
     if errors:
         raise ValidationError({"opening_hours": errors})
     clinic.opening_hours.all().delete()
-    OpeningHours.objects.bulk_create(
-        OpeningHours(clinic=clinic, weekday=w, opens=opens, closes=closes) for w, opens, closes in hours
-    )
+    for weekday, opens, closes in hours:  # one save each (a week has few): history and audit log see them
+        OpeningHours.objects.create(clinic=clinic, weekday=weekday, opens=opens, closes=closes)
 
 
 @transaction.atomic

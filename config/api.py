@@ -1,17 +1,28 @@
 """The HTTP API v1 router (SPEC §6): token login, the resources, the
 OpenAPI 3 schema and the interactive docs."""
 
+from django.contrib.auth.signals import user_logged_in
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema, inline_serializer
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework import serializers
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 
+from audit.api import AuditViewSet
+from audit.log import record
+from audit.models import Action
 from clinics.api import PractitionerViewSet, RoomViewSet
-from core.api import JSONOnlyParser
+from core.api import ErrorDetailSerializer, JSONOnlyParser
+from core.tokens import expires_at, issue_token, revoke_tokens
+from privacy.api import PatientRightsViewSet
 from protocols.api import MeasureViewSet, ProtocolViewSet
 from protocols.product_api import ProductViewSet
 from sessions.adverse_event_api import AdverseEventViewSet
@@ -23,22 +34,65 @@ from sessions.outcome_api import OutcomeViewSet
 from sessions.patient_api import PatientCalendarViewSet, PatientViewSet
 from sessions.photo_api import PhotoViewSet
 
+LOCKED_OUT = "Too many failed logins for this username: it is locked for a while. Try again later."
+
 
 class TokenView(ObtainAuthToken):
-    """Trade a username and password for the API token (the same token on every call)."""
+    """Trade a username and password for the API token: the same token until
+    it expires (TOKEN_TTL_HOURS) or is revoked. Five failures for a username
+    lock it (django-axes), and the endpoint is throttled per address."""
 
     parser_classes = [JSONOnlyParser, FormParser]
     authentication_classes = []  # a login, not an authenticated call (and no CSRF check)
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
 
     @extend_schema(
         request=AuthTokenSerializer,
-        responses=inline_serializer("Token", {"token": serializers.CharField()}),
+        responses={
+            200: inline_serializer(
+                "Token", {"token": serializers.CharField(), "expires": serializers.DateTimeField()}
+            ),
+            429: ErrorDetailSerializer,
+        },
         description="Send `username` and `password`; use the answer as `Authorization: Token <token>` "
-        "(in these docs: Authorize → tokenAuth → `Token <token>`).",
+        "(in these docs: Authorize → tokenAuth → `Token <token>`). The token expires at `expires`; "
+        "five failed logins lock the username for 15 minutes (429).",
         tags=["auth"],
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except ValidationError:
+            # django-axes marks the request when the username is (or has just become) locked.
+            if getattr(request, "axes_locked_out", False):
+                return Response({"detail": LOCKED_OUT}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            raise
+        user = serializer.validated_data["user"]
+        token = issue_token(user)
+        # As a page login does: django-axes resets the username's failures,
+        # the audit log gets its entry, last_login moves.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+        return Response({"token": token.key, "expires": expires_at(token)})
+
+
+class LogoutView(APIView):
+    """Revoke the caller's API token (and end the session, for a browser)."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONOnlyParser]
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: ErrorDetailSerializer, 403: ErrorDetailSerializer},
+        description="Revokes the caller's API token at once: later calls with it are 401.",
+        tags=["auth"],
+    )
+    def post(self, request):
+        revoke_tokens(request.user)
+        record(action=Action.LOGOUT, request=request, summary="API token revoked")
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 router = DefaultRouter()
@@ -56,9 +110,13 @@ router.register("products", ProductViewSet, basename="product")
 router.register("lots", LotViewSet, basename="lot")
 router.register("adverse-events", AdverseEventViewSet, basename="adverse-event")
 router.register("photos", PhotoViewSet, basename="photo")
+router.register("audit", AuditViewSet, basename="audit")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
+    path("patients/<str:pk>/export/", PatientRightsViewSet.as_view({"get": "export"}), name="api-patient-export"),
+    path("patients/<str:pk>/erase/", PatientRightsViewSet.as_view({"post": "erase"}), name="api-patient-erase"),
     path("clinic/", ClinicView.as_view(), name="api-clinic"),
     path(
         "patients/<str:pk>/calendar.ics",
@@ -68,5 +126,6 @@ urlpatterns = [
     path("lots/<str:pk>/recall.csv", LotViewSet.as_view({"get": "recall_csv"}), name="api-lot-recall-csv"),
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script under the CSP.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from audit import views as audit_views
 from clinics import views as clinic_views
 from protocols import views as protocol_views
 from sessions import lot_views, outcome_views, patient_views
@@ -32,4 +33,6 @@ urlpatterns = [
     path("lots/<int:pk>/recall/", lot_views.lot_recall, name="lot_recall"),
     path("protocols/", protocol_views.protocol_list, name="protocol_list"),
     path("protocols/<int:pk>/", protocol_views.protocol_detail, name="protocol_detail"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit/export.csv", audit_views.audit_csv, name="audit_csv"),
 ]

@@ -6,6 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core import logs
 from core.env import env_bool, env_int, env_list, env_str, media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -35,7 +36,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_htmx",
+    "axes",
     "clinics",
+    "audit",
     "protocols",
     "patients",
     "sessions.apps.TreatmentSessionsConfig",
@@ -43,8 +46,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so static files keep their long cache lifetimes.
+    "core.middleware.PrivateResponseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -53,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a login refused for a locked-out username into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -90,7 +99,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "clinics.User"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: a locked-out username is refused before its password is checked.
+AUTHENTICATION_BACKENDS = [
+    "core.auth.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -170,7 +187,7 @@ REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 50, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -183,6 +200,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Only the login is throttled (ScopedRateThrottle on the token view): per
+    # address, on top of django-axes' per-username lockout.
+    "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "30/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Regimen API",
@@ -202,7 +222,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # The token lives in the page only: never kept in the browser's storage,
+    # which a shared reception PC would hand to the next person.
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False},
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions.models.SessionStatus",
         "EnrolmentStatusEnum": "patients.models.EnrolmentStatus",
@@ -210,12 +232,95 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Security (SPEC §14) ---------------------------------------------------------------------------
+# Behind a TLS-terminating proxy (docker-compose.yml's Caddy), the proxy says
+# which scheme the client used; trust it only when told the proxy is there.
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# The container healthchecks talk plain HTTP to the process itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+# Idle timeout: the session's expiry moves with every request, so a page left
+# open on a shared PC signs itself out after this many quiet minutes.
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30, minimum=1)
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# API tokens expire this many hours after they were issued (core.tokens).
+TOKEN_TTL_HOURS = env_int("TOKEN_TTL_HOURS", 12, minimum=1)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+# django-axes: five failures for a username lock it for 15 minutes, whichever
+# door they came through (pages, admin, token endpoint); a success resets.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+# A fixed window: attempts during the lock neither count nor prolong it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = 1 if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
+# SPEC §14 locks the username, wherever the attempts come from; the address
+# is limited by the login throttle instead (REST_FRAMEWORK below).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Content-Security-Policy (django-csp): our own files only, no inline script
+# or style; Swagger UI's start-up script is a static file too
+# (SpectacularSwaggerSplitView).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
+# The admin's history pages show versions but never restore one: a restore
+# would rewrite consent and its date behind the workflows' backs.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+# A request body over this many bytes is refused with a JSON 413 before it
+# is read (core.middleware); Django's own limit for form and JSON bodies.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+
+# Caches: Redis beside the broker in production (login throttling and the
+# beat's heartbeat are shared by every process); files under var/ otherwise,
+# which the processes of `make run` share too.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
+    }
+
+# Data rights: the dotted path of a function patient -> FHIR R4 Bundle (a
+# dict), included in a patient's export when set. None exists yet (SPEC §11).
+PATIENT_EXPORT_FHIR_BUILDER = env_str("PATIENT_EXPORT_FHIR_BUILDER", "")
+
+# --- Operations -------------------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line, for a log collector.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be text or json")
+LOGGING = logs.logging_config(fmt=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
+# A /readyz warning when the beat has not scanned for this long.
+BEAT_STALE_SECONDS = env_int("BEAT_STALE_SECONDS", max(5 * REMINDER_SCAN_SECONDS, 300), minimum=1)
+
+# Optional error reporting; patient data is scrubbed before anything leaves (core.errors).
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from core.errors import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))

@@ -12,5 +12,14 @@ from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 
+# One cache per test process, emptied before each test (tests/conftest.py), so
+# that login throttling and the beat's heartbeat never leak between tests.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # WhiteNoise serves from the finders in tests; an empty STATIC_ROOT keeps it quiet.
 os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405
+
+# Page tests log in, then travel days ahead with time-machine; the idle
+# timeout would sign them out. tests/security/test_sessions.py checks the
+# timeout itself with the production value.
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 365

@@ -2,7 +2,9 @@
 clinic's rows; clinical records are never deleted, and rows owned by a
 workflow are read-only (see clinics/admin.py for the whole story)."""
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.roles import Role
@@ -32,6 +34,27 @@ class ClinicScopedAdmin:
 
     def _owns(self, request, obj) -> bool:
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def _404_unless_listed(self, request, object_id) -> None:
+        """SPEC §1: another clinic's row reads exactly like a missing one.
+        The history pages load rows by id themselves, and would otherwise
+        answer 403 for a row that exists elsewhere and 404 for none."""
+        if request.user.is_superuser:
+            return
+        try:
+            listed = self.get_queryset(request).filter(pk=unquote(object_id)).exists()
+        except (ValueError, TypeError, ValidationError):
+            listed = False
+        if not listed:
+            raise Http404("No such record.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._404_unless_listed(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._404_unless_listed(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def _manager_may_edit(self, request, obj=None) -> bool:
         return self.managers_may_edit and self.clinic_lookup is not None and is_manager(request) and self._owns(request, obj)

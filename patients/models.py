@@ -3,6 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
+from core.text import single_line
 from protocols.models import Protocol
 
 
@@ -14,12 +15,12 @@ class Sex(models.TextChoices):
 
 class Patient(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
-    record_number = models.CharField(max_length=40)
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
+    record_number = models.CharField(max_length=40, validators=[single_line])
+    first_name = models.CharField(max_length=100, validators=[single_line])
+    last_name = models.CharField(max_length=100, validators=[single_line])
     date_of_birth = models.DateField()
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[single_line])
     skin_type = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Fitzpatrick I–VI as 1–6")
     # Hair-loss grading depends on it: Norwood for men, Ludwig for women.
     sex = models.CharField(max_length=10, choices=Sex.choices, blank=True)
@@ -27,6 +28,9 @@ class Patient(models.Model):
     # When consent was last given or withdrawn (SPEC §2).
     reminder_consent_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the patient's identifying data was erased (SPEC §14); the
+    # de-identified clinical record stays.
+    erased_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -65,7 +69,7 @@ class Enrolment(models.Model):
     clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="enrolments"
     )
-    area = models.CharField(max_length=200, blank=True, help_text="Treatment area, e.g. vertex scalp")
+    area = models.CharField(max_length=200, blank=True, help_text="Treatment area, e.g. vertex scalp", validators=[single_line])
     status = models.CharField(max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE)
     withdrawn_reason = models.TextField(blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
@@ -99,7 +103,7 @@ class Consent(models.Model):
     on = models.DateField(help_text="The clinic-local date it was given or withdrawn")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     recorded_at = models.DateTimeField()
-    note = models.CharField(max_length=500, blank=True)
+    note = models.CharField(max_length=500, blank=True, validators=[single_line])
 
     class Meta:
         ordering = ["patient", "kind", "recorded_at", "id"]

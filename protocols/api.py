@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from clinics.models import Role
 from core.api import ClinicViewSet, StrictBooleanFilter
+from core.text import single_line
 
 from . import schedule
 from .models import Adjunct, Anchor, Delivery, Indication, OutcomeMeasure, Protocol, StepKind
@@ -48,7 +49,7 @@ class MeasureCodesField(serializers.ListField):
 class StepSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     position = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200, validators=[single_line])
     kind = serializers.ChoiceField(StepKind.choices)
     repeat = serializers.IntegerField(min_value=1, max_value=schedule.MAX_REPEAT, default=1)
     interval_days = serializers.IntegerField(min_value=0, max_value=schedule.MAX_INTERVAL_DAYS, default=0)
@@ -61,7 +62,7 @@ class StepSerializer(serializers.Serializer):
     measures = MeasureCodesField(
         child=serializers.CharField(max_length=40), default=list, max_length=50, help_text="Measure codes."
     )
-    product = serializers.CharField(max_length=300, allow_blank=True, default="")
+    product = serializers.CharField(max_length=300, allow_blank=True, default="", validators=[single_line])
     adjunct = serializers.ChoiceField(Adjunct.choices, default=Adjunct.NONE)
     primary_endpoint = serializers.BooleanField(
         default=False, help_text="The course's primary end point: its measures' `endpoint` in the outcomes."
@@ -100,6 +101,7 @@ class ProtocolFilter(filters.FilterSet):
     indication = filters.ChoiceFilter(choices=Indication.choices)
     active = StrictBooleanFilter()
 
+    @extend_schema_field({"type": "string", "enum": ["true", "false"]})  # no model field to read it from
     def keep(self, queryset, name, value):
         return queryset
 

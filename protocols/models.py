@@ -5,6 +5,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
+from core.text import single_line
 
 
 class ValueType(models.TextChoices):
@@ -67,11 +68,11 @@ class Protocol(models.Model):
     version = models.PositiveIntegerField(default=1)
     is_current = models.BooleanField(default=True)
     library_key = models.SlugField(max_length=60, blank=True)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[single_line])
     indication = models.CharField(max_length=30, choices=Indication.choices)
     delivery = models.CharField(max_length=20, choices=Delivery.choices)
     description = models.TextField(blank=True)
-    product = models.CharField(max_length=300, blank=True, help_text="The product the course uses.")
+    product = models.CharField(max_length=300, blank=True, help_text="The product the course uses.", validators=[single_line])
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -118,7 +119,7 @@ class Adjunct(models.TextChoices):
 class Step(models.Model):
     protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[single_line])
     kind = models.CharField(max_length=12, choices=StepKind.choices)
     repeat = models.PositiveSmallIntegerField(default=1)
     interval_days = models.PositiveIntegerField(default=0)
@@ -127,7 +128,7 @@ class Step(models.Model):
     window_after_days = models.PositiveIntegerField(default=0)
     duration_minutes = models.PositiveIntegerField(default=30)
     measures = models.ManyToManyField(OutcomeMeasure, blank=True, related_name="steps")
-    product = models.CharField(max_length=300, blank=True)
+    product = models.CharField(max_length=300, blank=True, validators=[single_line])
     adjunct = models.CharField(max_length=20, choices=Adjunct.choices, default=Adjunct.NONE)
     # The course's primary end point: its measures' `endpoint` is their value
     # at this step's last occurrence that has one (SPEC §10).
@@ -174,10 +175,10 @@ class Product(models.Model):
     member of staff reads it."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="products")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[single_line])
     source_tissue = models.CharField(max_length=20, choices=SourceTissue.choices)
     form = models.CharField(max_length=20, choices=ProductKind.choices)
-    manufacturer = models.CharField(max_length=200, blank=True)
+    manufacturer = models.CharField(max_length=200, blank=True, validators=[single_line])
     active = models.BooleanField(default=True)
     history = HistoricalRecords()
 
@@ -194,11 +195,11 @@ class Lot(models.Model):
     so a recall finds every patient treated with it."""
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lots")
-    lot_number = models.CharField(max_length=80)
+    lot_number = models.CharField(max_length=80, validators=[single_line])
     expiry_date = models.DateField()
     received_on = models.DateField(null=True, blank=True)
     concentration = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    concentration_unit = models.CharField(max_length=40, blank=True, help_text="e.g. µg/mL protein, particles/mL")
+    concentration_unit = models.CharField(max_length=40, blank=True, help_text="e.g. µg/mL protein, particles/mL", validators=[single_line])
     history = HistoricalRecords()
 
     class Meta:

@@ -13,6 +13,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from audit.api import AuditViews
 from clinics.models import Role, Room, User
 from core.api import (
     BoundedDateField,
@@ -24,6 +25,7 @@ from core.api import (
     LocalDateTimeField,
     to_clinic_time,
 )
+from core.text import single_line
 from protocols import instruments
 from protocols.products import lots_of
 
@@ -280,12 +282,14 @@ class CompleteSerializer(serializers.Serializer):
         "the visit's date.",
     )
     product_lot = serializers.CharField(
-        max_length=80, required=False, allow_blank=True, default="",
+        max_length=80, required=False, allow_blank=True, default="", validators=[single_line],
         help_text="Free text, kept for sessions without a `lot`; a `lot` overrides it.",
     )
     product_source = serializers.ChoiceField(ProductSource.choices, required=False, allow_blank=True, default="")
     product_form = serializers.ChoiceField(ProductForm.choices, required=False, allow_blank=True, default="")
-    product_concentration = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    product_concentration = serializers.CharField(
+        max_length=80, required=False, allow_blank=True, default="", validators=[single_line]
+    )
     adverse_events = AdverseEventInputSerializer(many=True, required=False, default=list, max_length=20)
     performed_on = BoundedDateField(
         required=False, allow_null=True, default=None,
@@ -342,7 +346,7 @@ class ReminderFilter(filters.FilterSet):
 # --- Views ----------------------------------------------------------------------------------------
 
 
-class SessionViewSet(SessionPhotosMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
+class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
     """Sessions of the clinic's enrolments: book, rebook, cancel, no-show (reception and up); skip and
     complete (clinician and up)."""
 

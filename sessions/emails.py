@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 
 from clinics.models import Clinic
 from core.services import now as now_or
+from core.text import header_text
 
 from .models import Reminder, ReminderKind, Session
 
@@ -36,7 +37,7 @@ def long_time(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
 
 
 def sender(clinic: Clinic) -> str:
-    return formataddr((clinic.name, clinic.sender_email or settings.DEFAULT_FROM_EMAIL))
+    return formataddr((header_text(clinic.name), clinic.sender_email or settings.DEFAULT_FROM_EMAIL))
 
 
 def session_uid(session: Session) -> str:
@@ -137,7 +138,7 @@ def build_email(reminder: Reminder, *, now: dt.datetime | None = None) -> EmailM
     session = reminder.session
     clinic, patient = session.clinic, session.patient
     context = email_context(reminder)
-    subject = SUBJECTS[reminder.kind].format(clinic=clinic.name, when=context.get("when", ""))
+    subject = header_text(SUBJECTS[reminder.kind].format(clinic=clinic.name, when=context.get("when", "")))
     text = render_to_string(f"reminders/{reminder.kind}.txt", context)
     html = render_to_string(f"reminders/{reminder.kind}.html", context)
     from_email = sender(clinic)
@@ -146,7 +147,7 @@ def build_email(reminder: Reminder, *, now: dt.datetime | None = None) -> EmailM
         subject=subject,
         body=text,
         from_email=from_email,
-        to=[formataddr((patient.full_name, patient.email))],
+        to=[formataddr((header_text(patient.full_name), patient.email))],
         reply_to=[clinic.sender_email] if clinic.sender_email else None,
         headers={
             # The same id on every attempt: a receiving server that saw the

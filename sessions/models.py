@@ -6,6 +6,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic, Room
+from core.text import single_line
 from patients.models import Enrolment, EnrolmentStatus, Patient
 from protocols.models import Lot, OutcomeMeasure, Step, StepKind
 
@@ -66,10 +67,10 @@ class Session(models.Model):
     notes = models.TextField(blank=True)
     not_done_reason = models.TextField(blank=True, help_text="Why the step's measures were not recorded")
     skip_reason = models.TextField(blank=True)
-    product_lot = models.CharField(max_length=80, blank=True)
+    product_lot = models.CharField(max_length=80, blank=True, validators=[single_line])
     product_source = models.CharField(max_length=20, choices=ProductSource.choices, blank=True)
     product_form = models.CharField(max_length=20, choices=ProductForm.choices, blank=True)
-    product_concentration = models.CharField(max_length=80, blank=True)
+    product_concentration = models.CharField(max_length=80, blank=True, validators=[single_line])
     # The lot given (SPEC §12): required to complete a treatment session, so a
     # recall finds every patient who received it.
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions")

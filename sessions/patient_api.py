@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, negotiation, serializers
 
+from audit.api import AuditViews
 from core.api import ClinicViewSet
 from patients.models import Patient
 from patients.selectors import patients_of, search_patients
@@ -52,6 +53,7 @@ class PatientFilter(filters.FilterSet):
 
 
 class PatientViewSet(
+    AuditViews,
     PatientConsentsMixin,
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ClinicViewSet
 ):
@@ -84,7 +86,7 @@ class FirstRendererNegotiation(negotiation.BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class PatientCalendarViewSet(ClinicViewSet):
+class PatientCalendarViewSet(AuditViews, ClinicViewSet):
     content_negotiation_class = FirstRendererNegotiation
 
     def scoped_queryset(self, clinic):

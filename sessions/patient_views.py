@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 
+from audit.log import record_view
 from clinics.models import Role
 from core.pages import add_service_errors, clinic_today, staff_page
 from patients import services
@@ -67,6 +68,8 @@ def patient_create(request):
 @staff_page()
 def patient_edit(request, pk):
     patient = get_object_or_404(Patient, pk=pk, clinic=request.user.clinic)
+    if request.method == "GET":
+        record_view(request, patient)
     # The form edits a copy, so a rejected change never shows on the page header.
     form = PatientForm(request.POST or None, instance=Patient.objects.get(pk=patient.pk))
     if request.method == "POST" and form.is_valid():
@@ -120,6 +123,7 @@ def _timeline_rows(enrolment, *, today):
 def patient_detail(request, pk):
     clinic = request.user.clinic
     patient = get_object_or_404(Patient, pk=pk, clinic=clinic)
+    record_view(request, patient)
     today = clinic_today(clinic)
     enrolments = []
     for enrolment in enrolments_of(clinic).filter(patient=patient):

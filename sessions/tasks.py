@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.health import mark_beat
+
 from . import outbox
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ MAX_BATCHES_PER_SCAN = 40
 @shared_task(name="sessions.scan_due_reminders", ignore_result=True)
 def scan_due_reminders() -> dict:
     now = timezone.now()
+    mark_beat(now)  # /readyz reports when the beat last had a scan run
     released = outbox.release_stale(now)
     enqueued = 0
     for _ in range(MAX_BATCHES_PER_SCAN):

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from audit.log import record_view
 from clinics.models import Role
 from core.exceptions import Conflict
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, parse_date, safe_next, staff_page
@@ -31,7 +32,10 @@ from .outbox import resend_reminder
 
 
 def _session_or_404(request, pk) -> Session:
-    return get_object_or_404(selectors.sessions_of(request.user.clinic), pk=pk)
+    session = get_object_or_404(selectors.sessions_of(request.user.clinic), pk=pk)
+    if request.method == "GET":
+        record_view(request, session)  # the page shows the patient's visit (SPEC §14)
+    return session
 
 
 # --- Agenda ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
+from simple_history.utils import bulk_update_with_history
 
 from clinics.models import User
 from core.exceptions import Conflict
@@ -73,7 +74,8 @@ def recascade(enrolment: Enrolment, *, now: dt.datetime, touched: Iterable[int] 
             session.target_date, session.window_start, session.window_end, session.out_of_window = new
             changed.append(session)
     if changed:
-        Session.objects.bulk_update(changed, ["target_date", "window_start", "window_end", "out_of_window"])
+        # With a history row per moved session, as a save would leave (the user is the request's).
+        bulk_update_with_history(changed, Session, ["target_date", "window_start", "window_end", "out_of_window"])
     resync = {s.pk for s in changed} | set(touched)
     for session in sessions:
         if session.pk in resync:

@@ -4,6 +4,13 @@ from clinics.models import Role
 from tests.factories import ClinicFactory, PatientFactory, UserFactory, lot_of, make_protocol
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def clinic(db):
     return ClinicFactory(name="Charité Skin", slug="charite", timezone="Europe/Berlin")

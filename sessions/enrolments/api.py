@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from audit.api import AuditViews
 from clinics.models import Role, User
 from core.api import ClinicRelatedField, ClinicViewSet, IdFilter
 from patients.models import Enrolment, EnrolmentStatus
@@ -120,7 +121,10 @@ class EnrolmentFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=EnrolmentStatus.choices)
 
 
-class EnrolmentViewSet(EnrolmentAdverseEventsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ClinicViewSet):
+class EnrolmentViewSet(
+    AuditViews,
+    EnrolmentAdverseEventsMixin,
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ClinicViewSet):
     """Enrolments of patients in protocols, each with its generated sessions."""
 
     serializer_class = EnrolmentSerializer

@@ -4,6 +4,7 @@ dated schedule in the same transaction; withdrawing gives up what is open."""
 import datetime as dt
 
 from django.core.exceptions import ValidationError
+from simple_history.utils import bulk_create_with_history
 
 from clinics.models import Role, User
 from core.exceptions import Conflict
@@ -59,19 +60,24 @@ def enrol_patient(
         area=area,
         created_by=by,
     )
-    Session.objects.bulk_create(
-        Session(
-            clinic=patient.clinic,
-            enrolment=enrolment,
-            patient=patient,
-            step=steps[p.step_index],
-            sequence=p.sequence,
-            occurrence=p.occurrence,
-            target_date=p.dates.target_date,
-            window_start=p.dates.window_start,
-            window_end=p.dates.window_end,
-        )
-        for p in planned
+    bulk_create_with_history(
+        [
+            Session(
+                clinic=patient.clinic,
+                enrolment=enrolment,
+                patient=patient,
+                step=steps[p.step_index],
+                sequence=p.sequence,
+                occurrence=p.occurrence,
+                target_date=p.dates.target_date,
+                window_start=p.dates.window_start,
+                window_end=p.dates.window_end,
+            )
+            for p in planned
+        ],
+        Session,
+        default_user=by,
+        default_date=now,
     )
     for session in enrolment.sessions.select_related("clinic", "enrolment", "patient", "step"):
         sync_reminders(session, now=now)

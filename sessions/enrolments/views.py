@@ -4,6 +4,7 @@ schedule, then enrol (SPEC §3)."""
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 
+from audit.log import record_view
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, staff_page
 from patients.models import Patient
 from protocols import schedule
@@ -26,6 +27,8 @@ def _preview(protocol, start_date):
 def enrol(request, pk):
     clinic = request.user.clinic
     patient = get_object_or_404(Patient, pk=pk, clinic=clinic)
+    if request.method == "GET":
+        record_view(request, patient)
     initial = {"start_date": clinic_today(clinic)}
     if request.user.is_practitioner:
         initial["clinician"] = request.user.pk

@@ -127,12 +127,21 @@ def injection_completed(treating, course, baseline_completed, clinician):
 
 
 @pytest.fixture
-def hair_density(desk, course, injection_completed):
+def desk_later(receptionist):
+    """The receptionist logged in again after the visits: the token from the
+    morning of the baseline has expired by then (TOKEN_TTL_HOURS)."""
+    with at(INJECTION_DONE_AT):
+        again = APIClient().post("/api/v1/auth/token/", {"username": "rita", "password": PASSWORD}, format="json")
+    return APIClient(HTTP_AUTHORIZATION=f"Token {ok(again)['token']}")
+
+
+@pytest.fixture
+def hair_density(desk_later, course, injection_completed):
     """The enrolment's hair density outcome after both visits."""
     ok(injection_completed)
     enrolment_id, _, _ = course
     with at(INJECTION_DONE_AT):
-        outcomes = ok(desk.get(f"/api/v1/enrolments/{enrolment_id}/outcomes/"))
+        outcomes = ok(desk_later.get(f"/api/v1/enrolments/{enrolment_id}/outcomes/"))
     return next(m for m in outcomes if m["measure"] == "hair_density")
 
 
@@ -141,6 +150,12 @@ def test_logging_in_gives_a_token_that_authenticates_the_desk(login):
     desk = APIClient(HTTP_AUTHORIZATION=f"Token {login.json()['token']}")
     with at(NOW):
         assert desk.get("/api/v1/enrolments/").status_code == 200
+
+
+def test_the_morning_token_has_expired_two_weeks_later(desk, course, injection_completed):
+    ok(injection_completed)
+    with at(INJECTION_DONE_AT):
+        assert desk.get("/api/v1/patients/").status_code == 401
 
 
 def test_enrolling_plans_the_baseline_on_the_start_day_and_the_injection_two_to_four_weeks_later(enrolled):

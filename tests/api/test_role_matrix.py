@@ -152,6 +152,13 @@ TABLE = [
     Row("PATCH", "/api/v1/outcomes/{id}/",                       401, 403, 200, 200, 404, obj="outcome",
         body={"value": 104, "reason": "Mistyped: 140 was meant as 104."}),
     Row("GET",   "/api/v1/outcomes/{id}/history/",               401, 200, 200, 200, 404, obj="outcome"),
+    Row("POST",  "/api/v1/auth/logout/",                         401, 204, 204, 204, 204,
+        note="revokes the caller's own token"),
+    Row("GET",   "/api/v1/audit/",                               401, 403, 403, 200, 200, note="other: its own log"),
+    Row("GET",   "/api/v1/audit/csv/",                           401, 403, 403, 200, 200, note="other: its own log"),
+    Row("GET",   "/api/v1/patients/{id}/export/",                401, 403, 403, 200, 404, obj="patient"),
+    Row("POST",  "/api/v1/patients/{id}/erase/",                 401, 403, 403, 200, 404, obj="patient",
+        body=lambda world: {"confirm": world.patient.record_number}),
 ]
 
 # SPEC §12: products and lots, adverse events, consent, photographs.

@@ -1,0 +1,56 @@
+"""Response headers and request limits every page and API answer gets (SPEC §14)."""
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.utils.cache import add_never_cache_headers
+
+
+def too_large() -> JsonResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return JsonResponse(
+        {"detail": f"The request body is larger than the limit of {limit} bytes."},
+        status=413,
+    )
+
+
+class BodySizeLimitMiddleware:
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a JSON 413, before anything
+    reads it. Django would otherwise answer an HTML 400 (RequestDataTooBig),
+    or for the API a 400 without saying why; a body without a length that
+    turns out too big is caught when a view reads it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return too_large()
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, RequestDataTooBig):
+            return too_large()
+        return None
+
+
+class PrivateResponseMiddleware:
+    """Nothing this application renders may be kept by a browser or a proxy:
+    pages and API answers hold patient data, and a shared reception PC's
+    back button or disk cache must not show it to the next person.
+    `Cache-Control: no-store` (with Django's never-cache companions) on every
+    response that WhiteNoise's static files do not answer, and a
+    Permissions-Policy that turns off what the product never uses."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
