@@ -5,7 +5,7 @@ Dates (`target_date`, the window, the date filters) are clinic-local dates;
 their UTC offset. A `start` sent without an offset is clinic-local time.
 """
 
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Coalesce, TruncDate
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -22,8 +22,11 @@ from core.api import (
     IdFilter,
     IsoDateFilter,
     LocalDateTimeField,
+    StrictBooleanFilter,
     to_clinic_time,
 )
+from core.services import now
+from patients.models import EnrolmentStatus
 from protocols import instruments
 
 from . import services
@@ -40,7 +43,7 @@ from .models import (
     SessionStatus,
     Severity,
 )
-from .selectors import free_slots, practitioners_of, reminders_of, sessions_of
+from .selectors import awaiting_results_q, free_slots, practitioners_of, reminders_of, sessions_of
 
 MAX_TEXT = 5000
 
@@ -258,6 +261,15 @@ class SessionFilter(filters.FilterSet):
     practitioner = IdFilter(field_name="practitioner_id")
     patient = IdFilter(field_name="patient_id")
     enrolment = IdFilter(field_name="enrolment_id")
+    awaiting_results = StrictBooleanFilter(
+        method="filter_awaiting_results",
+        help_text="`true`: booked visits of active enrolments whose start has passed and that were never completed "
+        "(the due list's 'awaiting results'); `false`: every other session.",
+    )
+
+    def filter_awaiting_results(self, queryset, name, value):
+        awaiting = awaiting_results_q(now()) & Q(enrolment__status=EnrolmentStatus.ACTIVE)
+        return queryset.filter(awaiting) if value else queryset.exclude(awaiting)
 
     def _with_day(self, queryset):
         if "day" in queryset.query.annotations:

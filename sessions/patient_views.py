@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from clinics.models import Role
 from core.pages import add_service_errors, clinic_today, staff_page
@@ -87,7 +88,7 @@ def _span(enrolment):
     return first, max((last - first).days, 1)
 
 
-def _timeline_rows(enrolment, *, today):
+def _timeline_rows(enrolment, *, today, now):
     first, length = _span(enrolment)
 
     def pos(day):
@@ -109,6 +110,7 @@ def _timeline_rows(enrolment, *, today):
                 "booked_left": pos(booked_day) if booked_day else None,
                 "missed": missed,
                 "overdue": overdue,
+                "completable": session.can_complete(now),
             }
         )
     return rows
@@ -119,13 +121,14 @@ def patient_detail(request, pk):
     clinic = request.user.clinic
     patient = get_object_or_404(Patient, pk=pk, clinic=clinic)
     today = clinic_today(clinic)
+    now = timezone.now()
     enrolments = []
     for enrolment in enrolments_of(clinic).filter(patient=patient):
         charts = [outcome_chart(summary) for summary in outcome_summary(enrolment)]
         enrolments.append(
             {
                 "enrolment": enrolment,
-                "rows": _timeline_rows(enrolment, today=today) if enrolment.sessions.all() else [],
+                "rows": _timeline_rows(enrolment, today=today, now=now) if enrolment.sessions.all() else [],
                 "charts": charts,
             }
         )

@@ -8,12 +8,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from clinics.models import Clinic, User
 from clinics.selectors import practitioners_of
 from core.services import now as now_or
-from patients.models import Enrolment
+from patients.models import Enrolment, EnrolmentStatus
 from protocols.models import OutcomeMeasure
 
 from . import slots as slot_rules
@@ -26,6 +26,23 @@ def sessions_of(clinic: Clinic) -> QuerySet[Session]:
         .select_related("enrolment", "patient", "step", "practitioner", "room", "clinic")
         .order_by("target_date", "enrolment_id", "sequence")
     )
+
+
+def awaiting_results(clinic: Clinic, *, now: dt.datetime | None = None) -> QuerySet[Session]:
+    """Visits that took place but were never completed: booked sessions of
+    active enrolments whose booked start has passed (each can be completed
+    now, `Session.can_complete`), oldest first. Home applications are the
+    patient's and are not chased here."""
+    now = now_or(now)
+    return (
+        sessions_of(clinic)
+        .filter(awaiting_results_q(now), enrolment__status=EnrolmentStatus.ACTIVE)
+        .order_by("start", "pk")
+    )
+
+
+def awaiting_results_q(now: dt.datetime) -> Q:
+    return Q(status=SessionStatus.BOOKED, start__lte=now)
 
 
 def reminders_of(clinic: Clinic) -> QuerySet[Reminder]:

@@ -157,6 +157,7 @@ def due_list(request):
     horizon = today + dt.timedelta(days=DUE_HORIZON_DAYS)
     sessions = (
         selectors.sessions_of(clinic)
+        .select_related("enrolment__protocol")
         .filter(status=SessionStatus.PLANNED, enrolment__status=EnrolmentStatus.ACTIVE, window_start__lte=horizon)
         .exclude(step__kind="home")
         .order_by("window_start", "target_date", "patient__last_name", "sequence")
@@ -172,7 +173,15 @@ def due_list(request):
         else:
             state = "open"
         rows.append({"session": session, "state": state})
-    return render(request, "sessions/due_list.html", {"nav": "due", "rows": rows, "today": today, "horizon": horizon})
+    context = {
+        "nav": "due",
+        "rows": rows,
+        "today": today,
+        "horizon": horizon,
+        "awaiting": list(selectors.awaiting_results(clinic).select_related("enrolment__protocol")[:500]),
+        "may_complete": request.user.has_role(Role.CLINICIAN),
+    }
+    return render(request, "sessions/due_list.html", context)
 
 
 # --- Booking --------------------------------------------------------------------------------------
@@ -282,7 +291,7 @@ def book(request, pk):
         "skip_form": SkipForm(prefix="skip"),
         "allow_override": allow_override,
         "can_skip": request.user.has_role(Role.CLINICIAN),
-        "may_complete": request.user.has_role(Role.CLINICIAN),
+        "may_complete": request.user.has_role(Role.CLINICIAN) and session.can_complete(timezone.now()),
         "may_mark_no_show": not session.no_show_refusal(timezone.now()),
     }
     return render(request, "sessions/book.html", context)
@@ -408,6 +417,9 @@ def complete(request, pk):
     if not session.may_be_completed:
         messages.error(request, f"This {session.get_status_display().lower()} session cannot be completed.")
         return redirect("patient_detail", pk=session.patient_id)
+    # Said before the form is filled in: a visit that has not started yet
+    # shows the form locked, with the reason (pages offer no link to it).
+    not_yet = session.completion_refusal(timezone.now())
     form = CompleteForm(request.POST or None, measures=list(session.step.measures.order_by("code")))
     events = AdverseEventFormSet(request.POST or None, prefix="ae")
     if request.method == "POST" and form.is_valid() and events.is_valid() and _complete_from_form(
@@ -415,7 +427,7 @@ def complete(request, pk):
     ):
         messages.success(request, f"{session.step.name} for {session.patient.full_name} is completed.")
         return redirect("patient_detail", pk=session.patient_id)
-    context = {"nav": "patients", "session": session, "form": form, "events": events}
+    context = {"nav": "patients", "session": session, "form": form, "events": events, "not_yet": not_yet}
     return render(request, "sessions/complete.html", context)
 
 
