@@ -8,18 +8,23 @@ from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, staff_p
 from patients.models import Patient
 from protocols import schedule
 
+from . import workable
 from .forms import EnrolForm
 from .services import enrol_patient
 
 
-def _preview(protocol, start_date):
+def _preview(clinic, protocol, start_date):
+    """The planned rows (each marked when its window holds no open day) and
+    the next start date that works, or (None, None) past the year 9999."""
     steps = list(protocol.steps.order_by("position"))
     rules = [schedule.StepRule.of(s) for s in steps]
     try:
         planned = schedule.initial_schedule(start_date, rules)
+        faults, suggestion = workable.check_schedule(clinic, start_date, steps)
     except OverflowError:
-        return None
-    return [{"planned": p, "step": steps[p.step_index]} for p in planned]
+        return None, None
+    rows = [{"planned": p, "step": steps[p.step_index], "unbookable": p.sequence in faults} for p in planned]
+    return rows, {"faults": faults, "suggestion": suggestion, "text": workable.refusal(faults, suggestion)} if faults else None
 
 
 @staff_page()
@@ -30,9 +35,9 @@ def enrol(request, pk):
     if request.user.is_practitioner:
         initial["clinician"] = request.user.pk
     form = EnrolForm(request.POST or None, clinic=clinic, initial=initial)
-    preview = None
+    preview = problem = None
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = dict(form.cleaned_data)
         if request.POST.get("action") == "save":
             try:
                 enrolment = enrol_patient(
@@ -41,6 +46,7 @@ def enrol(request, pk):
                     start_date=data["start_date"],
                     clinician=data["clinician"],
                     area=data["area"],
+                    allow_concurrent=data["allow_concurrent"],
                     by=request.user,
                 )
             except SERVICE_ERRORS as error:
@@ -52,10 +58,11 @@ def enrol(request, pk):
                     f"{enrolment.sessions.count()} sessions were planned.",
                 )
                 return redirect("patient_detail", pk=patient.pk)
-        if form.is_valid():
-            preview = _preview(data["protocol"], data["start_date"])
+        # Shown after a refused "Enrol" too, so the page says what to change.
+        protocol, start_date = data.get("protocol"), data.get("start_date")
+        if protocol is not None and start_date is not None:
+            preview, problem = _preview(clinic, protocol, start_date)
             if preview is None:
                 form.add_error("start_date", "This start date puts sessions past the year 9999.")
-    return render(
-        request, "sessions/enrol.html", {"nav": "patients", "patient": patient, "form": form, "preview": preview}
-    )
+    context = {"nav": "patients", "patient": patient, "form": form, "preview": preview, "problem": problem}
+    return render(request, "sessions/enrol.html", context)
