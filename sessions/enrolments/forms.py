@@ -14,6 +14,11 @@ class EnrolForm(forms.Form):
         queryset=User.objects.none(), label="Treating clinician", required=False, empty_label="Not assigned yet"
     )
     area = forms.CharField(label="Treatment area", max_length=200, required=False, help_text="e.g. vertex scalp")
+    allow_concurrent = forms.BooleanField(
+        label="Run alongside the patient's active course of this protocol",
+        required=False,
+        help_text="Only when a second, parallel course is intended (e.g. a different treatment area).",
+    )
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
         super().__init__(*args, **kwargs)
