@@ -5,7 +5,6 @@ page shows their courses and an edit re-plans their reminders."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -14,6 +13,7 @@ from core.pages import add_service_errors, clinic_today, staff_page
 from patients import services
 from patients.forms import PatientForm, PatientSearchForm
 from patients.models import Patient
+from patients.selectors import search_patients
 
 from .charts import outcome_chart
 from .enrolments.selectors import enrolments_of
@@ -30,10 +30,8 @@ def patient_list(request):
     query = ""
     if search.is_valid():
         query = search.cleaned_data["q"].strip().replace("\x00", "")
-        for word in query.split():
-            patients = patients.filter(
-                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(record_number__icontains=word)
-            )
+        if query:
+            patients = search_patients(patients, query)
     return render(
         request,
         "patients/patient_list.html",
