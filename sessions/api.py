@@ -32,6 +32,7 @@ from protocols import instruments
 from . import services
 from .models import (
     AdverseEvent,
+    ChangeReason,
     OutcomeMeasurement,
     ProductForm,
     ProductSource,
@@ -191,9 +192,22 @@ class BookSerializer(serializers.Serializer):
         max_length=2000, required=False, allow_blank=True, default="",
         help_text="Books outside the session's window (clinician or manager); logged as a deviation.",
     )
+    change_reason = serializers.ChoiceField(
+        ChangeReason.choices, required=False, default=ChangeReason.OTHER,
+        help_text="When rebooking: why the old time is given up; kept and counted in the reports.",
+    )
+    change_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def validate_start(self, value):
         return to_clinic_time(value, self.context["clinic"])
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        ChangeReason.choices, required=False, default=ChangeReason.OTHER,
+        help_text="Why the booking is cancelled; kept and counted in the reports (default `other`).",
+    )
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -384,14 +398,24 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicVie
                 practitioner=data["practitioner"],
                 room=data.get("room"),
                 override_reason=data["override_reason"],
+                change_reason=data["change_reason"],
+                change_note=data["change_note"],
                 by=request.user,
             )
         )
 
-    @extend_schema(request=None, responses=SessionDetailSerializer, description="Cancel a booking: back to planned.")
+    @extend_schema(
+        request=CancelSerializer,
+        responses=SessionDetailSerializer,
+        description="Cancel a booking: back to planned. The reason is kept and counted.",
+    )
     @action(detail=True, methods=["post"], url_path="cancel-booking")
     def cancel_booking(self, request, pk=None):
-        return self._answer(services.cancel_booking(session=self.get_object(), by=request.user))
+        session = self.get_object()
+        data = self._body(CancelSerializer)
+        return self._answer(
+            services.cancel_booking(session=session, reason=data["reason"], note=data["note"], by=request.user)
+        )
 
     @extend_schema(
         request=ReasonSerializer,

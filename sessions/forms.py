@@ -13,7 +13,7 @@ from core.timezones import localize
 from protocols import instruments
 from protocols.models import Protocol, ValueType
 
-from .models import ProductForm, ProductSource, Relatedness, Severity
+from .models import ChangeReason, ProductForm, ProductSource, Relatedness, Severity
 
 
 class PractitionerChoice(forms.ModelChoiceField):
@@ -30,9 +30,23 @@ def date_input():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class CancelForm(forms.Form):
+    """Cancel a booking: why (kept and counted), confirmed by its button."""
+
+    reason = forms.ChoiceField(
+        label="Why is it cancelled?", choices=ChangeReason.choices, widget=forms.RadioSelect,
+        error_messages={"required": "Choose why the booking is cancelled."},
+    )
+    note = forms.CharField(label="Note (optional)", required=False, max_length=500)
+
+
+REBOOK_REASONS = [("", "Choose why it moves"), *ChangeReason.choices]
+
+
 class SlotForm(forms.Form):
     """One offered slot, posted by its button."""
 
+    change_reason = forms.ChoiceField(choices=ChangeReason.choices, required=False, widget=forms.HiddenInput)
     start = forms.DateTimeField(widget=forms.HiddenInput)
     practitioner = forms.ModelChoiceField(queryset=User.objects.none(), widget=forms.HiddenInput)
     room = forms.ModelChoiceField(queryset=Room.objects.none(), widget=forms.HiddenInput, required=False)
@@ -51,6 +65,7 @@ class BookTimeForm(forms.Form):
     time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time", "step": 60}, format="%H:%M"))
     practitioner = PractitionerChoice(queryset=User.objects.none(), label="Practitioner")
     room = forms.ModelChoiceField(queryset=Room.objects.none(), label="Room", required=False, empty_label="No room")
+    change_reason = forms.ChoiceField(label="Why the booked time moves", choices=REBOOK_REASONS, required=False)
     override_reason = forms.CharField(
         label="Reason for booking outside the window",
         required=False,

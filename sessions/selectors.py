@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from clinics.models import Clinic, User
 from clinics.selectors import practitioners_of
@@ -17,7 +17,16 @@ from patients.models import Enrolment, EnrolmentStatus
 from protocols.models import OutcomeMeasure
 
 from . import slots as slot_rules
-from .models import OCCUPYING, OutcomeMeasurement, Reminder, Session, SessionStatus
+from .models import (
+    OCCUPYING,
+    BookingChange,
+    BookingChangeKind,
+    ChangeReason,
+    OutcomeMeasurement,
+    Reminder,
+    Session,
+    SessionStatus,
+)
 
 
 def sessions_of(clinic: Clinic) -> QuerySet[Session]:
@@ -43,6 +52,26 @@ def awaiting_results(clinic: Clinic, *, now: dt.datetime | None = None) -> Query
 
 def awaiting_results_q(now: dt.datetime) -> Q:
     return Q(status=SessionStatus.BOOKED, start__lte=now)
+
+
+def booking_change_counts(clinic: Clinic, *, since: dt.datetime) -> list[dict]:
+    """Cancellations and rebookings since `since`, counted per kind and
+    reason (every reason listed, zeros too): one query."""
+    counts = {
+        (row["kind"], row["reason"]): row["n"]
+        for row in BookingChange.objects.filter(clinic=clinic, at__gte=since)
+        .values("kind", "reason")
+        .annotate(n=Count("id"))
+    }
+    return [
+        {
+            "reason": label,
+            "code": code,
+            "cancelled": counts.get((BookingChangeKind.CANCELLED, code), 0),
+            "rebooked": counts.get((BookingChangeKind.REBOOKED, code), 0),
+        }
+        for code, label in ChangeReason.choices
+    ]
 
 
 def reminders_of(clinic: Clinic) -> QuerySet[Reminder]:

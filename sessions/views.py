@@ -24,8 +24,8 @@ from core.timezones import at_local
 from patients.models import EnrolmentStatus
 
 from . import selectors, services
-from .forms import AdverseEventFormSet, BookTimeForm, CompleteForm, SkipForm, SlotForm
-from .models import OCCUPYING, Reminder, ReminderStatus, Session, SessionStatus
+from .forms import AdverseEventFormSet, BookTimeForm, CancelForm, CompleteForm, SkipForm, SlotForm
+from .models import OCCUPYING, ChangeReason, Reminder, ReminderStatus, Session, SessionStatus
 from .outbox import resend_reminder
 
 
@@ -179,6 +179,7 @@ def due_list(request):
         "today": today,
         "horizon": horizon,
         "awaiting": list(selectors.awaiting_results(clinic).select_related("enrolment__protocol")[:500]),
+        "changes": selectors.booking_change_counts(clinic, since=timezone.now() - dt.timedelta(days=30)),
         "may_complete": request.user.has_role(Role.CLINICIAN),
     }
     return render(request, "sessions/due_list.html", context)
@@ -230,6 +231,10 @@ def book(request, pk):
             return redirect("session_book", pk=session.pk)
         if request.POST.get("form") == "time":
             time_form = BookTimeForm(request.POST, clinic=clinic, allow_override=allow_override, prefix="time")
+            if time_form.is_valid() and session.status == SessionStatus.BOOKED and not time_form.cleaned_data[
+                "change_reason"
+            ]:
+                time_form.add_error("change_reason", "Choose why the booked time moves.")
             if time_form.is_valid():
                 data = time_form.cleaned_data
                 try:
@@ -239,6 +244,7 @@ def book(request, pk):
                         practitioner=data["practitioner"],
                         room=data["room"],
                         override_reason=data.get("override_reason", ""),
+                        change_reason=data["change_reason"],
                         by=request.user,
                     )
                 except SERVICE_ERRORS as error:
@@ -252,12 +258,16 @@ def book(request, pk):
                 messages.error(request, "That slot is no longer offered; choose another.")
                 return redirect("session_book", pk=session.pk)
             data = slot_form.cleaned_data
+            if session.status == SessionStatus.BOOKED and not data["change_reason"]:
+                messages.error(request, "Choose why the booked time moves before choosing the new slot.")
+                return redirect(reverse("session_book", args=[session.pk]) + "#slots")
             try:
                 booked = services.book_session(
                     session=session,
                     start=data["start"],
                     practitioner=data["practitioner"],
                     room=data["room"],
+                    change_reason=data["change_reason"],
                     by=request.user,
                 )
             except SERVICE_ERRORS as error:
@@ -273,8 +283,11 @@ def book(request, pk):
     date_from = parse_date(request.GET.get("date"), first_day)
     date_from = max(date_from, first_day)
     date_to = min(date_from + dt.timedelta(days=SLOT_DAYS - 1), session.window_end)
+    # A booked session's slots are offered once it is said why it moves.
+    change_reason = request.GET.get("change_reason", "")
+    change_reason = change_reason if change_reason in ChangeReason.values else ""
     slots = []
-    if session.can_book:
+    if session.can_book and (session.status != SessionStatus.BOOKED or change_reason):
         slots = selectors.free_slots(session, date_from=date_from, date_to=date_to, practitioner=practitioner)
     later = date_to + dt.timedelta(days=1)
     context = {
@@ -289,6 +302,9 @@ def book(request, pk):
         "window_over": session.window_end < today,
         "time_form": time_form,
         "skip_form": SkipForm(prefix="skip"),
+        "cancel_form": CancelForm(prefix="cancel"),
+        "change_reason": change_reason,
+        "change_reasons": ChangeReason.choices,
         "allow_override": allow_override,
         "can_skip": request.user.has_role(Role.CLINICIAN),
         "may_complete": request.user.has_role(Role.CLINICIAN) and session.can_complete(timezone.now()),
@@ -322,10 +338,16 @@ def _action(request, pk, run, done: str):
 @require_POST
 @staff_page()
 def cancel(request, pk):
+    form = CancelForm(request.POST, prefix="cancel")
+    if not form.is_valid():
+        session = _session_or_404(request, pk)
+        messages.error(request, "Not cancelled: " + " ".join(m for errors in form.errors.values() for m in errors))
+        return redirect(reverse("session_book", args=[session.pk]) + "#booked")
+    data = form.cleaned_data
     return _action(
         request,
         pk,
-        lambda s: services.cancel_booking(session=s, by=request.user),
+        lambda s: services.cancel_booking(session=s, reason=data["reason"], note=data["note"], by=request.user),
         "The booking of {step} for {name} was cancelled.",
     )
 
