@@ -16,8 +16,8 @@ from .models import OutcomeMeasure, ValueType
 
 def clean_value(measure: OutcomeMeasure, raw) -> Decimal:
     """A finite number of the measure's type inside its range, or a
-    ValidationError naming the measure and the rule."""
-    label = measure.code
+    ValidationError naming the measure (by its name, as staff know it) and the rule."""
+    label = measure.name
     if isinstance(raw, bool) or raw is None:
         raise ValidationError(f"{label}: a number is required.")
     if isinstance(raw, float) and not math.isfinite(raw):
@@ -36,7 +36,7 @@ def clean_value(measure: OutcomeMeasure, raw) -> Decimal:
     if measure.value_type == ValueType.INTEGER and value != value.to_integral_value():
         raise ValidationError(f"{label}: a whole number is required.")
     if value != value.quantize(Decimal("0.0001")):
-        raise ValidationError(f"{label}: at most 4 decimal places.")
+        raise ValidationError(f"{label}: give at most 4 digits after the decimal point.")
     return value
 
 

@@ -120,8 +120,8 @@ def book_session(
             raise ValidationError(
                 {
                     "start": [
-                        f"{local_date:%Y-%m-%d} is outside the window {session.window_start:%Y-%m-%d} to "
-                        f"{session.window_end:%Y-%m-%d}; give an override_reason to book it anyway."
+                        f"{local_date:%a %d %b %Y} is outside the window, {session.window_start:%a %d %b} to "
+                        f"{session.window_end:%a %d %b %Y}. A clinician may book it anyway with a reason."
                     ]
                 }
             )

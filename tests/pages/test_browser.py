@@ -121,7 +121,9 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
         density.fill("700")
         doc.get_by_label("Mean hair shaft diameter").fill("48")
         doc.get_by_role("button", name="Complete session").click()
-        expect(doc.locator("#id_measure_hair_density_error")).to_contain_text("less than or equal to 600")
+        expect(doc.locator("#id_measure_hair_density_error")).to_contain_text(
+            "Too high: enter a number between 0 and 600 hairs/cm²"
+        )
         doc.get_by_label("Hair density").fill("120")
         doc.get_by_label("Product lot").fill("SC-2611-04")
         doc.get_by_role("button", name="Complete session").click()

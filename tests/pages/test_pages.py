@@ -431,7 +431,7 @@ def test_completion_errors_stand_beside_their_fields(doc, booked):
         missing = doc.post(url("session_complete", booked.pk), complete_data(measure_hair_density=""))
         half_event = doc.post(url("session_complete", booked.pk), complete_data(**{"ae-0-description": "Redness"}))
     assert "measure_hair_density" in out_of_range.context["form"].errors
-    assert "hair_density" in " ".join(missing.context["form"].non_field_errors())
+    assert "Hair density (phototrichogram)" in " ".join(missing.context["form"].non_field_errors())
     assert "severity" in half_event.context["events"].forms[0].errors
     booked.refresh_from_db()
     assert booked.status == SessionStatus.BOOKED
