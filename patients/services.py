@@ -8,6 +8,7 @@ from clinics.models import Clinic, Role, User
 from core.services import model_update
 from core.services import now as now_or
 
+from .checks import check_patient
 from .models import Patient
 
 PATIENT_FIELDS = (
@@ -40,9 +41,11 @@ def _save(patient: Patient, by: User) -> Patient:
 @transaction.atomic
 def create_patient(*, clinic: Clinic, data: Mapping, by: User, now: dt.datetime | None = None) -> Patient:
     _check(by, clinic)
+    now = now_or(now)
     patient = Patient(clinic=clinic, **{f: data[f] for f in PATIENT_FIELDS if f in data})
+    check_patient(patient, today=now.astimezone(clinic.tz).date())
     if patient.reminder_consent:
-        patient.reminder_consent_changed_at = now_or(now)
+        patient.reminder_consent_changed_at = now
     return _save(patient, by)
 
 
@@ -55,6 +58,7 @@ def update_patient(*, patient: Patient, data: Mapping, by: User, now: dt.datetim
     patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
     before = patient.reminder_consent
     model_update(patient, data, PATIENT_FIELDS)
+    check_patient(patient, today=now.astimezone(patient.clinic.tz).date())
     if patient.reminder_consent != before:
         patient.reminder_consent_changed_at = now
     return _save(patient, by)
