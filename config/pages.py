@@ -20,6 +20,7 @@ urlpatterns = [
     path("patients/<int:pk>/", patient_views.patient_detail, name="patient_detail"),
     path("patients/<int:pk>/edit/", patient_views.patient_edit, name="patient_edit"),
     path("patients/<int:pk>/enrol/", enrolment_views.enrol, name="enrol"),
+    path("enrolments/<int:pk>/withdraw/", enrolment_views.withdraw, name="enrolment_withdraw"),
     path("sessions/<int:pk>/book/", session_views.book, name="session_book"),
     path("sessions/<int:pk>/cancel-booking/", session_views.cancel, name="session_cancel"),
     path("sessions/<int:pk>/no-show/", session_views.no_show, name="session_no_show"),

@@ -16,6 +16,7 @@ from patients.models import Patient
 from patients.selectors import search_patients
 
 from .charts import outcome_chart
+from .enrolments.forms import WithdrawForm
 from .enrolments.selectors import enrolments_of
 from .models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionStatus
 from .patient_changes import update_patient
@@ -128,6 +129,7 @@ def patient_detail(request, pk):
                 "enrolment": enrolment,
                 "rows": _timeline_rows(enrolment, today=today, now=now) if enrolment.sessions.all() else [],
                 "charts": charts,
+                "withdraw_form": WithdrawForm(prefix=f"withdraw-{enrolment.pk}"),
             }
         )
     # Voided reminders (superseded by a rebooking or a cascade) are noise

@@ -24,3 +24,12 @@ class EnrolForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["protocol"].queryset = Protocol.objects.filter(clinic=clinic, is_current=True, active=True)
         self.fields["clinician"].queryset = practitioners_of(clinic)
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the patient withdrawn?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why the patient is withdrawn."},
+    )

@@ -3,14 +3,18 @@ schedule, then enrol (SPEC §3)."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, staff_page
+from clinics.models import Role
+
+from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
 from patients.models import Patient
 from protocols import schedule
 
 from . import workable
-from .forms import EnrolForm
-from .services import enrol_patient
+from .forms import EnrolForm, WithdrawForm
+from .selectors import enrolments_of
+from .services import enrol_patient, withdraw_enrolment
 
 
 def _preview(clinic, protocol, start_date):
@@ -66,3 +70,25 @@ def enrol(request, pk):
                 form.add_error("start_date", "This start date puts sessions past the year 9999.")
     context = {"nav": "patients", "patient": patient, "form": form, "preview": preview, "problem": problem}
     return render(request, "sessions/enrol.html", context)
+
+
+@require_POST
+@staff_page(Role.CLINICIAN)
+def withdraw(request, pk):
+    """Withdraw an enrolment from the patient page, with the reason."""
+    enrolment = get_object_or_404(enrolments_of(request.user.clinic), pk=pk)
+    form = WithdrawForm(request.POST, prefix=f"withdraw-{enrolment.pk}")
+    if not form.is_valid():
+        messages.error(request, "Not withdrawn: " + " ".join(m for errors in form.errors.values() for m in errors))
+    else:
+        try:
+            withdraw_enrolment(enrolment=enrolment, reason=form.cleaned_data["reason"], by=request.user)
+        except SERVICE_ERRORS as error:
+            messages.error(request, f"Not withdrawn: {error_text(error)}")
+        else:
+            messages.success(
+                request,
+                f"{enrolment.patient.full_name} is withdrawn from {enrolment.protocol.name}; "
+                "planned and booked visits are cancelled and their reminders stopped.",
+            )
+    return redirect("patient_detail", pk=enrolment.patient_id)
