@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from clinics.models import Role
-
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
 from patients.models import Patient
 from protocols import schedule
