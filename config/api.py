@@ -12,6 +12,7 @@ from rest_framework.routers import DefaultRouter
 
 from clinics.api import PractitionerViewSet, RoomViewSet
 from core.api import JSONOnlyParser
+from core.api_root import ApiRoot
 from protocols.api import MeasureViewSet, ProtocolViewSet
 from sessions.api import ReminderViewSet, SessionViewSet
 from sessions.clinic_api import ClinicView
@@ -47,7 +48,16 @@ router.register("enrolments", EnrolmentViewSet, basename="enrolment")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("reminders", ReminderViewSet, basename="reminder")
 
+ROOT_LINKS = {
+    "auth_token": "api-token",
+    "clinic": "api-clinic",
+    **{prefix: f"{basename}-list" for prefix, _viewset, basename in router.registry},
+    "schema": "api-schema",
+    "docs": "api-docs",
+}
+
 urlpatterns = [
+    path("", ApiRoot.as_view(resources=ROOT_LINKS), name="api-root"),
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("clinic/", ClinicView.as_view(), name="api-clinic"),
     path(
