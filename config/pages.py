@@ -5,7 +5,7 @@ from django.urls import path
 
 from clinics import views as clinic_views
 from protocols import views as protocol_views
-from sessions import patient_views
+from sessions import calendar_feed, patient_views
 from sessions import views as session_views
 from sessions.enrolments import views as enrolment_views
 
@@ -26,6 +26,9 @@ urlpatterns = [
     path("sessions/<int:pk>/no-show/", session_views.no_show, name="session_no_show"),
     path("sessions/<int:pk>/skip/", session_views.skip, name="session_skip"),
     path("sessions/<int:pk>/complete/", session_views.complete, name="session_complete"),
+    path("calendar/", calendar_feed.my_calendar, name="my_calendar"),
+    path("calendar/change/", calendar_feed.my_calendar_change, name="my_calendar_change"),
+    path("calendar/feed/<str:token>.ics", calendar_feed.feed, name="calendar_feed"),
     path("reminders/failed/", session_views.failed_reminders, name="failed_reminders"),
     path("reminders/<int:pk>/resend/", session_views.resend, name="reminder_resend"),
     path("protocols/", protocol_views.protocol_list, name="protocol_list"),

@@ -336,3 +336,17 @@ class BookingChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.get_reason_display()}"
+
+
+class CalendarFeed(models.Model):
+    """A practitioner's secret iCalendar feed of their bookings (issue 13),
+    for Google or Outlook to subscribe to. The token is the only key, so it
+    is long and random; revoking deletes the row, and a new one makes a new
+    URL."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"
