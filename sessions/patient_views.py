@@ -148,9 +148,9 @@ def patient_detail(request, pk):
         .select_related("session", "session__step", "reported_by")
         .order_by("-reported_at"),
         "deviations": Deviation.objects.filter(session__patient=patient)
-        .select_related("session", "session__step", "by")
+        .select_related("session", "session__step__protocol", "by")
         .order_by("-at"),
-        "reminders": reminders.select_related("session", "session__step").order_by("-due_at")[:100],
+        "reminders": reminders.select_related("session", "session__step__protocol").order_by("-due_at")[:100],
         "all_reminders": show_all,
         "void_reminders": void_count,
         "may_complete": request.user.has_role(Role.CLINICIAN),

@@ -103,6 +103,7 @@ def agenda(request):
     range_start, range_end = _local_midnights(days, clinic.tz)
     sessions = list(
         selectors.sessions_of(clinic)
+        .select_related("step__protocol")
         .filter(status__in=OCCUPYING, start__gte=range_start, start__lt=range_end)
         .order_by("start")
     )
@@ -318,8 +319,8 @@ def _booked(request, session):
     note = " (outside its window)" if session.out_of_window else ""
     messages.success(
         request,
-        f"Booked {session.step.name} for {session.patient.full_name} on {local:%a %d %b %Y at %H:%M} "
-        f"with {session.practitioner.display_name}{note}.",
+        f"Booked {session.step.name} #{session.sequence} ({session.step.protocol.name}) for "
+        f"{session.patient.full_name} on {local:%a %d %b %Y at %H:%M} with {session.practitioner.display_name}{note}.",
     )
     return redirect("patient_detail", pk=session.patient_id)
 
@@ -460,7 +461,7 @@ def complete(request, pk):
 def failed_reminders(request):
     reminders = (
         Reminder.objects.filter(clinic=request.user.clinic, status=ReminderStatus.FAILED)
-        .select_related("session", "session__patient", "session__step")
+        .select_related("session", "session__patient", "session__step__protocol")
         .order_by("-due_at")
     )
     return render(request, "sessions/failed_reminders.html", {"nav": "reminders", "reminders": reminders[:500]})

@@ -93,3 +93,9 @@ def test_completing_takes_it_off_the_list(clinician, booked):
         assert doc.get(reverse("due")).context["awaiting"] == []
     booked.refresh_from_db()
     assert booked.status == SessionStatus.COMPLETED
+
+
+def test_the_agenda_names_each_visits_protocol(doc, booked):
+    day = booked.start.astimezone(booked.clinic.tz).date().isoformat()
+    html = doc.get(reverse("agenda") + f"?date={day}").content.decode()
+    assert '<span>Baseline assessment #1</span> <span class="protocol">· Hair regeneration</span>' in html
