@@ -46,7 +46,7 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
 
     # Find the patient.
     desk.get_by_role("link", name="Patients").click()
-    desk.get_by_label("Search by name or record number").fill("weber")
+    desk.get_by_label("Search patients").fill("weber")
     desk.get_by_role("button", name="Search").click()
     desk.get_by_role("link", name="Weber, Hanna").click()
     expect(desk.get_by_role("heading", name="Hanna Weber")).to_be_visible()

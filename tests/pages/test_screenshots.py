@@ -149,6 +149,12 @@ class Demo:
         emil = self.patient("Emil", "Graf", record_number="MRN-10020", email="")
         self.enrol(emil, self.hair, self.today - dt.timedelta(days=4))
 
+        # A visit that took place last week and was never completed: awaiting results.
+        petra = self.patient("Petra", "Hartmann", record_number="MRN-10644", phone="+49 30 55501101")
+        start = self.today - dt.timedelta(days=8)
+        petra_course = self.enrol(petra, self.hair, start)
+        self.book(self.session(petra_course, 1), self.at(start, 10), room=self.rooms[0])
+
         # Reminders that failed after every retry.
         for session, error in (
             (self.jonas_session, "SMTP 550 5.1.1 <jonas.becker@example.org>: mailbox unavailable"),
@@ -188,6 +194,9 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
         ("enrol", f"/patients/{demo.mehmet.pk}/enrol/"),
         ("book", f"/sessions/{hair_first.pk}/book/"),
         ("book-booked", f"/sessions/{demo.jonas_session.pk}/book/"),
+        ("book-rebook", f"/sessions/{demo.jonas_session.pk}/book/?change_reason=patient#slots"),
+        ("patient-search-accents", "/patients/?q=hartmann%2C+petra"),
+        ("my-calendar", "/calendar/"),
         ("complete", f"/sessions/{demo.jonas_session.pk}/complete/"),
         ("failed-reminders", "/reminders/failed/"),
         ("protocols", "/protocols/"),
