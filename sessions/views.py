@@ -23,7 +23,7 @@ from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_t
 from core.timezones import at_local
 from patients.models import EnrolmentStatus
 
-from . import selectors, services
+from . import agenda_grid, selectors, services
 from .forms import AdverseEventFormSet, BookTimeForm, CancelForm, CompleteForm, SkipForm, SlotForm
 from .models import OCCUPYING, ChangeReason, Reminder, ReminderStatus, Session, SessionStatus
 from .outbox import resend_reminder
@@ -76,6 +76,20 @@ def _agenda_columns(clinic, sessions: list[Session], by: str, days: list[dt.date
     return [{"name": name, "days": [{"day": d, "sessions": cells[(pk, d)]} for d in days]} for pk, name in resources]
 
 
+def _grid(clinic, day: dt.date, sessions: list[Session], by: str, only=None) -> dict:
+    key, resources = _agenda_resources(clinic, sessions, by)
+    if only is not None:
+        resources = [(only.pk, only.display_name)]
+    hours = [(row.opens, row.closes) for row in clinic.opening_hours.all() if row.weekday == day.weekday()]
+    closed = clinic.closures.filter(date=day).exists()
+    rows = agenda_grid.build_grid(
+        day=day, tz=clinic.tz, slot_minutes=clinic.slot_minutes, hours=hours, closed=closed,
+        resources=resources, key=key, sessions=sessions,
+    )
+    return {"resources": resources, "rows": rows, "closed": closed or not hours, "bookable": by == "practitioner",
+            "now": timezone.now()}
+
+
 def _next_booked_day(clinic, after: dt.datetime) -> dt.date | None:
     upcoming = (
         selectors.sessions_of(clinic)
@@ -97,36 +111,44 @@ def agenda(request):
     clinic = request.user.clinic
     today = clinic_today(clinic)
     day = parse_date(request.GET.get("date"), today)
-    view = "week" if request.GET.get("view") == "week" else "day"
+    view = request.GET.get("view") if request.GET.get("view") in ("week", "grid", "list") else "day"
     by = "room" if request.GET.get("by") == "room" else "practitioner"
+    # "My day": only the signed-in practitioner's column.
+    mine = request.GET.get("mine") == "1" and request.user.is_practitioner and by == "practitioner"
     days, step = _agenda_days(day, view)
     range_start, range_end = _local_midnights(days, clinic.tz)
     sessions = list(
         selectors.sessions_of(clinic)
         .select_related("step__protocol")
         .filter(status__in=OCCUPYING, start__gte=range_start, start__lt=range_end)
+        .filter(**({"practitioner": request.user} if mine else {}))
         .order_by("start")
     )
     # On an empty day or week, point to the next one with bookings.
     next_booked = None if sessions else _next_booked_day(clinic, range_end)
 
     def link(target: dt.date, **overrides) -> str:
-        return _agenda_link(target, **{"view": view, "by": by, **overrides})
+        return _agenda_link(target, **{"view": view, "by": by, **overrides}) + ("&mine=1" if mine else "")
 
     # Opening the agenda on a day with nothing booked (a Sunday, say) goes
     # straight to the next day with bookings; an explicit date is honoured.
-    if "date" not in request.GET and next_booked is not None and view == "day":
+    if "date" not in request.GET and next_booked is not None and view == "day" and not mine:
         messages.info(request, f"Nothing is booked today; this is the next day with bookings, {next_booked:%A %d %B}.")
         return redirect(link(next_booked))
 
     context = {
-        "nav": "agenda",
+        "nav": "myday" if mine else "agenda",
         "view": view,
         "by": by,
         "day": day,
         "days": days,
         "today": today,
-        "columns": _agenda_columns(clinic, sessions, by, days),
+        "columns": _agenda_columns(clinic, sessions, by, days) if view != "grid" else [],
+        "grid": _grid(clinic, day, sessions, by, request.user if mine else None) if view == "grid" else None,
+        "mine": mine,
+        "day_list": sessions if view == "list" else [],
+        "grid_url": link(day, view="grid"),
+        "list_url": link(day, view="list"),
         "count": len(sessions),
         "next_booked": next_booked,
         "next_booked_url": link(next_booked) if next_booked else None,
@@ -176,6 +198,7 @@ def due_list(request):
         rows.append({"session": session, "state": state})
     context = {
         "nav": "due",
+        "slot": _chosen_slot(request, clinic),
         "rows": rows,
         "today": today,
         "horizon": horizon,
@@ -184,6 +207,21 @@ def due_list(request):
         "may_complete": request.user.has_role(Role.CLINICIAN),
     }
     return render(request, "sessions/due_list.html", context)
+
+
+def _chosen_slot(request, clinic) -> dict | None:
+    """A free cell of the agenda grid, carried to the Book buttons: its
+    local date and time and the practitioner (None when absent or bad)."""
+    try:
+        # A clinic-local wall time, shown and passed on as such (not an instant).
+        start = dt.datetime.strptime(request.GET.get("slot", ""), "%Y-%m-%dT%H:%M").replace(tzinfo=clinic.tz)
+    except ValueError:
+        return None
+    who = next((p for p in selectors.practitioners_of(clinic) if str(p.pk) == request.GET.get("practitioner")), None)
+    if who is None or not 1900 <= start.year <= 9000:
+        return None
+    query = f"?date={start:%Y-%m-%d}&time={start:%H:%M}&practitioner={who.pk}"
+    return {"start": start, "practitioner": who, "query": query}
 
 
 # --- Booking --------------------------------------------------------------------------------------
@@ -220,12 +258,11 @@ def book(request, pk):
     session = _session_or_404(request, pk)
     allow_override = request.user.has_role(Role.CLINICIAN)
     today = clinic_today(clinic)
-    time_form = BookTimeForm(
-        clinic=clinic,
-        allow_override=allow_override,
-        initial={"date": max(session.window_start, today), "practitioner": session.practitioner_id},
-        prefix="time",
-    )
+    initial = {"date": max(session.window_start, today), "practitioner": session.practitioner_id}
+    # From a free cell of the agenda grid (through the due list): that time.
+    if (day := parse_date(request.GET.get("date"), None)) and request.GET.get("time"):
+        initial.update(date=day, time=request.GET["time"][:5], practitioner=request.GET.get("practitioner"))
+    time_form = BookTimeForm(clinic=clinic, allow_override=allow_override, initial=initial, prefix="time")
     if request.method == "POST":
         if not session.can_book:
             messages.error(request, "This session cannot be booked.")
