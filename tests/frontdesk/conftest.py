@@ -1,1 +1,2 @@
-from tests.pages.conftest import booked, enrolment, room  # noqa: F401  (shared fixtures)
+# The staff pages' fixtures, shared with tests/pages (a sibling's conftest is not seen here).
+from tests.pages.conftest import booked, browser, console, enrolment, new_page, room  # noqa: F401

@@ -80,7 +80,7 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
     expect(slot).to_have_text("08:00")
     slot.click()
     expect(desk.locator(".message.success")).to_contain_text(
-        f"Booked Baseline assessment #1 (Hair regeneration) for Hanna Weber on {tomorrow:%a %d %b %Y} at 08:00 with {clinician.display_name}"
+        f"Booked Baseline assessment #1 ({HAIR}) for Hanna Weber on {tomorrow:%a %d %b %Y} at 08:00 with {clinician.display_name}"
     )
     first.refresh_from_db()
     assert first.status == SessionStatus.BOOKED

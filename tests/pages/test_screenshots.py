@@ -184,6 +184,9 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
         ("agenda-day", f"/agenda/?date={tomorrow}"),
         ("agenda-week", f"/agenda/?date={tomorrow}&view=week"),
         ("agenda-rooms", f"/agenda/?date={tomorrow}&by=room"),
+        ("agenda-grid", f"/agenda/?date={tomorrow}&view=grid"),
+        ("agenda-grid-rooms", f"/agenda/?date={tomorrow}&view=grid&by=room"),
+        ("agenda-day-list", f"/agenda/?date={tomorrow}&view=list"),
         ("due-list", "/due/"),
         ("patients", "/patients/"),
         ("patient-search", "/patients/?q=becker"),
@@ -232,11 +235,20 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
     for name, path in pages:
         tablet.goto(url + path)
         assert no_horizontal_scroll(tablet), f"{name} scrolls sideways at 800 px"
-    for name in ("agenda-day", "patient-page"):
+    for name in ("agenda-day", "agenda-grid", "patient-page"):
         tablet.goto(url + dict(pages)[name])
         target = out / f"{name}-800px.png"
         tablet.screenshot(path=str(target), full_page=True)
         saved.append(target)
+
+    # The day list as it prints: no navigation, no buttons.
+    page.goto(url + dict(pages)["agenda-day-list"])
+    page.emulate_media(media="print")
+    assert not page.locator(".topbar").is_visible()
+    target = out / "agenda-day-list-print.png"
+    page.screenshot(path=str(target), full_page=True)
+    saved.append(target)
+    page.emulate_media(media="screen")
 
     for target in saved:
         assert target.stat().st_size > 1000, target
