@@ -16,8 +16,8 @@ from .models import OutcomeMeasure, ValueType
 
 def clean_value(measure: OutcomeMeasure, raw) -> Decimal:
     """A finite number of the measure's type inside its range, or a
-    ValidationError naming the measure (by its name, as staff know it) and the rule."""
-    label = measure.name
+    ValidationError naming the measure and the rule."""
+    label = measure.code
     if isinstance(raw, bool) or raw is None:
         raise ValidationError(f"{label}: a number is required.")
     if isinstance(raw, float) and not math.isfinite(raw):

@@ -180,7 +180,7 @@ def test_a_computed_value_is_still_range_checked(assessment, clinician):
     OutcomeMeasure.objects.filter(code="scorad").update(max_value=50)
     with pytest.raises(ValidationError) as refused:
         complete(assessment, clinician, [{"measure": "scorad", "items": SCORAD_ITEMS}])
-    assert refused.value.message_dict["outcomes"] == ["SCORAD: 51.5 is outside 0–50 score."]
+    assert refused.value.message_dict["outcomes"] == ["scorad: 51.5 is outside 0–50 score."]
     assert not OutcomeMeasurement.objects.exists()
 
 
