@@ -21,6 +21,7 @@ from audit.log import record
 from audit.models import Action
 from clinics.api import PractitionerViewSet, RoomViewSet
 from core.api import ErrorDetailSerializer, JSONOnlyParser
+from core.api_root import ApiRoot
 from core.tokens import expires_at, issue_token, revoke_tokens
 from privacy.api import PatientRightsViewSet
 from protocols.api import MeasureViewSet, ProtocolViewSet
@@ -112,7 +113,16 @@ router.register("adverse-events", AdverseEventViewSet, basename="adverse-event")
 router.register("photos", PhotoViewSet, basename="photo")
 router.register("audit", AuditViewSet, basename="audit")
 
+ROOT_LINKS = {
+    "auth_token": "api-token",
+    "clinic": "api-clinic",
+    **{prefix: f"{basename}-list" for prefix, _viewset, basename in router.registry},
+    "schema": "api-schema",
+    "docs": "api-docs",
+}
+
 urlpatterns = [
+    path("", ApiRoot.as_view(resources=ROOT_LINKS), name="api-root"),
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("auth/logout/", LogoutView.as_view(), name="api-logout"),
     path("patients/<str:pk>/export/", PatientRightsViewSet.as_view({"get": "export"}), name="api-patient-export"),

@@ -6,7 +6,7 @@ from django.urls import path
 from audit import views as audit_views
 from clinics import views as clinic_views
 from protocols import views as protocol_views
-from sessions import lot_views, outcome_views, patient_views
+from sessions import calendar_feed, lot_views, outcome_views, patient_views
 from sessions import views as session_views
 from sessions.enrolments import views as enrolment_views
 
@@ -21,12 +21,16 @@ urlpatterns = [
     path("patients/<int:pk>/", patient_views.patient_detail, name="patient_detail"),
     path("patients/<int:pk>/edit/", patient_views.patient_edit, name="patient_edit"),
     path("patients/<int:pk>/enrol/", enrolment_views.enrol, name="enrol"),
+    path("enrolments/<int:pk>/withdraw/", enrolment_views.withdraw, name="enrolment_withdraw"),
     path("sessions/<int:pk>/book/", session_views.book, name="session_book"),
     path("sessions/<int:pk>/cancel-booking/", session_views.cancel, name="session_cancel"),
     path("sessions/<int:pk>/no-show/", session_views.no_show, name="session_no_show"),
     path("sessions/<int:pk>/skip/", session_views.skip, name="session_skip"),
     path("sessions/<int:pk>/complete/", session_views.complete, name="session_complete"),
     path("outcomes/<int:pk>/correct/", outcome_views.outcome_correct, name="outcome_correct"),
+    path("calendar/", calendar_feed.my_calendar, name="my_calendar"),
+    path("calendar/change/", calendar_feed.my_calendar_change, name="my_calendar_change"),
+    path("calendar/feed/<str:token>.ics", calendar_feed.feed, name="calendar_feed"),
     path("reminders/failed/", session_views.failed_reminders, name="failed_reminders"),
     path("reminders/<int:pk>/resend/", session_views.resend, name="reminder_resend"),
     path("lots/", lot_views.lot_list, name="lot_list"),

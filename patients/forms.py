@@ -22,4 +22,10 @@ class PatientForm(forms.ModelForm):
 
 
 class PatientSearchForm(forms.Form):
-    q = forms.CharField(label="Search by name or record number", required=False, max_length=100)
+    q = forms.CharField(
+        label="Search patients",
+        required=False,
+        max_length=100,
+        help_text="Name (“Hartmann, Petra” or “petra hartmann”), record number, phone, email or birth date "
+        "(17.05.1980).",
+    )

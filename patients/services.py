@@ -8,6 +8,7 @@ from clinics.models import Clinic, Role, User
 from core.services import model_update
 from core.services import now as now_or
 
+from .checks import check_patient
 from .consents import log_consent
 from .models import ConsentKind, Patient
 
@@ -44,6 +45,7 @@ def create_patient(*, clinic: Clinic, data: Mapping, by: User, now: dt.datetime 
     _check(by, clinic)
     now = now_or(now)
     patient = Patient(clinic=clinic, **{f: data[f] for f in PATIENT_FIELDS if f in data})
+    check_patient(patient, today=now.astimezone(clinic.tz).date())
     if patient.reminder_consent:
         patient.reminder_consent_changed_at = now
     _save(patient, by)
@@ -74,6 +76,7 @@ def update_patient(*, patient: Patient, data: Mapping, by: User, now: dt.datetim
     patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
     before = patient.reminder_consent
     model_update(patient, data, PATIENT_FIELDS)
+    check_patient(patient, today=now.astimezone(patient.clinic.tz).date())
     if patient.reminder_consent != before:
         patient.reminder_consent_changed_at = now
     _save(patient, by)

@@ -36,7 +36,7 @@ def clean_value(measure: OutcomeMeasure, raw) -> Decimal:
     if measure.value_type in (ValueType.INTEGER, ValueType.SCORE) and value != value.to_integral_value():
         raise ValidationError(f"{label}: a whole number is required.")
     if value != value.quantize(Decimal("0.0001")):
-        raise ValidationError(f"{label}: at most 4 decimal places.")
+        raise ValidationError(f"{label}: give at most 4 digits after the decimal point.")
     return value
 
 

@@ -5,7 +5,7 @@ Dates (`target_date`, the window, the date filters) are clinic-local dates;
 their UTC offset. A `start` sent without an offset is clinic-local time.
 """
 
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Coalesce, TruncDate
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
@@ -23,9 +23,12 @@ from core.api import (
     IdFilter,
     IsoDateFilter,
     LocalDateTimeField,
+    StrictBooleanFilter,
     to_clinic_time,
 )
+from core.services import now
 from core.text import single_line
+from patients.models import EnrolmentStatus
 from protocols import instruments
 from protocols.products import lots_of
 
@@ -34,6 +37,7 @@ from .models import (
     ActionTaken,
     AdverseEvent,
     AdverseEventOutcome,
+    ChangeReason,
     OutcomeMeasurement,
     ProductForm,
     ProductSource,
@@ -46,7 +50,7 @@ from .models import (
     Severity,
 )
 from .photo_api import SessionPhotosMixin
-from .selectors import free_slots, practitioners_of, reminders_of, sessions_of
+from .selectors import awaiting_results_q, free_slots, practitioners_of, reminders_of, sessions_of
 
 MAX_TEXT = 5000
 
@@ -220,9 +224,22 @@ class BookSerializer(serializers.Serializer):
         max_length=2000, required=False, allow_blank=True, default="",
         help_text="Books outside the session's window (clinician or manager); logged as a deviation.",
     )
+    change_reason = serializers.ChoiceField(
+        ChangeReason.choices, required=False, default=ChangeReason.OTHER,
+        help_text="When rebooking: why the old time is given up; kept and counted in the reports.",
+    )
+    change_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def validate_start(self, value):
         return to_clinic_time(value, self.context["clinic"])
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        ChangeReason.choices, required=False, default=ChangeReason.OTHER,
+        help_text="Why the booking is cancelled; kept and counted in the reports (default `other`).",
+    )
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -316,6 +333,15 @@ class SessionFilter(filters.FilterSet):
     practitioner = IdFilter(field_name="practitioner_id")
     patient = IdFilter(field_name="patient_id")
     enrolment = IdFilter(field_name="enrolment_id")
+    awaiting_results = StrictBooleanFilter(
+        method="filter_awaiting_results",
+        help_text="`true`: booked visits of active enrolments whose start has passed and that were never completed "
+        "(the due list's 'awaiting results'); `false`: every other session.",
+    )
+
+    def filter_awaiting_results(self, queryset, name, value):
+        awaiting = awaiting_results_q(now()) & Q(enrolment__status=EnrolmentStatus.ACTIVE)
+        return queryset.filter(awaiting) if value else queryset.exclude(awaiting)
 
     def _with_day(self, queryset):
         if "day" in queryset.query.annotations:
@@ -433,14 +459,24 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
                 practitioner=data["practitioner"],
                 room=data.get("room"),
                 override_reason=data["override_reason"],
+                change_reason=data["change_reason"],
+                change_note=data["change_note"],
                 by=request.user,
             )
         )
 
-    @extend_schema(request=None, responses=SessionDetailSerializer, description="Cancel a booking: back to planned.")
+    @extend_schema(
+        request=CancelSerializer,
+        responses=SessionDetailSerializer,
+        description="Cancel a booking: back to planned. The reason is kept and counted.",
+    )
     @action(detail=True, methods=["post"], url_path="cancel-booking")
     def cancel_booking(self, request, pk=None):
-        return self._answer(services.cancel_booking(session=self.get_object(), by=request.user))
+        session = self.get_object()
+        data = self._body(CancelSerializer)
+        return self._answer(
+            services.cancel_booking(session=session, reason=data["reason"], note=data["note"], by=request.user)
+        )
 
     @extend_schema(
         request=ReasonSerializer,

@@ -13,7 +13,16 @@ from core.exceptions import Conflict, is_contention
 from core.services import now as now_or
 from core.services import workflow
 
-from .models import OCCUPYING, Deviation, DeviationKind, Session, SessionStatus
+from .models import (
+    OCCUPYING,
+    BookingChange,
+    BookingChangeKind,
+    ChangeReason,
+    Deviation,
+    DeviationKind,
+    Session,
+    SessionStatus,
+)
 from .reminders import add_missed_reminder
 from .workflows import changing, finish_if_done, recascade
 
@@ -71,14 +80,20 @@ def book_session(
     practitioner: User,
     room: Room | None = None,
     override_reason: str = "",
+    change_reason: str = "",
+    change_note: str = "",
     by: User,
     now: dt.datetime | None = None,
 ) -> Session:
-    """Book a planned session, or rebook a booked one, into [start, end)."""
+    """Book a planned session, or rebook a booked one, into [start, end).
+    A rebooking keeps why the old time was given up (`change_reason`, one
+    of ChangeReason; "other" when none is given)."""
     now = now_or(now)
     session = changing(session, by=by, role=Role.RECEPTION)
     if refusal := session.booking_refusal():
         raise Conflict(refusal)
+    previous_start = session.start if session.status == SessionStatus.BOOKED else None
+    change_reason = _change_reason(change_reason, "change_reason")
     if start.tzinfo is None:
         raise ValidationError({"start": ["A time zone is required."]})
     if practitioner.clinic_id != session.clinic_id or not practitioner.is_practitioner:
@@ -105,8 +120,8 @@ def book_session(
             raise ValidationError(
                 {
                     "start": [
-                        f"{local_date:%Y-%m-%d} is outside the window {session.window_start:%Y-%m-%d} to "
-                        f"{session.window_end:%Y-%m-%d}; give an override_reason to book it anyway."
+                        f"{local_date:%a %d %b %Y} is outside the window, {session.window_start:%a %d %b} to "
+                        f"{session.window_end:%a %d %b %Y}. A clinician may book it anyway with a reason."
                     ]
                 }
             )
@@ -122,6 +137,11 @@ def book_session(
     _save_booking(session)
     if not in_window:
         Deviation.objects.create(session=session, kind=DeviationKind.OUT_OF_WINDOW, reason=override_reason, by=by, at=now)
+    if previous_start is not None and previous_start != start:
+        BookingChange.objects.create(
+            clinic=session.clinic, session=session, kind=BookingChangeKind.REBOOKED, reason=change_reason,
+            note=change_note, previous_start=previous_start, by=by, at=now,
+        )
     recascade(session.enrolment, now=now, touched=[session.pk])
     session.refresh_from_db()
     return session
@@ -144,6 +164,15 @@ def _save_booking(session: Session) -> None:
                 raise
 
 
+def _change_reason(reason: str, field: str = "reason") -> str:
+    if not reason:
+        return ChangeReason.OTHER
+    if reason not in ChangeReason.values:
+        choices = ", ".join(f"{label.lower()} ({value})" for value, label in ChangeReason.choices)
+        raise ValidationError({field: [f"Choose why the booking is given up: {choices}."]})
+    return reason
+
+
 def _clear_booking(session: Session) -> None:
     session.status = SessionStatus.PLANNED
     session.start = session.end = None
@@ -152,11 +181,20 @@ def _clear_booking(session: Session) -> None:
 
 
 @workflow
-def cancel_booking(*, session: Session, by: User, now: dt.datetime | None = None) -> Session:
+def cancel_booking(
+    *, session: Session, by: User, reason: str = "", note: str = "", now: dt.datetime | None = None
+) -> Session:
+    """Give up a booking (back to planned), keeping why (`reason`, one of
+    ChangeReason; "other" when none is given) for the reports."""
     now = now_or(now)
     session = changing(session, by=by, role=Role.RECEPTION)
     if refusal := session.cancel_refusal():
         raise Conflict(refusal)
+    reason = _change_reason(reason)
+    BookingChange.objects.create(
+        clinic=session.clinic, session=session, kind=BookingChangeKind.CANCELLED, reason=reason, note=note,
+        previous_start=session.start, by=by, at=now,
+    )
     _clear_booking(session)
     session._history_user = by
     session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window"])

@@ -54,11 +54,11 @@ def _clean_outcomes(
         except ValidationError as error:
             errors.extend(error.messages)
     if not errors and not not_done_reason:
-        required = set(session.step.measures.values_list("code", flat=True))
-        missing = sorted(required - seen)
+        required = dict(session.step.measures.values_list("code", "name"))
+        missing = [required[code] for code in sorted(set(required) - seen)]
         if missing:
             errors.append(
-                f"This step records {', '.join(missing)}; give them, or a not_done_reason for leaving them out."
+                f"This visit records {', '.join(missing)}: enter the results, or say why they were not recorded."
             )
     if errors:
         raise ValidationError({"outcomes": errors})

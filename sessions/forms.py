@@ -13,7 +13,7 @@ from core.timezones import localize
 from protocols import instruments
 from protocols.models import Lot, Protocol, ValueType
 
-from .models import ProductForm, Relatedness, Severity
+from .models import ChangeReason, ProductForm, Relatedness, Severity
 
 
 class LotChoice(forms.ModelChoiceField):
@@ -35,9 +35,40 @@ def date_input():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def staff_number_messages(low, high, unit: str = "", *, integer: bool = False) -> dict:
+    """A number field's refusals as the front desk would say them: never
+    "no more than 0 decimal places" or "less than or equal to 72.0000"."""
+    def plain(number) -> str:
+        return f"{Decimal(str(number)).normalize():f}"
+
+    between = f"between {plain(low)} and {plain(high)}{unit}"
+    return {
+        "invalid": f"Enter a number {between}.",
+        "min_value": f"Too low: enter a number {between}.",
+        "max_value": f"Too high: enter a number {between}.",
+        "max_decimal_places": "Enter a whole number." if integer else "Use at most 4 digits after the decimal point.",
+        "max_digits": f"Enter a number {between}.",
+        "max_whole_digits": f"Enter a number {between}.",
+    }
+
+
+class CancelForm(forms.Form):
+    """Cancel a booking: why (kept and counted), confirmed by its button."""
+
+    reason = forms.ChoiceField(
+        label="Why is it cancelled?", choices=ChangeReason.choices, widget=forms.RadioSelect,
+        error_messages={"required": "Choose why the booking is cancelled."},
+    )
+    note = forms.CharField(label="Note (optional)", required=False, max_length=500)
+
+
+REBOOK_REASONS = [("", "Choose why it moves"), *ChangeReason.choices]
+
+
 class SlotForm(forms.Form):
     """One offered slot, posted by its button."""
 
+    change_reason = forms.ChoiceField(choices=ChangeReason.choices, required=False, widget=forms.HiddenInput)
     start = forms.DateTimeField(widget=forms.HiddenInput)
     practitioner = forms.ModelChoiceField(queryset=User.objects.none(), widget=forms.HiddenInput)
     room = forms.ModelChoiceField(queryset=Room.objects.none(), widget=forms.HiddenInput, required=False)
@@ -56,6 +87,7 @@ class BookTimeForm(forms.Form):
     time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time", "step": 60}, format="%H:%M"))
     practitioner = PractitionerChoice(queryset=User.objects.none(), label="Practitioner")
     room = forms.ModelChoiceField(queryset=Room.objects.none(), label="Room", required=False, empty_label="No room")
+    change_reason = forms.ChoiceField(label="Why the booked time moves", choices=REBOOK_REASONS, required=False)
     override_reason = forms.CharField(
         label="Reason for booking outside the window",
         required=False,
@@ -98,11 +130,16 @@ def _item_field(item: instruments.Item) -> forms.Field:
         field.widget.attrs.update({"step": "0.5", "min": "0", "max": str(item.high)})
         return field
     if item.whole:
-        field = forms.IntegerField(label=item.label, required=False, min_value=0, max_value=item.high)
+        field = forms.IntegerField(
+            label=item.label, required=False, min_value=0, max_value=item.high,
+            error_messages=staff_number_messages(0, item.high, integer=True),
+        )
         field.widget.attrs["step"] = "1"
         return field
     field = forms.DecimalField(
-        label=item.label, required=False, min_value=0, max_value=item.high, max_digits=6, decimal_places=2
+        label=item.label, required=False, min_value=0, max_value=item.high, max_digits=6, decimal_places=2,
+        error_messages={**staff_number_messages(0, item.high), "max_decimal_places": "Use at most 2 digits after the "
+                        "decimal point."},
     )
     field.widget.attrs.update({"step": "any", "min": "0", "max": str(item.high)})
     return field
@@ -162,6 +199,9 @@ class CompleteForm(forms.Form):
                 max_digits=12,
                 decimal_places=0 if integer else 4,
                 help_text=f"{low:f} to {high:f}{unit}",
+                error_messages=staff_number_messages(
+                    low, high, f" {measure.unit}" if measure.unit else "", integer=integer
+                ),
             )
             # The field would write its limits as 600.0000; the browser gets them plain.
             field.widget.attrs.update({"step": step, "min": f"{low:f}", "max": f"{high:f}"})

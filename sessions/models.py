@@ -403,3 +403,51 @@ class SessionPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_view_display()} photo of session {self.session_id}"
+
+
+class ChangeReason(models.TextChoices):
+    """Why a booking was cancelled or moved (issue 13), counted in reports."""
+
+    PATIENT = "patient", "Patient cancelled"
+    LATE = "late", "Late cancellation"
+    CLINIC = "clinic", "Clinic cancelled"
+    OTHER = "other", "Other"
+
+
+class BookingChangeKind(models.TextChoices):
+    CANCELLED = "cancelled", "Cancelled"
+    REBOOKED = "rebooked", "Rebooked"
+
+
+class BookingChange(models.Model):
+    """A booking given up: cancelled, or moved to another time, with why."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="booking_changes")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="booking_changes")
+    kind = models.CharField(max_length=12, choices=BookingChangeKind.choices)
+    reason = models.CharField(max_length=12, choices=ChangeReason.choices)
+    note = models.TextField(blank=True)
+    previous_start = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["clinic", "at"], name="booking_change_clinic_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.get_reason_display()}"
+
+
+class CalendarFeed(models.Model):
+    """A practitioner's secret iCalendar feed of their bookings (issue 13),
+    for Google or Outlook to subscribe to. The token is the only key, so it
+    is long and random; revoking deletes the row, and a new one makes a new
+    URL."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"

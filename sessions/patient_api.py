@@ -46,7 +46,12 @@ class PatientSerializer(serializers.ModelSerializer):
 
 
 class PatientFilter(filters.FilterSet):
-    search = filters.CharFilter(method="search_text", max_length=200, help_text="Words of a name or record number.")
+    search = filters.CharFilter(
+        method="search_text",
+        max_length=200,
+        help_text="Words of a name (\"Hartmann, Petra\" too), a record number, email, phone or birth date "
+        "(YYYY-MM-DD or DD.MM.YYYY); accent- and case-insensitive, best match first.",
+    )
 
     def search_text(self, queryset, name, value):
         return search_patients(queryset, value)

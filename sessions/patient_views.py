@@ -5,8 +5,8 @@ page shows their courses and an edit re-plans their reminders."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from audit.log import record_view
 from clinics.models import Role
@@ -15,8 +15,10 @@ from patients import services
 from patients.consents import current_consents
 from patients.forms import PatientForm, PatientSearchForm
 from patients.models import ConsentKind, Patient
+from patients.selectors import search_patients
 
 from .charts import outcome_chart
+from .enrolments.forms import WithdrawForm
 from .enrolments.selectors import enrolments_of
 from .models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionPhoto, SessionStatus
 from .outcomes import enrolment_outcomes
@@ -32,10 +34,8 @@ def patient_list(request):
     query = ""
     if search.is_valid():
         query = search.cleaned_data["q"].strip().replace("\x00", "")
-        for word in query.split():
-            patients = patients.filter(
-                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(record_number__icontains=word)
-            )
+        if query:
+            patients = search_patients(patients, query)
     return render(
         request,
         "patients/patient_list.html",
@@ -92,7 +92,7 @@ def _span(enrolment):
     return first, max((last - first).days, 1)
 
 
-def _timeline_rows(enrolment, *, today):
+def _timeline_rows(enrolment, *, today, now):
     first, length = _span(enrolment)
 
     def pos(day):
@@ -114,6 +114,7 @@ def _timeline_rows(enrolment, *, today):
                 "booked_left": pos(booked_day) if booked_day else None,
                 "missed": missed,
                 "overdue": overdue,
+                "completable": session.can_complete(now),
             }
         )
     return rows
@@ -125,14 +126,16 @@ def patient_detail(request, pk):
     patient = get_object_or_404(Patient, pk=pk, clinic=clinic)
     record_view(request, patient)
     today = clinic_today(clinic)
+    now = timezone.now()
     enrolments = []
     for enrolment in enrolments_of(clinic).filter(patient=patient):
         charts = [outcome_chart(summary) for summary in enrolment_outcomes(enrolment)]
         enrolments.append(
             {
                 "enrolment": enrolment,
-                "rows": _timeline_rows(enrolment, today=today) if enrolment.sessions.all() else [],
+                "rows": _timeline_rows(enrolment, today=today, now=now) if enrolment.sessions.all() else [],
                 "charts": charts,
+                "withdraw_form": WithdrawForm(prefix=f"withdraw-{enrolment.pk}"),
             }
         )
     # Voided reminders (superseded by a rebooking or a cascade) are noise
@@ -156,9 +159,9 @@ def patient_detail(request, pk):
         "consents": [(ConsentKind(kind).label, c) for kind, c in current_consents(patient).items()],
         "photo_pairs": baseline_and_latest(SessionPhoto.objects.filter(patient=patient).select_related("session")),
         "deviations": Deviation.objects.filter(session__patient=patient)
-        .select_related("session", "session__step", "by")
+        .select_related("session", "session__step__protocol", "by")
         .order_by("-at"),
-        "reminders": reminders.select_related("session", "session__step").order_by("-due_at")[:100],
+        "reminders": reminders.select_related("session", "session__step__protocol").order_by("-due_at")[:100],
         "all_reminders": show_all,
         "void_reminders": void_count,
         "may_complete": request.user.has_role(Role.CLINICIAN),

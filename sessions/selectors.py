@@ -6,14 +6,23 @@ costs the same few queries whatever its length.
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from clinics.models import Clinic, User
 from clinics.selectors import practitioners_of
 from core.services import now as now_or
+from patients.models import EnrolmentStatus
 
 from . import slots as slot_rules
-from .models import OCCUPYING, Reminder, Session
+from .models import (
+    OCCUPYING,
+    BookingChange,
+    BookingChangeKind,
+    ChangeReason,
+    Reminder,
+    Session,
+    SessionStatus,
+)
 
 
 def sessions_of(clinic: Clinic) -> QuerySet[Session]:
@@ -22,6 +31,43 @@ def sessions_of(clinic: Clinic) -> QuerySet[Session]:
         .select_related("enrolment", "patient", "step", "practitioner", "room", "clinic")
         .order_by("target_date", "enrolment_id", "sequence")
     )
+
+
+def awaiting_results(clinic: Clinic, *, now: dt.datetime | None = None) -> QuerySet[Session]:
+    """Visits that took place but were never completed: booked sessions of
+    active enrolments whose booked start has passed (each can be completed
+    now, `Session.can_complete`), oldest first. Home applications are the
+    patient's and are not chased here."""
+    now = now_or(now)
+    return (
+        sessions_of(clinic)
+        .filter(awaiting_results_q(now), enrolment__status=EnrolmentStatus.ACTIVE)
+        .order_by("start", "pk")
+    )
+
+
+def awaiting_results_q(now: dt.datetime) -> Q:
+    return Q(status=SessionStatus.BOOKED, start__lte=now)
+
+
+def booking_change_counts(clinic: Clinic, *, since: dt.datetime) -> list[dict]:
+    """Cancellations and rebookings since `since`, counted per kind and
+    reason (every reason listed, zeros too): one query."""
+    counts = {
+        (row["kind"], row["reason"]): row["n"]
+        for row in BookingChange.objects.filter(clinic=clinic, at__gte=since)
+        .values("kind", "reason")
+        .annotate(n=Count("id"))
+    }
+    return [
+        {
+            "reason": label,
+            "code": code,
+            "cancelled": counts.get((BookingChangeKind.CANCELLED, code), 0),
+            "rebooked": counts.get((BookingChangeKind.REBOOKED, code), 0),
+        }
+        for code, label in ChangeReason.choices
+    ]
 
 
 def reminders_of(clinic: Clinic) -> QuerySet[Reminder]:

@@ -25,9 +25,9 @@ from core.timezones import at_local
 from patients.models import EnrolmentStatus
 from protocols.products import suggested_lot, usable_lots
 
-from . import selectors, services
-from .forms import AdverseEventFormSet, BookTimeForm, CompleteForm, SkipForm, SlotForm
-from .models import OCCUPYING, AdverseEvent, Reminder, ReminderStatus, Session, SessionStatus
+from . import agenda_grid, selectors, services
+from .forms import AdverseEventFormSet, BookTimeForm, CancelForm, CompleteForm, SkipForm, SlotForm
+from .models import OCCUPYING, AdverseEvent, ChangeReason, Reminder, ReminderStatus, Session, SessionStatus
 from .outbox import resend_reminder
 
 
@@ -81,6 +81,20 @@ def _agenda_columns(clinic, sessions: list[Session], by: str, days: list[dt.date
     return [{"name": name, "days": [{"day": d, "sessions": cells[(pk, d)]} for d in days]} for pk, name in resources]
 
 
+def _grid(clinic, day: dt.date, sessions: list[Session], by: str, only=None) -> dict:
+    key, resources = _agenda_resources(clinic, sessions, by)
+    if only is not None:
+        resources = [(only.pk, only.display_name)]
+    hours = [(row.opens, row.closes) for row in clinic.opening_hours.all() if row.weekday == day.weekday()]
+    closed = clinic.closures.filter(date=day).exists()
+    rows = agenda_grid.build_grid(
+        day=day, tz=clinic.tz, slot_minutes=clinic.slot_minutes, hours=hours, closed=closed,
+        resources=resources, key=key, sessions=sessions,
+    )
+    return {"resources": resources, "rows": rows, "closed": closed or not hours, "bookable": by == "practitioner",
+            "now": timezone.now()}
+
+
 def _next_booked_day(clinic, after: dt.datetime) -> dt.date | None:
     upcoming = (
         selectors.sessions_of(clinic)
@@ -102,35 +116,44 @@ def agenda(request):
     clinic = request.user.clinic
     today = clinic_today(clinic)
     day = parse_date(request.GET.get("date"), today)
-    view = "week" if request.GET.get("view") == "week" else "day"
+    view = request.GET.get("view") if request.GET.get("view") in ("week", "grid", "list") else "day"
     by = "room" if request.GET.get("by") == "room" else "practitioner"
+    # "My day": only the signed-in practitioner's column.
+    mine = request.GET.get("mine") == "1" and request.user.is_practitioner and by == "practitioner"
     days, step = _agenda_days(day, view)
     range_start, range_end = _local_midnights(days, clinic.tz)
     sessions = list(
         selectors.sessions_of(clinic)
+        .select_related("step__protocol")
         .filter(status__in=OCCUPYING, start__gte=range_start, start__lt=range_end)
+        .filter(**({"practitioner": request.user} if mine else {}))
         .order_by("start")
     )
     # On an empty day or week, point to the next one with bookings.
     next_booked = None if sessions else _next_booked_day(clinic, range_end)
 
     def link(target: dt.date, **overrides) -> str:
-        return _agenda_link(target, **{"view": view, "by": by, **overrides})
+        return _agenda_link(target, **{"view": view, "by": by, **overrides}) + ("&mine=1" if mine else "")
 
     # Opening the agenda on a day with nothing booked (a Sunday, say) goes
     # straight to the next day with bookings; an explicit date is honoured.
-    if "date" not in request.GET and next_booked is not None and view == "day":
+    if "date" not in request.GET and next_booked is not None and view == "day" and not mine:
         messages.info(request, f"Nothing is booked today; this is the next day with bookings, {next_booked:%A %d %B}.")
         return redirect(link(next_booked))
 
     context = {
-        "nav": "agenda",
+        "nav": "myday" if mine else "agenda",
         "view": view,
         "by": by,
         "day": day,
         "days": days,
         "today": today,
-        "columns": _agenda_columns(clinic, sessions, by, days),
+        "columns": _agenda_columns(clinic, sessions, by, days) if view != "grid" else [],
+        "grid": _grid(clinic, day, sessions, by, request.user if mine else None) if view == "grid" else None,
+        "mine": mine,
+        "day_list": sessions if view == "list" else [],
+        "grid_url": link(day, view="grid"),
+        "list_url": link(day, view="list"),
         "count": len(sessions),
         "next_booked": next_booked,
         "next_booked_url": link(next_booked) if next_booked else None,
@@ -168,6 +191,7 @@ def due_list(request):
     horizon = today + dt.timedelta(days=DUE_HORIZON_DAYS)
     sessions = (
         selectors.sessions_of(clinic)
+        .select_related("enrolment__protocol")
         .filter(status=SessionStatus.PLANNED, enrolment__status=EnrolmentStatus.ACTIVE, window_start__lte=horizon)
         .exclude(step__kind="home")
         .order_by("window_start", "target_date", "patient__last_name", "sequence")
@@ -183,7 +207,32 @@ def due_list(request):
         else:
             state = "open"
         rows.append({"session": session, "state": state})
-    return render(request, "sessions/due_list.html", {"nav": "due", "rows": rows, "today": today, "horizon": horizon})
+    context = {
+        "nav": "due",
+        "slot": _chosen_slot(request, clinic),
+        "rows": rows,
+        "today": today,
+        "horizon": horizon,
+        "awaiting": list(selectors.awaiting_results(clinic).select_related("enrolment__protocol")[:500]),
+        "changes": selectors.booking_change_counts(clinic, since=timezone.now() - dt.timedelta(days=30)),
+        "may_complete": request.user.has_role(Role.CLINICIAN),
+    }
+    return render(request, "sessions/due_list.html", context)
+
+
+def _chosen_slot(request, clinic) -> dict | None:
+    """A free cell of the agenda grid, carried to the Book buttons: its
+    local date and time and the practitioner (None when absent or bad)."""
+    try:
+        # A clinic-local wall time, shown and passed on as such (not an instant).
+        start = dt.datetime.strptime(request.GET.get("slot", ""), "%Y-%m-%dT%H:%M").replace(tzinfo=clinic.tz)
+    except ValueError:
+        return None
+    who = next((p for p in selectors.practitioners_of(clinic) if str(p.pk) == request.GET.get("practitioner")), None)
+    if who is None or not 1900 <= start.year <= 9000:
+        return None
+    query = f"?date={start:%Y-%m-%d}&time={start:%H:%M}&practitioner={who.pk}"
+    return {"start": start, "practitioner": who, "query": query}
 
 
 # --- Booking --------------------------------------------------------------------------------------
@@ -220,18 +269,21 @@ def book(request, pk):
     session = _session_or_404(request, pk)
     allow_override = request.user.has_role(Role.CLINICIAN)
     today = clinic_today(clinic)
-    time_form = BookTimeForm(
-        clinic=clinic,
-        allow_override=allow_override,
-        initial={"date": max(session.window_start, today), "practitioner": session.practitioner_id},
-        prefix="time",
-    )
+    initial = {"date": max(session.window_start, today), "practitioner": session.practitioner_id}
+    # From a free cell of the agenda grid (through the due list): that time.
+    if (day := parse_date(request.GET.get("date"), None)) and request.GET.get("time"):
+        initial.update(date=day, time=request.GET["time"][:5], practitioner=request.GET.get("practitioner"))
+    time_form = BookTimeForm(clinic=clinic, allow_override=allow_override, initial=initial, prefix="time")
     if request.method == "POST":
         if not session.can_book:
             messages.error(request, "This session cannot be booked.")
             return redirect("session_book", pk=session.pk)
         if request.POST.get("form") == "time":
             time_form = BookTimeForm(request.POST, clinic=clinic, allow_override=allow_override, prefix="time")
+            if time_form.is_valid() and session.status == SessionStatus.BOOKED and not time_form.cleaned_data[
+                "change_reason"
+            ]:
+                time_form.add_error("change_reason", "Choose why the booked time moves.")
             if time_form.is_valid():
                 data = time_form.cleaned_data
                 try:
@@ -241,6 +293,7 @@ def book(request, pk):
                         practitioner=data["practitioner"],
                         room=data["room"],
                         override_reason=data.get("override_reason", ""),
+                        change_reason=data["change_reason"],
                         by=request.user,
                     )
                 except SERVICE_ERRORS as error:
@@ -254,12 +307,16 @@ def book(request, pk):
                 messages.error(request, "That slot is no longer offered; choose another.")
                 return redirect("session_book", pk=session.pk)
             data = slot_form.cleaned_data
+            if session.status == SessionStatus.BOOKED and not data["change_reason"]:
+                messages.error(request, "Choose why the booked time moves before choosing the new slot.")
+                return redirect(reverse("session_book", args=[session.pk]) + "#slots")
             try:
                 booked = services.book_session(
                     session=session,
                     start=data["start"],
                     practitioner=data["practitioner"],
                     room=data["room"],
+                    change_reason=data["change_reason"],
                     by=request.user,
                 )
             except SERVICE_ERRORS as error:
@@ -275,8 +332,11 @@ def book(request, pk):
     date_from = parse_date(request.GET.get("date"), first_day)
     date_from = max(date_from, first_day)
     date_to = min(date_from + dt.timedelta(days=SLOT_DAYS - 1), session.window_end)
+    # A booked session's slots are offered once it is said why it moves.
+    change_reason = request.GET.get("change_reason", "")
+    change_reason = change_reason if change_reason in ChangeReason.values else ""
     slots = []
-    if session.can_book:
+    if session.can_book and (session.status != SessionStatus.BOOKED or change_reason):
         slots = selectors.free_slots(session, date_from=date_from, date_to=date_to, practitioner=practitioner)
     later = date_to + dt.timedelta(days=1)
     context = {
@@ -291,9 +351,12 @@ def book(request, pk):
         "window_over": session.window_end < today,
         "time_form": time_form,
         "skip_form": SkipForm(prefix="skip"),
+        "cancel_form": CancelForm(prefix="cancel"),
+        "change_reason": change_reason,
+        "change_reasons": ChangeReason.choices,
         "allow_override": allow_override,
         "can_skip": request.user.has_role(Role.CLINICIAN),
-        "may_complete": request.user.has_role(Role.CLINICIAN),
+        "may_complete": request.user.has_role(Role.CLINICIAN) and session.can_complete(timezone.now()),
         "may_mark_no_show": not session.no_show_refusal(timezone.now()),
     }
     return render(request, "sessions/book.html", context)
@@ -304,8 +367,8 @@ def _booked(request, session):
     note = " (outside its window)" if session.out_of_window else ""
     messages.success(
         request,
-        f"Booked {session.step.name} for {session.patient.full_name} on {local:%a %d %b %Y at %H:%M} "
-        f"with {session.practitioner.display_name}{note}.",
+        f"Booked {session.step.name} #{session.sequence} ({session.step.protocol.name}) for "
+        f"{session.patient.full_name} on {local:%a %d %b %Y at %H:%M} with {session.practitioner.display_name}{note}.",
     )
     return redirect("patient_detail", pk=session.patient_id)
 
@@ -324,10 +387,16 @@ def _action(request, pk, run, done: str):
 @require_POST
 @staff_page()
 def cancel(request, pk):
+    form = CancelForm(request.POST, prefix="cancel")
+    if not form.is_valid():
+        session = _session_or_404(request, pk)
+        messages.error(request, "Not cancelled: " + " ".join(m for errors in form.errors.values() for m in errors))
+        return redirect(reverse("session_book", args=[session.pk]) + "#booked")
+    data = form.cleaned_data
     return _action(
         request,
         pk,
-        lambda s: services.cancel_booking(session=s, by=request.user),
+        lambda s: services.cancel_booking(session=s, reason=data["reason"], note=data["note"], by=request.user),
         "The booking of {step} for {name} was cancelled.",
     )
 
@@ -420,6 +489,9 @@ def complete(request, pk):
     if not session.may_be_completed:
         messages.error(request, f"This {session.get_status_display().lower()} session cannot be completed.")
         return redirect("patient_detail", pk=session.patient_id)
+    # Said before the form is filled in: a visit that has not started yet
+    # shows the form locked, with the reason (pages offer no link to it).
+    not_yet = session.completion_refusal(timezone.now())
     lots = usable_lots(session.clinic, on=session.visit_date or clinic_today(session.clinic))
     form = CompleteForm(
         request.POST or None,
@@ -433,7 +505,7 @@ def complete(request, pk):
     ):
         messages.success(request, f"{session.step.name} for {session.patient.full_name} is completed.")
         return redirect("patient_detail", pk=session.patient_id)
-    context = {"nav": "patients", "session": session, "form": form, "events": events}
+    context = {"nav": "patients", "session": session, "form": form, "events": events, "not_yet": not_yet}
     return render(request, "sessions/complete.html", context)
 
 
@@ -444,7 +516,7 @@ def complete(request, pk):
 def failed_reminders(request):
     reminders = (
         Reminder.objects.filter(clinic=request.user.clinic, status=ReminderStatus.FAILED)
-        .select_related("session", "session__patient", "session__step")
+        .select_related("session", "session__patient", "session__step__protocol")
         .order_by("-due_at")
     )
     return render(request, "sessions/failed_reminders.html", {"nav": "reminders", "reminders": reminders[:500]})

@@ -34,6 +34,11 @@ class EnrolmentSerializer(serializers.ModelSerializer):
     protocol_name = serializers.CharField(source="protocol.name", read_only=True)
     protocol_version = serializers.IntegerField(source="protocol.version", read_only=True)
     sessions = SessionSerializer(many=True, read_only=True)
+    allow_concurrent = serializers.BooleanField(
+        write_only=True, required=False, default=False,
+        help_text="Enrol even though the patient is in an active course of this protocol (any version); "
+        "without it that is a 409.",
+    )
 
     class Meta:
         model = Enrolment
@@ -51,6 +56,7 @@ class EnrolmentSerializer(serializers.ModelSerializer):
             "withdrawn_at",
             "created_at",
             "sessions",
+            "allow_concurrent",
         ]
         read_only_fields = ["id", "status", "withdrawn_reason", "withdrawn_at", "created_at"]
         extra_kwargs = {"start_date": {"help_text": "Within two years of today (clinic-local date)."}}
@@ -137,7 +143,11 @@ class EnrolmentViewSet(
     def _reloaded(self, enrolment):
         return self.get_queryset().get(pk=enrolment.pk)
 
-    @extend_schema(description="Enrol a patient: the response holds the generated `sessions`.")
+    @extend_schema(
+        description="Enrol a patient: the response holds the generated `sessions`. A schedule with a visit whose "
+        "window holds no open day is a 400 on `start_date` naming the next start date that works; a second active "
+        "course of the same protocol is a 409 unless `allow_concurrent` is true."
+    )
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -148,6 +158,7 @@ class EnrolmentViewSet(
             start_date=data["start_date"],
             clinician=data.get("clinician"),
             area=data.get("area", ""),
+            allow_concurrent=data["allow_concurrent"],
             by=request.user,
         )
         return Response(self.get_serializer(self._reloaded(enrolment)).data, status=status.HTTP_201_CREATED)

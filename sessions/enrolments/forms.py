@@ -14,8 +14,22 @@ class EnrolForm(forms.Form):
         queryset=User.objects.none(), label="Treating clinician", required=False, empty_label="Not assigned yet"
     )
     area = forms.CharField(label="Treatment area", max_length=200, required=False, help_text="e.g. vertex scalp")
+    allow_concurrent = forms.BooleanField(
+        label="Run alongside the patient's active course of this protocol",
+        required=False,
+        help_text="Only when a second, parallel course is intended (e.g. a different treatment area).",
+    )
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["protocol"].queryset = Protocol.objects.filter(clinic=clinic, is_current=True, active=True)
         self.fields["clinician"].queryset = practitioners_of(clinic)
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the patient withdrawn?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why the patient is withdrawn."},
+    )

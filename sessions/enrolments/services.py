@@ -16,6 +16,7 @@ from protocols.models import Protocol
 
 from ..models import Session, SessionStatus
 from ..reminders import sync_reminders
+from . import workable
 
 # How far from today an enrolment may start (issue 3: "more than two years
 # away are 400"), in either direction, so back-entering a course is possible.
@@ -31,6 +32,7 @@ def enrol_patient(
     by: User,
     clinician: User | None = None,
     area: str = "",
+    allow_concurrent: bool = False,
     now: dt.datetime | None = None,
 ) -> Enrolment:
     now = now_or(now)
@@ -48,8 +50,13 @@ def enrol_patient(
         raise ValidationError({"protocol": ["This protocol has no steps."]})
     try:
         planned = schedule.initial_schedule(start_date, [schedule.StepRule.of(s) for s in steps])
+        faults, suggestion = workable.check_schedule(patient.clinic, start_date, steps)
     except OverflowError:
         raise ValidationError({"start_date": ["This start date puts sessions past the year 9999."]}) from None
+    if faults:
+        raise ValidationError({"start_date": [workable.refusal(faults, suggestion)]})
+    if not allow_concurrent:
+        _refuse_a_second_active_course(patient, protocol)
 
     enrolment = Enrolment.objects.create(
         clinic=patient.clinic,
@@ -82,6 +89,25 @@ def enrol_patient(
     for session in enrolment.sessions.select_related("clinic", "enrolment", "patient", "step"):
         sync_reminders(session, now=now)
     return enrolment
+
+
+def _refuse_a_second_active_course(patient: Patient, protocol: Protocol) -> None:
+    """A second active course of the same protocol (any version) is nearly
+    always a slip (issue 13); it takes an explicit `allow_concurrent`. The
+    patient's row is locked first, so two enrolments sent at once cannot
+    both pass the check."""
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    active = (
+        Enrolment.objects.filter(patient=patient, protocol__lineage=protocol.lineage, status=EnrolmentStatus.ACTIVE)
+        .order_by("start_date")
+        .first()
+    )
+    if active is not None:
+        raise Conflict(
+            f"{patient.full_name} is already in an active course of {protocol.name}, started "
+            f"{active.start_date:%d %b %Y}. Finish or withdraw it first, or enrol explicitly alongside it.",
+            field="protocol",
+        )
 
 
 @workflow

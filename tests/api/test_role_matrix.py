@@ -102,6 +102,8 @@ TABLE = [
         query={"format": "json"}, note="public, not itself in the schema"),
     Row("GET",   "/api/v1/docs/",                                200, 200, 200, 200, 200,
         note="public, not itself in the schema"),
+    Row("GET",   "/api/v1/",                                     200, 200, 200, 200, 200,
+        note="the API root: public links, not itself in the schema"),
     Row("GET",   "/api/v1/clinic/",                              401, 200, 200, 200, 200,
         note="always the caller's own clinic"),
     Row("PATCH", "/api/v1/clinic/",                              401, 403, 403, 200, 200,
@@ -364,7 +366,9 @@ def test_the_table_covers_every_operation_of_the_schema(db):
     rows = [(row.method, row.path) for row in TABLE]
     assert len(rows) == len(set(rows)), "a row appears twice"
     assert operations - set(rows) == set(), "operations without a row in the role matrix"
-    assert set(rows) - operations == {("GET", "/api/v1/schema/"), ("GET", "/api/v1/docs/")}, "rows of no operation"
+    assert set(rows) - operations == {
+        ("GET", "/api/v1/schema/"), ("GET", "/api/v1/docs/"), ("GET", "/api/v1/")
+    }, "rows of no operation"
 
 
 def test_another_clinics_manager_lists_none_of_ours(world):

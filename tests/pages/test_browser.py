@@ -46,7 +46,7 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
 
     # Find the patient.
     desk.get_by_role("link", name="Patients").click()
-    desk.get_by_label("Search by name or record number").fill("weber")
+    desk.get_by_label("Search patients").fill("weber")
     desk.get_by_role("button", name="Search").click()
     desk.get_by_role("link", name="Weber, Hanna").click()
     expect(desk.get_by_role("heading", name="Hanna Weber")).to_be_visible()
@@ -80,7 +80,7 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
     expect(slot).to_have_text("08:00")
     slot.click()
     expect(desk.locator(".message.success")).to_contain_text(
-        f"Booked Baseline assessment for Hanna Weber on {tomorrow:%a %d %b %Y} at 08:00 with {clinician.display_name}"
+        f"Booked Baseline assessment #1 ({HAIR}) for Hanna Weber on {tomorrow:%a %d %b %Y} at 08:00 with {clinician.display_name}"
     )
     first.refresh_from_db()
     assert first.status == SessionStatus.BOOKED
@@ -88,7 +88,7 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
     # Reception sees no Complete button, on the patient page or the session page.
     expect(desk.get_by_role("link", name="Complete")).to_have_count(0)
     desk.goto(f"{url}/sessions/{first.pk}/book/")
-    expect(desk.get_by_role("button", name="Cancel booking")).to_be_visible()
+    expect(desk.locator("summary", has_text="Cancel booking…")).to_be_visible()
     expect(desk.get_by_role("link", name="Complete")).to_have_count(0)
 
     # It is on tomorrow's agenda, and leads back to the patient.
@@ -122,7 +122,9 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
         density.fill("700")
         doc.get_by_label("Mean hair shaft diameter").fill("48")
         doc.get_by_role("button", name="Complete session").click()
-        expect(doc.locator("#id_measure_hair_density_error")).to_contain_text("less than or equal to 600")
+        expect(doc.locator("#id_measure_hair_density_error")).to_contain_text(
+            "Too high: enter a number between 0 and 600 hairs/cm²"
+        )
         doc.get_by_label("Hair density").fill("120")
         doc.get_by_label("Product lot").select_option(value=str(lot.pk))
         doc.get_by_role("button", name="Complete session").click()

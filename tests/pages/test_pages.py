@@ -210,9 +210,11 @@ def test_reception_may_not_complete_skip_or_see_failed_reminders(rec, booked, fa
 
 def test_reception_does_not_see_the_complete_button(rec, doc, booked):
     complete = url("session_complete", booked.pk).encode()
-    for page in [url("patient_detail", booked.patient_id), url("session_book", booked.pk)]:
-        assert complete not in rec.get(page).content
-        assert complete in doc.get(page).content
+    # From its booked start on, when it can be completed (issue 13).
+    with time_machine.travel(booked.start + dt.timedelta(minutes=5), tick=False):
+        for page in [url("patient_detail", booked.patient_id), url("session_book", booked.pk)]:
+            assert complete not in rec.get(page).content
+            assert complete in doc.get(page).content
 
 
 def test_a_clinician_may_not_see_failed_reminders(doc):
@@ -428,7 +430,7 @@ def test_completion_errors_stand_beside_their_fields(doc, booked):
         missing = doc.post(url("session_complete", booked.pk), complete_data(measure_hair_density=""))
         half_event = doc.post(url("session_complete", booked.pk), complete_data(**{"ae-0-description": "Redness"}))
     assert "measure_hair_density" in out_of_range.context["form"].errors
-    assert "hair_density" in " ".join(missing.context["form"].non_field_errors())
+    assert "Hair density (phototrichogram)" in " ".join(missing.context["form"].non_field_errors())
     assert "grade" in half_event.context["events"].forms[0].errors
     booked.refresh_from_db()
     assert booked.status == SessionStatus.BOOKED

@@ -148,6 +148,12 @@ class Demo:
         emil = self.patient("Emil", "Graf", record_number="MRN-10020", email="")
         self.enrol(emil, self.hair, self.today - dt.timedelta(days=4))
 
+        # A visit that took place last week and was never completed: awaiting results.
+        petra = self.patient("Petra", "Hartmann", record_number="MRN-10644", phone="+49 30 55501101")
+        start = self.today - dt.timedelta(days=8)
+        petra_course = self.enrol(petra, self.hair, start)
+        self.book(self.session(petra_course, 1), self.at(start, 10), room=self.rooms[0])
+
         # Reminders that failed after every retry.
         for session, error in (
             (self.jonas_session, "SMTP 550 5.1.1 <jonas.becker@example.org>: mailbox unavailable"),
@@ -177,6 +183,9 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
         ("agenda-day", f"/agenda/?date={tomorrow}"),
         ("agenda-week", f"/agenda/?date={tomorrow}&view=week"),
         ("agenda-rooms", f"/agenda/?date={tomorrow}&by=room"),
+        ("agenda-grid", f"/agenda/?date={tomorrow}&view=grid"),
+        ("agenda-grid-rooms", f"/agenda/?date={tomorrow}&view=grid&by=room"),
+        ("agenda-day-list", f"/agenda/?date={tomorrow}&view=list"),
         ("due-list", "/due/"),
         ("patients", "/patients/"),
         ("patient-search", "/patients/?q=becker"),
@@ -187,6 +196,9 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
         ("enrol", f"/patients/{demo.mehmet.pk}/enrol/"),
         ("book", f"/sessions/{hair_first.pk}/book/"),
         ("book-booked", f"/sessions/{demo.jonas_session.pk}/book/"),
+        ("book-rebook", f"/sessions/{demo.jonas_session.pk}/book/?change_reason=patient#slots"),
+        ("patient-search-accents", "/patients/?q=hartmann%2C+petra"),
+        ("my-calendar", "/calendar/"),
         ("complete", f"/sessions/{demo.jonas_session.pk}/complete/"),
         ("failed-reminders", "/reminders/failed/"),
         ("protocols", "/protocols/"),
@@ -222,11 +234,20 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
     for name, path in pages:
         tablet.goto(url + path)
         assert no_horizontal_scroll(tablet), f"{name} scrolls sideways at 800 px"
-    for name in ("agenda-day", "patient-page"):
+    for name in ("agenda-day", "agenda-grid", "patient-page"):
         tablet.goto(url + dict(pages)[name])
         target = out / f"{name}-800px.png"
         tablet.screenshot(path=str(target), full_page=True)
         saved.append(target)
+
+    # The day list as it prints: no navigation, no buttons.
+    page.goto(url + dict(pages)["agenda-day-list"])
+    page.emulate_media(media="print")
+    assert not page.locator(".topbar").is_visible()
+    target = out / "agenda-day-list-print.png"
+    page.screenshot(path=str(target), full_page=True)
+    saved.append(target)
+    page.emulate_media(media="screen")
 
     for target in saved:
         assert target.stat().st_size > 1000, target

@@ -33,6 +33,7 @@ from protocols import instruments
 from protocols.models import Lot, Product, ProductKind, Protocol, SourceTissue, StepKind, ValueType
 from protocols.services import set_up_clinic
 from sessions import services
+from sessions.enrolments import workable
 from sessions.models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 
 SLUG = "demo"
@@ -295,6 +296,11 @@ class Demo:
             )
             clinician = self.clinicians[index % 2]
             start = self.open_day_from(self.today + dt.timedelta(days=spec.start_in_days))
+            # A start whose schedule has a visit with no open day in its
+            # window (a 0-day window on a holiday) is refused: take the next
+            # start that works, as a receptionist would.
+            steps = list(protocols[spec.protocol].steps.order_by("position"))
+            start = workable.check_schedule(self.clinic, start, steps)[1] or start
             enrolment = services.enrol_patient(
                 patient=patient,
                 protocol=protocols[spec.protocol],
