@@ -5,7 +5,7 @@ from django.urls import path
 
 from clinics import views as clinic_views
 from protocols import views as protocol_views
-from sessions import patient_views
+from sessions import patient_links, patient_views
 from sessions import views as session_views
 from sessions.enrolments import views as enrolment_views
 
@@ -29,4 +29,8 @@ urlpatterns = [
     path("reminders/<int:pk>/resend/", session_views.resend, name="reminder_resend"),
     path("protocols/", protocol_views.protocol_list, name="protocol_list"),
     path("protocols/<int:pk>/", protocol_views.protocol_detail, name="protocol_detail"),
+    # For patients, from their emails: signed links, no login (SPEC §13).
+    path("p/<str:token>/", patient_links.visit, name="patient_visit"),
+    path("u/<str:token>/", patient_links.unsubscribe, name="patient_unsubscribe"),
+    path("u/<str:token>/one-click/", patient_links.unsubscribe_one_click, name="patient_unsubscribe_one_click"),
 ]

@@ -23,7 +23,7 @@ from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_t
 from core.timezones import at_local
 from patients.models import EnrolmentStatus
 
-from . import selectors, services
+from . import patient_selectors, selectors, services
 from .forms import AdverseEventFormSet, BookTimeForm, CompleteForm, SkipForm, SlotForm
 from .models import OCCUPYING, Reminder, ReminderStatus, Session, SessionStatus
 from .outbox import resend_reminder
@@ -138,6 +138,9 @@ def agenda(request):
         "by_room_url": link(day, by="room"),
         "has_rooms": clinic.rooms.exists(),
         "may_complete": request.user.has_role(Role.CLINICIAN),
+        "patient_cancellations": list(
+            patient_selectors.patient_cancellations(clinic, start=range_start, end=range_end)
+        ),
     }
     return render(request, "sessions/agenda.html", context)
 
@@ -172,7 +175,9 @@ def due_list(request):
         else:
             state = "open"
         rows.append({"session": session, "state": state})
-    return render(request, "sessions/due_list.html", {"nav": "due", "rows": rows, "today": today, "horizon": horizon})
+    context = {"nav": "due", "rows": rows, "today": today, "horizon": horizon}
+    context["rebook_requests"] = list(patient_selectors.rebook_requests(clinic)[:200])
+    return render(request, "sessions/due_list.html", context)
 
 
 # --- Booking --------------------------------------------------------------------------------------
