@@ -79,15 +79,22 @@ def patient_page(view):
         if _over_limit(request):
             response = render(request, "sessions/patient/limited.html", status=429)
             response["Retry-After"] = "60"
-            return response
+            return _unlogged(response)
         return view(request, token, *args, **kwargs)
 
     return never_cache(wrapped)
 
 
+def _unlogged(response):
+    # Django's request logger writes the path of every 4xx, and the path
+    # here holds the token: this one is counted instead (_count_invalid).
+    response._has_been_logged = True
+    return response
+
+
 def _invalid(request, reason: str):
     _count_invalid(reason)
-    return render(request, "sessions/patient/invalid.html", status=404)
+    return _unlogged(render(request, "sessions/patient/invalid.html", status=404))
 
 
 def _session_for(link: links.Link) -> Session | None:
@@ -191,6 +198,6 @@ def unsubscribe_one_click(request, token):
     patient = _patient_for(token)
     if patient is None:
         _count_invalid("bad one-click unsubscribe link")
-        return HttpResponse("Unknown link.", status=404, content_type="text/plain")
+        return _unlogged(HttpResponse("Unknown link.", status=404, content_type="text/plain"))
     withdraw_email_consent(patient=patient)
     return HttpResponse("Unsubscribed.", content_type="text/plain")
