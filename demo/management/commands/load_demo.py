@@ -32,7 +32,7 @@ from patients.services import create_patient
 from protocols.models import Protocol, StepKind, ValueType
 from protocols.services import set_up_clinic
 from sessions import services
-from sessions.models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
+from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 
 SLUG = "demo"
 NAME = "Regimen Demo Clinic"
@@ -564,13 +564,14 @@ class Demo:
     def retire_past_reminders(self) -> None:
         """The past was played with past clocks, so the services planned
         "time to book", home and "we missed you" emails that fell due in
-        that past. They belong to it: void them, or the worker would send a
-        burst of stale emails the moment `make run` starts. (Booked-session
-        reminders of the bookings made now are left alone.)"""
+        that past, and the bookings then made confirmation, moved and
+        cancelled notices. They belong to it: void them, or the worker would
+        send a burst of stale emails the moment `make run` starts.
+        (Booked-session reminders of the bookings made now are left alone.)"""
         Reminder.objects.filter(
             clinic=self.clinic,
             status=ReminderStatus.PENDING,
-            kind__in=(ReminderKind.WINDOW_OPEN, ReminderKind.HOME, ReminderKind.MISSED),
+            kind__in=(ReminderKind.WINDOW_OPEN, ReminderKind.HOME, ReminderKind.MISSED, *NOTICE_KINDS),
             due_at__lt=self.now,
         ).update(status=ReminderStatus.VOID)
 
