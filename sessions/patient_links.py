@@ -32,6 +32,7 @@ from . import links
 from .emails import long_time
 from .models import Session, SessionStatus
 from .patient_responses import (
+    TOO_LATE,
     cancel_by_patient,
     cancel_deadline,
     confirm_attendance,
@@ -117,10 +118,13 @@ def _session_for(link: links.Link) -> Session | None:
     return session
 
 
+# "cancel" asks again; "cancel_yes" cancels: a slip of the thumb must not
+# give up a slot (and perhaps a thawed product).
 ACTIONS = {
-    links.VISIT: ("confirm", "cancel", "rebook"),
+    links.VISIT: ("confirm", "cancel", "cancel_yes", "rebook"),
     links.BOOK: ("rebook",),
 }
+
 
 
 @patient_page
@@ -135,6 +139,7 @@ def visit(request, token):
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     done = error = ""
+    ask_cancel = False
     if request.method == "POST":
         action = request.POST.get("action", "")
         start = session.start
@@ -145,6 +150,9 @@ def visit(request, token):
                 session = confirm_attendance(session=session, start=start, now=now)
                 done = "confirmed"
             elif action == "cancel":
+                ask_cancel = may_cancel_online(session, now)
+                error = "" if ask_cancel else TOO_LATE
+            elif action == "cancel_yes":
                 cancel_by_patient(session=session, start=start, now=now)
                 done = "cancelled"
             else:
@@ -162,6 +170,7 @@ def visit(request, token):
             "window_to": session.window_end,
             "may_cancel": session.start is not None and may_cancel_online(session, now),
             "cancel_until": long_time(cancel_deadline(session), session.clinic.tz) if session.start else "",
+            "ask_cancel": ask_cancel,
             "done": done,
             "error": error,
         }

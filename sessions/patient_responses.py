@@ -18,6 +18,8 @@ from .booking import give_up_booking
 from .models import PatientCancellation, Reminder, ReminderStatus, Session, SessionStatus
 from .workflows import locked
 
+TOO_LATE = "It is too late to cancel online; please call the clinic."
+
 
 def cancel_deadline(session: Session) -> dt.datetime:
     """Online cancellation closes this long before the start, in elapsed hours."""
@@ -55,7 +57,7 @@ def cancel_by_patient(*, session: Session, start: dt.datetime, now: dt.datetime 
     now = now_or(now)
     session = _booked(session, start, now)
     if not may_cancel_online(session, now):
-        raise Conflict("It is too late to cancel online; please call the clinic.")
+        raise Conflict(TOO_LATE)
     PatientCancellation.objects.create(
         clinic=session.clinic,
         session=session,

@@ -1,5 +1,5 @@
 """The patient's page behind an email's link, in a real Chromium at a phone's
-width (375 px): read the visit, say "I'll come", then cancel. The link is
+width (375 px): read the visit, say "I'll come", then cancel (asked twice). The link is
 read out of the confirmation email the outbox sent. (A spent link's page is
 a 404, which the console watch would count as an error: the HTTP tests in
 tests/reminders/test_patient_links.py cover it.)
@@ -71,6 +71,12 @@ def test_a_patient_confirms_then_cancels_on_a_phone(
     phone.screenshot(path=str(out / "patient-link-confirmed-375px.png"), full_page=True)
 
     phone.get_by_role("button", name="Cancel").click()
+    expect(phone.get_by_text("Cancel this appointment?")).to_be_visible()
+    phone.screenshot(path=str(out / "patient-link-cancel-ask-375px.png"), full_page=True)
+    phone.get_by_role("button", name="No, keep it").click()
+    expect(phone.get_by_role("button", name="I'll come")).to_have_count(0)  # back to the page, still confirmed
+    phone.get_by_role("button", name="Cancel").click()
+    phone.get_by_role("button", name="Yes, cancel it").click()
     expect(phone.get_by_role("heading", name="Your appointment is cancelled")).to_be_visible()
     assert no_horizontal_scroll(phone)
     phone.screenshot(path=str(out / "patient-link-cancelled-375px.png"), full_page=True)

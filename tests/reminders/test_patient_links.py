@@ -115,7 +115,7 @@ def test_the_page_shows_the_clinic_and_the_visit_and_i_will_come_shows_a_tick_on
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(course, browser_client):
     path = course["links"]["page"]
     at(BOOKED_AT, lambda: browser_client.get(path))
-    response = at(BOOKED_AT, lambda: browser_client.post(path, {"action": "cancel"}))
+    response = at(BOOKED_AT, lambda: browser_client.post(path, {"action": "cancel_yes"}))
     assert response.status_code == 403
     course["session"].refresh_from_db()
     assert course["session"].status == SessionStatus.BOOKED
@@ -130,7 +130,14 @@ def test_the_patient_cancels_the_slot_is_freed_later_sessions_move_the_agenda_sh
     path = course["links"]["page"]
     cancelled_at = BOOKED_AT + dt.timedelta(days=1)
 
-    response = post(browser_client, path, "cancel", cancelled_at)
+    # "Cancel" asks first; a slip of the thumb changes nothing.
+    asked = post(browser_client, path, "cancel", cancelled_at).content.decode()
+    assert "Cancel this appointment?" in asked
+    assert 'value="cancel_yes"' in asked
+    session.refresh_from_db()
+    assert session.status == SessionStatus.BOOKED
+
+    response = post(browser_client, path, "cancel_yes", cancelled_at)
     assert response.status_code == 200
     assert "Your appointment is cancelled" in response.content.decode()
 
@@ -182,7 +189,7 @@ def test_a_tampered_link_is_refused_counted_and_shows_nothing(course, browser_cl
     assert "Charité" not in response.content.decode()
     assert invalid_link_count() == 1
     assert token[:-3] not in caplog.text  # counted, not logged with the token
-    response = at(BOOKED_AT, lambda: browser_client.post(tampered, {"action": "cancel"}))
+    response = at(BOOKED_AT, lambda: browser_client.post(tampered, {"action": "cancel_yes"}))
     assert response.status_code in (403, 404)
     course["session"].refresh_from_db()
     assert course["session"].status == SessionStatus.BOOKED
@@ -202,15 +209,16 @@ def test_after_the_cut_off_the_page_says_to_call_and_a_cancel_is_refused(course,
     assert "+49 30 450 000" in page
     assert 'value="cancel"' not in page
 
-    response = post(browser_client, path, "cancel", late)
-    assert "too late to cancel online" in response.content.decode()
+    for action in ("cancel", "cancel_yes"):
+        response = post(browser_client, path, action, late)
+        assert "too late to cancel online" in response.content.decode()
     course["session"].refresh_from_db()
     assert course["session"].status == SessionStatus.BOOKED
 
     # A clinic with a shorter cut-off lets the same patient cancel then.
     clinic.cancel_cutoff_hours = 12
     clinic.save()
-    post(browser_client, path, "cancel", late)
+    post(browser_client, path, "cancel_yes", late)
     course["session"].refresh_from_db()
     assert course["session"].status == SessionStatus.PLANNED
 
