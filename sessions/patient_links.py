@@ -126,7 +126,6 @@ ACTIONS = {
 }
 
 
-
 @patient_page
 def visit(request, token):
     now = timezone.now()

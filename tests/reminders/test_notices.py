@@ -56,7 +56,10 @@ def test_booking_sends_a_confirmation_with_links_unsubscribe_headers_and_a_calen
 ):
     setup_clinic(clinic)
     session = enrol(patient, quick_protocol, receptionist)
-    at(BOOKED_AT, lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist))
+    at(
+        BOOKED_AT,
+        lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist),
+    )
     assert outbox.scan(now=BOOKED_AT)["sent"] == 1
     assert outbox.scan(now=BOOKED_AT + dt.timedelta(minutes=1))["claimed"] == 0  # sent once
     [message] = smtp.messages
@@ -92,10 +95,16 @@ def test_rebooking_sends_a_moved_notice_with_the_same_uid_and_a_higher_sequence_
 ):
     setup_clinic(clinic)
     session = enrol(patient, quick_protocol, receptionist)
-    at(BOOKED_AT, lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist))
+    at(
+        BOOKED_AT,
+        lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist),
+    )
     outbox.scan(now=BOOKED_AT)
     moved_at = BOOKED_AT + dt.timedelta(hours=2)
-    at(moved_at, lambda: services.book_session(session=session, start=THURSDAY_1430, practitioner=clinician, by=receptionist))
+    at(
+        moved_at,
+        lambda: services.book_session(session=session, start=THURSDAY_1430, practitioner=clinician, by=receptionist),
+    )
     assert outbox.scan(now=moved_at)["sent"] == 1
     confirmation, moved = smtp.messages
     assert kind_of(moved) == ReminderKind.MOVED
@@ -124,7 +133,10 @@ def test_a_staff_cancellation_sends_a_cancelling_calendar_entry(
 ):
     setup_clinic(clinic)
     session = enrol(patient, quick_protocol, receptionist)
-    at(BOOKED_AT, lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist))
+    at(
+        BOOKED_AT,
+        lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist),
+    )
     outbox.scan(now=BOOKED_AT)
     cancelled_at = BOOKED_AT + dt.timedelta(hours=3)
     at(cancelled_at, lambda: services.cancel_booking(session=session, by=receptionist))
@@ -153,8 +165,14 @@ def test_a_move_before_the_confirmation_went_out_confirms_the_new_time_only(
     smtp, clinic, patient, quick_protocol, receptionist, clinician
 ):
     session = enrol(patient, quick_protocol, receptionist)
-    at(BOOKED_AT, lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist))
-    at(BOOKED_AT, lambda: services.book_session(session=session, start=THURSDAY_1430, practitioner=clinician, by=receptionist))
+    at(
+        BOOKED_AT,
+        lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist),
+    )
+    at(
+        BOOKED_AT,
+        lambda: services.book_session(session=session, start=THURSDAY_1430, practitioner=clinician, by=receptionist),
+    )
     assert outbox.scan(now=BOOKED_AT)["sent"] == 1
     [message] = smtp.messages
     assert kind_of(message) == ReminderKind.CONFIRMATION
@@ -165,7 +183,10 @@ def test_a_cancellation_before_anything_went_out_sends_nothing(
     smtp, clinic, patient, quick_protocol, receptionist, clinician
 ):
     session = enrol(patient, quick_protocol, receptionist)
-    at(BOOKED_AT, lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist))
+    at(
+        BOOKED_AT,
+        lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist),
+    )
     at(BOOKED_AT, lambda: services.cancel_booking(session=session, by=receptionist))
     assert outbox.scan(now=BOOKED_AT)["claimed"] == 0
     assert smtp.messages == []
@@ -174,8 +195,14 @@ def test_a_cancellation_before_anything_went_out_sends_nothing(
 def test_no_notices_without_email_consent(smtp, clinic, patient, quick_protocol, receptionist, clinician):
     update_patient(patient=patient, data={"reminder_consent": False}, by=receptionist, now=BOOKED_AT)
     session = enrol(patient, quick_protocol, receptionist)
-    at(BOOKED_AT, lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist))
-    at(BOOKED_AT, lambda: services.book_session(session=session, start=THURSDAY_1430, practitioner=clinician, by=receptionist))
+    at(
+        BOOKED_AT,
+        lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist),
+    )
+    at(
+        BOOKED_AT,
+        lambda: services.book_session(session=session, start=THURSDAY_1430, practitioner=clinician, by=receptionist),
+    )
     at(BOOKED_AT, lambda: services.cancel_booking(session=session, by=receptionist))
     assert Reminder.objects.count() == 0
     assert outbox.scan(now=BOOKED_AT)["claimed"] == 0
@@ -186,7 +213,10 @@ def test_consent_withdrawn_after_the_claim_voids_a_notice_at_send_time(
     smtp, clinic, patient, quick_protocol, receptionist, clinician
 ):
     session = enrol(patient, quick_protocol, receptionist)
-    at(BOOKED_AT, lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist))
+    at(
+        BOOKED_AT,
+        lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist),
+    )
     [claim] = outbox.claim_due(BOOKED_AT)
     update_patient(patient=patient, data={"reminder_consent": False}, by=receptionist, now=BOOKED_AT)
     assert outbox.send_one(claim.reminder_id, claimed_at=claim.claimed_at, now=BOOKED_AT) == outbox.VOID
@@ -198,7 +228,10 @@ def test_withdrawing_the_enrolment_cancels_the_booked_visit_in_the_calendar(
     smtp, clinic, patient, quick_protocol, receptionist, clinician
 ):
     session = enrol(patient, quick_protocol, receptionist)
-    at(BOOKED_AT, lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist))
+    at(
+        BOOKED_AT,
+        lambda: services.book_session(session=session, start=WEDNESDAY_1000, practitioner=clinician, by=receptionist),
+    )
     outbox.scan(now=BOOKED_AT)
     later = BOOKED_AT + dt.timedelta(hours=1)
     at(later, lambda: services.withdraw_enrolment(enrolment=session.enrolment, by=clinician, reason="moved away"))

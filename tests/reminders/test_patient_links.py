@@ -169,7 +169,6 @@ def test_the_patient_cancels_the_slot_is_freed_later_sessions_move_the_agenda_sh
     assert "Jonas Brandt" in agenda.content.decode()
     assert not session.reminders.filter(kind=ReminderKind.BOOKED, status=ReminderStatus.PENDING).exists()
 
-
     # The same link again: a plain page that says nothing about anyone.
     before = invalid_link_count()
     again = at(cancelled_at + dt.timedelta(minutes=1), lambda: browser_client.get(path))
