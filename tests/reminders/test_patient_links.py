@@ -7,8 +7,9 @@ import re
 from urllib.parse import urlparse
 
 import pytest
+import redis
 import time_machine
-from django.core.cache import cache
+from django.conf import settings
 from django.test import Client
 
 from sessions import outbox, services
@@ -23,12 +24,20 @@ BOOKED_AT = dt.datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 WEDNESDAY_1000 = dt.datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 
 
+def clear_link_counters():
+    """Delete the rate limit and refusal counters only: the cache shares its
+    Redis database with the Celery broker, which a FLUSHDB would empty."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(match="*patient-link:*"):
+        client.delete(key)
+
+
 @pytest.fixture(autouse=True)
 def fresh_counters():
     """The rate limit and the refusal counter live in the shared cache."""
-    cache.clear()
+    clear_link_counters()
     yield
-    cache.clear()
+    clear_link_counters()
 
 
 @pytest.fixture
