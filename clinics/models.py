@@ -4,7 +4,7 @@ import zoneinfo
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -55,6 +55,11 @@ class Clinic(models.Model):
     sender_email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True, validators=[single_line])
     address = models.CharField(max_length=300, blank=True, validators=[single_line])
+    # Patients may cancel from an email's link until this many hours before
+    # the start; later, the page asks them to call (SPEC §13).
+    cancel_cutoff_hours = models.PositiveSmallIntegerField(default=24, validators=[MaxValueValidator(24 * 30)])
+    # Whether "time to book" emails carry a link to ask the clinic for a booking.
+    patients_may_request_booking = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

@@ -6,7 +6,7 @@ from django.urls import path
 from audit import views as audit_views
 from clinics import views as clinic_views
 from protocols import views as protocol_views
-from sessions import calendar_feed, lot_views, outcome_views, patient_views
+from sessions import calendar_feed, lot_views, outcome_views, patient_links, patient_views
 from sessions import views as session_views
 from sessions.enrolments import views as enrolment_views
 
@@ -39,4 +39,8 @@ urlpatterns = [
     path("protocols/<int:pk>/", protocol_views.protocol_detail, name="protocol_detail"),
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("audit/export.csv", audit_views.audit_csv, name="audit_csv"),
+    # For patients, from their emails: signed links, no login (SPEC §13).
+    path("p/<str:token>/", patient_links.visit, name="patient_visit"),
+    path("u/<str:token>/", patient_links.unsubscribe, name="patient_unsubscribe"),
+    path("u/<str:token>/one-click/", patient_links.unsubscribe_one_click, name="patient_unsubscribe_one_click"),
 ]

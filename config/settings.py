@@ -149,12 +149,18 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "emails")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "reminders@regimen.invalid")
+# Where patients' links in emails point (SPEC §13): the public address of this site.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# The patient link pages answer this many requests per client address and minute.
+PATIENT_LINK_RATE_PER_MINUTE = env_int("PATIENT_LINK_RATE_PER_MINUTE", 30, minimum=1)
 
 # Celery: Redis in production and tests; kombu's filesystem transport under
 # var/ for the zero-setup `make run`.
 REDIS_URL = env_str("REDIS_URL")
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
+    # Shared by every web process: the patient pages' rate limit counts here.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:

@@ -146,7 +146,18 @@ class ClosureInline(ManagedInline, admin.TabularInline):
 class ClinicForm(forms.ModelForm):
     class Meta:
         model = Clinic
-        fields = ("name", "slug", "timezone", "slot_minutes", "reminder_offsets_hours", "sender_email", "phone", "address")
+        fields = (
+            "name",
+            "slug",
+            "timezone",
+            "slot_minutes",
+            "reminder_offsets_hours",
+            "sender_email",
+            "phone",
+            "address",
+            "cancel_cutoff_hours",
+            "patients_may_request_booking",
+        )
 
     def clean_timezone(self):
         zone = self.cleaned_data["timezone"]

@@ -23,6 +23,7 @@ from .models import (
     Session,
     SessionStatus,
 )
+from .notices import plan_booking_notice, plan_cancel_notice
 from .reminders import add_missed_reminder
 from .workflows import changing, finish_if_done, recascade
 
@@ -129,12 +130,16 @@ def book_session(
             raise PermissionDenied("Only a clinician or manager may book outside the window.")
     _check_free(session, start=start, end=end, practitioner=practitioner, room=room)
 
+    previous_start = session.start if session.status == SessionStatus.BOOKED else None
     session.status = SessionStatus.BOOKED
     session.start, session.end = start, end
     session.practitioner, session.room = practitioner, room
     session.out_of_window = not in_window
+    # A new time is a new question to the patient (SPEC §13).
+    session.patient_confirmed_at = session.rebook_requested_at = None
     session._history_user = by
     _save_booking(session)
+    plan_booking_notice(session, previous_start=previous_start, now=now)
     if not in_window:
         Deviation.objects.create(session=session, kind=DeviationKind.OUT_OF_WINDOW, reason=override_reason, by=by, at=now)
     if previous_start is not None and previous_start != start:
@@ -147,11 +152,14 @@ def book_session(
     return session
 
 
+BOOKING_FIELDS = ("status", "start", "end", "practitioner", "room", "out_of_window")
+
+
 def _save_booking(session: Session) -> None:
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window"])
+                session.save(update_fields=[*BOOKING_FIELDS, "patient_confirmed_at", "rebook_requested_at"])
             return
         except IntegrityError as error:
             raise _conflict_from(error) from None
@@ -178,6 +186,23 @@ def _clear_booking(session: Session) -> None:
     session.start = session.end = None
     session.practitioner = session.room = None
     session.out_of_window = False
+    session.patient_confirmed_at = None
+
+
+def give_up_booking(session: Session, *, by: User | None, now: dt.datetime) -> Session:
+    """Cancel a locked, booked session inside the caller's transaction: the
+    slot is freed, later sessions re-dated, the patient told. Staff and the
+    patient's own link (sessions/patient_links.py) both cancel through it."""
+    if refusal := session.cancel_refusal():
+        raise Conflict(refusal)
+    start, end = session.start, session.end
+    _clear_booking(session)
+    session._history_user = by
+    session.save(update_fields=[*BOOKING_FIELDS, "patient_confirmed_at"])
+    plan_cancel_notice(session, start=start, end=end, now=now)
+    recascade(session.enrolment, now=now, touched=[session.pk])
+    session.refresh_from_db()
+    return session
 
 
 @workflow
@@ -190,17 +215,11 @@ def cancel_booking(
     session = changing(session, by=by, role=Role.RECEPTION)
     if refusal := session.cancel_refusal():
         raise Conflict(refusal)
-    reason = _change_reason(reason)
     BookingChange.objects.create(
-        clinic=session.clinic, session=session, kind=BookingChangeKind.CANCELLED, reason=reason, note=note,
-        previous_start=session.start, by=by, at=now,
+        clinic=session.clinic, session=session, kind=BookingChangeKind.CANCELLED, reason=_change_reason(reason),
+        note=note, previous_start=session.start, by=by, at=now,
     )
-    _clear_booking(session)
-    session._history_user = by
-    session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window"])
-    recascade(session.enrolment, now=now, touched=[session.pk])
-    session.refresh_from_db()
-    return session
+    return give_up_booking(session, by=by, now=now)
 
 
 @workflow
@@ -212,7 +231,7 @@ def mark_no_show(*, session: Session, by: User, reason: str = "", now: dt.dateti
     _clear_booking(session)
     session.missed_count += 1
     session._history_user = by
-    session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window", "missed_count"])
+    session.save(update_fields=[*BOOKING_FIELDS, "patient_confirmed_at", "missed_count"])
     Deviation.objects.create(session=session, kind=DeviationKind.NO_SHOW, reason=reason or "", by=by, at=now)
     recascade(session.enrolment, now=now, touched=[session.pk])
     add_missed_reminder(session, now=now)
@@ -230,11 +249,14 @@ def skip_session(*, session: Session, reason: str, by: User, now: dt.datetime | 
     if refusal := session.skip_refusal():
         raise Conflict(refusal)
     # A skipped session has no booking; its target date is what it passes on.
+    was_booked = (session.start, session.end) if session.status == SessionStatus.BOOKED else None
     _clear_booking(session)
     session.status = SessionStatus.SKIPPED
     session.skip_reason = reason
     session._history_user = by
-    session.save(update_fields=["status", "start", "end", "practitioner", "room", "out_of_window", "skip_reason"])
+    session.save(update_fields=[*BOOKING_FIELDS, "patient_confirmed_at", "skip_reason"])
+    if was_booked:
+        plan_cancel_notice(session, start=was_booked[0], end=was_booked[1], now=now)
     Deviation.objects.create(session=session, kind=DeviationKind.SKIPPED, reason=reason, by=by, at=now)
     recascade(session.enrolment, now=now, touched=[session.pk])
     finish_if_done(session.enrolment)

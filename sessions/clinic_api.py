@@ -46,6 +46,13 @@ class ClinicSerializer(serializers.ModelSerializer):
         help_text="Hours before a booked session at which a reminder email is due, e.g. [72, 24].",
     )
 
+    cancel_cutoff_hours = serializers.IntegerField(
+        min_value=0,
+        max_value=24 * 30,
+        required=False,
+        help_text="Patients may cancel from an email's link until this many hours before the start.",
+    )
+
     class Meta:
         model = Clinic
         fields = [
@@ -60,9 +67,16 @@ class ClinicSerializer(serializers.ModelSerializer):
             "sender_email",
             "phone",
             "address",
+            "cancel_cutoff_hours",
+            "patients_may_request_booking",
         ]
         read_only_fields = ["id", "slug"]
-        extra_kwargs = {"timezone": {"help_text": "IANA time zone, e.g. Europe/Berlin"}}
+        extra_kwargs = {
+            "timezone": {"help_text": "IANA time zone, e.g. Europe/Berlin"},
+            "patients_may_request_booking": {
+                "help_text": "Whether 'time to book' emails carry a link to ask the clinic for a booking."
+            },
+        }
 
     def validate_reminder_offsets_hours(self, value):
         if len(set(value)) != len(value):

@@ -18,7 +18,17 @@ from core.services import now as now_or
 from .models import Session, SessionStatus
 from .reminders import sync_reminders
 
-CLINIC_SETTINGS = ("name", "timezone", "slot_minutes", "reminder_offsets_hours", "sender_email", "phone", "address")
+CLINIC_SETTINGS = (
+    "name",
+    "timezone",
+    "slot_minutes",
+    "reminder_offsets_hours",
+    "sender_email",
+    "phone",
+    "address",
+    "cancel_cutoff_hours",
+    "patients_may_request_booking",
+)
 
 
 @transaction.atomic

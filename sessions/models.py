@@ -74,6 +74,13 @@ class Session(models.Model):
     # The lot given (SPEC §12): required to complete a treatment session, so a
     # recall finds every patient who received it.
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions")
+    # The .ics SEQUENCE of this session's calendar entry: raised by every
+    # booking, rebooking and cancellation, so calendars replace the entry.
+    ics_sequence = models.PositiveIntegerField(default=0)
+    # What the patient said through an email's link (SPEC §13); a new
+    # booking clears the confirmation and the rebooking request.
+    patient_confirmed_at = models.DateTimeField(null=True, blank=True)
+    rebook_requested_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -324,6 +331,13 @@ class ReminderKind(models.TextChoices):
     HOME = "home", "Home application"
     WINDOW_OPEN = "window_open", "Time to book"
     MISSED = "missed", "We missed you"
+    CONFIRMATION = "confirmation", "Booking confirmed"
+    MOVED = "moved", "Booking moved"
+    CANCELLED = "cancelled", "Booking cancelled"
+
+
+# Notices about a change, due at once and planned by the change itself.
+NOTICE_KINDS = (ReminderKind.CONFIRMATION, ReminderKind.MOVED, ReminderKind.CANCELLED)
 
 
 class ReminderStatus(models.TextChoices):
@@ -343,6 +357,12 @@ class Reminder(models.Model):
     kind = models.CharField(max_length=12, choices=ReminderKind.choices)
     offset_hours = models.PositiveIntegerField(null=True, blank=True)
     due_at = models.DateTimeField()
+    # For the notices: the booking they are about (a cancelled one is gone
+    # from the session), the time it moved from, and the .ics SEQUENCE.
+    event_start = models.DateTimeField(null=True, blank=True)
+    event_end = models.DateTimeField(null=True, blank=True)
+    previous_start = models.DateTimeField(null=True, blank=True)
+    ics_sequence = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -358,8 +378,10 @@ class Reminder(models.Model):
             # time), so uniqueness holds among the live rows only.
             models.UniqueConstraint(
                 fields=["session", "kind", "due_at"],
-                condition=~models.Q(status="void"),
-                name="reminder_unique_live_per_session_kind_due",
+                # Notices are due "now" and two changes may share a clock
+                # in back-entry; each change makes its own.
+                condition=~models.Q(status="void") & ~models.Q(kind__in=["confirmation", "moved", "cancelled"]),
+                name="reminder_unique_live_planned_per_session_kind_due",
             ),
         ]
         indexes = [models.Index(fields=["status", "due_at"], name="reminder_status_due")]
@@ -451,3 +473,22 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.user}"
+
+
+class PatientCancellation(models.Model):
+    """A booking the patient cancelled through an email's link: the session
+    is planned again, so this keeps the freed slot for the agenda."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patient_cancellations")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="patient_cancellations")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [models.Index(fields=["clinic", "start"], name="patient_cancel_clinic_start")]
+
+    def __str__(self) -> str:
+        return f"Session {self.session_id} cancelled by the patient at {self.at:%Y-%m-%d %H:%M}"

@@ -36,7 +36,7 @@ from core.services import now as _now
 from core.timezones import at_local
 
 from .emails import build_email
-from .models import Reminder, ReminderKind, ReminderStatus, SessionStatus
+from .models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, SessionStatus
 from .reminders import MORNING
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,8 @@ def stale_reason(reminder: Reminder, now: dt.datetime) -> str:
     patient = session.patient
     if not patient.can_receive_reminders:
         return "The patient has no reminder consent or no email address."
+    if reminder.kind in NOTICE_KINDS:
+        return notice_stale_reason(reminder, now)
     if session.enrolment.status != "active":
         return f"The enrolment is {session.enrolment.status}."
     tz = session.clinic.tz
@@ -182,6 +184,24 @@ def stale_reason(reminder: Reminder, now: dt.datetime) -> str:
             return "The session's window has closed."
     elif reminder.kind == ReminderKind.MISSED and session.status != SessionStatus.PLANNED:
         return f"The session is {session.status} again."
+    return ""
+
+
+def notice_stale_reason(reminder: Reminder, now: dt.datetime) -> str:
+    """A confirmation or "moved" notice goes out while the booking it names
+    still stands and lies ahead; a cancellation while no newer booking of the
+    session has followed it (that one's confirmation says it all)."""
+    session = reminder.session
+    if reminder.kind == ReminderKind.CANCELLED:
+        if session.ics_sequence != reminder.ics_sequence:
+            return "The session was booked again after the cancellation."
+        return ""
+    if session.status != SessionStatus.BOOKED or session.start != reminder.event_start:
+        return "The booking changed again before this notice went out."
+    if session.enrolment.status != "active":
+        return f"The enrolment is {session.enrolment.status}."
+    if session.start <= now:
+        return "The session has already begun."
     return ""
 
 

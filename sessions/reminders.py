@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from core.timezones import at_local
 
-from .models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
+from .models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 
 # Home sessions and "time to book" emails go out at this clinic-local hour.
 MORNING = dt.time(8, 0)
@@ -116,6 +116,7 @@ def sync_reminders(session: Session, *, now: dt.datetime) -> None:
         and (
             (r.kind in PLANNED_KINDS and (r.kind, r.due_at) not in wanted_keys)
             or (r.kind == ReminderKind.MISSED and not keep_missed)
+            or (r.kind in NOTICE_KINDS and not _notice_fits(r, session, can_email=patient.can_receive_reminders))
         )
     ]
     if stale:
@@ -124,6 +125,22 @@ def sync_reminders(session: Session, *, now: dt.datetime) -> None:
         Reminder(clinic=clinic, session=session, kind=w.kind, due_at=w.due_at, offset_hours=w.offset_hours)
         for w in wanted
         if (w.kind, w.due_at) not in have
+    )
+
+
+def _notice_fits(notice: Reminder, session: Session, *, can_email: bool) -> bool:
+    """A confirmation or "moved" notice fits while the booking it names still
+    stands; a cancellation while the session was not booked again since
+    (sessions/notices.py plans them; outbox.notice_stale_reason judges the
+    same at send time)."""
+    if not can_email:
+        return False
+    if notice.kind == ReminderKind.CANCELLED:
+        return notice.ics_sequence == session.ics_sequence
+    return (
+        session.enrolment.status == "active"
+        and session.status == SessionStatus.BOOKED
+        and session.start == notice.event_start
     )
 
 

@@ -25,7 +25,7 @@ from core.timezones import at_local
 from patients.models import EnrolmentStatus
 from protocols.products import suggested_lot, usable_lots
 
-from . import agenda_grid, selectors, services
+from . import agenda_grid, patient_selectors, selectors, services
 from .forms import AdverseEventFormSet, BookTimeForm, CancelForm, CompleteForm, SkipForm, SlotForm
 from .models import OCCUPYING, AdverseEvent, ChangeReason, Reminder, ReminderStatus, Session, SessionStatus
 from .outbox import resend_reminder
@@ -172,6 +172,9 @@ def agenda(request):
                 serious=True, resolved_date__isnull=True, enrolment__patient__in={s.patient_id for s in sessions}
             ).values_list("enrolment__patient_id", flat=True)
         ) if sessions else set(),
+        "patient_cancellations": list(
+            patient_selectors.patient_cancellations(clinic, start=range_start, end=range_end)
+        ),
     }
     return render(request, "sessions/agenda.html", context)
 
@@ -216,6 +219,7 @@ def due_list(request):
         "awaiting": list(selectors.awaiting_results(clinic).select_related("enrolment__protocol")[:500]),
         "changes": selectors.booking_change_counts(clinic, since=timezone.now() - dt.timedelta(days=30)),
         "may_complete": request.user.has_role(Role.CLINICIAN),
+        "rebook_requests": list(patient_selectors.rebook_requests(clinic)[:200]),
     }
     return render(request, "sessions/due_list.html", context)
 

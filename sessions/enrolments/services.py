@@ -15,6 +15,7 @@ from protocols import schedule
 from protocols.models import Protocol
 
 from ..models import Session, SessionStatus
+from ..notices import plan_cancel_notice
 from ..reminders import sync_reminders
 from . import workable
 
@@ -129,8 +130,11 @@ def withdraw_enrolment(*, enrolment: Enrolment, by: User, reason: str = "", now:
         )
     )
     for session in open_sessions:
+        was_booked = session.status == SessionStatus.BOOKED
         session.status = SessionStatus.CANCELLED
         session._history_user = by
         session.save(update_fields=["status"])
+        if was_booked:
+            plan_cancel_notice(session, start=session.start, end=session.end, now=now)
         sync_reminders(session, now=now)
     return enrolment

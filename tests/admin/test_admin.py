@@ -208,7 +208,7 @@ def test_a_clinic_added_in_the_admin_gets_the_library(admin_client):
     }
     response = admin_client.post(url(Clinic, "add"), {
         "name": "Admin Clinic", "slug": "admin-clinic", "timezone": "Europe/Vienna", "slot_minutes": "15",
-        "reminder_offsets_hours": "[72, 24]", **inline_management,
+        "reminder_offsets_hours": "[72, 24]", "cancel_cutoff_hours": "24", **inline_management,
         "opening_hours-0-weekday": "0", "opening_hours-0-opens": "09:00", "opening_hours-0-closes": "17:00",
         "closures-0-date": "2026-12-24", "closures-0-reason": "Christmas Eve",
     })
@@ -267,7 +267,7 @@ def test_changing_reminder_offsets_in_the_admin_replans_pending_reminders(client
     first = enrolment.sessions.order_by("sequence").first()
     start = dt.datetime.combine(first.target_date, dt.time(10), tzinfo=clinic.tz)
     services.book_session(session=first, start=start, practitioner=clinician, by=receptionist)
-    assert set(first.reminders.filter(status=ReminderStatus.PENDING).values_list("offset_hours", flat=True)) == {72, 24}
+    assert set(first.reminders.filter(status=ReminderStatus.PENDING, kind="booked").values_list("offset_hours", flat=True)) == {72, 24}
 
     manager.is_staff = True  # as create_staff makes every manager
     manager.save(update_fields=["is_staff"])
@@ -276,7 +276,7 @@ def test_changing_reminder_offsets_in_the_admin_replans_pending_reminders(client
     data["reminder_offsets_hours"] = "[48]"
     response = client.post(f"/admin/clinics/clinic/{clinic.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
-    pending = Reminder.objects.filter(session=first, status=ReminderStatus.PENDING)
+    pending = Reminder.objects.filter(session=first, status=ReminderStatus.PENDING, kind="booked")
     assert list(pending.values_list("offset_hours", flat=True)) == [48]
 
     data["reminder_offsets_hours"] = "[0, 48]"

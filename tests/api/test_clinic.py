@@ -96,6 +96,10 @@ def test_only_the_manager_patches(client_as, request, user, clinic):
         ({"closures": "2026-12-24"}, "closures"),
         ({"sender_email": "not an email"}, "sender_email"),
         ({"name": "x" * 201}, "name"),
+        ({"cancel_cutoff_hours": -1}, "cancel_cutoff_hours"),
+        ({"cancel_cutoff_hours": 10**30}, "cancel_cutoff_hours"),
+        ({"cancel_cutoff_hours": "a day"}, "cancel_cutoff_hours"),
+        ({"patients_may_request_booking": "perhaps"}, "patients_may_request_booking"),
     ],
 )
 def test_bad_settings_are_400_naming_the_field(client_as, manager, clinic, body, field):
@@ -164,3 +168,18 @@ def test_a_new_zone_or_closure_that_would_move_or_strand_bookings_is_refused(
     answer = client.patch("/api/v1/clinic/", {"closures": [other_day], "timezone": "Europe/Berlin"}, format="json")
     assert answer.status_code == 200, answer.content
     assert answer.json()["closures"] == [other_day]
+
+
+def test_the_manager_sets_the_patients_cancellation_cut_off_and_booking_requests(client_as, manager, clinic):
+    """SPEC §13: defaults 24 hours and requests allowed; the manager changes both."""
+    data = client_as(manager).get("/api/v1/clinic/").json()
+    assert (data["cancel_cutoff_hours"], data["patients_may_request_booking"]) == (24, True)
+    answer = client_as(manager).patch(
+        "/api/v1/clinic/",
+        {"cancel_cutoff_hours": 48, "patients_may_request_booking": False, "phone": "+49 30 1", "address": "Here 1"},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    clinic.refresh_from_db()
+    assert (clinic.cancel_cutoff_hours, clinic.patients_may_request_booking) == (48, False)
+    assert (clinic.phone, clinic.address) == ("+49 30 1", "Here 1")

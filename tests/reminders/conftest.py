@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from clinics.models import Role
 from core.timezones import at_local
 from sessions import services
-from sessions.models import Reminder, ReminderStatus
+from sessions.models import Reminder, ReminderKind, ReminderStatus
 from tests.factories import PatientFactory, UserFactory, make_protocol, step
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,6 +175,7 @@ def book_due_now(clinic, protocol, count: int, *, by, practitioner, now: dt.date
         patient = PatientFactory(clinic=clinic, email=f"{prefix}{index}@patients.example")
         enrolment = services.enrol_patient(patient=patient, protocol=protocol, start_date=today, by=by)
         services.book_session(session=enrolment.sessions.get(), start=start, practitioner=practitioner, by=by)
+    confirmations_delivered(clinic, now)
     return due_ids(clinic, now, count)
 
 
@@ -206,7 +207,17 @@ def book_many_due_now(clinic, count: int, *, by, practitioner, now: dt.datetime)
             for session in list(enrolment.sessions.order_by("sequence"))[: count - index * DAILY]:
                 start = at_local(session.target_date, wall, clinic.tz)
                 services.book_session(session=session, start=start, practitioner=practitioner, by=by)
+        confirmations_delivered(clinic, now)
     return due_ids(clinic, now, count)
+
+
+def confirmations_delivered(clinic, when: dt.datetime) -> None:
+    """Booking plans a confirmation, due at once (SPEC §13; its own tests are
+    in test_notices.py). Tests about the reminders that follow count it as
+    delivered at booking, so what they count is the reminders."""
+    Reminder.objects.filter(clinic=clinic, kind=ReminderKind.CONFIRMATION, status=ReminderStatus.PENDING).update(
+        status=ReminderStatus.SENT, sent_at=when
+    )
 
 
 def due_ids(clinic, now: dt.datetime, count: int) -> list[int]:

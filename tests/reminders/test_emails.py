@@ -8,10 +8,19 @@ import time_machine
 from sessions import outbox, services
 from sessions.models import Reminder, ReminderKind, ReminderStatus
 from tests.factories import make_protocol, step
-from tests.reminders.conftest import parts
+from tests.reminders.conftest import confirmations_delivered, parts
 
 UTC = dt.UTC
 BERLIN = "Europe/Berlin"
+
+
+def by_kind(messages) -> dict[str, list]:
+    """kind -> the messages of that kind, in the order they arrived."""
+    kinds = dict(Reminder.objects.values_list("pk", "kind"))
+    found: dict[str, list] = {}
+    for message in messages:
+        found.setdefault(kinds[int(message["X-Regimen-Reminder"])], []).append(message)
+    return found
 
 
 def setup_clinic(clinic, *, sender="desk@charite-skin.example"):
@@ -35,13 +44,14 @@ def test_a_booked_reminder_has_text_html_and_ics_in_the_clinics_time(
             practitioner=clinician,
             by=receptionist,
         )
+    confirmations_delivered(clinic, dt.datetime(2026, 3, 20, 10, 0, tzinfo=UTC))
     assert outbox.scan(now=dt.datetime(2026, 3, 27, 7, 0, tzinfo=UTC))["sent"] == 1
     assert outbox.scan(now=dt.datetime(2026, 3, 27, 7, 5, tzinfo=UTC))["claimed"] == 0
     [message] = smtp.messages
-    reminder = Reminder.objects.get(status=ReminderStatus.SENT)
+    reminder = Reminder.objects.get(status=ReminderStatus.SENT, kind=ReminderKind.BOOKED)
 
     assert (
-        message["Subject"].strip() == "Charité Skin: your appointment on Monday 30 March 2026 at 09:00 (Europe/Berlin)"
+        message["Subject"].strip() == "Charité Skin: your appointment on Monday 30 March 2026, 09:00"
     )
     assert message["From"].addresses[0].display_name == "Charité Skin"
     assert message["From"].addresses[0].addr_spec == "desk@charite-skin.example"
@@ -54,7 +64,8 @@ def test_a_booked_reminder_has_text_html_and_ics_in_the_clinics_time(
     for body in (found["text/plain"], found["text/html"]):
         assert "Charité Skin" in body
         assert "Hanna Weber" in body
-        assert "Monday 30 March 2026 at 09:00 (Europe/Berlin)" in body
+        assert "Monday 30 March 2026, 09:00" in body
+        assert "Europe/Berlin" not in body
         assert "Injection (Scalp secretome)" in body
         assert "+49 30 450 000" in body
         assert "desk@charite-skin.example" in body
@@ -95,14 +106,19 @@ def test_the_ics_uid_survives_a_rebooking_and_from_falls_back_to_the_default(
             session=session, start=dt.datetime(2026, 6, 1, 14, 0, tzinfo=UTC), practitioner=clinician, by=receptionist
         )
     outbox.scan(now=dt.datetime(2026, 6, 1, 7, 3, tzinfo=UTC))
-    first, second = (icalendar.Calendar.from_ical(parts(m)["text/calendar"]) for m in smtp.messages)
+    # The confirmation and the 24-hour reminder of 12:00, then the moved
+    # notice and the 24-hour reminder of 14:00.
+    kinds = by_kind(smtp.messages)
+    assert sorted(kind for kind, found in kinds.items() for _ in found) == ["booked", "booked", "confirmation", "moved"]
+    reminders = kinds["booked"]
+    first, second = (icalendar.Calendar.from_ical(parts(m)["text/calendar"]) for m in reminders)
     [one], [two] = first.walk("VEVENT"), second.walk("VEVENT")
     assert one["UID"] == two["UID"]
     assert two["SEQUENCE"] > one["SEQUENCE"]
     assert two.decoded("DTSTART") == dt.datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
-    assert smtp.messages[1]["From"].addresses[0].addr_spec == "reminders@regimen.example"
-    assert smtp.messages[1]["Reply-To"] is None
-    assert "16:00 (Europe/Berlin)" in parts(smtp.messages[1])["text/plain"]
+    assert reminders[1]["From"].addresses[0].addr_spec == "reminders@regimen.example"
+    assert reminders[1]["Reply-To"] is None
+    assert "Monday 1 June 2026, 16:00" in parts(reminders[1])["text/plain"]
 
 
 def test_home_application_email_at_0800_on_its_day(smtp, clinic, patient, receptionist):
@@ -137,7 +153,10 @@ def test_window_open_email_names_the_window(smtp, clinic, patient, hair_protocol
     assert message["Subject"].strip() == "Charité Skin: time to book your next session"
     text = parts(message)["text/plain"]
     assert "Injection (Hair regeneration)" in text
-    assert "Monday 16 March 2026 to Monday 30 March 2026 (Europe/Berlin)" in text
+    assert "Monday 16 March 2026 to Monday 30 March 2026" in text
+    assert "Europe/Berlin" not in text
+    assert "Call us on +49 30 450 000" in text
+    assert "ask for a booking here" in text
 
 
 def test_missed_email_after_a_no_show_names_the_missed_time(
@@ -154,12 +173,12 @@ def test_missed_email_after_a_no_show_names_the_missed_time(
             practitioner=clinician,
             by=receptionist,
         )
-    outbox.scan(now=dt.datetime(2026, 6, 1, 7, 1, tzinfo=UTC))  # the 24-hour reminder
+    outbox.scan(now=dt.datetime(2026, 6, 1, 7, 1, tzinfo=UTC))  # the confirmation and the 24-hour reminder
     with time_machine.travel(dt.datetime(2026, 6, 1, 12, 30, tzinfo=UTC), tick=False):
         services.mark_no_show(session=session, by=receptionist)
     assert outbox.scan(now=dt.datetime(2026, 6, 1, 12, 31, tzinfo=UTC))["sent"] == 1
-    message = smtp.messages[1]
+    message = smtp.messages[2]
     assert message["Subject"].strip() == "Charité Skin: we missed you, please rebook"
     for body in (parts(message)["text/plain"], parts(message)["text/html"]):
-        assert "Monday 1 June 2026 at 14:00 (Europe/Berlin)" in body
+        assert "Monday 1 June 2026, 14:00" in body
         assert "Wednesday 1 July 2026" in body  # the end of the window to rebook in

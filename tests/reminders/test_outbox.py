@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from core.exceptions import Conflict
 from sessions import outbox, services
-from sessions.models import Reminder, ReminderKind, ReminderStatus
+from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus
 from sessions.patient_changes import update_patient
 from tests.factories import PatientFactory
+from tests.reminders.conftest import confirmations_delivered
 
 UTC = dt.UTC
 BERLIN_MONDAY_0900 = dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # CEST, after the change on Sunday 29 March
@@ -26,13 +27,16 @@ def enrol_and_book(patient, protocol, start, *, receptionist, clinician, when):
             patient=patient, protocol=protocol, start_date=when.astimezone(patient.clinic.tz).date(), by=receptionist
         )
         session = enrolment.sessions.get()
-        return services.book_session(session=session, start=start, practitioner=clinician, by=receptionist)
+        session = services.book_session(session=session, start=start, practitioner=clinician, by=receptionist)
+    confirmations_delivered(patient.clinic, when)
+    return session
 
 
 def rows(session):
+    """The session's reminders (the notices about its bookings aside)."""
     return sorted(
         (r.kind, r.offset_hours, r.due_at, r.status)
-        for r in Reminder.objects.filter(session=session).order_by("due_at")
+        for r in Reminder.objects.filter(session=session).exclude(kind__in=NOTICE_KINDS).order_by("due_at")
     )
 
 
@@ -53,7 +57,7 @@ def test_dst_24h_reminder_goes_out_at_0700_utc_on_the_sunday(smtp, patient, quic
     assert day_before.sent_at == dt.datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
     assert day_before.status == ReminderStatus.SENT
     assert len(smtp.messages) == 2
-    assert "Monday 30 March 2026 at 09:00 (Europe/Berlin)" in smtp.messages[1]["Subject"]
+    assert "Monday 30 March 2026, 09:00" in smtp.messages[1]["Subject"]
 
 
 def test_72h_reminder_never_sent_for_a_booking_23h_ahead_but_the_24h_one_is(
@@ -71,7 +75,7 @@ def test_72h_reminder_never_sent_for_a_booking_23h_ahead_but_the_24h_one_is(
         (ReminderKind.BOOKED, 24, ReminderStatus.SENT)
     ]
     assert len(smtp.messages) == 1
-    assert "Tuesday 5 May 2026 at 09:00 (Europe/Berlin)" in smtp.messages[0]["Subject"]
+    assert "Tuesday 5 May 2026, 09:00" in smtp.messages[0]["Subject"]
 
 
 def test_rebooking_voids_the_old_times_reminders_and_only_the_new_time_is_emailed(
@@ -93,9 +97,11 @@ def test_rebooking_voids_the_old_times_reminders_and_only_the_new_time_is_emaile
     }  # fmt: skip
     for day in range(2, 10):
         outbox.scan(now=dt.datetime(2026, 6, day, 13, 0, tzinfo=UTC))
-    assert len(smtp.messages) == 2
-    for message in smtp.messages:
-        assert "Tuesday 9 June 2026 at 14:30 (Europe/Berlin)" in message["Subject"]
+    moved, *reminders = smtp.messages
+    assert "has moved to Tuesday 9 June 2026, 14:30" in moved["Subject"]
+    assert len(reminders) == 2
+    for message in reminders:
+        assert "Tuesday 9 June 2026, 14:30" in message["Subject"]
         assert "10:00" not in message.get_body(("plain",)).get_content()
 
 
@@ -108,9 +114,11 @@ def test_cancellation_voids_its_reminders(smtp, patient, quick_protocol, recepti
     with time_machine.travel(booked_at + dt.timedelta(hours=1), tick=False):
         services.cancel_booking(session=session, by=receptionist)
     assert {status for *_, status in rows(session)} == {ReminderStatus.VOID}
+    assert outbox.scan(now=booked_at + dt.timedelta(hours=1))["sent"] == 1  # the cancellation notice
     for day in range(2, 10):
         assert outbox.scan(now=dt.datetime(2026, 6, day, 13, 0, tzinfo=UTC))["claimed"] == 0
-    assert smtp.messages == []
+    [cancelled] = smtp.messages
+    assert "is cancelled" in cancelled["Subject"]
 
 
 def test_no_consent_no_email(smtp, clinic, quick_protocol, receptionist, clinician):
@@ -127,7 +135,9 @@ def test_no_consent_no_email(smtp, clinic, quick_protocol, receptionist, clinici
     assert Reminder.objects.filter(session__patient__in=(refused, no_address)).count() == 0
     with time_machine.travel(booked_at + dt.timedelta(minutes=5), tick=False):
         update_patient(patient=later_withdrawn, data={"reminder_consent": False}, by=receptionist)
-    assert set(Reminder.objects.values_list("status", flat=True)) == {ReminderStatus.VOID}
+    assert set(Reminder.objects.exclude(kind__in=NOTICE_KINDS).values_list("status", flat=True)) == {
+        ReminderStatus.VOID
+    }
     assert outbox.scan(now=start + dt.timedelta(hours=5))["claimed"] == 0
     assert smtp.messages == []
 
@@ -191,7 +201,7 @@ def test_451_twice_then_accepted_is_one_delivery_after_three_attempts(
         when=booked_at,
     )  # fmt: skip
     assert outbox.scan(now=booked_at)["retry"] == 1
-    reminder = Reminder.objects.get(status=ReminderStatus.PENDING)
+    reminder = Reminder.objects.get(status=ReminderStatus.PENDING, kind=ReminderKind.BOOKED)
     assert (reminder.attempts, reminder.next_attempt_at) == (1, booked_at + dt.timedelta(seconds=60))
     assert outbox.scan(now=booked_at + dt.timedelta(seconds=59))["claimed"] == 0  # backing off
     assert outbox.scan(now=booked_at + dt.timedelta(seconds=60))["retry"] == 1
@@ -222,7 +232,7 @@ def test_an_unreachable_server_is_retried_until_the_last_attempt_then_failed(
     )  # fmt: skip
     outcomes = [outbox.scan(now=booked_at + dt.timedelta(minutes=n)) for n in range(4)]
     assert [(c["retry"], c["failed"]) for c in outcomes] == [(1, 0), (1, 0), (0, 1), (0, 0)]
-    reminder = Reminder.objects.get()
+    reminder = Reminder.objects.get(kind=ReminderKind.BOOKED)
     assert (reminder.status, reminder.attempts) == (ReminderStatus.FAILED, 3)
     assert "ConnectionRefusedError" in reminder.last_error
 
@@ -239,7 +249,7 @@ def test_550_fails_at_once_is_listed_and_a_manager_can_resend_it(
         when=booked_at,
     )  # fmt: skip
     assert outbox.scan(now=booked_at)["failed"] == 1
-    reminder = Reminder.objects.get()
+    reminder = Reminder.objects.get(kind=ReminderKind.BOOKED)
     assert (reminder.status, reminder.attempts) == (ReminderStatus.FAILED, 1)
     assert "550 5.1.1 No such user here" in reminder.last_error
     assert smtp.messages == []
@@ -251,7 +261,8 @@ def test_550_fails_at_once_is_listed_and_a_manager_can_resend_it(
     listed = body["results"] if isinstance(body, dict) else body
     assert [r["id"] for r in listed] == [reminder.pk]
     assert listed[0]["status"] == "failed"
-    assert client.get("/api/v1/reminders/", {"status": "sent"}).json()["results"] == []
+    sent = client.get("/api/v1/reminders/", {"status": "sent"}).json()["results"]
+    assert [r["kind"] for r in sent] == ["confirmation"]
 
     with pytest.raises(PermissionDenied):
         outbox.resend_reminder(reminder=reminder, by=receptionist)

@@ -52,7 +52,7 @@ def test_due_reminders_are_delivered_once_with_all_parts_and_451s_retried(
     assert set(found) == {"text/plain", "text/html", "text/calendar"}
     for body in (found["text/plain"], found["text/html"]):
         assert clinic.name in body
-        assert f"at {local:%H:%M} (Europe/Berlin)" in body
+        assert f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}" in body
     assert f"DTSTART;TZID=Europe/Berlin:{local:%Y%m%dT%H%M%S}" in found["text/calendar"]
     assert (reminder.attempts, reminder.sent_at is not None) == (1, True)
 

@@ -31,6 +31,7 @@ from tests.factories import HAIR_STEPS, PatientFactory, RoomFactory, UserFactory
 from tests.sessions.conftest import BEFORE_ALL, clock, enrol, sessions_of, utc
 
 MONDAY_TEN = utc(2026, 3, 16, 9, 0)  # 10:00 CET, on session 2's target date
+BEFORE_ALL_UTC = dt.datetime.fromisoformat(BEFORE_ALL)  # when `book` books by default
 
 
 def book(session, start, by, practitioner=None, when=BEFORE_ALL, **extra):
@@ -79,10 +80,12 @@ def test_book_a_planned_session(course, receptionist, clinician):
     assert (session.start, session.end) == (utc(2026, 3, 20, 9, 0), utc(2026, 3, 20, 9, 45))
     assert (session.practitioner, session.room, session.out_of_window) == (clinician, room, False)
     assert not Deviation.objects.filter(session=session).exists()
-    # The 72- and 24-hour reminders replace "time to book".
+    # The 72- and 24-hour reminders replace "time to book"; the patient is
+    # sent a confirmation at once (SPEC §13).
     assert pending(session) == [
         (ReminderKind.BOOKED, utc(2026, 3, 17, 9, 0)),
         (ReminderKind.BOOKED, utc(2026, 3, 19, 9, 0)),
+        (ReminderKind.CONFIRMATION, BEFORE_ALL_UTC),
     ]
     # Four days after the target: the next treatment counts from the booking,
     # and its "time to book" email moves with its window.
@@ -102,9 +105,11 @@ def test_rebook_moves_the_booking_its_reminders_and_the_cascade(booked, receptio
     assert set(
         Reminder.objects.filter(pk__in=old_reminders).values_list("status", flat=True)
     ) == {ReminderStatus.VOID}
+    # The first confirmation never went out: the new time is confirmed instead.
     assert pending(session) == [
         (ReminderKind.BOOKED, utc(2026, 3, 15, 13, 0)),
         (ReminderKind.BOOKED, utc(2026, 3, 17, 13, 0)),
+        (ReminderKind.CONFIRMATION, BEFORE_ALL_UTC),
     ]
     assert Session.objects.get(enrolment=booked.enrolment, sequence=3).target_date == dt.date(2026, 4, 1)
 

@@ -34,7 +34,7 @@ from protocols.models import Lot, Product, ProductKind, Protocol, SourceTissue, 
 from protocols.services import set_up_clinic
 from sessions import services
 from sessions.enrolments import workable
-from sessions.models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
+from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 
 SLUG = "demo"
 NAME = "Regimen Demo Clinic"
@@ -615,13 +615,14 @@ class Demo:
     def retire_past_reminders(self) -> None:
         """The past was played with past clocks, so the services planned
         "time to book", home and "we missed you" emails that fell due in
-        that past. They belong to it: void them, or the worker would send a
-        burst of stale emails the moment `make run` starts. (Booked-session
-        reminders of the bookings made now are left alone.)"""
+        that past, and the bookings then made confirmation, moved and
+        cancelled notices. They belong to it: void them, or the worker would
+        send a burst of stale emails the moment `make run` starts.
+        (Booked-session reminders of the bookings made now are left alone.)"""
         Reminder.objects.filter(
             clinic=self.clinic,
             status=ReminderStatus.PENDING,
-            kind__in=(ReminderKind.WINDOW_OPEN, ReminderKind.HOME, ReminderKind.MISSED),
+            kind__in=(ReminderKind.WINDOW_OPEN, ReminderKind.HOME, ReminderKind.MISSED, *NOTICE_KINDS),
             due_at__lt=self.now,
         ).update(status=ReminderStatus.VOID)
 

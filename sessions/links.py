@@ -1,0 +1,84 @@
+"""Signed links for patients, no login (SPEC §13), made with Django's signing.
+
+A token names what it is for (`purpose`) and what it is about, and the
+visit links carry the booking's start: a link is good only for the booking it
+was mailed for, so after a move or a cancellation the old link shows nothing.
+Visit links expire at the session's start; "ask for a booking" links at the
+end of the session's window; unsubscribe links never (RFC 8058 expects them
+to work as long as the emails may be read)."""
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from core.timezones import at_local
+
+from .models import Session
+
+SALT = "regimen.patient-links"
+VISIT, BOOK, UNSUBSCRIBE = "visit", "book", "unsubscribe"
+
+
+@dataclass(frozen=True)
+class Link:
+    purpose: str
+    subject_id: int  # a session's id, or a patient's for UNSUBSCRIBE
+    expires: int | None  # a POSIX timestamp
+
+
+def _dumps(link: Link) -> str:
+    return signing.dumps({"p": link.purpose, "i": link.subject_id, "e": link.expires}, salt=SALT, compress=True)
+
+
+def read(token: str, *, now: dt.datetime) -> Link | None:
+    """The link a token stands for, or None when it was tampered with, is
+    malformed or has expired."""
+    try:
+        data = signing.loads(token, salt=SALT)
+        link = Link(purpose=data["p"], subject_id=int(data["i"]), expires=data["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    if link.purpose not in (VISIT, BOOK, UNSUBSCRIBE):
+        return None
+    if link.expires is not None and now.timestamp() >= link.expires:
+        return None
+    return link
+
+
+def booking_expiry(session: Session) -> int:
+    return int(session.start.timestamp())
+
+
+def window_expiry(session: Session) -> int:
+    # The end of the window's last clinic-local day.
+    return int(at_local(session.window_end + dt.timedelta(days=1), dt.time(0), session.clinic.tz).timestamp())
+
+
+def absolute(path: str) -> str:
+    return urljoin(settings.SITE_URL, path)
+
+
+def visit_url(session: Session) -> str:
+    token = _dumps(Link(VISIT, session.pk, booking_expiry(session)))
+    return absolute(reverse("patient_visit", args=[token]))
+
+
+def book_request_url(session: Session) -> str:
+    token = _dumps(Link(BOOK, session.pk, window_expiry(session)))
+    return absolute(reverse("patient_visit", args=[token]))
+
+
+def unsubscribe_token(patient_id: int) -> str:
+    return _dumps(Link(UNSUBSCRIBE, patient_id, None))
+
+
+def unsubscribe_url(patient_id: int) -> str:
+    return absolute(reverse("patient_unsubscribe", args=[unsubscribe_token(patient_id)]))
+
+
+def one_click_unsubscribe_url(patient_id: int) -> str:
+    return absolute(reverse("patient_unsubscribe_one_click", args=[unsubscribe_token(patient_id)]))
