@@ -18,7 +18,7 @@ from .charts import outcome_chart
 from .enrolments.selectors import enrolments_of
 from .models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionStatus
 from .patient_changes import update_patient
-from .selectors import outcome_summary
+from .selectors import outcome_summaries
 
 
 @staff_page()
@@ -120,8 +120,10 @@ def patient_detail(request, pk):
     patient = get_object_or_404(Patient, pk=pk, clinic=clinic)
     today = clinic_today(clinic)
     enrolments = []
-    for enrolment in enrolments_of(clinic).filter(patient=patient):
-        charts = [outcome_chart(summary) for summary in outcome_summary(enrolment)]
+    courses = list(enrolments_of(clinic).filter(patient=patient))
+    summaries = outcome_summaries(courses)  # one query for every course
+    for enrolment in courses:
+        charts = [outcome_chart(summary) for summary in summaries.get(enrolment.pk, [])]
         enrolments.append(
             {
                 "enrolment": enrolment,

@@ -136,14 +136,25 @@ class MeasureSummary:
 def outcome_summary(enrolment: Enrolment) -> list[MeasureSummary]:
     """Per measure: the series in session order, the first value as
     baseline, the latest, and the change from baseline. One query."""
-    tz = enrolment.clinic.tz
+    return outcome_summaries([enrolment]).get(enrolment.pk, [])
+
+
+def outcome_summaries(enrolments: list[Enrolment]) -> dict[int, list[MeasureSummary]]:
+    """outcome_summary of several enrolments of one clinic, by enrolment id,
+    in one query (the patient page lists every course of a patient)."""
+    if not enrolments:
+        return {}
+    tz = enrolments[0].clinic.tz
     rows = (
-        OutcomeMeasurement.objects.filter(session__enrolment=enrolment, session__status=SessionStatus.COMPLETED)
+        OutcomeMeasurement.objects.filter(
+            session__enrolment__in=[e.pk for e in enrolments], session__status=SessionStatus.COMPLETED
+        )
         .select_related("measure", "session", "session__step")
-        .order_by("measure__code", "session__sequence")
+        .order_by("session__enrolment_id", "measure__code", "session__sequence")
     )
-    by_measure: dict[str, MeasureSummary] = {}
+    by_enrolment: dict[int, dict[str, MeasureSummary]] = {}
     for row in rows:
+        by_measure = by_enrolment.setdefault(row.session.enrolment_id, {})
         summary = by_measure.setdefault(row.measure.code, MeasureSummary(row.measure, []))
         summary.series.append(
             Point(
@@ -154,4 +165,4 @@ def outcome_summary(enrolment: Enrolment) -> list[MeasureSummary]:
                 value=row.value,
             )
         )
-    return list(by_measure.values())
+    return {pk: list(by_measure.values()) for pk, by_measure in by_enrolment.items()}
