@@ -42,7 +42,7 @@ from .models import (
     SessionStatus,
     Severity,
 )
-from .selectors import free_slots, practitioners_of, reminders_of, sessions_of
+from .selectors import free_slots, practitioners_of, reminders_of, session_list_of, sessions_of
 
 MAX_TEXT = 5000
 
@@ -324,7 +324,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicVie
     action_roles = {"skip": Role.CLINICIAN, "complete": Role.CLINICIAN}
 
     def scoped_queryset(self, clinic):
-        return sessions_of(clinic)
+        return session_list_of(clinic) if self.action == "list" else sessions_of(clinic)
 
     def get_serializer_class(self):
         return SessionSerializer if self.action == "list" else SessionDetailSerializer

@@ -28,6 +28,14 @@ def sessions_of(clinic: Clinic) -> QuerySet[Session]:
     )
 
 
+def session_list_of(clinic: Clinic) -> QuerySet[Session]:
+    """The sessions list of the API: its references are ids, so only the step
+    (name, kind, duration) is joined, and every row shares the `clinic` object
+    given (the related manager hands it to each row), whose zone the times
+    are rendered in."""
+    return clinic.sessions.select_related("step").order_by("target_date", "enrolment_id", "sequence")
+
+
 def reminders_of(clinic: Clinic) -> QuerySet[Reminder]:
     return Reminder.objects.filter(clinic=clinic).select_related("clinic").order_by("due_at", "id")
 
