@@ -70,6 +70,7 @@ def free_slots(
     busy = list(
         Session.objects.filter(clinic=clinic, status__in=OCCUPYING, start__lt=range_end, end__gt=range_start)
         .exclude(pk=session.pk)
+        .order_by()  # the model's ordering would join enrolments to sort rows nobody reads in order
         .values_list("start", "end", "practitioner_id", "room_id", "patient_id")
     )
     # A patient's bookings in other clinics are not ours to see; this clinic's are.
