@@ -290,34 +290,42 @@ def smtp_server():
     raise RuntimeError("aiosmtpd did not start")
 
 
-def bench_reminders(clinic: Clinic) -> tuple[dict, int]:
-    """REMINDERS due booked-session reminders, sent by the outbox scan vs a
-    plain smtplib loop over one connection sending the same messages."""
+def due_reminder_sessions(clinic: Clinic, count: int) -> list[Session]:
+    """`count` booked sessions to plant due reminders on, cleared of earlier
+    rows; every other due pending row is voided (not the bench's to send)."""
     soon = timezone.now() + dt.timedelta(hours=2)
     sessions = list(
         Session.objects.filter(clinic=clinic, status=SessionStatus.BOOKED, start__gt=soon,
                                enrolment__status="active", patient__reminder_consent=True)
         .exclude(patient__email="")
-        .order_by("start", "pk")[:REMINDERS]
+        .order_by("start", "pk")[:count]
     )
     Reminder.objects.filter(session__in=sessions).delete()  # this bench's rows from an earlier run, and planned ones
-    # Rows the generator planned that have fallen due since: not this bench's to send.
     Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=timezone.now() + dt.timedelta(hours=1)).update(
         status=ReminderStatus.VOID
     )
-    runs = 3
+    return sessions
 
-    def plant(run: int) -> list[Reminder]:
-        # Due now: offset_hours whole hours before the start, so the send-time
-        # checks (rebooked? superseded?) hold as for a planned row. Each run a
-        # later due time, so an earlier run's sent row never supersedes it.
-        now = timezone.now()
-        rows = []
-        for session in sessions:
-            hours = math.ceil((session.start - now).total_seconds() / 3600) + runs - run
-            rows.append(Reminder(clinic=clinic, session=session, kind=ReminderKind.BOOKED, offset_hours=hours,
-                                 due_at=session.start - dt.timedelta(hours=hours)))
-        return Reminder.objects.bulk_create(rows)
+
+def plant(clinic: Clinic, sessions: list[Session], run: int, runs: int) -> list[Reminder]:
+    """One due booked-session reminder per session, whole hours before its
+    start, so the send-time checks (rebooked? superseded?) hold as for a
+    planned row. Each run a later due time, so an earlier run's sent row
+    never supersedes it."""
+    now = timezone.now()
+    rows = []
+    for session in sessions:
+        hours = math.ceil((session.start - now).total_seconds() / 3600) + runs - run
+        rows.append(Reminder(clinic=clinic, session=session, kind=ReminderKind.BOOKED, offset_hours=hours,
+                             due_at=session.start - dt.timedelta(hours=hours)))
+    return Reminder.objects.bulk_create(rows)
+
+
+def bench_reminders(clinic: Clinic) -> tuple[dict, int]:
+    """REMINDERS due booked-session reminders, sent by the outbox scan vs a
+    plain smtplib loop over one connection sending the same messages."""
+    sessions = due_reminder_sessions(clinic, REMINDERS)
+    runs = 3
 
     process, port = smtp_server()
     try:
@@ -325,7 +333,7 @@ def bench_reminders(clinic: Clinic) -> tuple[dict, int]:
                                EMAIL_PORT=port, EMAIL_USE_TLS=False, EMAIL_HOST_USER="", EMAIL_HOST_PASSWORD=""):
             values = []
             for run in range(runs):
-                plant(run)
+                plant(clinic, sessions, run, runs)
                 began = time.perf_counter()
                 counts = outbox.scan()
                 values.append(time.perf_counter() - began)
