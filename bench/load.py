@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 USERS = int(os.environ.get("LOAD_USERS", "50"))
 RUN_TIME = os.environ.get("LOAD_TIME", "5m")
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/regimen_load")
-REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("LOAD_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))
 PRACTITIONERS = 20
 OUT = ROOT / "var" / "load"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -74,9 +74,20 @@ def fresh_database(env: dict) -> None:
         admin.execute(f'CREATE DATABASE "{config["NAME"]}"')
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([*manage, "generate_load", "--patients", "3000", "--sessions", "30000", "--slug", "load",
+    subprocess.run([*manage, "generate_load", "--patients", "2000", "--sessions", "15000", "--slug", "load",
                     "--practitioners", str(PRACTITIONERS), "--password", env["LOAD_PASSWORD"]],
                    cwd=ROOT, env=env, check=True)
+    # Staff log in once a day; 50 logins hashing their passwords at the same
+    # second would measure PBKDF2, not the product. Each gets a token up front.
+    import json
+
+    with psycopg.connect(DATABASE_URL.replace("postgres://", "postgresql://")) as conn:
+        tokens = {}
+        for user_id, username in conn.execute("SELECT id, username FROM clinics_user").fetchall():
+            tokens[username] = secrets.token_hex(20)
+            conn.execute("INSERT INTO authtoken_token (key, user_id, created) VALUES (%s, %s, now())",
+                         [tokens[username], user_id])
+    (OUT / "tokens.json").write_text(json.dumps(tokens))
 
 
 def start(command: list[str], env: dict, log: str) -> subprocess.Popen:
@@ -124,6 +135,7 @@ def main() -> int:
         "REGIMEN_VAR_DIR": str(OUT / "var"),
         "LOAD_PASSWORD": secrets.token_urlsafe(16),
         "LOAD_PRACTITIONERS": str(PRACTITIONERS),
+        "LOAD_TOKENS": str(OUT / "tokens.json"),
         "PYTHONUNBUFFERED": "1",
     }
     began = time.perf_counter()

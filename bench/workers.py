@@ -27,7 +27,7 @@ def measure(clinic: Clinic, sessions, processes: int, run: int, runs: int, smtp_
     env = {
         **os.environ,
         "DATABASE_URL": bench.DATABASE_URL,
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")),
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
         "REMINDER_SCAN_SECONDS": "1",
