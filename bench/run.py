@@ -346,7 +346,9 @@ def bench_reminders(clinic: Clinic) -> tuple[dict, int]:
             messages = []
             for reminder in reminders:
                 message = build_email(reminder)
-                messages.append((message.from_email, message.recipients(), message.message().as_bytes()))
+                # As Django's SMTP backend puts it on the wire.
+                messages.append((message.from_email, message.recipients(),
+                                 message.message().as_bytes(linesep="\r\n")))
 
             def loop():
                 with smtplib.SMTP("127.0.0.1", port) as smtp:
