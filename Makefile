@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-dev.lock | sha1sum | cut -c1-12)
 
-.PHONY: run test lint fmt lock screenshots bench clean
+.PHONY: run test lint fmt lock screenshots bench load clean
 
 $(STAMP): requirements.lock requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
@@ -40,8 +40,12 @@ lock: $(STAMP)  ## re-resolve requirements.in and requirements-dev.in into the t
 screenshots: $(STAMP)  ## a PNG of every staff page under docs/screenshots/
 	REGIMEN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/pages/test_screenshots.py -q
 
-bench: $(STAMP)  ## the benchmarks under bench/ (numbers go into docs/benchmarks.md)
+bench: $(STAMP)  ## each path against its floor (BENCH_SCALE=0.02 for a quick run); docs/benchmarks.md, bench/results.json
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python bench/run.py
+	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python bench/workers.py
+
+load: $(STAMP)  ## 50 simulated staff for 5 minutes against gunicorn + Celery on loopback (LOAD_USERS, LOAD_TIME)
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

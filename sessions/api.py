@@ -5,8 +5,10 @@ Dates (`target_date`, the window, the date filters) are clinic-local dates;
 their UTC offset. A `start` sent without an offset is clinic-local time.
 """
 
-from django.db.models import F, Prefetch, Q
-from django.db.models.functions import Coalesce, TruncDate
+import datetime as dt
+
+from django.db.models import Prefetch, Q
+from django.db.models.functions import TruncDate
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
@@ -50,7 +52,7 @@ from .models import (
     Severity,
 )
 from .photo_api import SessionPhotosMixin
-from .selectors import awaiting_results_q, free_slots, practitioners_of, reminders_of, sessions_of
+from .selectors import awaiting_results_q, free_slots, practitioners_of, reminders_of, session_list_of, sessions_of
 
 MAX_TEXT = 5000
 
@@ -343,16 +345,41 @@ class SessionFilter(filters.FilterSet):
         awaiting = awaiting_results_q(now()) & Q(enrolment__status=EnrolmentStatus.ACTIVE)
         return queryset.filter(awaiting) if value else queryset.exclude(awaiting)
 
-    def _with_day(self, queryset):
-        if "day" in queryset.query.annotations:
-            return queryset
-        return queryset.annotate(day=Coalesce(_clinic_day(self.request, "start"), F("target_date")))
-
+    # date_from and date_to are applied together in filter_queryset, as one
+    # condition the indexes on (clinic, start) and (clinic, target_date) can
+    # serve; a day computed per row (the local date of start, else the target
+    # date) would make PostgreSQL read every session of the clinic.
     def day_from(self, queryset, name, value):
-        return self._with_day(queryset).filter(day__gte=value)
+        return queryset
 
-    def day_to(self, queryset, name, value):
-        return self._with_day(queryset).filter(day__lte=value)
+    day_to = day_from
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        first, last = self.form.cleaned_data.get("date_from"), self.form.cleaned_data.get("date_to")
+        if first is None and last is None:
+            return queryset
+        return queryset.filter(on_local_days(first, last, self.request.user.clinic.tz))
+
+
+def _local_midnight(day: dt.date, tz) -> dt.datetime:
+    """The first instant of a local date: fold=0 puts a midnight the clocks
+    skip at the end of the gap, and a repeated one at its first occurrence."""
+    return dt.datetime.combine(day, dt.time.min).replace(tzinfo=tz, fold=0)
+
+
+def on_local_days(first: dt.date | None, last: dt.date | None, tz) -> Q:
+    """Sessions whose day lies in [first, last]: a booked or completed one's
+    local start date, else its target date."""
+    booked, unbooked = Q(start__isnull=False), Q(start__isnull=True)
+    if first is not None:
+        booked &= Q(start__gte=_local_midnight(first, tz))
+        unbooked &= Q(target_date__gte=first)
+    if last is not None:
+        if last < dt.date.max:
+            booked &= Q(start__lt=_local_midnight(last + dt.timedelta(days=1), tz))
+        unbooked &= Q(target_date__lte=last)
+    return booked | unbooked
 
 
 class ReminderFilter(filters.FilterSet):
@@ -381,7 +408,7 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
     action_roles = {"skip": Role.CLINICIAN, "complete": Role.CLINICIAN}
 
     def scoped_queryset(self, clinic):
-        return sessions_of(clinic)
+        return session_list_of(clinic) if self.action == "list" else sessions_of(clinic)
 
     def get_serializer_class(self):
         return SessionSerializer if self.action == "list" else SessionDetailSerializer

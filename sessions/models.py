@@ -107,6 +107,20 @@ class Session(models.Model):
         indexes = [
             models.Index(fields=["clinic", "status", "start"], name="session_clinic_status_start"),
             models.Index(fields=["clinic", "status", "window_start"], name="session_clinic_status_window"),
+            # What EXPLAIN ANALYZE asked for at a million sessions (docs/benchmarks.md):
+            # a day's sessions (the API's date filters) are the booked ones by start...
+            models.Index(fields=["clinic", "start"], name="session_clinic_start"),
+            # ...and the unbooked ones by target date;
+            models.Index(
+                fields=["clinic", "target_date"], condition=models.Q(start__isnull=True),
+                name="session_clinic_unbooked_target",
+            ),
+            # free slots need the bookings that end after a window opens, not
+            # every booking that started before it closes (years of them).
+            models.Index(
+                fields=["clinic", "end"], condition=models.Q(status__in=["booked", "completed"]),
+                name="session_clinic_occupying_end",
+            ),
         ]
 
     def __str__(self) -> str:

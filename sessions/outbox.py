@@ -238,12 +238,16 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=max(seconds, 1))
 
 
-def send_one(reminder_id: int, *, claimed_at: dt.datetime, now: dt.datetime | None = None) -> str:
+def send_one(
+    reminder_id: int, *, claimed_at: dt.datetime, now: dt.datetime | None = None, connection=None
+) -> str:
     """Send one claimed reminder. Call it outside any transaction: the SMTP
     conversation must not hold row locks, and the row is marked after it.
 
     `claimed_at` is the claim's token; a caller without the current token (a
-    re-delivered or duplicated message) does nothing and gets SKIPPED."""
+    re-delivered or duplicated message) does nothing and gets SKIPPED.
+    `connection` is an open mail connection to reuse (scan passes one per
+    batch); without it the message opens and closes its own."""
     reminder = (
         Reminder.objects.select_related(
             "clinic",
@@ -291,9 +295,15 @@ def send_one(reminder_id: int, *, claimed_at: dt.datetime, now: dt.datetime | No
     mine = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=started)
 
     try:
-        message.connection = get_connection(fail_silently=False)
+        if connection is not None:
+            connection.open()  # a no-op once open: the batch's first send opens it
+        message.connection = connection or get_connection(fail_silently=False)
         message.send()
     except Exception as error:
+        if connection is not None:
+            # The next message of the batch opens a fresh connection rather
+            # than meeting a broken one (Django reopens a closed backend).
+            connection.close()
         finished = _now(now)
         note = _note(reminder.last_error, finished, f"attempt {attempts}: {describe(error)}")
         if is_temporary(error) and attempts < settings.REMINDER_MAX_ATTEMPTS:
@@ -327,9 +337,19 @@ def scan(now: dt.datetime | None = None) -> Counter:
     while True:
         claims = claim_due(cutoff, limit=settings.REMINDER_BATCH_SIZE)
         counts["claimed"] += len(claims)
-        for claim in claims:
-            # With an explicit `now` (tests), the whole pass happens then.
-            counts[send_one(claim.reminder_id, claimed_at=claim.claimed_at, now=now)] += 1
+        if claims:
+            # One SMTP connection per batch: the handshake costs about as much
+            # as a message, and a batch is sent in seconds. It is opened on
+            # the first send, so a batch of void rows opens none.
+            batch_connection = get_connection(fail_silently=False)
+            try:
+                for claim in claims:
+                    # With an explicit `now` (tests), the whole pass happens then.
+                    outcome = send_one(claim.reminder_id, claimed_at=claim.claimed_at, now=now,
+                                       connection=batch_connection)
+                    counts[outcome] += 1
+            finally:
+                batch_connection.close()
         if len(claims) < settings.REMINDER_BATCH_SIZE:
             return counts
 

@@ -21,7 +21,7 @@ from .charts import outcome_chart
 from .enrolments.forms import WithdrawForm
 from .enrolments.selectors import enrolments_of
 from .models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionPhoto, SessionStatus
-from .outcomes import enrolment_outcomes
+from .outcomes import outcomes_by_enrolment
 from .patient_changes import update_patient
 from .photos import baseline_and_latest
 
@@ -128,8 +128,10 @@ def patient_detail(request, pk):
     today = clinic_today(clinic)
     now = timezone.now()
     enrolments = []
-    for enrolment in enrolments_of(clinic).filter(patient=patient):
-        charts = [outcome_chart(summary) for summary in enrolment_outcomes(enrolment)]
+    courses = list(enrolments_of(clinic).filter(patient=patient))
+    summaries = outcomes_by_enrolment(courses)  # two queries for every course together
+    for enrolment in courses:
+        charts = [outcome_chart(summary) for summary in summaries.get(enrolment.pk, [])]
         enrolments.append(
             {
                 "enrolment": enrolment,

@@ -70,6 +70,14 @@ def booking_change_counts(clinic: Clinic, *, since: dt.datetime) -> list[dict]:
     ]
 
 
+def session_list_of(clinic: Clinic) -> QuerySet[Session]:
+    """The sessions list of the API: its references are ids, so only the step
+    (name, kind, duration) is joined, and every row shares the `clinic` object
+    given (the related manager hands it to each row), whose zone the times
+    are rendered in."""
+    return clinic.sessions.select_related("step").order_by("target_date", "enrolment_id", "sequence")
+
+
 def reminders_of(clinic: Clinic) -> QuerySet[Reminder]:
     return Reminder.objects.filter(clinic=clinic).select_related("clinic").order_by("due_at", "id")
 
@@ -104,6 +112,7 @@ def free_slots(
     busy = list(
         Session.objects.filter(clinic=clinic, status__in=OCCUPYING, start__lt=range_end, end__gt=range_start)
         .exclude(pk=session.pk)
+        .order_by()  # the model's ordering would join enrolments to sort rows nobody reads in order
         .values_list("start", "end", "practitioner_id", "room_id", "patient_id")
     )
     # A patient's bookings in other clinics are not ours to see; this clinic's are.

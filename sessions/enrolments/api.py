@@ -17,6 +17,7 @@ from protocols.models import Protocol
 from ..adverse_event_api import EnrolmentAdverseEventsMixin
 from ..api import SessionSerializer
 from ..outcomes import enrolment_outcomes
+from .bulk import MAX_ROWS, import_enrolments
 from .selectors import enrolments_of
 from .services import enrol_patient, withdraw_enrolment
 
@@ -121,6 +122,22 @@ class OutcomeSummarySerializer(serializers.Serializer):
     improved = serializers.BooleanField(allow_null=True, help_text="Whether the latest change is in the better direction.")
 
 
+class ImportSerializer(serializers.Serializer):
+    csv = serializers.CharField(
+        max_length=4_000_000, trim_whitespace=False,
+        help_text=f"The CSV text, a header line first (at most {MAX_ROWS:,} rows). Columns: record_number, "
+        "first_name, last_name, date_of_birth, protocol (library key or name), start_date; optional email, phone, "
+        "skin_type, reminder_consent, clinician (username), area.",
+    )
+
+
+class ImportedSerializer(serializers.Serializer):
+    patients = serializers.IntegerField()
+    enrolments = serializers.IntegerField()
+    sessions = serializers.IntegerField()
+    reminders = serializers.IntegerField()
+
+
 class EnrolmentFilter(filters.FilterSet):
     patient = IdFilter(field_name="patient_id")
     protocol = IdFilter(field_name="protocol_id")
@@ -135,7 +152,7 @@ class EnrolmentViewSet(
 
     serializer_class = EnrolmentSerializer
     filterset_class = EnrolmentFilter
-    action_roles = {"withdraw": Role.CLINICIAN}
+    action_roles = {"withdraw": Role.CLINICIAN, "import_csv": Role.MANAGER}
 
     def scoped_queryset(self, clinic):
         return enrolments_of(clinic)
@@ -187,3 +204,17 @@ class EnrolmentViewSet(
     def outcomes(self, request, pk=None):
         summaries = enrolment_outcomes(self.get_object())
         return Response(OutcomeSummarySerializer(summaries, many=True).data)
+
+    @extend_schema(
+        request=ImportSerializer,
+        responses={201: ImportedSerializer},
+        description="Bulk enrolment (manager): new patients, each enrolled in a protocol from a start date, from "
+        "CSV text. Every row is checked with the rules of creating a patient and enrolling one; any error is a "
+        "400 listing each under `csv` as `line N: field: message`, and nothing is written.",
+    )
+    @action(detail=False, methods=["post"], url_path="import", pagination_class=None, filterset_class=None)
+    def import_csv(self, request):
+        serializer = ImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        imported = import_enrolments(clinic=self.clinic, text=serializer.validated_data["csv"], by=request.user)
+        return Response(ImportedSerializer(imported).data, status=status.HTTP_201_CREATED)

@@ -24,6 +24,30 @@ from . import workable
 MAX_START_DISTANCE = dt.timedelta(days=2 * 365 + 1)
 
 
+def plan_enrolment(
+    *, protocol: Protocol, steps: list, start_date: dt.date, clinician: User | None, by: User, today: dt.date
+) -> list[schedule.PlannedSession]:
+    """The rules an enrolment must meet, and its initial schedule: one place
+    for enrol_patient and the bulk import (bulk.py). `steps` are the
+    protocol's, in order; raises ValidationError naming the field."""
+    if not protocol.is_current or not protocol.active:
+        raise ValidationError({"protocol": ["Enrol only in the current version of an active protocol."]})
+    if clinician is not None and (clinician.clinic_id != by.clinic_id or not clinician.is_practitioner):
+        raise ValidationError({"clinician": ["Choose a clinician or manager of this clinic."]})
+    if abs(start_date - today) > MAX_START_DISTANCE:
+        raise ValidationError({"start_date": ["The start date must lie within two years of today."]})
+    if not steps:
+        raise ValidationError({"protocol": ["This protocol has no steps."]})
+    try:
+        planned = schedule.initial_schedule(start_date, [schedule.StepRule.of(s) for s in steps])
+        faults, suggestion = workable.check_schedule(protocol.clinic, start_date, steps)
+    except OverflowError:
+        raise ValidationError({"start_date": ["This start date puts sessions past the year 9999."]}) from None
+    if faults:
+        raise ValidationError({"start_date": [workable.refusal(faults, suggestion)]})
+    return planned
+
+
 @workflow
 def enrol_patient(
     *,
@@ -39,23 +63,10 @@ def enrol_patient(
     now = now_or(now)
     require_role(by, Role.RECEPTION, clinic_id=patient.clinic_id, what="patient")
     require_role(by, Role.RECEPTION, clinic_id=protocol.clinic_id, what="protocol")
-    if not protocol.is_current or not protocol.active:
-        raise ValidationError({"protocol": ["Enrol only in the current version of an active protocol."]})
-    if clinician is not None and (clinician.clinic_id != by.clinic_id or not clinician.is_practitioner):
-        raise ValidationError({"clinician": ["Choose a clinician or manager of this clinic."]})
     today = now.astimezone(patient.clinic.tz).date()
-    if abs(start_date - today) > MAX_START_DISTANCE:
-        raise ValidationError({"start_date": ["The start date must lie within two years of today."]})
     steps = list(protocol.steps.order_by("position"))
-    if not steps:
-        raise ValidationError({"protocol": ["This protocol has no steps."]})
-    try:
-        planned = schedule.initial_schedule(start_date, [schedule.StepRule.of(s) for s in steps])
-        faults, suggestion = workable.check_schedule(patient.clinic, start_date, steps)
-    except OverflowError:
-        raise ValidationError({"start_date": ["This start date puts sessions past the year 9999."]}) from None
-    if faults:
-        raise ValidationError({"start_date": [workable.refusal(faults, suggestion)]})
+    planned = plan_enrolment(protocol=protocol, steps=steps, start_date=start_date, clinician=clinician, by=by,
+                             today=today)
     if not allow_concurrent:
         _refuse_a_second_active_course(patient, protocol)
 

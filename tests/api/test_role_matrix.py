@@ -84,6 +84,11 @@ def _enrolment_body(world):
     return {"patient": world.spare_patient.pk, "protocol": world.protocol.pk, "start_date": "2026-03-09"}
 
 
+def _import_body(world):
+    return {"csv": "record_number,first_name,last_name,date_of_birth,protocol,start_date\n"
+                   f"IMP-1,Ida,Import,1985-02-03,{world.protocol.name},2026-03-09\n"}
+
+
 def _book_body(world):
     # The second injection's window opens 2026-03-30 (the first is booked for 03-16).
     return {"start": "2026-03-30T10:00", "practitioner": world.users["clin"].pk, "room": world.room.pk}
@@ -132,6 +137,8 @@ TABLE = [
     Row("GET",   "/api/v1/enrolments/",                          401, 200, 200, 200, 200, note="other: its own (none)"),
     Row("POST",  "/api/v1/enrolments/",                          401, 201, 201, 201, 400,
         body=_enrolment_body, note="other: 400, our patient and protocol ids are unknown to it"),
+    Row("POST",  "/api/v1/enrolments/import/",                   401, 403, 403, 201, 400,
+        body=_import_body, note="other: 400, our protocol's name is unknown to it"),
     Row("GET",   "/api/v1/enrolments/{id}/",                     401, 200, 200, 200, 404, obj="enrolment"),
     Row("POST",  "/api/v1/enrolments/{id}/withdraw/",            401, 403, 200, 200, 404, obj="enrolment",
         body={"reason": "Moved away."}),

@@ -70,6 +70,7 @@ class Inbox:
     replies: dict = field(default_factory=dict)
     refuse: dict = field(default_factory=dict)
     data_commands: int = 0
+    peers: set = field(default_factory=set)  # one (host, port) per SMTP connection that sent DATA
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -84,6 +85,7 @@ class Inbox:
             await asyncio.sleep(self.delay)
         with self.lock:
             self.data_commands += 1
+            self.peers.add(session.peer)
             for needle, replies in self.replies.items():
                 if replies and any(needle in rcpt for rcpt in envelope.rcpt_tos):
                     return replies.pop(0)

@@ -350,3 +350,23 @@ def test_concurrent_claims_take_different_rows_without_waiting(clinic, quick_pro
     assert len(taken_first) == 2 and len(taken_second) == 2
     assert taken_first | taken_second == set(ids)
     assert Reminder.objects.filter(status=ReminderStatus.SENDING).count() == 4
+
+
+def test_a_scan_sends_its_batch_over_one_smtp_connection_and_reconnects_after_a_failure(
+    smtp, clinic, quick_protocol, receptionist, clinician, settings
+):
+    booked_at = dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    for n in range(4):
+        patient = PatientFactory(clinic=clinic, email=f"p{n}@example.org", reminder_consent=True)
+        enrol_and_book(
+            patient, quick_protocol, booked_at + dt.timedelta(hours=6 + n), receptionist=receptionist,
+            clinician=clinician, when=booked_at,
+        )  # fmt: skip
+    # The third patient's message is refused once (451): the connection is
+    # dropped and the fourth goes over a fresh one.
+    smtp.replies["p2@"] = ["451 try again later"]
+    with time_machine.travel(booked_at + dt.timedelta(minutes=1), tick=False):
+        counts = outbox.scan()
+    assert (counts["sent"], counts["retry"]) == (3, 1)
+    assert sorted(m["To"].addresses[0].addr_spec for m in smtp.messages) == ["p0@example.org", "p1@example.org", "p3@example.org"]
+    assert len(smtp.peers) == 2
