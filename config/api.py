@@ -116,7 +116,8 @@ router.register("audit", AuditViewSet, basename="audit")
 ROOT_LINKS = {
     "auth_token": "api-token",
     "clinic": "api-clinic",
-    **{prefix: f"{basename}-list" for prefix, _viewset, basename in router.registry},
+    # Resources that can be listed (an outcome is reached through its enrolment).
+    **{prefix: f"{basename}-list" for prefix, viewset, basename in router.registry if hasattr(viewset, "list")},
     "schema": "api-schema",
     "docs": "api-docs",
 }
