@@ -147,8 +147,8 @@ def stale_reason(reminder: Reminder, now: dt.datetime) -> str:
     patient = session.patient
     if not patient.can_receive_reminders:
         return "The patient has no reminder consent or no email address."
-    if session.enrolment.status != "active":
-        return f"The enrolment is {session.enrolment.status}."
+    if refusal := session._inactive_enrolment():
+        return refusal
     tz = session.clinic.tz
     if reminder.kind == ReminderKind.BOOKED:
         if session.status != SessionStatus.BOOKED or session.start is None:
