@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from sessions import services
 from sessions.models import OutcomeMeasurement
-from tests.factories import PatientFactory, make_protocol, step
+from tests.factories import PatientFactory, lot_of, make_protocol, step
 
 from .conftest import NOW, START, at
 
@@ -62,7 +62,8 @@ def _course(protocol, clinic, receptionist, clinician, wound_at_baseline):
         services.book_session(session=end, start=at(dt.date(2026, 3, 30), 10), practitioner=clinician,
                               by=receptionist)
     with time_machine.travel(at(dt.date(2026, 4, 1), 18), tick=False):
-        services.complete_session(session=treatment, by=clinician, outcomes=[{"measure": "pain_vas", "value": 4}])
+        services.complete_session(session=treatment, by=clinician, outcomes=[{"measure": "pain_vas", "value": 4}],
+                                  lot=lot_of(clinic))
         services.complete_session(
             session=end, by=clinician,
             outcomes=[{"measure": "iga", "value": 1}, {"measure": "itch_nrs", "value": 5},
