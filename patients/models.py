@@ -73,6 +73,9 @@ class Enrolment(models.Model):
     status = models.CharField(max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE)
     withdrawn_reason = models.TextField(blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Withdrawn from treatment only: the protocol's follow-up sessions stay
+    # planned and bookable (Session._inactive_enrolment).
+    follow_up_kept = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     history = HistoricalRecords()

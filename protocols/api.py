@@ -67,6 +67,10 @@ class StepSerializer(serializers.Serializer):
     primary_endpoint = serializers.BooleanField(
         default=False, help_text="The course's primary end point: its measures' `endpoint` in the outcomes."
     )
+    follow_up = serializers.BooleanField(
+        default=False,
+        help_text="A follow-up assessment: kept planned when the patient withdraws with `keep_follow_up`.",
+    )
 
 
 class ProtocolSerializer(serializers.ModelSerializer):
@@ -87,10 +91,12 @@ class ProtocolSerializer(serializers.ModelSerializer):
             "active",
             "is_current",
             "lineage",
+            "library_key",
+            "library_edition",
             "created_at",
             "steps",
         ]
-        read_only_fields = ["id", "version", "is_current", "lineage", "created_at"]
+        read_only_fields = ["id", "version", "is_current", "lineage", "library_key", "library_edition", "created_at"]
         extra_kwargs = {"description": {"max_length": 10000}}
 
 

@@ -9,6 +9,12 @@ the previous session's reference date + ``interval_days``; with
 ``anchor="start"`` its j-th occurrence (j = 1..repeat) is the enrolment start +
 ``interval_days`` * j.
 
+This is the second edition of the library (protocols.md "The second
+edition of the library"): follow-ups at 6 and 12 months after the last
+treatment or dispensing visit (``anchor="treatment"``: the latest treatment
+session's reference date + ``interval_days``), dispensing visits for the
+topical courses, a week-4 wound assessment, post-laser and scar measures.
+
 Where protocols.md is silent the choice is made here and commented. Defaults:
 ``anchor="previous"``; a baseline at interval 0 has window 0/0; durations are
 30 min for a visit that records instruments, 60 min for an injection,
@@ -23,7 +29,16 @@ SEED_REVIEW = "Zare et al., Stem Cell Res Ther 16, 177, 2025"
 INDICATIONS = ("hair", "photoaging", "wound", "atopic_dermatitis", "psoriasis", "scar", "other")
 DELIVERY_ROUTES = ("topical", "microneedling", "injection", "mesotherapy", "other")
 STEP_KINDS = ("treatment", "assessment", "home")
-ANCHORS = ("previous", "start")
+ANCHORS = ("previous", "start", "treatment")
+
+# Bumped whenever PROTOCOLS changes: load_library adds a new version of every
+# clinic protocol loaded from an older edition (enrolments keep theirs).
+EDITION = 2
+
+# Measures a step records only for one sex (Norwood for men, Ludwig for women,
+# clinical/instruments.md): completing the step does not ask for the other
+# one; with the sex unknown or "other", neither is required.
+SEX_SPECIFIC_MEASURES = {"norwood": "male", "ludwig": "female"}
 ADJUNCTS = ("none", "microneedling", "fractional_co2", "rf_microneedling", "prp")
 VALUE_TYPES = ("decimal", "integer", "score")
 
@@ -243,6 +258,91 @@ MEASURES = (
         "higher_is_better": False,
         "used_for": "atopic dermatitis (steroid sparing)",
     },
+
+    {
+        "code": "erythema_grade",
+        "name": "Clinician erythema grade",
+        "unit": "score",
+        "value_type": "score",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("4"),
+        "higher_is_better": False,
+        "used_for": "post-laser",
+    },
+    {
+        "code": "downtime_days",
+        "name": "Days until normal social activity",
+        "unit": "days",
+        "value_type": "integer",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("60"),
+        "higher_is_better": False,
+        "used_for": "post-laser",
+    },
+    {
+        "code": "reepithelialised",
+        "name": "Complete re-epithelialisation",
+        "unit": "0/1",
+        "value_type": "integer",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("1"),
+        "higher_is_better": True,
+        "used_for": "post-laser, wounds",
+    },
+    {
+        "code": "posas_observer",
+        "name": "POSAS observer scale (6 items, 1–10)",
+        "unit": "score",
+        "value_type": "integer",
+        "min_value": Decimal("6"),
+        "max_value": Decimal("60"),
+        "higher_is_better": False,
+        "used_for": "surgical scars",
+    },
+    {
+        "code": "posas_patient",
+        "name": "POSAS patient scale (6 items, 1–10)",
+        "unit": "score",
+        "value_type": "integer",
+        "min_value": Decimal("6"),
+        "max_value": Decimal("60"),
+        "higher_is_better": False,
+        "used_for": "surgical scars",
+    },
+    # Decimal, not a grade: class 3 vertex is recorded as 3.5.
+    {
+        "code": "norwood",
+        "name": "Hamilton–Norwood class (men; 3 vertex as 3.5)",
+        "unit": "score",
+        "value_type": "decimal",
+        "min_value": Decimal("1"),
+        "max_value": Decimal("7"),
+        "higher_is_better": False,
+        "used_for": "hair",
+    },
+    {
+        "code": "ludwig",
+        "name": "Ludwig grade (women)",
+        "unit": "score",
+        "value_type": "score",
+        "min_value": Decimal("1"),
+        "max_value": Decimal("3"),
+        "higher_is_better": False,
+        "used_for": "hair",
+    },
+    # Not in instruments.md: what a dispensing visit records (protocols.md, second
+    # edition: "the amount dispensed"), as a measure so that completing the visit
+    # requires it. It has no baseline, so no change or responder is computed for it.
+    {
+        "code": "amount_dispensed",
+        "name": "Product dispensed",
+        "unit": "g",
+        "value_type": "decimal",
+        "min_value": Decimal("0"),
+        "max_value": Decimal("1000"),
+        "higher_is_better": False,
+        "used_for": "topical courses (dispensing visit)",
+    },
 )
 
 
@@ -260,6 +360,7 @@ def _step(
     product="",
     adjunct="none",
     primary_endpoint=False,
+    follow_up=False,
 ):
     return {
         "name": name,
@@ -274,6 +375,7 @@ def _step(
         "product": product,
         "adjunct": adjunct,
         "primary_endpoint": primary_endpoint,
+        "follow_up": follow_up,
     }
 
 
@@ -286,6 +388,114 @@ PSORIASIS_PRODUCT = "Topical MSC secretome"
 SCAR_PRODUCT = "MSC-conditioned medium (MSC-CM)"
 
 PHOTOAGING_MEASURES = ("wrinkle_depth", "elasticity_r2", "hydration", "glogau")
+ATOPIC_MEASURES = ("scorad", "easi", "iga", "itch_nrs", "tcs_use")
+PSORIASIS_MEASURES = ("pasi", "iga", "dlqi")
+WOUND_MEASURES = ("wound_area", "wound_closed")
+POST_LASER_MEASURES = ("erythema_grade", "downtime_days", "reepithelialised")
+
+
+def _follow_ups(measures, duration_minutes=30):
+    """The two follow-ups every protocol ends with (second edition): 6 months
+    (182 days, ±14) and 12 months (365 days, ±21) after the last treatment or
+    dispensing visit, recording the protocol's primary measures."""
+    return [
+        _step(
+            f"Follow-up at {months} months",
+            "assessment",
+            repeat=1,
+            interval_days=days,
+            anchor="treatment",
+            window_before_days=window,
+            window_after_days=window,
+            duration_minutes=duration_minutes,
+            measures=measures,
+            follow_up=True,
+        )
+        for months, days, window in ((6, 182, 14), (12, 365, 21))
+    ]
+
+
+def _dispensing(product):
+    """A topical course's dispensing visit (second edition): a treatment step, so
+    completing it names the product's lot; the amount goes in `amount_dispensed`.
+    15 minutes, on the baseline's day (window 0/0, as the baseline's)."""
+    return _step(
+        "Dispensing visit",
+        "treatment",
+        repeat=1,
+        interval_days=0,
+        window_before_days=0,
+        window_after_days=0,
+        duration_minutes=15,
+        measures=("amount_dispensed",),
+        product=product,
+    )
+
+
+def _weekly_check_ins():
+    # Window ±1 (silent in protocols.md): a weekly check-in a day early or late
+    # still covers that week of application.
+    return _step(
+        "Home application, weekly check-in",
+        "home",
+        repeat=4,
+        interval_days=7,
+        anchor="start",
+        window_before_days=1,
+        window_after_days=1,
+        duration_minutes=0,
+    )
+
+
+def _baseline(measures):
+    return _step(
+        "Baseline assessment",
+        "assessment",
+        repeat=1,
+        interval_days=0,
+        window_before_days=0,
+        window_after_days=0,
+        duration_minutes=30,
+        measures=measures,
+    )
+
+
+def _scar_course(measures):
+    """Baseline, three microneedling sessions 4 weeks apart, the assessment 3
+    months after the last one (the end point) and the two follow-ups."""
+    return [
+        # Not in protocols.md, which starts with the treatment. Without a step at
+        # interval 0 the enrolment start date would hold no visit and the first
+        # session would fall 28 days after it with no pre-treatment grading; this
+        # baseline records the grade the course is judged against.
+        _baseline(measures),
+        _step(
+            "Microneedling with secretome",
+            "treatment",
+            repeat=3,
+            interval_days=28,
+            window_before_days=3,
+            window_after_days=7,
+            duration_minutes=60,
+            measures=(*measures, "pain_vas"),
+            product=SCAR_PRODUCT,
+            adjunct="microneedling",
+        ),
+        # Without pain_vas: no procedure is done at this visit.
+        _step(
+            "Assessment 3 months after the last session",
+            "assessment",
+            primary_endpoint=True,
+            repeat=1,
+            interval_days=90,
+            window_before_days=14,
+            window_after_days=14,
+            duration_minutes=30,
+            measures=measures,
+        ),
+        *_follow_ups(measures),
+    ]
+
 
 PROTOCOLS = (
     {
@@ -295,21 +505,14 @@ PROTOCOLS = (
         "delivery": "injection",
         "description": (
             f"{HAIR_PRODUCT} by intralesional microinjection with microneedling, six sessions "
-            "every 2 to 4 weeks, with a 6-month follow-up. The seed review reports a 29 % rise "
-            f"in hair density after a 12-week course against placebo ({SEED_REVIEW})."
+            "every 2 to 4 weeks, with follow-ups 6 and 12 months after the last injection. The "
+            "seed review reports a 29 % rise in hair density after a 12-week course against "
+            f"placebo ({SEED_REVIEW})."
         ),
         "product": HAIR_PRODUCT,
         "steps": [
-            _step(
-                "Baseline assessment",
-                "assessment",
-                repeat=1,
-                interval_days=0,
-                window_before_days=0,
-                window_after_days=0,
-                duration_minutes=30,
-                measures=("hair_density", "hair_thickness"),
-            ),
+            # Norwood for men, Ludwig for women (SEX_SPECIFIC_MEASURES).
+            _baseline(("hair_density", "hair_thickness", "norwood", "ludwig")),
             _step(
                 "Secretome microinjection with microneedling",
                 "treatment",
@@ -335,18 +538,8 @@ PROTOCOLS = (
                 duration_minutes=30,
                 measures=("hair_density", "hair_thickness"),
             ),
-            # 30 min rather than a 20-min review: it repeats the phototrichogram.
-            _step(
-                "Follow-up at 6 months",
-                "assessment",
-                repeat=1,
-                interval_days=180,
-                anchor="start",
-                window_before_days=14,
-                window_after_days=14,
-                duration_minutes=30,
-                measures=("hair_density",),
-            ),
+            # Counted from the last injection, not from the end-of-course visit.
+            *_follow_ups(("hair_density", "hair_thickness")),
         ],
     },
     {
@@ -355,33 +548,14 @@ PROTOCOLS = (
         "indication": "photoaging",
         "delivery": "topical",
         "description": (
-            f"{PHOTOAGING_PRODUCT} applied at home for 4 weeks, assessed at week 4 and "
-            f"followed up at 3 months ({SEED_REVIEW})."
+            f"{PHOTOAGING_PRODUCT} dispensed at the first visit and applied at home for 4 weeks, "
+            f"assessed at week 4 and followed up at 3, 6 and 12 months ({SEED_REVIEW})."
         ),
         "product": PHOTOAGING_PRODUCT,
         "steps": [
-            _step(
-                "Baseline assessment",
-                "assessment",
-                repeat=1,
-                interval_days=0,
-                window_before_days=0,
-                window_after_days=0,
-                duration_minutes=30,
-                measures=PHOTOAGING_MEASURES,
-            ),
-            # Window ±1 (silent in protocols.md): a weekly check-in a day early or late
-            # still covers that week of application.
-            _step(
-                "Home application, weekly check-in",
-                "home",
-                repeat=4,
-                interval_days=7,
-                anchor="start",
-                window_before_days=1,
-                window_after_days=1,
-                duration_minutes=0,
-            ),
+            _baseline(PHOTOAGING_MEASURES),
+            _dispensing(PHOTOAGING_PRODUCT),
+            _weekly_check_ins(),
             _step(
                 "Week-4 assessment",
                 "assessment",
@@ -394,8 +568,8 @@ PROTOCOLS = (
                 duration_minutes=30,
                 measures=PHOTOAGING_MEASURES,
             ),
-            # Measures (silent in protocols.md): the full baseline set, so durability of
-            # every endpoint can be compared with baseline and week 4.
+            # Kept from the first edition. Measures (silent in protocols.md): the full
+            # baseline set, so durability of every endpoint can be compared.
             _step(
                 "Follow-up at 3 months",
                 "assessment",
@@ -406,7 +580,9 @@ PROTOCOLS = (
                 window_after_days=14,
                 duration_minutes=30,
                 measures=PHOTOAGING_MEASURES,
+                follow_up=True,
             ),
+            *_follow_ups(PHOTOAGING_MEASURES),
         ],
     },
     {
@@ -417,7 +593,8 @@ PROTOCOLS = (
         "delivery": "topical",
         "description": (
             "Fractional CO2 laser or RF microneedling followed by topical MSC secretome to "
-            f"speed recovery, with reviews at day 7 and week 4 ({SEED_REVIEW})."
+            "speed recovery, with reviews at day 7 and week 4 (erythema, downtime, "
+            f"re-epithelialisation) and follow-ups at 6 and 12 months ({SEED_REVIEW})."
         ),
         "product": POST_LASER_PRODUCT,
         "steps": [
@@ -445,7 +622,7 @@ PROTOCOLS = (
                 window_after_days=0,
                 duration_minutes=0,
             ),
-            # Reviews record no instrument in protocols.md; adverse events go on the session.
+            # 30 min rather than the first edition's 20: the reviews now record instruments.
             _step(
                 "Review at day 7",
                 "assessment",
@@ -454,7 +631,8 @@ PROTOCOLS = (
                 anchor="start",
                 window_before_days=2,
                 window_after_days=2,
-                duration_minutes=20,
+                duration_minutes=30,
+                measures=POST_LASER_MEASURES,
             ),
             _step(
                 "Review at week 4",
@@ -465,8 +643,11 @@ PROTOCOLS = (
                 anchor="start",
                 window_before_days=7,
                 window_after_days=7,
-                duration_minutes=20,
+                duration_minutes=30,
+                measures=POST_LASER_MEASURES,
             ),
+            # Erythema only: downtime and re-epithelialisation are settled by week 4.
+            *_follow_ups(("erythema_grade",)),
         ],
     },
     {
@@ -475,32 +656,39 @@ PROTOCOLS = (
         "indication": "wound",
         "delivery": "topical",
         "description": (
-            f"{WOUND_PRODUCT} changed twice weekly for 8 weeks, with the week-12 outcome; "
-            "about 50 % area reduction by week 4 predicts healing by week 12 "
-            f"({SEED_REVIEW})."
+            f"{WOUND_PRODUCT} changed every 3 to 4 days, 16 times, with the week-4 area "
+            "(about 50 % area reduction by week 4 predicts healing by week 12), the week-12 "
+            f"outcome and follow-ups at 6 and 12 months ({SEED_REVIEW})."
         ),
         "product": WOUND_PRODUCT,
         "steps": [
-            _step(
-                "Baseline assessment",
-                "assessment",
-                repeat=1,
-                interval_days=0,
-                window_before_days=0,
-                window_after_days=0,
-                duration_minutes=30,
-                measures=("wound_area",),
-            ),
+            _baseline(("wound_area",)),
+            # Window 0/+1: 16 dressings at most 4 days apart end by day 64, before the
+            # week-12 window opens (day 77). A dressing after wound_closed = 1 may be
+            # skipped with the reason "closed".
             _step(
                 "Dressing change",
                 "treatment",
                 repeat=16,
                 interval_days=3,
                 window_before_days=0,
-                window_after_days=2,
+                window_after_days=1,
                 duration_minutes=30,
-                measures=("wound_area", "wound_closed"),
+                measures=WOUND_MEASURES,
                 product=WOUND_PRODUCT,
+            ),
+            # Anchored on the start, so it falls among the dressings by date (days 25-31)
+            # and moves none of them.
+            _step(
+                "Week-4 assessment",
+                "assessment",
+                repeat=1,
+                interval_days=28,
+                anchor="start",
+                window_before_days=3,
+                window_after_days=3,
+                duration_minutes=30,
+                measures=("wound_area",),
             ),
             _step(
                 "Week-12 outcome",
@@ -512,8 +700,9 @@ PROTOCOLS = (
                 window_before_days=7,
                 window_after_days=7,
                 duration_minutes=30,
-                measures=("wound_area", "wound_closed"),
+                measures=WOUND_MEASURES,
             ),
+            *_follow_ups(WOUND_MEASURES),
         ],
     },
     {
@@ -522,32 +711,15 @@ PROTOCOLS = (
         "indication": "atopic_dermatitis",
         "delivery": "topical",
         "description": (
-            f"{ATOPIC_PRODUCT} for 4 weeks as a topical steroid-sparing course, assessed at "
-            f"weeks 2 and 4 and followed up at 12 weeks ({SEED_REVIEW})."
+            f"{ATOPIC_PRODUCT} dispensed at the first visit, for 4 weeks as a topical "
+            "steroid-sparing course, assessed at weeks 2 and 4 and followed up at 12 weeks, "
+            f"6 and 12 months ({SEED_REVIEW})."
         ),
         "product": ATOPIC_PRODUCT,
         "steps": [
-            _step(
-                "Baseline assessment",
-                "assessment",
-                repeat=1,
-                interval_days=0,
-                window_before_days=0,
-                window_after_days=0,
-                duration_minutes=30,
-                measures=("scorad", "easi", "iga", "dlqi", "itch_nrs", "tcs_use"),
-            ),
-            # Window ±1, as for the photoaging weekly check-ins.
-            _step(
-                "Home application, weekly check-in",
-                "home",
-                repeat=4,
-                interval_days=7,
-                anchor="start",
-                window_before_days=1,
-                window_after_days=1,
-                duration_minutes=0,
-            ),
+            _baseline(("scorad", "easi", "iga", "dlqi", "itch_nrs", "tcs_use")),
+            _dispensing(ATOPIC_PRODUCT),
+            _weekly_check_ins(),
             _step(
                 "Assessment, weeks 2 and 4",
                 "assessment",
@@ -558,7 +730,7 @@ PROTOCOLS = (
                 window_before_days=3,
                 window_after_days=3,
                 duration_minutes=30,
-                measures=("scorad", "easi", "iga", "itch_nrs", "tcs_use"),
+                measures=ATOPIC_MEASURES,
             ),
             _step(
                 "Follow-up at 12 weeks",
@@ -570,7 +742,9 @@ PROTOCOLS = (
                 window_after_days=7,
                 duration_minutes=30,
                 measures=("scorad", "easi", "dlqi"),
+                follow_up=True,
             ),
+            *_follow_ups(ATOPIC_MEASURES),
         ],
     },
     {
@@ -579,22 +753,15 @@ PROTOCOLS = (
         "indication": "psoriasis",
         "delivery": "topical",
         "description": (
-            f"{PSORIASIS_PRODUCT} applied at home, with PASI, IGA and DLQI at baseline and "
-            f"week 12 and PASI and IGA at weeks 4 and 8 ({SEED_REVIEW})."
+            f"{PSORIASIS_PRODUCT} dispensed at the first visit and applied at home with weekly "
+            "check-ins, with PASI, IGA and DLQI at baseline and week 12, PASI and IGA at weeks "
+            f"4 and 8, and follow-ups at 6 and 12 months ({SEED_REVIEW})."
         ),
         "product": PSORIASIS_PRODUCT,
-        # protocols.md lists assessments only, so no home step is scheduled.
         "steps": [
-            _step(
-                "Baseline assessment",
-                "assessment",
-                repeat=1,
-                interval_days=0,
-                window_before_days=0,
-                window_after_days=0,
-                duration_minutes=30,
-                measures=("pasi", "iga", "dlqi"),
-            ),
+            _baseline(PSORIASIS_MEASURES),
+            _dispensing(PSORIASIS_PRODUCT),
+            _weekly_check_ins(),
             _step(
                 "Assessment, weeks 4 and 8",
                 "assessment",
@@ -616,60 +783,40 @@ PROTOCOLS = (
                 window_before_days=7,
                 window_after_days=7,
                 duration_minutes=30,
-                measures=("pasi", "iga", "dlqi"),
+                measures=PSORIASIS_MEASURES,
             ),
+            *_follow_ups(PSORIASIS_MEASURES),
         ],
     },
+    # protocols.md: the Vancouver Scar Scale is for burn and hypertrophic scars, so
+    # the second edition splits the first edition's "Acne and surgical scars":
+    # atrophic acne scars keep the Goodman & Baron grade (key "scars", as before),
+    # surgical scars get POSAS. VSS stays in the catalogue for a clinic's own
+    # burn-scar protocol.
     {
         "key": "scars",
-        "name": "Acne and surgical scars",
+        "name": "Atrophic acne scars",
         "indication": "scar",
         "delivery": "microneedling",
         "description": (
-            f"Microneedling with {SCAR_PRODUCT} every 4 weeks for 3 sessions, assessed "
-            f"3 months after the last session ({SEED_REVIEW})."
+            f"Microneedling with {SCAR_PRODUCT} every 4 weeks for 3 sessions, graded "
+            "(Goodman & Baron) 3 months after the last session and followed up at 6 and "
+            f"12 months ({SEED_REVIEW})."
         ),
         "product": SCAR_PRODUCT,
-        "steps": [
-            # Not in protocols.md, which starts with the treatment. Without a step at
-            # interval 0 the enrolment start date would hold no visit and the first
-            # session would fall 28 days after it with no pre-treatment grading; this
-            # baseline records the scar grade the course is judged against.
-            _step(
-                "Baseline assessment",
-                "assessment",
-                repeat=1,
-                interval_days=0,
-                window_before_days=0,
-                window_after_days=0,
-                duration_minutes=30,
-                measures=("scar_grade", "vss"),
-            ),
-            _step(
-                "Microneedling with secretome",
-                "treatment",
-                repeat=3,
-                interval_days=28,
-                window_before_days=3,
-                window_after_days=7,
-                duration_minutes=60,
-                measures=("scar_grade", "vss", "pain_vas"),
-                product=SCAR_PRODUCT,
-                adjunct="microneedling",
-            ),
-            # Measures (silent in protocols.md): the two scar scales, without pain_vas
-            # since no procedure is done at this visit.
-            _step(
-                "Assessment 3 months after the last session",
-                "assessment",
-                primary_endpoint=True,
-                repeat=1,
-                interval_days=90,
-                window_before_days=14,
-                window_after_days=14,
-                duration_minutes=30,
-                measures=("scar_grade", "vss"),
-            ),
-        ],
+        "steps": _scar_course(("scar_grade",)),
+    },
+    {
+        "key": "surgical-scars",
+        "name": "Surgical scars",
+        "indication": "scar",
+        "delivery": "microneedling",
+        "description": (
+            f"Microneedling with {SCAR_PRODUCT} every 4 weeks for 3 sessions, scored with "
+            "POSAS (observer and patient) 3 months after the last session and followed up at "
+            f"6 and 12 months ({SEED_REVIEW})."
+        ),
+        "product": SCAR_PRODUCT,
+        "steps": _scar_course(("posas_observer", "posas_patient")),
     },
 )

@@ -68,6 +68,10 @@ class Protocol(models.Model):
     version = models.PositiveIntegerField(default=1)
     is_current = models.BooleanField(default=True)
     library_key = models.SlugField(max_length=60, blank=True)
+    # Which edition of the standard library this version was loaded from (or
+    # edited from); 0 for a clinic's own protocol. load_library adds the next
+    # version of a lineage whose current version is of an older edition.
+    library_edition = models.PositiveSmallIntegerField(default=0)
     name = models.CharField(max_length=200, validators=[single_line])
     indication = models.CharField(max_length=30, choices=Indication.choices)
     delivery = models.CharField(max_length=20, choices=Delivery.choices)
@@ -106,6 +110,7 @@ class StepKind(models.TextChoices):
 class Anchor(models.TextChoices):
     PREVIOUS = "previous", "After the previous session"
     START = "start", "From the start date"
+    TREATMENT = "treatment", "After the last treatment"
 
 
 class Adjunct(models.TextChoices):
@@ -133,6 +138,9 @@ class Step(models.Model):
     # The course's primary end point: its measures' `endpoint` is their value
     # at this step's last occurrence that has one (SPEC §10).
     primary_endpoint = models.BooleanField(default=False)
+    # A follow-up assessment after the course: it stays planned and bookable
+    # when the patient withdraws from treatment with `keep_follow_up`.
+    follow_up = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["protocol", "position"]

@@ -13,6 +13,11 @@ from dataclasses import dataclass
 
 PREVIOUS = "previous"
 START = "start"
+# From the last treatment (or dispensing) visit before this one: the
+# follow-ups of the second library edition (6 and 12 months "after the last
+# treatment"), which must not drift with the visits in between.
+TREATMENT = "treatment"
+TREATMENT_KIND = "treatment"
 
 PLANNED = "planned"
 BOOKED = "booked"
@@ -39,6 +44,9 @@ class StepRule:
     anchor: str
     window_before_days: int
     window_after_days: int
+    # Whether sessions of this step are treatments: an `anchor = treatment`
+    # step counts from the latest of them.
+    is_treatment: bool = False
 
     @classmethod
     def of(cls, step) -> "StepRule":
@@ -49,6 +57,7 @@ class StepRule:
             anchor=step.anchor,
             window_before_days=step.window_before_days,
             window_after_days=step.window_after_days,
+            is_treatment=step.kind == TREATMENT_KIND,
         )
 
 
@@ -110,9 +119,20 @@ def reference_date(state: SessionState) -> dt.date:
     return state.target_date
 
 
-def target_for(rule: StepRule, occurrence: int, *, start_date: dt.date, previous_reference: dt.date) -> dt.date:
+def target_for(
+    rule: StepRule,
+    occurrence: int,
+    *,
+    start_date: dt.date,
+    previous_reference: dt.date,
+    treatment_reference: dt.date | None = None,
+) -> dt.date:
+    """`treatment_reference` is the reference date of the latest treatment
+    session before this one (the start date when there is none)."""
     if rule.anchor == START:
         return start_date + dt.timedelta(days=rule.interval_days * occurrence)
+    if rule.anchor == TREATMENT:
+        return (treatment_reference or start_date) + dt.timedelta(days=rule.interval_days)
     return previous_reference + dt.timedelta(days=rule.interval_days)
 
 
@@ -120,15 +140,23 @@ def initial_schedule(start_date: dt.date, rules: Sequence[StepRule]) -> list[Pla
     """Every session of a new enrolment: steps in order, occurrences in
     order, numbered 1..N."""
     planned: list[PlannedSession] = []
-    previous_reference = start_date
+    previous_reference = treatment_reference = start_date
     sequence = 0
     for step_index, rule in enumerate(rules):
         for occurrence in range(1, rule.repeat + 1):
             sequence += 1
-            target = target_for(rule, occurrence, start_date=start_date, previous_reference=previous_reference)
+            target = target_for(
+                rule,
+                occurrence,
+                start_date=start_date,
+                previous_reference=previous_reference,
+                treatment_reference=treatment_reference,
+            )
             planned.append(PlannedSession(sequence, step_index, occurrence, window_around(target, rule)))
             # A new session is planned, so its reference date is its target.
             previous_reference = target
+            if rule.is_treatment:
+                treatment_reference = target
     return planned
 
 
@@ -147,13 +175,17 @@ def cascade(start_date: dt.date, sessions: Sequence[SessionState]) -> list[Recom
     running it twice, or after any sequence of changes, agrees.
     """
     results: list[Recomputed] = []
-    previous_reference = start_date
+    previous_reference = treatment_reference = start_date
     for state in sessions:
         if state.status in FROZEN:
             current = state
         else:
             target = target_for(
-                state.rule, state.occurrence, start_date=start_date, previous_reference=previous_reference
+                state.rule,
+                state.occurrence,
+                start_date=start_date,
+                previous_reference=previous_reference,
+                treatment_reference=treatment_reference,
             )
             dates = window_around(target, state.rule)
             out_of_window = state.status == BOOKED and state.booked_date is not None and not dates.holds(state.booked_date)
@@ -168,6 +200,9 @@ def cascade(start_date: dt.date, sessions: Sequence[SessionState]) -> list[Recom
                 completed_date=state.completed_date,
             )
         previous_reference = reference_date(current)
+        # A cancelled or skipped treatment passes its target on, as for `previous`.
+        if state.rule.is_treatment:
+            treatment_reference = previous_reference
     return results
 
 

@@ -16,7 +16,7 @@ from core.exceptions import Conflict
 from core.services import model_update
 
 from . import schedule
-from .library import MEASURES, PROTOCOLS, RESPONDERS
+from .library import EDITION, MEASURES, PROTOCOLS, RESPONDERS
 from .models import Adjunct, Anchor, OutcomeMeasure, Protocol, Step, StepKind
 
 PROTOCOL_FIELDS = ("name", "indication", "delivery", "description", "product", "active")
@@ -32,6 +32,7 @@ STEP_FIELDS = (
     "product",
     "adjunct",
     "primary_endpoint",
+    "follow_up",
 )
 STEP_DEFAULTS = {
     "repeat": 1,
@@ -43,6 +44,7 @@ STEP_DEFAULTS = {
     "product": "",
     "adjunct": Adjunct.NONE,
     "primary_endpoint": False,
+    "follow_up": False,
 }
 
 
@@ -72,8 +74,11 @@ def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
             errors.setdefault("steps", []).append(f"Step {index}: anchor must be one of {', '.join(Anchor.values)}.")
         if step.get("adjunct") not in Adjunct.values:
             errors.setdefault("steps", []).append(f"Step {index}: adjunct must be one of {', '.join(Adjunct.values)}.")
-        if not isinstance(step.get("primary_endpoint"), bool):
-            errors.setdefault("steps", []).append(f"Step {index}: primary_endpoint must be true or false.")
+        for flag in ("primary_endpoint", "follow_up"):
+            if not isinstance(step.get(flag), bool):
+                errors.setdefault("steps", []).append(f"Step {index}: {flag} must be true or false.")
+        if step.get("follow_up") and step.get("kind") != StepKind.ASSESSMENT:
+            errors.setdefault("steps", []).append(f"Step {index}: only an assessment can be a follow-up.")
         _bounded(step, "repeat", 1, schedule.MAX_REPEAT, errors, index)
         _bounded(step, "interval_days", 0, schedule.MAX_INTERVAL_DAYS, errors, index)
         _bounded(step, "window_before_days", 0, schedule.MAX_WINDOW_DAYS, errors, index)
@@ -160,6 +165,7 @@ def update_protocol(
         lineage=protocol.lineage,
         version=protocol.version + 1,
         library_key=protocol.library_key,
+        library_edition=protocol.library_edition,
         created_by=by,
         **{f: fields.get(f, getattr(protocol, f)) for f in PROTOCOL_FIELDS},
     )
@@ -182,20 +188,42 @@ def load_measures() -> int:
 
 @transaction.atomic
 def load_library(clinic: Clinic) -> int:
-    """Give a clinic the standard protocols it does not have yet (by library
-    key). Idempotent: a clinic that has them, edited or not, is left alone."""
+    """Bring a clinic's standard protocols to the library's current edition;
+    returns how many protocols were added or given a new version.
+
+    A key the clinic does not have is added. A key whose current version came
+    from an older edition (edited by the clinic or not) gets the new edition as
+    the next version of the same lineage, keeping its `active` flag; the old
+    version stays as it is, with its enrolments. Idempotent: a clinic already
+    on this edition is left alone, its own edits included."""
     load_measures()
-    have = set(Protocol.objects.filter(clinic=clinic).exclude(library_key="").values_list("library_key", flat=True))
-    created = 0
+    current = {
+        p.library_key: p
+        for p in Protocol.objects.select_for_update().filter(clinic=clinic, is_current=True).exclude(library_key="")
+    }
+    changed = 0
     for spec in PROTOCOLS:
-        if spec["key"] in have:
+        fields = {f: spec[f] for f in PROTOCOL_FIELDS if f in spec}
+        steps = clean_steps(spec["steps"])
+        old = current.get(spec["key"])
+        if old is None:
+            protocol = Protocol.objects.create(clinic=clinic, library_key=spec["key"], library_edition=EDITION, **fields)
+        elif old.library_edition < EDITION:
+            old.is_current = False
+            old.save(update_fields=["is_current"])
+            protocol = Protocol.objects.create(
+                clinic=clinic,
+                lineage=old.lineage,
+                version=old.version + 1,
+                library_key=spec["key"],
+                library_edition=EDITION,
+                **{**fields, "active": old.active},
+            )
+        else:
             continue
-        protocol = Protocol.objects.create(
-            clinic=clinic, library_key=spec["key"], **{f: spec[f] for f in PROTOCOL_FIELDS if f in spec}
-        )
-        _write_steps(protocol, clean_steps(spec["steps"]))
-        created += 1
-    return created
+        _write_steps(protocol, steps)
+        changed += 1
+    return changed
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from clinics.models import Role, User
 from core.exceptions import Conflict
 from core.services import now as now_or
 from core.services import require_role, workflow
+from protocols.library import SEX_SPECIFIC_MEASURES
 from protocols.models import Lot, OutcomeMeasure, StepKind
 from protocols.outcome_values import measured_value
 from protocols.products import check_lot_for
@@ -54,7 +55,11 @@ def _clean_outcomes(
         except ValidationError as error:
             errors.extend(error.messages)
     if not errors and not not_done_reason:
-        required = dict(session.step.measures.values_list("code", "name"))
+        required = {
+            code: name
+            for code, name in session.step.measures.values_list("code", "name")
+            if SEX_SPECIFIC_MEASURES.get(code, session.patient.sex) == session.patient.sex
+        }
         missing = [required[code] for code in sorted(set(required) - seen)]
         if missing:
             errors.append(

@@ -143,9 +143,14 @@ class Session(models.Model):
         return self.step.kind == StepKind.HOME
 
     def _inactive_enrolment(self) -> str:
-        if self.enrolment.status != EnrolmentStatus.ACTIVE:
-            return f"The enrolment is {self.enrolment.status}; its sessions cannot change."
-        return ""
+        if self.enrolment.status == EnrolmentStatus.ACTIVE:
+            return ""
+        # Withdrawn from treatment with `keep_follow_up`: the follow-ups go on.
+        if self.enrolment.status == EnrolmentStatus.WITHDRAWN and self.enrolment.follow_up_kept and self.step.follow_up:
+            return ""
+        if self.enrolment.follow_up_kept:
+            return f"The enrolment is {self.enrolment.status} (follow-up visits only); this session cannot change."
+        return f"The enrolment is {self.enrolment.status}; its sessions cannot change."
 
     def booking_refusal(self) -> str:
         """Why this session cannot be booked (or rebooked) now; "" when it can."""

@@ -149,8 +149,8 @@ def stale_reason(reminder: Reminder, now: dt.datetime) -> str:
         return "The patient has no reminder consent or no email address."
     if reminder.kind in NOTICE_KINDS:
         return notice_stale_reason(reminder, now)
-    if session.enrolment.status != "active":
-        return f"The enrolment is {session.enrolment.status}."
+    if refusal := session._inactive_enrolment():
+        return refusal
     tz = session.clinic.tz
     if reminder.kind == ReminderKind.BOOKED:
         if session.status != SessionStatus.BOOKED or session.start is None:

@@ -89,7 +89,8 @@ def sync_reminders(session: Session, *, now: dt.datetime) -> None:
     matches (same kind and due time) is never made twice."""
     clinic = session.clinic
     patient = session.patient
-    enrolment_active = session.enrolment.status == "active"
+    # Active, or a follow-up kept after a withdrawal from treatment.
+    enrolment_active = not session._inactive_enrolment()
     state = {
         "status": session.status if enrolment_active else SessionStatus.CANCELLED,
         "is_home": session.is_home,

@@ -12,6 +12,7 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -195,7 +196,11 @@ def due_list(request):
     sessions = (
         selectors.sessions_of(clinic)
         .select_related("enrolment__protocol")
-        .filter(status=SessionStatus.PLANNED, enrolment__status=EnrolmentStatus.ACTIVE, window_start__lte=horizon)
+        .filter(status=SessionStatus.PLANNED, window_start__lte=horizon)
+        .filter(
+            Q(enrolment__status=EnrolmentStatus.ACTIVE)
+            | Q(enrolment__status=EnrolmentStatus.WITHDRAWN, enrolment__follow_up_kept=True, step__follow_up=True)
+        )
         .exclude(step__kind="home")
         .order_by("window_start", "target_date", "patient__last_name", "sequence")
     )

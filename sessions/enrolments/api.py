@@ -55,16 +55,22 @@ class EnrolmentSerializer(serializers.ModelSerializer):
             "status",
             "withdrawn_reason",
             "withdrawn_at",
+            "follow_up_kept",
             "created_at",
             "sessions",
             "allow_concurrent",
         ]
-        read_only_fields = ["id", "status", "withdrawn_reason", "withdrawn_at", "created_at"]
+        read_only_fields = ["id", "status", "withdrawn_reason", "withdrawn_at", "follow_up_kept", "created_at"]
         extra_kwargs = {"start_date": {"help_text": "Within two years of today (clinic-local date)."}}
 
 
 class WithdrawSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+    keep_follow_up = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Withdraw from treatment only: the follow-up assessments stay planned and bookable.",
+    )
 
 
 class PointSerializer(serializers.Serializer):
@@ -183,14 +189,19 @@ class EnrolmentViewSet(
     @extend_schema(
         request=WithdrawSerializer,
         responses=EnrolmentSerializer,
-        description="Withdraw: planned and booked sessions become `cancelled`, their reminders void (clinician).",
+        description="Withdraw: planned and booked sessions become `cancelled`, their reminders void (clinician). "
+        "With `keep_follow_up: true` the follow-up assessments stay planned or booked (the enrolment reads "
+        "`withdrawn` with `follow_up_kept: true`); 400 when there is no open follow-up to keep.",
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         serializer = WithdrawSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         enrolment = withdraw_enrolment(
-            enrolment=self.get_object(), reason=serializer.validated_data["reason"], by=request.user
+            enrolment=self.get_object(),
+            reason=serializer.validated_data["reason"],
+            keep_follow_up=serializer.validated_data["keep_follow_up"],
+            by=request.user,
         )
         return Response(self.get_serializer(self._reloaded(enrolment)).data)
 

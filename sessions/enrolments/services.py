@@ -123,24 +123,40 @@ def _refuse_a_second_active_course(patient: Patient, protocol: Protocol) -> None
 
 
 @workflow
-def withdraw_enrolment(*, enrolment: Enrolment, by: User, reason: str = "", now: dt.datetime | None = None) -> Enrolment:
+def withdraw_enrolment(
+    *,
+    enrolment: Enrolment,
+    by: User,
+    reason: str = "",
+    keep_follow_up: bool = False,
+    now: dt.datetime | None = None,
+) -> Enrolment:
+    """Withdraw the patient: open sessions are cancelled. With
+    `keep_follow_up` the patient stops treatment only: the protocol's
+    follow-up assessments (`Step.follow_up`) stay planned or booked, and the
+    enrolment reads `withdrawn` with `follow_up_kept`."""
     now = now_or(now)
     require_role(by, Role.CLINICIAN, clinic_id=enrolment.clinic_id, what="enrolment")
     enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise Conflict(f"The enrolment is already {enrolment.status}.")
+    open_sessions = enrolment.sessions.filter(status__in=(SessionStatus.PLANNED, SessionStatus.BOOKED))
+    kept = open_sessions.filter(step__follow_up=True) if keep_follow_up else open_sessions.none()
+    if keep_follow_up and not kept.exists():
+        raise ValidationError({"keep_follow_up": ["This enrolment has no open follow-up visit to keep."]})
     enrolment.status = EnrolmentStatus.WITHDRAWN
     enrolment.withdrawn_reason = reason
     enrolment.withdrawn_at = now
-    enrolment.save(update_fields=["status", "withdrawn_reason", "withdrawn_at"])
+    enrolment.follow_up_kept = keep_follow_up
+    enrolment.save(update_fields=["status", "withdrawn_reason", "withdrawn_at", "follow_up_kept"])
     # Planned and booked sessions are given up; their slots are freed and
-    # their pending reminders voided. Completed ones stay as history.
-    open_sessions = list(
-        enrolment.sessions.filter(status__in=(SessionStatus.PLANNED, SessionStatus.BOOKED)).select_related(
-            "clinic", "enrolment", "patient", "step"
-        )
+    # their pending reminders voided. Completed ones stay as history, kept
+    # follow-ups as they are (their dates are anchored on treatments that no
+    # longer move, so nothing is recomputed).
+    given_up = list(
+        open_sessions.exclude(pk__in=kept.values("pk")).select_related("clinic", "enrolment", "patient", "step")
     )
-    for session in open_sessions:
+    for session in given_up:
         was_booked = session.status == SessionStatus.BOOKED
         session.status = SessionStatus.CANCELLED
         session._history_user = by

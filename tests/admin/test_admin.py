@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from clinics.models import Clinic, Closure, OpeningHours, Role, Room, User
 from patients.models import Enrolment, Patient
+from protocols.library import PROTOCOLS
 from protocols.models import OutcomeMeasure, Protocol
 from sessions.models import AdverseEvent, Deviation, OutcomeMeasurement, Reminder, Session
 
@@ -214,7 +215,7 @@ def test_a_clinic_added_in_the_admin_gets_the_library(admin_client):
     })
     assert response.status_code == 302
     clinic = Clinic.objects.get(slug="admin-clinic")
-    assert clinic.protocols.count() == 7
+    assert clinic.protocols.count() == len(PROTOCOLS) == 8
     assert clinic.opening_hours.count() == 1 and clinic.closures.count() == 1
 
 

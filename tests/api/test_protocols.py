@@ -51,7 +51,9 @@ def test_manager_creates_a_protocol_with_steps(client_as, manager, hair_protocol
         "product": "",
         "adjunct": "microneedling",
         "primary_endpoint": False,
+        "follow_up": False,
     }
+    assert (data["library_key"], data["library_edition"]) == ("", 0)
     assert Protocol.objects.get(pk=data["id"]).clinic == manager.clinic
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from clinics.models import Clinic, OpeningHours, Role, User
-from protocols.library import MEASURES, PROTOCOLS
+from protocols.library import EDITION, MEASURES, PROTOCOLS
 from protocols.models import OutcomeMeasure, Protocol, Step
 from tests.factories import ClinicFactory
 
@@ -32,7 +32,7 @@ def library_counts():
 # --- create_clinic ---------------------------------------------------------------------------
 
 
-def test_create_clinic_makes_a_clinic_with_the_seven_protocols(run):
+def test_create_clinic_makes_a_clinic_with_the_eight_protocols(run):
     out = run("create_clinic", "Charité Skin", "--slug", "charite", "--timezone", "Europe/Berlin",
               "--sender-email", "desk@charite.example")
 
@@ -41,7 +41,7 @@ def test_create_clinic_makes_a_clinic_with_the_seven_protocols(run):
     assert set(clinic.protocols.filter(is_current=True).values_list("library_key", flat=True)) == LIBRARY_KEYS
     assert OutcomeMeasure.objects.count() == len(MEASURES)
     assert sorted(OpeningHours.objects.filter(clinic=clinic).values_list("weekday", flat=True)) == [0, 1, 2, 3, 4]
-    assert "7 standard protocols" in out
+    assert "8 standard protocols" in out
 
 
 def test_create_clinic_takes_the_slug_from_the_name(run):
@@ -149,12 +149,13 @@ def test_load_protocol_library_gives_every_clinic_the_library_once(run):
 
     out = run("load_protocol_library")
 
-    assert OutcomeMeasure.objects.count() == len(MEASURES) == 19
+    assert OutcomeMeasure.objects.count() == len(MEASURES) == 27
     for clinic in (first, second):
         assert set(clinic.protocols.values_list("library_key", flat=True)) == LIBRARY_KEYS
-        assert clinic.protocols.count() == len(PROTOCOLS) == 7
+        assert clinic.protocols.count() == len(PROTOCOLS) == 8
+        assert set(clinic.protocols.values_list("library_edition", flat=True)) == {EDITION}
     assert f"Outcome measures: {len(MEASURES)} created or updated" in out
-    assert "added 7 of the 7 standard protocols" in out
+    assert "added or gave a new version to 8 of the 8 standard protocols (edition 2)" in out
 
     before = library_counts()
     again = run("load_protocol_library")

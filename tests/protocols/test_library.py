@@ -9,6 +9,7 @@ from protocols.library import (
     INDICATIONS,
     MEASURES,
     PROTOCOLS,
+    SEX_SPECIFIC_MEASURES,
     STEP_KINDS,
     VALUE_TYPES,
 )
@@ -34,7 +35,16 @@ INSTRUMENT_CODES = {
     "vss",
     "pain_vas",
     "tcs_use",
+    "erythema_grade",
+    "downtime_days",
+    "reepithelialised",
+    "posas_observer",
+    "posas_patient",
+    "norwood",
+    "ludwig",
 }
+# Not in instruments.md: what a dispensing visit records (protocols.md, second edition).
+EXTRA_CODES = {"amount_dispensed"}
 MEASURE_KEYS = {
     "code",
     "name",
@@ -59,6 +69,7 @@ STEP_KEYS = {
     "product",
     "adjunct",
     "primary_endpoint",
+    "follow_up",
 }
 MEASURES_BY_CODE = {measure["code"]: measure for measure in MEASURES}
 PROTOCOLS_BY_KEY = {protocol["key"]: protocol for protocol in PROTOCOLS}
@@ -68,22 +79,35 @@ ALL_STEPS = [
 
 
 def nominal_days(steps):
-    """Target day of every session when each is done on its target day (SPEC §3)."""
+    """Target day of every session when each is done on its target day (SPEC §3),
+    written out independently of protocols.schedule."""
     days = []
+    last_treatment = 0
     for step in steps:
         for j in range(1, step["repeat"] + 1):
             if step["anchor"] == "start":
                 days.append(step["interval_days"] * j)
+            elif step["anchor"] == "treatment":
+                days.append(last_treatment + step["interval_days"])
             else:
                 days.append((days[-1] if days else 0) + step["interval_days"])
+            if step["kind"] == "treatment":
+                last_treatment = days[-1]
     return days
 
 
-def test_catalogue_has_the_19_instrument_measures_once_each():
+def booked_days(steps):
+    """nominal_days without home applications (they are never booked)."""
+    days = nominal_days(steps)
+    kinds = [step["kind"] for step in steps for _ in range(step["repeat"])]
+    return [day for day, kind in zip(days, kinds, strict=True) if kind != "home"]
+
+
+def test_catalogue_has_the_26_instrument_measures_and_the_amount_dispensed_once_each():
     codes = [measure["code"] for measure in MEASURES]
-    assert len(codes) == 19
-    assert len(set(codes)) == 19
-    assert set(codes) == INSTRUMENT_CODES
+    assert len(codes) == 27
+    assert len(set(codes)) == 27
+    assert set(codes) == INSTRUMENT_CODES | EXTRA_CODES
 
 
 @pytest.mark.parametrize("measure", MEASURES, ids=lambda measure: measure["code"])
@@ -117,6 +141,14 @@ def test_measure_fields_are_well_formed(measure):
         ("scar_grade", "score", "score", "1", "4", False),
         ("vss", "score", "score", "0", "13", False),
         ("tcs_use", "g", "decimal", "0", "1000", False),
+        ("erythema_grade", "score", "score", "0", "4", False),
+        ("downtime_days", "days", "integer", "0", "60", False),
+        ("reepithelialised", "0/1", "integer", "0", "1", True),
+        ("posas_observer", "score", "integer", "6", "60", False),
+        ("posas_patient", "score", "integer", "6", "60", False),
+        ("norwood", "score", "decimal", "1", "7", False),
+        ("ludwig", "score", "score", "1", "3", False),
+        ("amount_dispensed", "g", "decimal", "0", "1000", False),
     ],
 )
 def test_measure_ranges_match_instruments_md(code, unit, value_type, low, high, higher_is_better):
@@ -135,7 +167,9 @@ def test_each_protocol_marks_its_end_of_course_assessment_as_primary_end_point()
         assert [step["kind"] for step in marked] == ["assessment"], protocol["key"]
 
 
-def test_library_has_the_seven_protocols():
+def test_library_has_the_eight_protocols():
+    # The second edition splits the first edition's scars protocol (VSS is for burn
+    # and hypertrophic scars): atrophic acne scars and surgical scars.
     assert [protocol["key"] for protocol in PROTOCOLS] == [
         "hair-aga",
         "photoaging-4wk",
@@ -144,8 +178,9 @@ def test_library_has_the_seven_protocols():
         "atopic-dermatitis",
         "psoriasis",
         "scars",
+        "surgical-scars",
     ]
-    assert len({protocol["name"] for protocol in PROTOCOLS}) == 7
+    assert len({protocol["name"] for protocol in PROTOCOLS}) == 8
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda protocol: protocol["key"])
@@ -195,73 +230,186 @@ def test_anchor_start_steps_never_target_the_start_date(step):
         assert step["interval_days"] > 0
 
 
-def test_hair_protocol_matches_protocols_md():
+FIELDS = (
+    "kind",
+    "repeat",
+    "interval_days",
+    "anchor",
+    "window_before_days",
+    "window_after_days",
+    "measures",
+    "adjunct",
+)
+
+
+def rows(key):
+    return [tuple(step[field] for field in FIELDS) for step in PROTOCOLS_BY_KEY[key]["steps"]]
+
+
+def follow_up_rows(measures):
+    return [
+        ("assessment", 1, 182, "treatment", 14, 14, list(measures), "none"),
+        ("assessment", 1, 365, "treatment", 21, 21, list(measures), "none"),
+    ]
+
+
+def end_point_measures(protocol):
+    (end_point,) = [step for step in protocol["steps"] if step["primary_endpoint"]]
+    return end_point["measures"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda protocol: protocol["key"])
+def test_every_protocol_ends_with_follow_ups_at_6_and_12_months_after_the_last_treatment(protocol):
+    *_, six, twelve = protocol["steps"]
+    for step, interval, window in ((six, 182, 14), (twelve, 365, 21)):
+        assert step["kind"] == "assessment"
+        assert (step["repeat"], step["interval_days"], step["anchor"]) == (1, interval, "treatment")
+        assert (step["window_before_days"], step["window_after_days"]) == (window, window)
+        assert step["follow_up"] is True
+        assert step["measures"]
+        assert set(step["measures"]) <= set(end_point_measures(protocol))
+    steps = protocol["steps"]
+    days = nominal_days(steps)
+    kinds = [step["kind"] for step in steps for _ in range(step["repeat"])]
+    last_treatment = max(day for day, kind in zip(days, kinds, strict=True) if kind == "treatment")
+    assert days[-2:] == [last_treatment + 182, last_treatment + 365]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda protocol: protocol["key"])
+def test_only_assessments_after_the_course_are_follow_ups(protocol):
+    for step in protocol["steps"]:
+        if step["follow_up"]:
+            assert step["kind"] == "assessment"
+            assert not step["primary_endpoint"]
+    # The baseline and the end point are never follow-ups.
+    assert not protocol["steps"][0]["follow_up"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda protocol: protocol["key"])
+def test_every_protocol_has_a_treatment_for_its_follow_ups_to_count_from(protocol):
+    assert any(step["kind"] == "treatment" for step in protocol["steps"])
+
+
+def test_hair_protocol_matches_the_second_edition():
     hair = PROTOCOLS_BY_KEY["hair-aga"]
     assert (hair["indication"], hair["delivery"]) == ("hair", "injection")
-    fields = (
-        "kind",
-        "repeat",
-        "interval_days",
-        "anchor",
-        "window_before_days",
-        "window_after_days",
-        "measures",
-        "adjunct",
-    )
-    assert [tuple(step[field] for field in fields) for step in hair["steps"]] == [
-        ("assessment", 1, 0, "previous", 0, 0, ["hair_density", "hair_thickness"], "none"),
+    assert rows("hair-aga") == [
+        ("assessment", 1, 0, "previous", 0, 0, ["hair_density", "hair_thickness", "norwood", "ludwig"], "none"),
         ("treatment", 6, 14, "previous", 0, 14, ["pain_vas"], "microneedling"),
         ("assessment", 1, 14, "previous", 0, 7, ["hair_density", "hair_thickness"], "none"),
-        ("assessment", 1, 180, "start", 14, 14, ["hair_density"], "none"),
+        *follow_up_rows(["hair_density", "hair_thickness"]),
     ]
-    # Baseline, six fortnightly sessions (the 12-week course), end of course, 6 months.
-    assert nominal_days(hair["steps"]) == [0, 14, 28, 42, 56, 70, 84, 98, 180]
+    # Baseline, six fortnightly sessions (the 12-week course), end of course 2 weeks after
+    # the sixth, then 6 and 12 months counted from the last injection (day 84), not from
+    # the start (the first edition's day 180 could fall before the last injection).
+    assert nominal_days(hair["steps"]) == [0, 14, 28, 42, 56, 70, 84, 98, 84 + 182, 84 + 365]
 
 
-def test_post_laser_procedure_day_uses_fractional_co2():
-    procedure, home, *_ = PROTOCOLS_BY_KEY["post-laser"]["steps"]
+def test_norwood_is_for_men_and_ludwig_for_women():
+    assert SEX_SPECIFIC_MEASURES == {"norwood": "male", "ludwig": "female"}
+
+
+@pytest.mark.parametrize("key", ["photoaging-4wk", "atopic-dermatitis", "psoriasis"])
+def test_topical_courses_begin_with_a_dispensing_visit_then_weekly_check_ins(key):
+    protocol = PROTOCOLS_BY_KEY[key]
+    baseline, dispensing, home, *_ = protocol["steps"]
+    assert baseline["kind"] == "assessment"
+    assert (dispensing["kind"], dispensing["repeat"], dispensing["interval_days"], dispensing["anchor"]) == (
+        "treatment",
+        1,
+        0,
+        "previous",
+    )
+    # A treatment step: completing it names a lot of the product (SPEC §12).
+    assert dispensing["product"] == protocol["product"]
+    assert dispensing["measures"] == ["amount_dispensed"]
+    assert (home["kind"], home["repeat"], home["interval_days"], home["anchor"]) == ("home", 4, 7, "start")
+    # Dispensed on the baseline's day, so the follow-ups count from the start date.
+    assert booked_days(protocol["steps"])[:2] == [0, 0]
+    assert nominal_days(protocol["steps"])[-2:] == [182, 365]
+
+
+def test_photoaging_keeps_its_week_4_end_point_and_3_month_follow_up():
+    assert rows("photoaging-4wk")[3:] == [
+        ("assessment", 1, 28, "start", 3, 3, ["wrinkle_depth", "elasticity_r2", "hydration", "glogau"], "none"),
+        ("assessment", 1, 90, "start", 14, 14, ["wrinkle_depth", "elasticity_r2", "hydration", "glogau"], "none"),
+        *follow_up_rows(["wrinkle_depth", "elasticity_r2", "hydration", "glogau"]),
+    ]
+    steps = PROTOCOLS_BY_KEY["photoaging-4wk"]["steps"]
+    assert steps[3]["primary_endpoint"] and steps[4]["follow_up"]
+    assert booked_days(steps) == [0, 0, 28, 90, 182, 365]
+
+
+def test_psoriasis_matches_the_second_edition():
+    steps = PROTOCOLS_BY_KEY["psoriasis"]["steps"]
+    assert rows("psoriasis")[3:] == [
+        ("assessment", 2, 28, "start", 5, 5, ["pasi", "iga"], "none"),
+        ("assessment", 1, 84, "start", 7, 7, ["pasi", "iga", "dlqi"], "none"),
+        *follow_up_rows(["pasi", "iga", "dlqi"]),
+    ]
+    assert steps[4]["primary_endpoint"]
+    assert booked_days(steps) == [0, 0, 28, 56, 84, 182, 365]
+
+
+def test_atopic_dermatitis_matches_the_second_edition():
+    steps = PROTOCOLS_BY_KEY["atopic-dermatitis"]["steps"]
+    scores = ["scorad", "easi", "iga", "itch_nrs", "tcs_use"]
+    assert rows("atopic-dermatitis")[3:] == [
+        ("assessment", 2, 14, "start", 3, 3, scores, "none"),
+        ("assessment", 1, 84, "start", 7, 7, ["scorad", "easi", "dlqi"], "none"),
+        *follow_up_rows(scores),
+    ]
+    assert steps[3]["primary_endpoint"]
+    assert booked_days(steps) == [0, 0, 14, 28, 84, 182, 365]
+
+
+def test_wound_dressings_cannot_run_into_the_week_12_assessment():
+    steps = PROTOCOLS_BY_KEY["chronic-wound"]["steps"]
+    assert rows("chronic-wound") == [
+        ("assessment", 1, 0, "previous", 0, 0, ["wound_area"], "none"),
+        ("treatment", 16, 3, "previous", 0, 1, ["wound_area", "wound_closed"], "none"),
+        ("assessment", 1, 28, "start", 3, 3, ["wound_area"], "none"),
+        ("assessment", 1, 84, "start", 7, 7, ["wound_area", "wound_closed"], "none"),
+        *follow_up_rows(["wound_area", "wound_closed"]),
+    ]
+    dressing, week_12 = steps[1], steps[3]
+    assert week_12["primary_endpoint"]
+    # Every dressing at the end of its window: 16 × (3 + 1) days.
+    latest_last_dressing = dressing["repeat"] * (dressing["interval_days"] + dressing["window_after_days"])
+    assert latest_last_dressing == 64
+    assert latest_last_dressing < week_12["interval_days"] - week_12["window_before_days"]
+    # The last dressing on time is day 48; the follow-ups count from it.
+    assert nominal_days(steps)[-2:] == [48 + 182, 48 + 365]
+
+
+def test_post_laser_reviews_record_erythema_downtime_and_re_epithelialisation():
+    procedure, home, day_7, week_4, *_ = PROTOCOLS_BY_KEY["post-laser"]["steps"]
     assert (procedure["kind"], procedure["adjunct"], procedure["measures"]) == (
         "treatment",
         "fractional_co2",
         ["pain_vas"],
     )
     assert (home["kind"], home["repeat"], home["interval_days"]) == ("home", 7, 1)
-    assert nominal_days(PROTOCOLS_BY_KEY["post-laser"]["steps"]) == [
-        0,
-        1,
-        2,
-        3,
-        4,
-        5,
-        6,
-        7,
-        7,
-        28,
-    ]
+    for review in (day_7, week_4):
+        assert review["measures"] == ["erythema_grade", "downtime_days", "reepithelialised"]
+    assert week_4["primary_endpoint"]
+    assert rows("post-laser")[4:] == follow_up_rows(["erythema_grade"])
+    assert nominal_days(PROTOCOLS_BY_KEY["post-laser"]["steps"]) == [0, 1, 2, 3, 4, 5, 6, 7, 7, 28, 182, 365]
 
 
-def test_psoriasis_week_12_is_anchored_to_start():
-    week_12 = PROTOCOLS_BY_KEY["psoriasis"]["steps"][-1]
-    assert (week_12["interval_days"], week_12["anchor"], week_12["repeat"]) == (84, "start", 1)
-    assert (week_12["window_before_days"], week_12["window_after_days"]) == (7, 7)
-    assert nominal_days(PROTOCOLS_BY_KEY["psoriasis"]["steps"]) == [0, 28, 56, 84]
-
-
-def test_scars_start_with_a_baseline_then_three_monthly_sessions():
-    baseline, treatment, assessment = PROTOCOLS_BY_KEY["scars"]["steps"]
-    assert (baseline["kind"], baseline["measures"]) == ("assessment", ["scar_grade", "vss"])
-    assert (treatment["repeat"], treatment["interval_days"], treatment["anchor"]) == (
-        3,
-        28,
-        "previous",
-    )
+@pytest.mark.parametrize(
+    ("key", "measures"),
+    [("scars", ["scar_grade"]), ("surgical-scars", ["posas_observer", "posas_patient"])],
+)
+def test_scars_start_with_a_baseline_then_three_monthly_sessions(key, measures):
+    baseline, treatment, assessment, *_ = PROTOCOLS_BY_KEY[key]["steps"]
+    assert (baseline["kind"], baseline["measures"]) == ("assessment", measures)
+    assert (treatment["repeat"], treatment["interval_days"], treatment["anchor"]) == (3, 28, "previous")
     assert (treatment["window_before_days"], treatment["window_after_days"]) == (3, 7)
     assert treatment["adjunct"] == "microneedling"
-    assert (assessment["interval_days"], assessment["anchor"]) == (90, "previous")
-    assert nominal_days(PROTOCOLS_BY_KEY["scars"]["steps"]) == [0, 28, 56, 84, 174]
-
-
-def test_photoaging_follow_up_records_the_baseline_measures():
-    baseline, _home, week_4, follow_up = PROTOCOLS_BY_KEY["photoaging-4wk"]["steps"]
-    assert week_4["measures"] == baseline["measures"] == follow_up["measures"]
-    assert (follow_up["interval_days"], follow_up["anchor"]) == (90, "start")
+    assert treatment["measures"] == [*measures, "pain_vas"]
+    assert (assessment["interval_days"], assessment["anchor"], assessment["measures"]) == (90, "previous", measures)
+    assert assessment["primary_endpoint"]
+    # VSS is for burn and hypertrophic scars, not these.
+    assert all("vss" not in step["measures"] for step in PROTOCOLS_BY_KEY[key]["steps"])
+    assert nominal_days(PROTOCOLS_BY_KEY[key]["steps"]) == [0, 28, 56, 84, 174, 84 + 182, 84 + 365]

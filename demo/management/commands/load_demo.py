@@ -27,9 +27,10 @@ from clinics.models import Clinic, Closure, Role, Room, User
 from clinics.services import create_staff, set_opening_hours
 from core.exceptions import Conflict
 from core.timezones import at_local, is_in_gap
-from patients.models import Patient
+from patients.models import Patient, Sex
 from patients.services import create_patient
 from protocols import instruments
+from protocols.library import SEX_SPECIFIC_MEASURES
 from protocols.models import Lot, Product, ProductKind, Protocol, SourceTissue, StepKind, ValueType
 from protocols.services import set_up_clinic
 from sessions import services
@@ -70,6 +71,7 @@ AREAS = {
     "atopic-dermatitis": "Antecubital fossae and neck",
     "psoriasis": "Elbows, knees and lower back",
     "scars": "Cheeks, atrophic acne scars",
+    "surgical-scars": "Lower abdomen, caesarean section scar",
 }
 
 # Days over which a course shows its effect: outcome values move from their
@@ -82,6 +84,7 @@ COURSE_DAYS = {
     "atopic-dermatitis": 28,
     "psoriasis": 84,
     "scars": 84,
+    "surgical-scars": 84,
 }
 
 # Measure code: (baseline, end of course). Hair density 100 -> 129 is the
@@ -106,7 +109,17 @@ TRAJECTORIES = {
     "vss": (8, 4),
     "pain_vas": (3, 3),
     "tcs_use": (30, 8),
+    "erythema_grade": (3, 1),
+    "downtime_days": (6, 6),
+    "reepithelialised": (0, 1),
+    "posas_observer": (34, 22),
+    "posas_patient": (38, 24),
+    "norwood": (3.5, 3.5),
+    "ludwig": (2, 2),
+    "amount_dispensed": (30, 30),
 }
+# Norwood is graded for men, Ludwig for women (protocols.library.SEX_SPECIFIC_MEASURES).
+WOMEN = {"Sophie", "Katharina", "Elena", "Ingrid", "Julia", "Aylin", "Emma", "Mia", "Petra", "Lea"}
 # Patients differ: each one's values are scaled by one of these.
 SCALES = (1.0, 0.94, 1.07, 0.97, 1.04)
 
@@ -165,8 +178,9 @@ class DemoPatient:
 
 
 PATIENTS = [
-    # Started long enough ago that the end-of-course assessment shows the effect.
-    DemoPatient("RD-1001", "Thomas", "Müller", dt.date(1979, 4, 12), 2, True, "hair-aga", -110, {3: "adverse"}),
+    # Started long enough ago that the course and its 12-month follow-up are done (so one
+    # enrolment is completed) and the end-of-course assessment shows the effect.
+    DemoPatient("RD-1001", "Thomas", "Müller", dt.date(1979, 4, 12), 2, True, "hair-aga", -480, {3: "adverse"}),
     DemoPatient("RD-1002", "Lukas", "Fischer", dt.date(1988, 9, 3), 3, True, "hair-aga", -52, {4: "no_show"}),
     DemoPatient("RD-1003", "Mehmet", "Yılmaz", dt.date(1982, 1, 27), 4, True, "hair-aga", -28),
     DemoPatient("RD-1004", "Sophie", "Wagner", dt.date(1990, 6, 18), 2, True, "hair-aga", 5),
@@ -180,20 +194,20 @@ PATIENTS = [
     ),
     DemoPatient("RD-1011", "Friedrich", "Lange", dt.date(1948, 10, 11), 3, False, "chronic-wound", -35, {4: "skip"}),
     DemoPatient("RD-1012", "Aylin", "Demir", dt.date(1959, 7, 19), 4, True, "chronic-wound", -10),
-    DemoPatient("RD-1013", "Emma", "Hofmann", dt.date(1998, 4, 25), 2, True, "atopic-dermatitis", -56, {6: "no_show"}),
+    DemoPatient("RD-1013", "Emma", "Hofmann", dt.date(1998, 4, 25), 2, True, "atopic-dermatitis", -56, {7: "no_show"}),
     DemoPatient("RD-1014", "Noah", "Klein", dt.date(2001, 9, 8), 3, True, "atopic-dermatitis", -24),
     DemoPatient("RD-1015", "Mia", "Zimmermann", dt.date(1995, 1, 15), 2, True, "atopic-dermatitis", 2),
-    DemoPatient("RD-1016", "Stefan", "Braun", dt.date(1970, 6, 1), 2, True, "psoriasis", -68, {2: "late"}),
-    DemoPatient("RD-1017", "Petra", "Hartmann", dt.date(1966, 2, 28), 3, True, "psoriasis", -40, {2: "awaiting"}),
+    DemoPatient("RD-1016", "Stefan", "Braun", dt.date(1970, 6, 1), 2, True, "psoriasis", -68, {7: "late"}),
+    DemoPatient("RD-1017", "Petra", "Hartmann", dt.date(1966, 2, 28), 3, True, "psoriasis", -40, {7: "awaiting"}),
     DemoPatient("RD-1018", "Jan", "Kowalski", dt.date(1980, 12, 5), 2, False, "psoriasis", 12),
     DemoPatient("RD-1019", "Lea", "Richter", dt.date(1993, 8, 17), 3, True, "scars", -59),
-    DemoPatient("RD-1020", "David", "Schröder", dt.date(1989, 3, 21), 5, True, "scars", -14),
+    DemoPatient("RD-1020", "David", "Schröder", dt.date(1989, 3, 21), 5, True, "surgical-scars", -14),
 ]
 
 
 class Command(BaseCommand):
     help = (
-        f"Load the demo clinic {NAME!r} (slug {SLUG}): staff, rooms, 20 patients in the seven standard protocols, "
+        f"Load the demo clinic {NAME!r} (slug {SLUG}): staff, rooms, 20 patients in the eight standard protocols, "
         "with completed, skipped, missed and upcoming sessions. Changes nothing when it exists; prints the logins."
     )
 
@@ -289,6 +303,7 @@ class Demo:
                     "email": f"{ascii_name(spec.first_name)}.{ascii_name(spec.last_name)}@example.org",
                     "phone": f"+49 30 5550 {1100 + index}",
                     "skin_type": spec.skin_type,
+                    "sex": Sex.FEMALE if spec.first_name in WOMEN else Sex.MALE,
                     "reminder_consent": spec.consent,
                 },
                 by=self.reception,
@@ -527,10 +542,12 @@ class Demo:
         scale = SCALES[index % len(SCALES)]
         values = []
         for measure in session.step.measures.all():
+            if SEX_SPECIFIC_MEASURES.get(measure.code, session.patient.sex) != session.patient.sex:
+                continue
             baseline, final = TRAJECTORIES[measure.code]
             if measure.code == "pain_vas":
                 value = 3 + session.sequence % 2
-            elif measure.code == "wound_closed":
+            elif measure.code in ("wound_closed", "reepithelialised"):
                 value = 1 if progress >= 1 else 0
             else:
                 value = (baseline + (final - baseline) * progress) * scale

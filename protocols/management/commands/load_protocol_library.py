@@ -2,14 +2,15 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from clinics.models import Clinic
-from protocols.library import MEASURES, PROTOCOLS
+from protocols.library import EDITION, MEASURES, PROTOCOLS
 from protocols.services import load_library, load_measures
 
 
 class Command(BaseCommand):
     help = (
-        "Load the standard outcome-measure catalogue and give every clinic the standard protocols it lacks. "
-        "Running it again changes nothing."
+        "Load the standard outcome-measure catalogue and bring every clinic's standard protocols to the "
+        "library's current edition: missing ones are added, older editions get a new version (enrolments keep "
+        "theirs). Running it again changes nothing."
     )
 
     @transaction.atomic
@@ -22,11 +23,16 @@ class Command(BaseCommand):
             added = load_library(clinic)
             added_total += added
             if added:
-                self.stdout.write(f"{clinic.name} ({clinic.slug}): added {added} of the {len(PROTOCOLS)} standard protocols.")
+                self.stdout.write(
+                    f"{clinic.name} ({clinic.slug}): added or gave a new version to {added} of the "
+                    f"{len(PROTOCOLS)} standard protocols (edition {EDITION})."
+                )
         if not clinics:
             self.stdout.write("No clinic yet: protocols are loaded into each clinic when it is created.")
         elif not added_total:
-            self.stdout.write(f"Every clinic ({len(clinics)}) has the {len(PROTOCOLS)} standard protocols already.")
+            self.stdout.write(
+                f"Every clinic ({len(clinics)}) has the {len(PROTOCOLS)} standard protocols of edition {EDITION} already."
+            )
         if measures or added_total:
             self.stdout.write(self.style.SUCCESS("Protocol library loaded."))
         else:
