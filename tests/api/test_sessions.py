@@ -8,7 +8,7 @@ import time_machine
 
 from sessions import services
 from sessions.models import AdverseEvent, Deviation, OutcomeMeasurement, Reminder, Session
-from tests.factories import PatientFactory, UserFactory
+from tests.factories import PatientFactory, UserFactory, lot_of
 
 from .conftest import NOW, START, at
 
@@ -372,6 +372,8 @@ def test_complete_before_the_start_is_409(client_as, clinician, first_injection,
     ],
 )
 def test_bad_completions_are_400_and_change_nothing(client_as, clinician, booked_injection, body, field):
+    if isinstance(body, dict) and field != "lot":
+        body = {"lot": lot_of(booked_injection.clinic).pk, **body}  # a treatment names its lot (SPEC §12)
     answer = complete(client_as(clinician), booked_injection, body)
     assert answer.status_code == 400, answer.content
     assert field in answer.json()
@@ -389,7 +391,10 @@ def test_huge_float_in_raw_json_is_400(client_as, clinician, booked_injection):
 
 
 def test_a_not_done_reason_excuses_missing_measures(client_as, clinician, booked_injection):
-    answer = complete(client_as(clinician), booked_injection, {"not_done_reason": "patient declined the scale"})
+    answer = complete(
+        client_as(clinician), booked_injection,
+        {"not_done_reason": "patient declined the scale", "lot": lot_of(booked_injection.clinic).pk},
+    )
     assert answer.status_code == 200, answer.content
     assert answer.json()["not_done_reason"] == "patient declined the scale"
     assert Session.objects.get(pk=booked_injection.pk).status == "completed"
