@@ -5,6 +5,7 @@ from django.urls import path
 
 from audit import views as audit_views
 from clinics import views as clinic_views
+from protocols import authoring_views
 from protocols import views as protocol_views
 from sessions import calendar_feed, lot_views, outcome_views, patient_views, settings_views
 from sessions import views as session_views
@@ -36,7 +37,9 @@ urlpatterns = [
     path("lots/", lot_views.lot_list, name="lot_list"),
     path("lots/<int:pk>/recall/", lot_views.lot_recall, name="lot_recall"),
     path("protocols/", protocol_views.protocol_list, name="protocol_list"),
+    path("protocols/new/", authoring_views.protocol_edit, name="protocol_create"),
     path("protocols/<int:pk>/", protocol_views.protocol_detail, name="protocol_detail"),
+    path("protocols/<int:pk>/edit/", authoring_views.protocol_edit, name="protocol_edit"),
     path("settings/", settings_views.clinic_settings, name="clinic_settings"),
     path("settings/closures/", settings_views.closures, name="settings_closures"),
     path("settings/rooms/", settings_views.room_add, name="settings_room_add"),
