@@ -5,8 +5,9 @@ from django.urls import path
 
 from audit import views as audit_views
 from clinics import views as clinic_views
+from protocols import authoring_views
 from protocols import views as protocol_views
-from sessions import calendar_feed, lot_views, outcome_views, patient_links, patient_views
+from sessions import calendar_feed, lot_views, outcome_views, patient_links, patient_views, settings_views
 from sessions import views as session_views
 from sessions.enrolments import views as enrolment_views
 
@@ -36,7 +37,15 @@ urlpatterns = [
     path("lots/", lot_views.lot_list, name="lot_list"),
     path("lots/<int:pk>/recall/", lot_views.lot_recall, name="lot_recall"),
     path("protocols/", protocol_views.protocol_list, name="protocol_list"),
+    path("protocols/new/", authoring_views.protocol_edit, name="protocol_create"),
     path("protocols/<int:pk>/", protocol_views.protocol_detail, name="protocol_detail"),
+    path("protocols/<int:pk>/edit/", authoring_views.protocol_edit, name="protocol_edit"),
+    path("settings/", settings_views.clinic_settings, name="clinic_settings"),
+    path("settings/closures/", settings_views.closures, name="settings_closures"),
+    path("settings/rooms/", settings_views.room_add, name="settings_room_add"),
+    path("settings/rooms/<int:pk>/", settings_views.room_change, name="settings_room"),
+    path("settings/staff/", settings_views.staff_add, name="settings_staff_add"),
+    path("settings/staff/<int:pk>/", settings_views.staff_change, name="settings_staff"),
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("audit/export.csv", audit_views.audit_csv, name="audit_csv"),
     # For patients, from their emails: signed links, no login (SPEC §13).

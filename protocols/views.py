@@ -1,5 +1,5 @@
-"""The read-only protocol library: every current protocol of the clinic and
-each one's steps on a timeline. Authoring stays in the admin."""
+"""The protocol library: every current protocol of the clinic and each
+one's steps on a timeline. The manager's editor is in authoring_views."""
 
 import datetime as dt
 

@@ -203,6 +203,8 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
         ("failed-reminders", "/reminders/failed/"),
         ("protocols", "/protocols/"),
         ("protocol-detail", f"/protocols/{demo.hair.pk}/"),
+        ("settings", "/settings/"),
+        ("protocol-edit", f"/protocols/{demo.hair.pk}/edit/"),
     ]
     out = _shots_dir(tmp_path)
 
