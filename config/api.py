@@ -14,6 +14,7 @@ from clinics.api import PractitionerViewSet, RoomViewSet
 from core.api import JSONOnlyParser
 from protocols.api import MeasureViewSet, ProtocolViewSet
 from protocols.product_api import ProductViewSet
+from reports.api import CohortReportView, OutcomesExportView, PatientFhirView
 from sessions.adverse_event_api import AdverseEventViewSet
 from sessions.api import ReminderViewSet, SessionViewSet
 from sessions.clinic_api import ClinicView
@@ -60,6 +61,9 @@ router.register("photos", PhotoViewSet, basename="photo")
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("clinic/", ClinicView.as_view(), name="api-clinic"),
+    path("reports/cohort/", CohortReportView.as_view(), name="api-report-cohort"),
+    path("exports/outcomes.csv", OutcomesExportView.as_view(), name="api-export-outcomes"),
+    path("patients/<str:pk>/fhir/", PatientFhirView.as_view(), name="api-patient-fhir"),
     path(
         "patients/<str:pk>/calendar.ics",
         PatientCalendarViewSet.as_view({"get": "retrieve"}),
