@@ -5,6 +5,7 @@ from django.urls import path
 
 from clinics import views as clinic_views
 from protocols import views as protocol_views
+from reports import views as report_views
 from sessions import lot_views, outcome_views, patient_views
 from sessions import views as session_views
 from sessions.enrolments import views as enrolment_views
@@ -32,4 +33,6 @@ urlpatterns = [
     path("lots/<int:pk>/recall/", lot_views.lot_recall, name="lot_recall"),
     path("protocols/", protocol_views.protocol_list, name="protocol_list"),
     path("protocols/<int:pk>/", protocol_views.protocol_detail, name="protocol_detail"),
+    path("reports/", report_views.cohort, name="report_cohort"),
+    path("reports/cohort.csv", report_views.cohort_csv, name="report_cohort_csv"),
 ]

@@ -134,8 +134,7 @@ def _plan_definition(protocol) -> dict:
         "title": protocol.name,
         "status": "active" if protocol.is_current and protocol.active else "retired",
         "action": [
-            {"title": step.name, "description": f"{step.kind}, {step.repeat} ×"}
-            for step in protocol.steps.all()
+            {"title": step.name, "description": f"{step.kind}, {step.repeat} ×"} for step in protocol.steps.all()
         ],
     }
 

@@ -76,9 +76,7 @@ def cohort_enrolments(clinic, filters: CohortFilters):
     if filters.indication:
         enrolments = enrolments.filter(protocol__indication=filters.indication)
     if filters.lot is not None:
-        enrolments = enrolments.filter(
-            Exists(Session.objects.filter(enrolment=OuterRef("pk"), lot_id=filters.lot))
-        )
+        enrolments = enrolments.filter(Exists(Session.objects.filter(enrolment=OuterRef("pk"), lot_id=filters.lot)))
     if filters.started_from is not None:
         enrolments = enrolments.filter(start_date__gte=filters.started_from)
     if filters.started_to is not None:
@@ -234,7 +232,12 @@ def _measures(enrolments) -> list[dict]:
     )
     # Values without a baseline are counted, so a report can say how many it left out.
     missing = {
-        (row["measure_id"], row["session__step__position"], row["session__step__name"], row["session__occurrence"]): row["n"]
+        (
+            row["measure_id"],
+            row["session__step__position"],
+            row["session__step__name"],
+            row["session__occurrence"],
+        ): row["n"]
         for row in values.filter(baseline__isnull=True)
         .order_by()
         .values("measure_id", "session__step__position", "session__step__name", "session__occurrence")
@@ -258,7 +261,12 @@ def _measures(enrolments) -> list[dict]:
     out: dict[int, dict] = {}
     for row in rows:
         measure = measures[row["measure_id"]]
-        key = (row["measure_id"], row["session__step__position"], row["session__step__name"], row["session__occurrence"])
+        key = (
+            row["measure_id"],
+            row["session__step__position"],
+            row["session__step__name"],
+            row["session__occurrence"],
+        )
         n = row["n"]
         responders = []
         for definition in measure.responders or []:

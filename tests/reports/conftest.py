@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from sessions import services
 from tests.factories import PatientFactory, make_protocol, step
+from tests.pages.conftest import browser, console, new_page  # noqa: F401 (the browser fixtures)
 
 START = dt.date(2026, 3, 2)  # a Monday
 END_VISIT = dt.date(2026, 3, 30)
@@ -69,6 +70,19 @@ def make_course(clinic, receptionist, clinician, course_protocol):
         return enrolment
 
     return make
+
+
+END_DENSITY = [110, 120, 130, 140, 150, 100, 90, 125, 135, 145]
+END_ITCH = [3, 4, 5, 2, 8, 7, 4, 1, 6, 9]
+
+
+@pytest.fixture
+def ten(make_course):
+    """Ten courses with answers known by hand (tests/reports/test_cohort.py)."""
+    return [
+        make_course({"hair_density": 100, "itch_nrs": 8}, {"hair_density": density, "itch_nrs": itch})
+        for density, itch in zip(END_DENSITY, END_ITCH, strict=True)
+    ]
 
 
 def _complete(session, values, clinician):

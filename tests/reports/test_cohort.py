@@ -18,13 +18,13 @@ from protocols.services import load_measures, update_protocol
 from reports.selectors import cohort_report, responder_condition
 from sessions import services
 
-from .conftest import at
+from .conftest import END_DENSITY, at
 
 ASKED = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)
 
-# Ten hair patients, baseline density 100 hairs/cm² and peak itch 8 each.
-END_DENSITY = [110, 120, 130, 140, 150, 100, 90, 125, 135, 145]  # changes 10 … −10: mean 24.5, median 27.5
-END_ITCH = [3, 4, 5, 2, 8, 7, 4, 1, 6, 9]  # falls 5 4 3 6 0 1 4 7 2 −1: five fall by ≥ 4 points
+# `ten` (conftest): ten hair patients, baseline density 100 hairs/cm² and peak itch 8 each, ending at
+# END_DENSITY (changes 10 … −10: mean 24.5, median 27.5) and END_ITCH (falls 5 4 3 6 0 1 4 7 2 −1:
+# five fall by ≥ 4 points).
 T_975_9 = 2.2621571627  # Student's t, 97.5th percentile, 9 degrees of freedom (from a table)
 
 
@@ -38,14 +38,6 @@ def report(client, **params):
 def point(body, code, step_name):
     measure = next(m for m in body["measures"] if m["code"] == code)
     return next(p for p in measure["time_points"] if p["step_name"] == step_name)
-
-
-@pytest.fixture
-def ten(make_course):
-    return [
-        make_course({"hair_density": 100, "itch_nrs": 8}, {"hair_density": density, "itch_nrs": itch})
-        for density, itch in zip(END_DENSITY, END_ITCH, strict=True)
-    ]
 
 
 def test_every_figure_of_ten_patients_is_the_one_computed_by_hand(client_as, manager, ten):

@@ -66,8 +66,10 @@ def test_the_export_has_registry_patients_only_under_a_stable_keyed_subject(clie
     assert str(consenting.patient_id) not in set(frame["subject"])
     # The same subject in the next export; another key gives other subjects.
     assert export(client_as(manager)) == text
+    usual = subject_of(consenting.patient_id)
     with override_settings(EXPORT_SUBJECT_KEY="another key"):
-        assert subject_of(consenting.patient_id) not in export(client_as(manager))
+        other = export(client_as(manager))
+    assert usual not in other and subject_of(consenting.patient_id, b"another key") in other
 
     mine = frame[frame["subject"] == subject_of(consenting.patient_id)].set_index(["sequence", "measure"])
     end = mine.loc[(2, "hair_density")]
