@@ -13,22 +13,18 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import (
     Aggregate,
-    Avg,
     Count,
     Exists,
     F,
     FloatField,
     OuterRef,
     Q,
-    StdDev,
     Subquery,
     Sum,
-    Value,
 )
-from django.db.models.functions import Abs, Cast
-from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThanOrEqual
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
@@ -84,22 +80,20 @@ def cohort_enrolments(clinic, filters: CohortFilters):
     return enrolments
 
 
-def responder_condition(definition, *, baseline, value, higher_is_better: bool) -> Q:
-    """`protocols.instruments.responds` as a database condition over two numeric
-    expressions, so responders are counted in one aggregate. The same
-    arithmetic: no division, no rounding (74.96 % is not EASI-75); a zero
-    baseline never meets a percent definition. The tests check that both agree."""
-    better = (value - baseline) if higher_is_better else (baseline - value)
+def responder_sql(definition, *, higher_is_better: bool) -> tuple[str, list]:
+    """`protocols.instruments.responds` as a SQL condition over the columns
+    `baseline` and `value`, with its parameters, so responders are counted in
+    the same aggregate as the means. The same arithmetic: no division, no
+    rounding (74.96 % is not EASI-75); a zero baseline never meets a percent
+    definition. tests/reports/test_cohort.py checks that both agree."""
+    better = "(value - baseline)" if higher_is_better else "(baseline - value)"
     kind = definition["kind"]
     if kind == "percent_reduction":
-        meets = GreaterThanOrEqual(better * Value(Decimal(100)), Abs(baseline) * Value(Decimal(definition["percent"])))
-        return Q(meets) & ~Q(Exact(baseline, Value(Decimal(0))))
+        return f"(baseline <> 0 AND {better} * 100 >= abs(baseline) * %s)", [Decimal(definition["percent"])]
     if kind == "points_reduction":
-        return Q(GreaterThanOrEqual(better, Value(Decimal(definition["points"]))))
+        return f"({better} >= %s)", [Decimal(definition["points"])]
     if kind == "grade":
-        return Q(LessThanOrEqual(value, Value(Decimal(definition["at_most"])))) & Q(
-            GreaterThanOrEqual(better, Value(Decimal(definition["points"])))
-        )
+        return f"(value <= %s AND {better} >= %s)", [Decimal(definition["at_most"]), Decimal(definition["points"])]
     raise ValueError(f"unknown responder kind {kind!r}")
 
 
@@ -187,67 +181,85 @@ def _adverse_events(enrolments, treatments: int) -> dict:
     return row
 
 
+def _paired_values(enrolments):
+    """Every completed value of the cohort with its time point and the value of
+    the same measure at its enrolment's baseline visit (null when that visit
+    lacks it: never the next value promoted), as a queryset of plain columns."""
+    baseline_value = Subquery(
+        baseline_session_subquery(OuterRef("session__enrolment_id"))
+        .annotate(
+            measure_value=Subquery(
+                OutcomeMeasurement.objects.filter(session_id=OuterRef("pk"), measure_id=OuterRef(OuterRef("measure_id")))
+                .order_by()  # the model's ordering would join the enrolment for each value
+                .values("value")[:1]
+            )
+        )
+        .values("measure_value")[:1]
+    )
+    return (
+        OutcomeMeasurement.objects.filter(session__enrolment__in=enrolments, session__status=SessionStatus.COMPLETED)
+        .order_by()
+        .annotate(
+            baseline=baseline_value,
+            step_position=F("session__step__position"),
+            step_name=F("session__step__name"),
+            occurrence=F("session__occurrence"),
+            value_type=F("measure__value_type"),
+        )
+        .values("measure_id", "value", "baseline", "step_position", "step_name", "occurrence", "value_type")
+    )
+
+
+# The aggregate over `_paired_values`: the ORM builds the rows (one baseline
+# lookup per value, in the SELECT list); this groups them. MATERIALIZED keeps
+# PostgreSQL from inlining the rows, which would repeat the baseline lookup in
+# every aggregate (100 times slower).
+_MEASURE_FIGURES = """
+WITH paired AS MATERIALIZED ({rows})
+SELECT measure_id, step_position, step_name, occurrence,
+       count(*) FILTER (WHERE baseline IS NOT NULL) AS n,
+       count(*) FILTER (WHERE baseline IS NULL) AS without_baseline,
+       avg((value - baseline)::float8) AS mean_change,
+       stddev_samp((value - baseline)::float8) AS sd_change,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY (value - baseline)::float8) AS median_change,
+       count(*) FILTER (WHERE {percent_ok}) AS n_percent,
+       avg((value - baseline)::float8 * 100 / baseline::float8) FILTER (WHERE {percent_ok}) AS mean_percent_change,
+       stddev_samp((value - baseline)::float8 * 100 / baseline::float8) FILTER (WHERE {percent_ok})
+           AS sd_percent_change
+       {responders}
+FROM paired
+GROUP BY measure_id, step_position, step_name, occurrence
+ORDER BY measure_id, step_position, occurrence
+"""
+# Percent change as sessions.outcomes.compare: not for grades, a baseline above 0 and a value of 0 or more.
+_PERCENT_OK = f"baseline > 0 AND value >= 0 AND value_type <> '{ValueType.SCORE.value}'"
+
+
 def _measures(enrolments) -> list[dict]:
     """Per measure and time point (step and occurrence): n, mean and median
     change, mean percent change, and per responder definition its rate."""
-    values = OutcomeMeasurement.objects.filter(
-        session__enrolment__in=enrolments, session__status=SessionStatus.COMPLETED
-    ).annotate(
-        baseline=Subquery(
-            OutcomeMeasurement.objects.filter(
-                session_id=Subquery(baseline_session_subquery(OuterRef(OuterRef("session__enrolment_id")))),
-                measure_id=OuterRef("measure_id"),
-            ).values("value")[:1]
-        ),
-    )
-    with_baseline = values.filter(baseline__isnull=False)
-    measures = {m.pk: m for m in OutcomeMeasure.objects.filter(pk__in=values.values("measure_id"))}
-
-    change = F("value") - F("baseline")
-    percent = Cast(change, FloatField()) * 100.0 / Cast(F("baseline"), FloatField())
-    percent_ok = Q(baseline__gt=0, value__gte=0) & ~Q(measure__value_type=ValueType.SCORE)
-    aggregates = {
-        "n": Count("pk"),
-        "mean_change": Avg(Cast(change, FloatField())),
-        "sd_change": StdDev(Cast(change, FloatField()), sample=True),
-        "median_change": Median(Cast(change, FloatField())),
-        "n_percent": Count("pk", filter=percent_ok),
-        "mean_percent_change": Avg(percent, filter=percent_ok),
-        "sd_percent_change": StdDev(percent, sample=True, filter=percent_ok),
-    }
+    rows_sql, params = _paired_values(enrolments).query.sql_with_params()
+    measures = {m.pk: m for m in OutcomeMeasure.objects.filter(measurements__session__enrolment__in=enrolments).distinct()}
+    columns, responder_params = [], []
     for measure in measures.values():
         for definition in measure.responders or []:
-            aggregates[f"r_{measure.pk}_{definition['code']}"] = Count(
-                "pk",
-                filter=Q(measure_id=measure.pk)
-                & responder_condition(
-                    definition, baseline=F("baseline"), value=F("value"), higher_is_better=measure.higher_is_better
-                ),
+            condition, condition_params = responder_sql(definition, higher_is_better=measure.higher_is_better)
+            columns.append(
+                f", count(*) FILTER (WHERE measure_id = %s AND baseline IS NOT NULL AND {condition}) "
+                f"AS r_{len(columns)}"
             )
-    rows = (
-        with_baseline.order_by()
-        .values("measure_id", "session__step__position", "session__step__name", "session__occurrence")
-        .annotate(**aggregates)
-        .order_by("measure_id", "session__step__position", "session__occurrence")
-    )
-    # Values without a baseline are counted, so a report can say how many it left out.
-    missing = {
-        (
-            row["measure_id"],
-            row["session__step__position"],
-            row["session__step__name"],
-            row["session__occurrence"],
-        ): row["n"]
-        for row in values.filter(baseline__isnull=True)
-        .order_by()
-        .values("measure_id", "session__step__position", "session__step__name", "session__occurrence")
-        .annotate(n=Count("pk"))
-    }
+            responder_params += [measure.pk, *condition_params]
+    sql = _MEASURE_FIGURES.format(percent_ok=_PERCENT_OK, responders="".join(columns), rows=rows_sql)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *responder_params])
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    def entry_of(measure_id):
-        measure = measures[measure_id]
-        return out.setdefault(
-            measure_id,
+    out: dict[int, dict] = {}
+    for row in rows:
+        measure = measures[row["measure_id"]]
+        entry = out.setdefault(
+            measure.pk,
             {
                 "code": measure.code,
                 "name": measure.name,
@@ -257,20 +269,10 @@ def _measures(enrolments) -> list[dict]:
                 "time_points": [],
             },
         )
-
-    out: dict[int, dict] = {}
-    for row in rows:
-        measure = measures[row["measure_id"]]
-        key = (
-            row["measure_id"],
-            row["session__step__position"],
-            row["session__step__name"],
-            row["session__occurrence"],
-        )
         n = row["n"]
         responders = []
         for definition in measure.responders or []:
-            count = row[f"r_{measure.pk}_{definition['code']}"]
+            count = row[f"r_{len(responders) + _first_responder_column(measures, measure)}"]
             responders.append(
                 {
                     "code": definition["code"],
@@ -281,13 +283,13 @@ def _measures(enrolments) -> list[dict]:
                     "ci95": wilson_ci95(count, n),
                 }
             )
-        entry_of(measure.pk)["time_points"].append(
+        entry["time_points"].append(
             {
-                "step_name": key[2],
-                "step_position": key[1],
-                "occurrence": key[3],
+                "step_name": row["step_name"],
+                "step_position": row["step_position"],
+                "occurrence": row["occurrence"],
                 "n": n,
-                "without_baseline": missing.pop(key, 0),
+                "without_baseline": row["without_baseline"],
                 "mean_change": _round(row["mean_change"], _TWO_PLACES),
                 "mean_change_ci95": _rounded(mean_ci95(row["mean_change"], row["sd_change"], n), _TWO_PLACES),
                 "median_change": _round(row["median_change"], _TWO_PLACES),
@@ -295,32 +297,20 @@ def _measures(enrolments) -> list[dict]:
                 "mean_percent_change_ci95": _rounded(
                     mean_ci95(row["mean_percent_change"], row["sd_percent_change"], row["n_percent"]), _ONE_PLACE
                 ),
-                "responders": responders,
+                "responders": responders if n else [],
             }
         )
-    # A time point where no value had a baseline (the baseline visit itself
-    # lacked the measure) still appears, with n 0 and its count left out.
-    for key, count in missing.items():
-        entry_of(key[0])["time_points"].append(_empty_point(key, count))
-    for entry in out.values():
-        entry["time_points"].sort(key=lambda point: (point["step_position"], point["occurrence"]))
     return sorted(out.values(), key=lambda entry: entry["code"])
 
 
-def _empty_point(key, count) -> dict:
-    return {
-        "step_name": key[2],
-        "step_position": key[1],
-        "occurrence": key[3],
-        "n": 0,
-        "without_baseline": count,
-        "mean_change": None,
-        "mean_change_ci95": None,
-        "median_change": None,
-        "mean_percent_change": None,
-        "mean_percent_change_ci95": None,
-        "responders": [],
-    }
+def _first_responder_column(measures, measure) -> int:
+    """Index of the measure's first responder column (columns follow `measures` order)."""
+    index = 0
+    for other in measures.values():
+        if other.pk == measure.pk:
+            return index
+        index += len(other.responders or [])
+    raise KeyError(measure.pk)
 
 
 def _rounded(interval, places):

@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
-from django.db.models import Case, DecimalField, Value, When
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 from protocols.instruments import responds
 from protocols.models import OutcomeMeasure
 from protocols.services import load_measures, update_protocol
-from reports.selectors import cohort_report, responder_condition
+from reports.selectors import cohort_report, responder_sql
 from sessions import services
 
 from .conftest import END_DENSITY, at
@@ -163,22 +162,16 @@ numbers = st.decimals(min_value=0, max_value=30, places=2)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(baseline=numbers, value=numbers)
 def test_the_database_judges_a_responder_exactly_as_the_catalogue_does(baseline, value):
-    """responder_condition is `responds` in SQL: they agree on every pair."""
+    """responder_sql is `responds` in SQL: they agree on every pair."""
     load_measures()
     for measure in OutcomeMeasure.objects.exclude(responders=[]):
         for definition in measure.responders:
             expected = responds(definition, baseline=baseline, value=value, higher_is_better=measure.higher_is_better)
-            condition = responder_condition(
-                definition, baseline=_value(baseline), value=_value(value), higher_is_better=measure.higher_is_better
-            )
-            judged = (
-                OutcomeMeasure.objects.filter(pk=measure.pk)
-                .annotate(ok=Case(When(condition, then=True), default=False))
-                .values_list("ok", flat=True)
-                .get()
-            )
+            condition, params = responder_sql(definition, higher_is_better=measure.higher_is_better)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {condition} FROM (SELECT %s::numeric AS baseline, %s::numeric AS value) AS pair",
+                    [*params, baseline, value],
+                )
+                [judged] = cursor.fetchone()
             assert judged == expected, (definition, baseline, value)
-
-
-def _value(number):
-    return Value(number, output_field=DecimalField(max_digits=12, decimal_places=4))

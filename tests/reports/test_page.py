@@ -32,7 +32,7 @@ def test_a_manager_reads_every_figure_in_words(manager, ten):
     page = answer.content.decode()
     for words in (
         "Does a protocol work here?",
-        "Change from each patient&#x27;s baseline visit",
+        "Change from each patient's baseline visit",
         "Mean change of Hair density (phototrichogram) per visit, with 95 % intervals",
         "24.50 (", "27.50",  # mean (with its interval) and median change at the end of course
         "5 of 10", "50 % (24–76 %)",  # peak itch responders with their Wilson interval
