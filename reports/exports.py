@@ -96,7 +96,9 @@ def export_rows(clinic):
         OutcomeMeasurement.objects.filter(
             session_id=Subquery(baseline_session_subquery(OuterRef(OuterRef("session__enrolment_id")))),
             measure_id=OuterRef("measure_id"),
-        ).values("value")[:1],
+        )
+        .order_by()  # the model's ordering would join the enrolment for each row
+        .values("value")[:1],
         output_field=decimal,
     )
     change = ExpressionWrapper(F("value") - F("baseline"), output_field=decimal)

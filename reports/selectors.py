@@ -22,7 +22,6 @@ from django.db.models import (
     FloatField,
     OuterRef,
     Q,
-    Subquery,
     Sum,
 )
 from scipy import stats
@@ -31,7 +30,7 @@ from statsmodels.stats.proportion import proportion_confint
 from patients.models import Enrolment, EnrolmentStatus
 from protocols.models import OutcomeMeasure, Protocol, StepKind, ValueType
 from sessions.models import AdverseEvent, OutcomeMeasurement, Relatedness, Session, SessionStatus
-from sessions.outcomes import baseline_session_subquery
+from sessions.outcomes import baseline_sessions
 
 # A follow-up time point is reached by a completed visit planned at least this
 # many days after the start (the library's "12 weeks" counts as 3 months, a
@@ -181,41 +180,47 @@ def _adverse_events(enrolments, treatments: int) -> dict:
     return row
 
 
-def _paired_values(enrolments):
-    """Every completed value of the cohort with its time point and the value of
-    the same measure at its enrolment's baseline visit (null when that visit
-    lacks it: never the next value promoted), as a queryset of plain columns."""
-    baseline_value = Subquery(
-        baseline_session_subquery(OuterRef("session__enrolment_id"))
-        .annotate(
-            measure_value=Subquery(
-                OutcomeMeasurement.objects.filter(session_id=OuterRef("pk"), measure_id=OuterRef(OuterRef("measure_id")))
-                .order_by()  # the model's ordering would join the enrolment for each value
-                .values("value")[:1]
-            )
-        )
-        .values("measure_value")[:1]
-    )
+def _values(enrolments):
+    """Every completed value of the cohort with its enrolment and time point."""
     return (
         OutcomeMeasurement.objects.filter(session__enrolment__in=enrolments, session__status=SessionStatus.COMPLETED)
         .order_by()
         .annotate(
-            baseline=baseline_value,
+            enrolment_id=F("session__enrolment_id"),
             step_position=F("session__step__position"),
             step_name=F("session__step__name"),
             occurrence=F("session__occurrence"),
             value_type=F("measure__value_type"),
         )
-        .values("measure_id", "value", "baseline", "step_position", "step_name", "occurrence", "value_type")
+        .values("measure_id", "value", "enrolment_id", "step_position", "step_name", "occurrence", "value_type")
     )
 
 
-# The aggregate over `_paired_values`: the ORM builds the rows (one baseline
-# lookup per value, in the SELECT list); this groups them. MATERIALIZED keeps
-# PostgreSQL from inlining the rows, which would repeat the baseline lookup in
-# every aggregate (100 times slower).
+def _baseline_visits(enrolments):
+    """Enrolment → its baseline visit, as `sessions.outcomes.baseline_session_ids` finds it."""
+    return (
+        baseline_sessions()
+        .filter(enrolment__in=enrolments)
+        .distinct("enrolment_id")
+        .annotate(baseline_session=F("pk"))
+        .values("enrolment_id", "baseline_session")
+    )
+
+
+# The ORM builds the cohort's values and its baseline visits; this joins each
+# value to the same measure's value at its enrolment's baseline visit (null
+# when that visit lacks it: never the next value promoted) and groups them.
+# MATERIALIZED keeps PostgreSQL from inlining the parts into every aggregate;
+# the hash join replaced a correlated lookup per value.
 _MEASURE_FIGURES = """
-WITH paired AS MATERIALIZED ({rows})
+WITH v AS MATERIALIZED ({values}),
+     bl AS MATERIALIZED ({baselines}),
+     paired AS MATERIALIZED (
+         SELECT v.measure_id, v.value, b.value AS baseline, v.step_position, v.step_name, v.occurrence, v.value_type
+         FROM v
+         LEFT JOIN bl ON bl.enrolment_id = v.enrolment_id
+         LEFT JOIN {outcomes} b ON b.session_id = bl.baseline_session AND b.measure_id = v.measure_id
+     )
 SELECT measure_id, step_position, step_name, occurrence,
        count(*) FILTER (WHERE baseline IS NOT NULL) AS n,
        count(*) FILTER (WHERE baseline IS NULL) AS without_baseline,
@@ -238,7 +243,8 @@ _PERCENT_OK = f"baseline > 0 AND value >= 0 AND value_type <> '{ValueType.SCORE.
 def _measures(enrolments) -> list[dict]:
     """Per measure and time point (step and occurrence): n, mean and median
     change, mean percent change, and per responder definition its rate."""
-    rows_sql, params = _paired_values(enrolments).query.sql_with_params()
+    values_sql, values_params = _values(enrolments).query.sql_with_params()
+    baselines_sql, baselines_params = _baseline_visits(enrolments).query.sql_with_params()
     measures = {m.pk: m for m in OutcomeMeasure.objects.filter(measurements__session__enrolment__in=enrolments).distinct()}
     columns, responder_params = [], []
     for measure in measures.values():
@@ -249,9 +255,15 @@ def _measures(enrolments) -> list[dict]:
                 f"AS r_{len(columns)}"
             )
             responder_params += [measure.pk, *condition_params]
-    sql = _MEASURE_FIGURES.format(percent_ok=_PERCENT_OK, responders="".join(columns), rows=rows_sql)
+    sql = _MEASURE_FIGURES.format(
+        values=values_sql,
+        baselines=baselines_sql,
+        outcomes=connection.ops.quote_name(OutcomeMeasurement._meta.db_table),
+        percent_ok=_PERCENT_OK,
+        responders="".join(columns),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *responder_params])
+        cursor.execute(sql, [*values_params, *baselines_params, *responder_params])
         names = [column.name for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
