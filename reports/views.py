@@ -43,7 +43,7 @@ def change_chart(measure) -> dict:
         bounds += [float(p["mean_change"])] + [float(b) for b in (p["mean_change_ci95"] or [])]
     low, high = min(bounds), max(bounds)
     span = (high - low) or 1.0
-    left, width = 180, CHART_WIDTH - 200
+    left, width = 200, CHART_WIDTH - 220
 
     def x(v):
         return round(left + (float(v) - low) / span * width, 1)
