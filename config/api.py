@@ -26,6 +26,7 @@ from core.tokens import expires_at, issue_token, revoke_tokens
 from privacy.api import PatientRightsViewSet
 from protocols.api import MeasureViewSet, ProtocolViewSet
 from protocols.product_api import ProductViewSet
+from reports.api import CohortReportView, OutcomesExportView, PatientFhirView
 from sessions.adverse_event_api import AdverseEventViewSet
 from sessions.api import ReminderViewSet, SessionViewSet
 from sessions.clinic_api import ClinicView
@@ -129,6 +130,9 @@ urlpatterns = [
     path("patients/<str:pk>/export/", PatientRightsViewSet.as_view({"get": "export"}), name="api-patient-export"),
     path("patients/<str:pk>/erase/", PatientRightsViewSet.as_view({"post": "erase"}), name="api-patient-erase"),
     path("clinic/", ClinicView.as_view(), name="api-clinic"),
+    path("reports/cohort/", CohortReportView.as_view(), name="api-report-cohort"),
+    path("exports/outcomes.csv", OutcomesExportView.as_view(), name="api-export-outcomes"),
+    path("patients/<str:pk>/fhir/", PatientFhirView.as_view(), name="api-patient-fhir"),
     path(
         "patients/<str:pk>/calendar.ics",
         PatientCalendarViewSet.as_view({"get": "retrieve"}),

@@ -7,6 +7,7 @@ from audit import views as audit_views
 from clinics import views as clinic_views
 from protocols import authoring_views
 from protocols import views as protocol_views
+from reports import views as report_views
 from sessions import calendar_feed, lot_views, outcome_views, patient_links, patient_views, settings_views
 from sessions import views as session_views
 from sessions.enrolments import views as enrolment_views
@@ -52,4 +53,6 @@ urlpatterns = [
     path("p/<str:token>/", patient_links.visit, name="patient_visit"),
     path("u/<str:token>/", patient_links.unsubscribe, name="patient_unsubscribe"),
     path("u/<str:token>/one-click/", patient_links.unsubscribe_one_click, name="patient_unsubscribe_one_click"),
+    path("reports/", report_views.cohort, name="report_cohort"),
+    path("reports/cohort.csv", report_views.cohort_csv, name="report_cohort_csv"),
 ]

@@ -18,6 +18,9 @@ if not SECRET_KEY:
     if not DEBUG and not env_bool("REGIMEN_INSECURE_DEV_KEY", False):
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
     SECRET_KEY = "insecure-development-key-never-use-in-production"
+# The key of the `subject` hash in de-identified exports (reports/exports.py);
+# empty: one derived from SECRET_KEY. Changing it changes every subject.
+EXPORT_SUBJECT_KEY = env_str("EXPORT_SUBJECT_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -42,6 +45,7 @@ INSTALLED_APPS = [
     "protocols",
     "patients",
     "sessions.apps.TreatmentSessionsConfig",
+    "reports",
     "demo",
 ]
 

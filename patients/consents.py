@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 
 from clinics.models import Role, User
 from core.services import now as now_or
@@ -27,6 +27,15 @@ def current_consents(patient: Patient) -> dict[str, Consent | None]:
     for consent in consents_of(patient):
         current[consent.kind] = consent
     return current
+
+
+def latest_statement(kind: str, patient_id):
+    """The latest statement's `given` for the patient ``patient_id`` (an
+    ``OuterRef``) and ``kind``, as a subquery: null when never asked. The
+    same order as `has_consent`, for exports that filter in SQL."""
+    return Subquery(
+        Consent.objects.filter(patient_id=patient_id, kind=kind).order_by("-recorded_at", "-id").values("given")[:1]
+    )
 
 
 def has_consent(patient: Patient, kind: str) -> bool:

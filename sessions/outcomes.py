@@ -118,16 +118,28 @@ def compare(measure: OutcomeMeasure, baseline: Decimal | None, value: Decimal):
     return change, percent, met
 
 
+def baseline_sessions():
+    """Candidate baseline visits, best first per enrolment: first occurrences of
+    assessment steps in step order. The baseline visit is the first of them."""
+    return Session.objects.filter(step__kind=StepKind.ASSESSMENT, occurrence=1).order_by("enrolment_id", "step__position")
+
+
 def baseline_session_ids(enrolment_ids: Iterable[int]) -> dict[int, int]:
     """Enrolment id → the id of its baseline visit: the first occurrence of
     its protocol's first assessment step. One query, whatever the count."""
     rows = (
-        Session.objects.filter(enrolment_id__in=list(enrolment_ids), step__kind=StepKind.ASSESSMENT, occurrence=1)
-        .order_by("enrolment_id", "step__position")
+        baseline_sessions()
+        .filter(enrolment_id__in=list(enrolment_ids))
         .distinct("enrolment_id")
         .values_list("enrolment_id", "pk")
     )
     return dict(rows)
+
+
+def baseline_session_subquery(enrolment_id):
+    """The baseline visit's id of the enrolment ``enrolment_id`` (an
+    ``OuterRef``), for reports that join values to their baseline in SQL."""
+    return baseline_sessions().filter(enrolment_id=enrolment_id).values("pk")[:1]
 
 
 def completed_measurements(enrolment_ids: Iterable[int]):

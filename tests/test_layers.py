@@ -1,6 +1,6 @@
 """Imports between the project's packages point one way (docs/design.md):
 
-    core → clinics → audit → protocols → patients → sessions → privacy → demo → config
+    core → clinics → audit → protocols → patients → sessions → reports → privacy → demo → config
 
 A package may import those to its left, never one to its right: not at the
 top of a module and not inside a function. The imports are read with `ast`,
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Lowest first. `config` is the roof (settings, URLs, Celery, WSGI): it may
 # import everything and nothing imports it, but for its settings module.
-LAYERS = ["core", "clinics", "audit", "protocols", "patients", "sessions", "privacy", "demo", "config"]
+LAYERS = ["core", "clinics", "audit", "protocols", "patients", "sessions", "reports", "privacy", "demo", "config"]
 RANK = {name: rank for rank, name in enumerate(LAYERS)}
 
 # Django reads these by dotted name from the settings, not by import.

@@ -206,6 +206,9 @@ TABLE += [
     Row("GET",   "/api/v1/photos/{id}/",                         401, 200, 200, 200, 404, obj="photo"),
     Row("GET",   "/api/v1/photos/{id}/image/",                   401, 200, 200, 200, 404, obj="photo"),
     Row("GET",   "/api/v1/photos/{id}/thumbnail/",               401, 200, 200, 200, 404, obj="photo"),
+    Row("GET",   "/api/v1/reports/cohort/",                      401, 403, 403, 200, 200, note="other: its own clinic's cohort"),
+    Row("GET",   "/api/v1/exports/outcomes.csv",                 401, 403, 403, 200, 200, note="other: its own clinic's rows"),
+    Row("GET",   "/api/v1/patients/{id}/fhir/",                  401, 403, 403, 200, 404, obj="patient"),
 ]
 
 # Operations whose allowed roles depend on the body (SPEC §1, §4).

@@ -1,0 +1,346 @@
+"""The cohort report (SPEC §11): does a protocol work here?
+
+Every figure is computed by PostgreSQL: counts with `filter=`, means and
+standard deviations with aggregates, medians with `percentile_cont`, the
+baseline value of each measurement with one correlated subquery (the baseline
+visit as `sessions.outcomes` defines it). Python only turns a mean, a standard
+deviation and an n into a t-interval (scipy) and a count into a Wilson interval
+(statsmodels). `cohort_report(clinic, **filters)` costs a fixed handful of
+queries whatever the cohort's size (tests/reports/test_cohort.py counts them).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    Sum,
+)
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from patients.models import Enrolment, EnrolmentStatus
+from protocols.models import OutcomeMeasure, Protocol, StepKind, ValueType
+from sessions.models import AdverseEvent, OutcomeMeasurement, Relatedness, Session, SessionStatus
+from sessions.outcomes import baseline_sessions
+
+# A follow-up time point is reached by a completed visit planned at least this
+# many days after the start (the library's "12 weeks" counts as 3 months, a
+# 6-month visit planned at day 180 with a 14-day window as 6 months).
+FOLLOW_UP_DAYS = {"reached_3_months": 84, "reached_6_months": 168, "reached_12_months": 336}
+
+_ONE_PLACE = Decimal("0.1")
+_TWO_PLACES = Decimal("0.01")
+
+
+class Median(Aggregate):
+    """PostgreSQL's `percentile_cont(0.5) WITHIN GROUP (ORDER BY x)`: the
+    median, halfway between the two middle values of an even count."""
+
+    function = "PERCENTILE_CONT"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+@dataclass(frozen=True)
+class CohortFilters:
+    protocol: Protocol | None = None  # any version of it (its lineage) ...
+    version: int | None = None  # ... or only this version
+    indication: str = ""
+    lot: int | None = None  # enrolments with at least one session that used this lot
+    started_from: dt.date | None = None
+    started_to: dt.date | None = None
+
+
+def cohort_enrolments(clinic, filters: CohortFilters):
+    """The enrolments of the cohort (a queryset, not evaluated)."""
+    enrolments = Enrolment.objects.filter(clinic=clinic)
+    if filters.protocol is not None:
+        enrolments = enrolments.filter(protocol__lineage=filters.protocol.lineage)
+    if filters.version is not None:
+        enrolments = enrolments.filter(protocol__version=filters.version)
+    if filters.indication:
+        enrolments = enrolments.filter(protocol__indication=filters.indication)
+    if filters.lot is not None:
+        enrolments = enrolments.filter(Exists(Session.objects.filter(enrolment=OuterRef("pk"), lot_id=filters.lot)))
+    if filters.started_from is not None:
+        enrolments = enrolments.filter(start_date__gte=filters.started_from)
+    if filters.started_to is not None:
+        enrolments = enrolments.filter(start_date__lte=filters.started_to)
+    return enrolments
+
+
+def responder_sql(definition, *, higher_is_better: bool) -> tuple[str, list]:
+    """`protocols.instruments.responds` as a SQL condition over the columns
+    `baseline` and `value`, with its parameters, so responders are counted in
+    the same aggregate as the means. The same arithmetic: no division, no
+    rounding (74.96 % is not EASI-75); a zero baseline never meets a percent
+    definition. tests/reports/test_cohort.py checks that both agree."""
+    better = "(value - baseline)" if higher_is_better else "(baseline - value)"
+    kind = definition["kind"]
+    if kind == "percent_reduction":
+        return f"(baseline <> 0 AND {better} * 100 >= abs(baseline) * %s)", [Decimal(definition["percent"])]
+    if kind == "points_reduction":
+        return f"({better} >= %s)", [Decimal(definition["points"])]
+    if kind == "grade":
+        return f"(value <= %s AND {better} >= %s)", [Decimal(definition["at_most"]), Decimal(definition["points"])]
+    raise ValueError(f"unknown responder kind {kind!r}")
+
+
+def _round(value, places=_ONE_PLACE) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(places, rounding=ROUND_HALF_UP)
+
+
+def mean_ci95(mean, sd, n) -> list[Decimal] | None:
+    """Student's t 95 % interval of a mean from its n and standard deviation
+    (None below two values, where it is not defined)."""
+    if mean is None or sd is None or n < 2:
+        return None
+    if sd == 0:
+        return [mean, mean]
+    low, high = stats.t.interval(0.95, df=n - 1, loc=float(mean), scale=float(sd) / n**0.5)
+    return [low, high]
+
+
+def wilson_ci95(count: int, n: int) -> list[Decimal] | None:
+    """Wilson score 95 % interval of a proportion, as fractions (0–1)."""
+    if n == 0:
+        return None
+    low, high = proportion_confint(count, n, alpha=0.05, method="wilson")
+    return [_round(low, Decimal("0.001")), _round(high, Decimal("0.001"))]
+
+
+def _rate(part: int, whole: int) -> Decimal | None:
+    return _round(Decimal(part) / Decimal(whole), Decimal("0.001")) if whole else None
+
+
+def _enrolment_counts(enrolments) -> dict:
+    counts = enrolments.aggregate(
+        total=Count("pk"),
+        active=Count("pk", filter=Q(status=EnrolmentStatus.ACTIVE)),
+        completed=Count("pk", filter=Q(status=EnrolmentStatus.COMPLETED)),
+        withdrawn=Count("pk", filter=Q(status=EnrolmentStatus.WITHDRAWN)),
+        **{
+            key: Count(
+                "pk",
+                filter=Exists(
+                    Session.objects.filter(
+                        enrolment=OuterRef("pk"),
+                        status=SessionStatus.COMPLETED,
+                        target_date__gte=F("enrolment__start_date") + dt.timedelta(days=days),
+                    )
+                ),
+            )
+            for key, days in FOLLOW_UP_DAYS.items()
+        },
+    )
+    follow_up = {key: counts.pop(key) for key in FOLLOW_UP_DAYS}
+    return counts, follow_up
+
+
+def _adherence(enrolments, today: dt.date) -> dict:
+    """A session is due once it is done or skipped, or its window has closed.
+    A cancelled session (a withdrawal's remaining visits) is never due."""
+    closed = Q(window_end__lt=today, status__in=[SessionStatus.PLANNED, SessionStatus.BOOKED])
+    done = Q(status=SessionStatus.COMPLETED)
+    row = Session.objects.filter(enrolment__in=enrolments).aggregate(
+        sessions_due=Count("pk", filter=done | Q(status=SessionStatus.SKIPPED) | closed),
+        in_window=Count("pk", filter=done & Q(out_of_window=False)),
+        out_of_window=Count("pk", filter=done & Q(out_of_window=True)),
+        skipped=Count("pk", filter=Q(status=SessionStatus.SKIPPED)),
+        no_show=Sum("missed_count", default=0),
+        treatments=Count("pk", filter=done & Q(step__kind=StepKind.TREATMENT)),
+    )
+    row["in_window_rate"] = _rate(row["in_window"], row["sessions_due"])
+    return row
+
+
+def _adverse_events(enrolments, treatments: int) -> dict:
+    events = AdverseEvent.objects.filter(enrolment__in=enrolments)
+    row = events.aggregate(
+        total=Count("pk"),
+        related=Count("pk", filter=Q(related_to_treatment=Relatedness.YES)),
+        serious=Count("pk", filter=Q(serious=True)),
+        **{f"grade_{grade}": Count("pk", filter=Q(grade=grade)) for grade in range(1, 6)},
+    )
+    row["by_grade"] = {str(grade): row.pop(f"grade_{grade}") for grade in range(1, 6)}
+    row["treatments"] = treatments
+    row["per_100_treatments"] = _round(Decimal(row["total"]) * 100 / treatments) if treatments else None
+    return row
+
+
+def _values(enrolments):
+    """Every completed value of the cohort with its enrolment and time point."""
+    return (
+        OutcomeMeasurement.objects.filter(session__enrolment__in=enrolments, session__status=SessionStatus.COMPLETED)
+        .order_by()
+        .annotate(
+            enrolment_id=F("session__enrolment_id"),
+            step_position=F("session__step__position"),
+            step_name=F("session__step__name"),
+            occurrence=F("session__occurrence"),
+            value_type=F("measure__value_type"),
+        )
+        .values("measure_id", "value", "enrolment_id", "step_position", "step_name", "occurrence", "value_type")
+    )
+
+
+def _baseline_visits(enrolments):
+    """Enrolment → its baseline visit, as `sessions.outcomes.baseline_session_ids` finds it."""
+    return (
+        baseline_sessions()
+        .filter(enrolment__in=enrolments)
+        .distinct("enrolment_id")
+        .annotate(baseline_session=F("pk"))
+        .values("enrolment_id", "baseline_session")
+    )
+
+
+# The ORM builds the cohort's values and its baseline visits; this joins each
+# value to the same measure's value at its enrolment's baseline visit (null
+# when that visit lacks it: never the next value promoted) and groups them.
+# MATERIALIZED keeps PostgreSQL from inlining the parts into every aggregate;
+# the hash join replaced a correlated lookup per value.
+_MEASURE_FIGURES = """
+WITH v AS MATERIALIZED ({values}),
+     bl AS MATERIALIZED ({baselines}),
+     paired AS MATERIALIZED (
+         SELECT v.measure_id, v.value, b.value AS baseline, v.step_position, v.step_name, v.occurrence, v.value_type
+         FROM v
+         LEFT JOIN bl ON bl.enrolment_id = v.enrolment_id
+         LEFT JOIN {outcomes} b ON b.session_id = bl.baseline_session AND b.measure_id = v.measure_id
+     )
+SELECT measure_id, step_position, step_name, occurrence,
+       count(*) FILTER (WHERE baseline IS NOT NULL) AS n,
+       count(*) FILTER (WHERE baseline IS NULL) AS without_baseline,
+       avg((value - baseline)::float8) AS mean_change,
+       stddev_samp((value - baseline)::float8) AS sd_change,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY (value - baseline)::float8) AS median_change,
+       count(*) FILTER (WHERE {percent_ok}) AS n_percent,
+       avg((value - baseline)::float8 * 100 / baseline::float8) FILTER (WHERE {percent_ok}) AS mean_percent_change,
+       stddev_samp((value - baseline)::float8 * 100 / baseline::float8) FILTER (WHERE {percent_ok})
+           AS sd_percent_change
+       {responders}
+FROM paired
+GROUP BY measure_id, step_position, step_name, occurrence
+ORDER BY measure_id, step_position, occurrence
+"""
+# Percent change as sessions.outcomes.compare: not for grades, a baseline above 0 and a value of 0 or more.
+_PERCENT_OK = f"baseline > 0 AND value >= 0 AND value_type <> '{ValueType.SCORE.value}'"
+
+
+def _measures(enrolments) -> list[dict]:
+    """Per measure and time point (step and occurrence): n, mean and median
+    change, mean percent change, and per responder definition its rate."""
+    values_sql, values_params = _values(enrolments).query.sql_with_params()
+    baselines_sql, baselines_params = _baseline_visits(enrolments).query.sql_with_params()
+    # The catalogue is small and shared by every clinic: reading it whole is cheaper than
+    # finding which measures the cohort used (a join over every value).
+    measures = {m.pk: m for m in OutcomeMeasure.objects.all()}
+    columns, responder_params = [], []
+    for measure in measures.values():
+        for definition in measure.responders or []:
+            condition, condition_params = responder_sql(definition, higher_is_better=measure.higher_is_better)
+            columns.append(
+                f", count(*) FILTER (WHERE measure_id = %s AND baseline IS NOT NULL AND {condition}) "
+                f"AS r_{len(columns)}"
+            )
+            responder_params += [measure.pk, *condition_params]
+    sql = _MEASURE_FIGURES.format(
+        values=values_sql,
+        baselines=baselines_sql,
+        outcomes=connection.ops.quote_name(OutcomeMeasurement._meta.db_table),
+        percent_ok=_PERCENT_OK,
+        responders="".join(columns),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values_params, *baselines_params, *responder_params])
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    out: dict[int, dict] = {}
+    for row in rows:
+        measure = measures[row["measure_id"]]
+        entry = out.setdefault(
+            measure.pk,
+            {
+                "code": measure.code,
+                "name": measure.name,
+                "unit": measure.unit,
+                "ordinal": measure.value_type == ValueType.SCORE,
+                "higher_is_better": measure.higher_is_better,
+                "time_points": [],
+            },
+        )
+        n = row["n"]
+        responders = []
+        for definition in measure.responders or []:
+            count = row[f"r_{len(responders) + _first_responder_column(measures, measure)}"]
+            responders.append(
+                {
+                    "code": definition["code"],
+                    "label": definition["label"],
+                    "n": n,
+                    "responders": count,
+                    "rate": _rate(count, n),
+                    "ci95": wilson_ci95(count, n),
+                }
+            )
+        entry["time_points"].append(
+            {
+                "step_name": row["step_name"],
+                "step_position": row["step_position"],
+                "occurrence": row["occurrence"],
+                "n": n,
+                "without_baseline": row["without_baseline"],
+                "mean_change": _round(row["mean_change"], _TWO_PLACES),
+                "mean_change_ci95": _rounded(mean_ci95(row["mean_change"], row["sd_change"], n), _TWO_PLACES),
+                "median_change": _round(row["median_change"], _TWO_PLACES),
+                "mean_percent_change": _round(row["mean_percent_change"]),
+                "mean_percent_change_ci95": _rounded(
+                    mean_ci95(row["mean_percent_change"], row["sd_percent_change"], row["n_percent"]), _ONE_PLACE
+                ),
+                "responders": responders if n else [],
+            }
+        )
+    return sorted(out.values(), key=lambda entry: entry["code"])
+
+
+def _first_responder_column(measures, measure) -> int:
+    """Index of the measure's first responder column (columns follow `measures` order)."""
+    index = 0
+    for other in measures.values():
+        if other.pk == measure.pk:
+            return index
+        index += len(other.responders or [])
+    raise KeyError(measure.pk)
+
+
+def _rounded(interval, places):
+    return None if interval is None else [_round(bound, places) for bound in interval]
+
+
+def cohort_report(clinic, *, today: dt.date, **filters) -> dict:
+    """Every figure of SPEC §11's cohort report for the clinic's enrolments
+    that match `filters` (see `CohortFilters`)."""
+    enrolments = cohort_enrolments(clinic, CohortFilters(**filters))
+    counts, follow_up = _enrolment_counts(enrolments)
+    adherence = _adherence(enrolments, today)
+    return {
+        "enrolments": counts,
+        "adherence": adherence,
+        "measures": _measures(enrolments),
+        "adverse_events": _adverse_events(enrolments, adherence.pop("treatments")),
+        "follow_up": follow_up,
+    }
