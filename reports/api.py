@@ -8,6 +8,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.log import record
+from audit.models import Action
 from core.api import MAX_ID, BoundedDateField, ClinicRelatedField
 from core.pages import clinic_today
 from core.permissions import ClinicScoped
@@ -148,6 +150,7 @@ class CohortReportView(ClinicScoped, APIView):
         params = CohortFilterSerializer(data=request.query_params, context={"clinic": self.clinic})
         params.is_valid(raise_exception=True)
         report = cohort_report(self.clinic, today=clinic_today(self.clinic), **params.filters())
+        record(action=Action.REPORT, request=request, object_type="report.cohort", summary=request.get_full_path())
         return Response(CohortReportSerializer(report).data)
 
 
@@ -163,6 +166,7 @@ class OutcomesExportView(ClinicScoped, APIView):
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per recorded value.")},
     )
     def get(self, request):
+        record(action=Action.EXPORT, request=request, object_type="export.outcomes", summary=request.get_full_path())
         response = StreamingHttpResponse(outcomes_csv(self.clinic), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="outcomes.csv"'
         response["Cache-Control"] = "no-store"
@@ -187,4 +191,5 @@ class PatientFhirView(ClinicScoped, APIView):
             patient = fhir_patient(self.clinic, int(pk))
         except Patient.DoesNotExist:
             raise Http404 from None
+        record(action=Action.EXPORT, request=request, obj=patient, summary="FHIR bundle")
         return Response(patient_bundle(patient))

@@ -8,6 +8,8 @@ import io
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from audit.log import record
+from audit.models import Action
 from core.pages import clinic_today, staff_page
 from core.roles import Role
 from protocols.models import Indication, Lot, Protocol
@@ -32,6 +34,7 @@ def _filters(request):
 def _report(request):
     clinic = request.user.clinic
     raw, filters, errors = _filters(request)
+    record(action=Action.REPORT, request=request, object_type="report.cohort", summary=request.get_full_path())
     return raw, errors, cohort_report(clinic, today=clinic_today(clinic), **filters)
 
 
