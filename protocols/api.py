@@ -74,6 +74,8 @@ class StepSerializer(serializers.Serializer):
 
 
 class ProtocolSerializer(serializers.ModelSerializer):
+    # Empty for a clinic's own protocol: a plain string, not a slug pattern.
+    library_key = serializers.CharField(read_only=True, help_text="The standard library's key; empty for the clinic's own.")
     steps = StepSerializer(many=True, max_length=100)
     indication = serializers.ChoiceField(Indication.choices)
     delivery = serializers.ChoiceField(Delivery.choices)
