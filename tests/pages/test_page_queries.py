@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from sessions import services
-from tests.factories import PatientFactory, RoomFactory, UserFactory, make_protocol, step
+from tests.factories import PatientFactory, RoomFactory, UserFactory, lot_of, make_protocol, step
 
 from .conftest import login
 
@@ -42,6 +42,7 @@ def _course(patient, protocol, *, day: int, receptionist, clinician):
             session=session, by=clinician,
             outcomes=[{"measure": "hair_density", "value": 120 + day}, {"measure": "pain_vas", "value": 3}],
             adverse_events=[{"description": "Mild redness", "severity": "mild"}],
+            lot=lot_of(patient.clinic),
         )  # fmt: skip
     return enrolment
 

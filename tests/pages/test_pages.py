@@ -386,7 +386,7 @@ def test_typed_time_in_a_dst_gap_is_refused_beside_the_time(clinic, receptionist
 def test_cancel_no_show_and_skip(rec, doc, booked, clinician):
     early = rec.post(url("session_no_show", booked.pk), follow=True)
     assert any("only from its booked start" in m for m in messages_of(early))
-    rec.post(url("session_cancel", booked.pk))
+    rec.post(url("session_cancel", booked.pk), {"cancel-reason": "patient"})
     booked.refresh_from_db()
     assert booked.status == SessionStatus.PLANNED and booked.start is None
 

@@ -29,7 +29,7 @@ def course(patient, hair_protocol, receptionist, clinician):
             by=clinician,
         )
         outcome = OutcomeMeasurement.objects.get(session=baseline)
-        services.correct_outcome(measurement=outcome, value=Decimal("104"), by=clinician)
+        services.correct_outcome(measurement=outcome, value=Decimal("104"), reason="Mistyped.", by=clinician)
         services.book_session(session=first, start=at(dt.date(2026, 3, 16), 10), practitioner=clinician,
                               by=receptionist)
     return enrolment
