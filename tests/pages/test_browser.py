@@ -60,7 +60,7 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
     desk.get_by_label("Treatment area").fill("vertex scalp")
     desk.get_by_role("button", name="Preview schedule").click()
     preview = desk.locator("#preview tbody tr")
-    expect(preview).to_have_count(9)
+    expect(preview).to_have_count(10)  # the second edition: baseline, 6 injections, end of course, 6 and 12 months
     expect(preview.first).to_contain_text("Baseline assessment")
     expect(preview.first).to_contain_text(f"{tomorrow:%d %b %Y}")
     assert not patient.enrolments.exists()
@@ -131,7 +131,7 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
         expect(doc.locator(".message.success")).to_contain_text("is completed")
         chart = doc.locator("figure[data-measure='hair_density']")
         expect(chart.locator("circle.point")).to_have_count(1)
-        expect(chart).to_contain_text("only the baseline so far")
+        expect(chart).to_contain_text("one value so far")
 
         # A later assessment with a higher density: the chart shows the change.
         later = Session.objects.get(enrolment__patient=patient, sequence=8)

@@ -50,6 +50,6 @@ def test_the_kept_follow_up_is_booked_from_the_patient_page(
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
     page.screenshot(path=str(tmp_path / "patient-follow-up-kept.png"), full_page=True)
     assert "follow-up visits kept" in page.inner_text("body")
-    page.get_by_role("link", name="Book").click()
+    page.get_by_role("link", name="Book", exact=True).first.click()
     assert "Follow-up at 6 months" in page.inner_text("body")
     page.screenshot(path=str(tmp_path / "book-follow-up.png"), full_page=True)
