@@ -216,6 +216,19 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "30/minute")},
 }
 SPECTACULAR_SETTINGS = {
+    # One schema name per choice set, where several fields share one.
+    "ENUM_NAME_OVERRIDES": {
+        "ChangeReasonEnum": "sessions.models.ChangeReason",
+        "SourceTissueEnum": "protocols.models.SourceTissue",
+        "StepKindEnum": "protocols.models.StepKind",
+        "ReminderKindEnum": "sessions.models.ReminderKind",
+        "ConsentKindEnum": "patients.models.ConsentKind",
+        "DeviationKindEnum": "sessions.models.DeviationKind",
+        "BookingChangeKindEnum": "sessions.models.BookingChangeKind",
+        "SessionStatusEnum": "sessions.models.SessionStatus",
+        "EnrolmentStatusEnum": "patients.models.EnrolmentStatus",
+        "ReminderStatusEnum": "sessions.models.ReminderStatus",
+    },
     "TITLE": "Regimen API",
     "DESCRIPTION": "Treatment-protocol scheduling and outcome tracking for regenerative "
     "dermatology clinics.\n\n"
@@ -236,11 +249,6 @@ SPECTACULAR_SETTINGS = {
     # The token lives in the page only: never kept in the browser's storage,
     # which a shared reception PC would hand to the next person.
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": False},
-    "ENUM_NAME_OVERRIDES": {
-        "SessionStatusEnum": "sessions.models.SessionStatus",
-        "EnrolmentStatusEnum": "patients.models.EnrolmentStatus",
-        "ReminderStatusEnum": "sessions.models.ReminderStatus",
-    },
 }
 
 # --- Security (SPEC §14) ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import datetime as dt
 from django.db.models import Prefetch, Q
 from django.db.models.functions import TruncDate
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -341,6 +342,7 @@ class SessionFilter(filters.FilterSet):
         "(the due list's 'awaiting results'); `false`: every other session.",
     )
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def filter_awaiting_results(self, queryset, name, value):
         awaiting = awaiting_results_q(now()) & Q(enrolment__status=EnrolmentStatus.ACTIVE)
         return queryset.filter(awaiting) if value else queryset.exclude(awaiting)
