@@ -74,7 +74,7 @@ class Enrolment(models.Model):
     withdrawn_reason = models.TextField(blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Withdrawn from treatment only: the protocol's follow-up sessions stay
-    # planned and bookable (Session._inactive_enrolment).
+    # planned and bookable (Session.enrolment_refusal).
     follow_up_kept = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")

@@ -142,7 +142,7 @@ class Session(models.Model):
         """A home application: never booked, holds no practitioner or room."""
         return self.step.kind == StepKind.HOME
 
-    def _inactive_enrolment(self) -> str:
+    def enrolment_refusal(self) -> str:
         if self.enrolment.status == EnrolmentStatus.ACTIVE:
             return ""
         # Withdrawn from treatment with `keep_follow_up`: the follow-ups go on.
@@ -154,7 +154,7 @@ class Session(models.Model):
 
     def booking_refusal(self) -> str:
         """Why this session cannot be booked (or rebooked) now; "" when it can."""
-        if refusal := self._inactive_enrolment():
+        if refusal := self.enrolment_refusal():
             return refusal
         if self.is_home:
             return "Home applications are not booked."
@@ -168,7 +168,7 @@ class Session(models.Model):
         return not self.booking_refusal()
 
     def cancel_refusal(self) -> str:
-        if refusal := self._inactive_enrolment():
+        if refusal := self.enrolment_refusal():
             return refusal
         if self.status != SessionStatus.BOOKED:
             return f"Only a booked session can be cancelled; this one is {self.status}."
@@ -183,7 +183,7 @@ class Session(models.Model):
         booked one from its booked start on, a home one from its target date
         on, a planned one never without a booking (SPEC §4). With `now` None,
         only the state is judged, not the time."""
-        if refusal := self._inactive_enrolment():
+        if refusal := self.enrolment_refusal():
             return refusal
         if self.status == SessionStatus.BOOKED:
             if now is not None and now < self.start:
@@ -207,7 +207,7 @@ class Session(models.Model):
         return self.can_complete(None)
 
     def no_show_refusal(self, now: dt.datetime) -> str:
-        if refusal := self._inactive_enrolment():
+        if refusal := self.enrolment_refusal():
             return refusal
         if self.status != SessionStatus.BOOKED:
             return f"Only a booked session can be a no-show; this one is {self.status}."
@@ -216,7 +216,7 @@ class Session(models.Model):
         return ""
 
     def skip_refusal(self) -> str:
-        if refusal := self._inactive_enrolment():
+        if refusal := self.enrolment_refusal():
             return refusal
         if self.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED):
             return f"A {self.status} session cannot be skipped."

@@ -149,7 +149,7 @@ def stale_reason(reminder: Reminder, now: dt.datetime) -> str:
         return "The patient has no reminder consent or no email address."
     if reminder.kind in NOTICE_KINDS:
         return notice_stale_reason(reminder, now)
-    if refusal := session._inactive_enrolment():
+    if refusal := session.enrolment_refusal():
         return refusal
     tz = session.clinic.tz
     if reminder.kind == ReminderKind.BOOKED:

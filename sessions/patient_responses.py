@@ -36,7 +36,7 @@ def _booked(session: Session, start: dt.datetime, now: dt.datetime) -> Session:
     session = locked(session)
     if session.status != SessionStatus.BOOKED or session.start != start or session.start <= now:
         raise Conflict("This appointment has changed; the link is no longer valid.")
-    if refusal := session._inactive_enrolment():
+    if refusal := session.enrolment_refusal():
         raise Conflict(refusal)
     return session
 
@@ -76,7 +76,7 @@ def request_rebooking(*, session: Session, now: dt.datetime | None = None) -> Se
     move it. Asking twice keeps the first time asked."""
     now = now_or(now)
     session = locked(session)
-    if session.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED) or session._inactive_enrolment():
+    if session.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED) or session.enrolment_refusal():
         raise Conflict("This visit can no longer be booked.")
     if session.rebook_requested_at is None:
         session.rebook_requested_at = now

@@ -90,7 +90,7 @@ def sync_reminders(session: Session, *, now: dt.datetime) -> None:
     clinic = session.clinic
     patient = session.patient
     # Active, or a follow-up kept after a withdrawal from treatment.
-    enrolment_active = not session._inactive_enrolment()
+    enrolment_active = not session.enrolment_refusal()
     state = {
         "status": session.status if enrolment_active else SessionStatus.CANCELLED,
         "is_home": session.is_home,

@@ -95,5 +95,5 @@ def finish_if_done(enrolment: Enrolment) -> None:
 
 
 def require_active(session: Session) -> None:
-    if refusal := session._inactive_enrolment():
+    if refusal := session.enrolment_refusal():
         raise Conflict(refusal)
