@@ -43,7 +43,7 @@ from core.bulk import copy_rows, reserve_ids
 from core.timezones import at_local
 from patients.models import Enrolment, EnrolmentStatus, Patient
 from protocols import schedule
-from protocols.models import Protocol, StepKind, ValueType
+from protocols.models import Lot, Product, ProductKind, Protocol, SourceTissue, StepKind, ValueType
 from protocols.services import set_up_clinic
 from sessions.models import (
     AdverseEvent,
@@ -62,6 +62,7 @@ from sessions.reminders import MORNING, booked_reminders
 OPENS, HOURS_A_DAY = 8, 10  # 08:00-18:00, one booking an hour per practitioner
 OPEN_WEEKDAYS = range(6)  # Monday to Saturday
 BOOKED_AHEAD_DAYS = 21  # the coming three weeks are mostly booked
+LOTS_A_MONTH = 3  # lots of the product used each month
 ENROLMENTS_PER_BLOCK = 2000  # one transaction each
 
 FIRST_NAMES = ["Anna", "Ben", "Clara", "David", "Elif", "Finn", "Greta", "Hamza", "Ida", "Jonas", "Katarina",
@@ -148,8 +149,12 @@ def generate(
             user = create_staff(username=username, clinic=clinic, role=role, password=staff_password,
                                 first_name=username.split("-")[-1].title(), last_name="Load")
             staff.append(user)
+        product = Product.objects.create(clinic=clinic, name="Secretome (UC-MSC conditioned medium)",
+                                         source_tissue=SourceTissue.UMBILICAL_CORD, form=ProductKind.SECRETOME,
+                                         manufacturer="Load Biologics")
     clinicians = [u for u in staff if u.role == Role.CLINICIAN]
     desk = staff[1]
+    lots = _Lots(product)
     tz = clinic.tz
     today = today or now.astimezone(tz).date()
     offsets = clinic.reminder_offsets_hours or []
@@ -223,7 +228,8 @@ def generate(
                 }
                 _session_state(rng, row, step, measures[p.step_index], p.dates, today=today, now=now, tz=tz,
                                withdrawn_on=withdrawn_on, diary=diary, clinicians=clinicians, rooms=rooms,
-                               clinician=clinician, can_email=can_email[patient_id], offsets=offsets, block=block)
+                               clinician=clinician, can_email=can_email[patient_id], offsets=offsets, block=block,
+                               lots=lots)
                 block.sessions.append((enrolment, row))
                 summary.by_status[row["status"]] += 1
             made += len(planned)
@@ -231,6 +237,24 @@ def generate(
         if progress:
             progress(summary)
     return summary
+
+
+@dataclass
+class _Lots:
+    """The product's lots, made as the visits need them: a few a month, each
+    good for a year from the month it was made."""
+
+    product: Product
+    made: dict = field(default_factory=dict)
+
+    def of(self, day: dt.date, n: int) -> tuple[int, str]:
+        month = day.replace(day=1)
+        number = f"LOT-{month:%Y%m}-{n:02d}"
+        if number not in self.made:
+            lot = Lot.objects.create(product=self.product, lot_number=number, received_on=month,
+                                     expiry_date=month.replace(year=month.year + 1))
+            self.made[number] = lot.pk
+        return self.made[number], number
 
 
 @dataclass
@@ -244,7 +268,7 @@ class _Block:
 
 
 def _session_state(rng, row, step, measures, dates, *, today, now, tz, withdrawn_on, diary, clinicians, rooms,
-                   clinician, can_email, offsets, block) -> None:
+                   clinician, can_email, offsets, block, lots) -> None:
     """Fill in the session's status, booking and completion, and queue its
     outcomes, adverse events and reminders on `block`."""
     home = step.kind == StepKind.HOME
@@ -258,6 +282,7 @@ def _session_state(rng, row, step, measures, dates, *, today, now, tz, withdrawn
         if roll < 0.9:
             if home:
                 completed_at = _at(target, 20, tz)
+                observed_on = target
                 who = clinician
             else:
                 booked = _book(row, dates, step.duration_minutes, diary, rooms, clinicians, tz, last_day=today - dt.timedelta(days=1))
@@ -268,6 +293,7 @@ def _session_state(rng, row, step, measures, dates, *, today, now, tz, withdrawn
                     return
                 who = booked
                 completed_at = row["end"] + dt.timedelta(minutes=5)
+                observed_on = row["start"].astimezone(tz).date()
                 if can_email:
                     for hours in offsets:
                         due = row["start"] - dt.timedelta(hours=hours)
@@ -278,10 +304,11 @@ def _session_state(rng, row, step, measures, dates, *, today, now, tz, withdrawn
             row["completed_at"] = completed_at
             row["completed_by_id"] = who.pk
             if step.kind == StepKind.TREATMENT:
-                row["product_lot"] = f"LOT-{target:%Y%m}-{rng.randint(1, 40):02d}"
+                row["lot_id"], row["product_lot"] = lots.of(observed_on, rng.randint(1, LOTS_A_MONTH))
             for measure in measures:
                 block.outcomes.append((row, {"measure_id": measure.pk, "value": _measure_value(rng, measure),
-                                             "recorded_by_id": who.pk, "recorded_at": completed_at}))
+                                             "recorded_by_id": who.pk, "recorded_at": completed_at,
+                                             "observed_on": observed_on}))
             if step.kind == StepKind.TREATMENT and rng.random() < 0.005:
                 block.adverse_events.append((row, {
                     "description": "Transient erythema at the treated area", "severity": Severity.MILD,
