@@ -106,6 +106,10 @@ def clinic_of(sessions: int, notes: dict) -> Clinic:
     slug = f"bench-{sessions}"
     found = Clinic.objects.filter(slug=slug).first()
     if found:
+        # A generation that was interrupted leaves its clinic behind, short of rows.
+        if Session.objects.filter(clinic=found).count() < sessions:
+            raise SystemExit(f"{slug} holds fewer than {sessions:,} sessions (an interrupted generation): "
+                             f"drop the database {connection.settings_dict['NAME']} and run again.")
         notes[slug] = "reused"
         return found
     began = time.perf_counter()

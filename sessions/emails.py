@@ -10,6 +10,7 @@ server runs in.
 """
 
 import datetime as dt
+import functools
 import zoneinfo
 from email.utils import formataddr
 
@@ -126,12 +127,29 @@ def _finish(cal: icalendar.Calendar, events) -> bytes:
     for event in events:
         cal.add_component(event)
         starts.append(event.decoded("dtstart").date())
-    if starts:
-        # A year either side keeps the VTIMEZONE short and covers the events.
-        cal.add_missing_timezones(
-            first_date=min(starts) - dt.timedelta(days=366), last_date=max(starts) + dt.timedelta(days=366)
+    if not starts:
+        return cal.to_ical()
+    # A year either side (whole years, so that one VTIMEZONE serves many
+    # files) keeps it short and covers the events. VTIMEZONEs come before
+    # the events that name them.
+    first, last = min(starts) - dt.timedelta(days=366), max(starts) + dt.timedelta(days=366)
+    zones = b"".join(_vtimezone(tzid, first.year, last.year) for tzid in sorted(cal.get_missing_tzids()))
+    head, begin, rest = cal.to_ical().partition(b"BEGIN:VEVENT\r\n")
+    return head + zones + begin + rest
+
+
+@functools.lru_cache(maxsize=256)
+def _vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
+    """A zone's VTIMEZONE over whole years, as iCalendar text, made once:
+    working out and writing out a zone's transitions costs more than the
+    rest of a reminder's file. Empty for a zone icalendar does not know."""
+    try:
+        zone = icalendar.Timezone.from_tzid(
+            tzid, first_date=dt.date(first_year, 1, 1), last_date=dt.date(last_year, 12, 31)
         )
-    return cal.to_ical()
+    except ValueError:
+        return b""
+    return zone.to_ical()
 
 
 def _missed_start(session: Session) -> dt.datetime | None:

@@ -137,8 +137,10 @@ def unclaim(claims: Iterable[Claim]) -> int:
 # --- Sending -----------------------------------------------------------------------------------------
 
 
-def stale_reason(reminder: Reminder, now: dt.datetime) -> str:
-    """Why this reminder should no longer go out, or "" if it still should.
+def stale_reason(reminder: Reminder, now: dt.datetime, *, superseded: bool) -> str:
+    """Why this reminder should no longer go out, or "" if it still should;
+    `superseded`: a later reminder of the same booking is due as well
+    (`superseded_ids`).
 
     The services void pending rows in the same transaction as the change,
     but a row already claimed is not pending: this catches a change that
@@ -163,13 +165,6 @@ def stale_reason(reminder: Reminder, now: dt.datetime) -> str:
             return "The session has already begun."
         # After an outage the 72- and 24-hour reminders may both be due: the
         # patient gets the later one only.
-        superseded = (
-            Reminder.objects.filter(
-                session=session, kind=ReminderKind.BOOKED, due_at__gt=reminder.due_at, due_at__lte=now
-            )
-            .exclude(status__in=(ReminderStatus.VOID, ReminderStatus.FAILED))
-            .exists()
-        )
         if superseded:
             return "A later reminder for this booking is due as well."
     elif reminder.kind == ReminderKind.HOME:
@@ -241,15 +236,29 @@ def retry_delay(attempts: int) -> dt.timedelta:
 def send_one(
     reminder_id: int, *, claimed_at: dt.datetime, now: dt.datetime | None = None, connection=None
 ) -> str:
-    """Send one claimed reminder. Call it outside any transaction: the SMTP
-    conversation must not hold row locks, and the row is marked after it.
+    """Send one claimed reminder (`send_batch` of one). `claimed_at` is the
+    claim's token; a caller without the current token (a re-delivered or
+    duplicated message) does nothing and gets SKIPPED."""
+    return send_batch([Claim(reminder_id, claimed_at)], now=now, connection=connection)[reminder_id]
 
-    `claimed_at` is the claim's token; a caller without the current token (a
-    re-delivered or duplicated message) does nothing and gets SKIPPED.
-    `connection` is an open mail connection to reuse (scan passes one per
-    batch); without it the message opens and closes its own."""
-    reminder = (
-        Reminder.objects.select_related(
+
+def send_batch(claims: list[Claim], *, now: dt.datetime | None = None, connection=None) -> dict[int, str]:
+    """Send claimed reminders over one SMTP connection; returns each one's
+    outcome by id. Call it outside any transaction: the SMTP conversation
+    must not hold row locks, and each row is marked right after its message.
+
+    The rows, and whether a later reminder supersedes a booked one, are read
+    in one query each for the whole batch; the claims are renewed (and the
+    attempt counted) in one statement just before the first message, and
+    again whenever a slow server has let a third of the stale timeout pass,
+    so release_stale never takes back a row whose sender is still at work.
+    `connection` is an open mail connection to reuse; without it the batch
+    opens its own on the first message and closes it at the end."""
+    outcomes: dict[int, str] = {}
+    tokens = {claim.reminder_id: claim.claimed_at for claim in claims}
+    rows = {
+        reminder.pk: reminder
+        for reminder in Reminder.objects.select_related(
             "clinic",
             "session",
             "session__clinic",
@@ -257,53 +266,116 @@ def send_one(
             "session__enrolment",
             "session__step",
             "session__step__protocol",
-        )
-        .filter(pk=reminder_id)
-        .first()
-    )
-    if reminder is None or reminder.status != ReminderStatus.SENDING or reminder.claimed_at != claimed_at:
-        return SKIPPED
-    mine = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=claimed_at)
-
+        ).filter(pk__in=tokens, status=ReminderStatus.SENDING)
+    }
     check_time = _now(now)
-    reason = stale_reason(reminder, check_time)
-    if reason:
-        mine.update(
-            status=ReminderStatus.VOID, claimed_at=None, last_error=_note(reminder.last_error, check_time, reason)
-        )
-        return VOID
-    try:
-        message = build_email(reminder)
-    except Exception as error:  # a bug or bad data: retrying will not help
-        log.exception("could not build reminder %s", reminder_id)
-        mine.update(
-            status=ReminderStatus.FAILED,
-            claimed_at=None,
-            last_error=_note(reminder.last_error, check_time, f"could not build the email: {error!r}"),
-        )
-        return FAILED
+    superseded = superseded_ids(rows.values(), check_time)
+    ready = []
+    for reminder_id, token in tokens.items():
+        reminder = rows.get(reminder_id)
+        if reminder is None or reminder.claimed_at != token:
+            outcomes[reminder_id] = SKIPPED
+            continue
+        mine = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=token)
+        reason = stale_reason(reminder, check_time, superseded=reminder_id in superseded)
+        if reason:
+            mine.update(
+                status=ReminderStatus.VOID, claimed_at=None, last_error=_note(reminder.last_error, check_time, reason)
+            )
+            outcomes[reminder_id] = VOID
+            continue
+        try:
+            ready.append((reminder, build_email(reminder)))
+        except Exception as error:  # a bug or bad data: retrying will not help
+            log.exception("could not build reminder %s", reminder_id)
+            mine.update(
+                status=ReminderStatus.FAILED,
+                claimed_at=None,
+                last_error=_note(reminder.last_error, check_time, f"could not build the email: {error!r}"),
+            )
+            outcomes[reminder_id] = FAILED
+    if not ready:
+        return outcomes
 
-    # Renew the claim and count the attempt: from here until the row is
-    # marked, a crash may leave a delivered message behind (the one allowed
-    # duplicate), and release_stale waits a full timeout from this instant.
-    started = _now(now)
-    if not Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=claimed_at).update(
-        claimed_at=started, attempts=F("attempts") + 1
+    own_connection = connection is None
+    if own_connection:
+        connection = get_connection(fail_silently=False)
+    try:
+        # A slow server: the batch renews the rest of its claims once the
+        # last renewal is this old, well before release_stale takes them back.
+        renew_after = settings.REMINDER_SENDING_TIMEOUT_SECONDS / 3
+        renewed_at, renewed = _renew([reminder for reminder, _ in ready], now, attempt=True)
+        for reminder, message in ready:
+            if reminder.pk in renewed and (_now(now) - renewed_at).total_seconds() > renew_after:
+                rest = [r for r, _ in ready if r.pk in renewed and r.pk not in outcomes]
+                renewed_at, renewed = _renew(rest, now, attempt=False)
+            if reminder.pk not in renewed:
+                outcomes[reminder.pk] = SKIPPED
+                continue
+            outcomes[reminder.pk] = _deliver(reminder, message, connection, now=now)
+    finally:
+        if own_connection:
+            connection.close()
+    return outcomes
+
+
+def superseded_ids(reminders: Iterable[Reminder], now: dt.datetime) -> set[int]:
+    """The booked-session reminders of these for which a later one of the
+    same booking is due as well (after an outage the 72- and 24-hour
+    reminders may both be due: the patient gets the later one only)."""
+    booked = [r for r in reminders if r.kind == ReminderKind.BOOKED]
+    if not booked:
+        return set()
+    latest: dict[int, dt.datetime] = {}
+    for session_id, due_at in (
+        Reminder.objects.filter(session__in={r.session_id for r in booked}, kind=ReminderKind.BOOKED, due_at__lte=now)
+        .exclude(status__in=(ReminderStatus.VOID, ReminderStatus.FAILED))
+        .values_list("session_id", "due_at")
     ):
-        return SKIPPED
-    attempts = reminder.attempts + 1
-    mine = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=started)
+        latest[session_id] = max(due_at, latest.get(session_id, due_at))
+    return {r.pk for r in booked if latest.get(r.session_id, r.due_at) > r.due_at}
 
+
+def _renew(reminders: list[Reminder], now: dt.datetime | None, *, attempt: bool) -> tuple[dt.datetime, set[int]]:
+    """Renew the claims still held on these rows, counting an attempt on
+    each the first time: from here until a row is marked, a crash may leave
+    a delivered message behind (the one allowed duplicate), and
+    release_stale waits a full timeout from this instant. Returns the new
+    token and the ids renewed (a row whose claim was taken back is not)."""
+    started = _now(now)
+    by_token: dict[dt.datetime, list[int]] = {}
+    for reminder in reminders:
+        by_token.setdefault(reminder.claimed_at, []).append(reminder.pk)
+    with transaction.atomic():
+        held = set()
+        for token, ids in by_token.items():
+            held.update(
+                Reminder.objects.select_for_update()
+                .filter(pk__in=ids, status=ReminderStatus.SENDING, claimed_at=token)
+                .values_list("pk", flat=True)
+            )
+        changes = {"claimed_at": started} | ({"attempts": F("attempts") + 1} if attempt else {})
+        Reminder.objects.filter(pk__in=held).update(**changes)
+    for reminder in reminders:
+        if reminder.pk in held:
+            reminder.claimed_at = started
+            reminder.attempts += 1 if attempt else 0
+    return started, held
+
+
+def _deliver(reminder: Reminder, message, connection, *, now: dt.datetime | None) -> str:
+    """Put one built message on the wire and mark its row: sent, or back to
+    pending with a back-off after a temporary failure, or failed."""
+    reminder_id, attempts = reminder.pk, reminder.attempts
+    mine = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=reminder.claimed_at)
     try:
-        if connection is not None:
-            connection.open()  # a no-op once open: the batch's first send opens it
-        message.connection = connection or get_connection(fail_silently=False)
+        connection.open()  # a no-op once open: the batch's first send opens it
+        message.connection = connection
         message.send()
     except Exception as error:
-        if connection is not None:
-            # The next message of the batch opens a fresh connection rather
-            # than meeting a broken one (Django reopens a closed backend).
-            connection.close()
+        # The next message of the batch opens a fresh connection rather
+        # than meeting a broken one (Django reopens a closed backend).
+        connection.close()
         finished = _now(now)
         note = _note(reminder.last_error, finished, f"attempt {attempts}: {describe(error)}")
         if is_temporary(error) and attempts < settings.REMINDER_MAX_ATTEMPTS:
@@ -319,37 +391,28 @@ def send_one(
         log.warning("reminder %s failed after %d attempt(s): %s", reminder_id, attempts, describe(error))
         return FAILED
 
-    finished = _now(now)
     # Delivered: mark it even if our claim was taken back meanwhile (a send
     # slower than the timeout), so that it is not sent once more.
     Reminder.objects.filter(pk=reminder_id, status__in=(ReminderStatus.SENDING, ReminderStatus.PENDING)).update(
-        status=ReminderStatus.SENT, sent_at=finished, claimed_at=None, next_attempt_at=None
+        status=ReminderStatus.SENT, sent_at=_now(now), claimed_at=None, next_attempt_at=None
     )
     return SENT
 
 
 def scan(now: dt.datetime | None = None) -> Counter:
     """One pass, in this process: take back stale rows, then claim and send
-    every due row, batch by batch. `send_due_reminders` runs it; the Celery
-    scan task does the same claiming but hands the sends to the workers."""
+    every due row, batch by batch, each batch over one SMTP connection (the
+    handshake costs about as much as a message; a batch of void rows opens
+    none). `send_due_reminders` runs it; the Celery scan task does the same
+    claiming but hands each batch to a worker."""
     cutoff = _now(now)
     counts: Counter = Counter(released=release_stale(cutoff))
     while True:
         claims = claim_due(cutoff, limit=settings.REMINDER_BATCH_SIZE)
         counts["claimed"] += len(claims)
         if claims:
-            # One SMTP connection per batch: the handshake costs about as much
-            # as a message, and a batch is sent in seconds. It is opened on
-            # the first send, so a batch of void rows opens none.
-            batch_connection = get_connection(fail_silently=False)
-            try:
-                for claim in claims:
-                    # With an explicit `now` (tests), the whole pass happens then.
-                    outcome = send_one(claim.reminder_id, claimed_at=claim.claimed_at, now=now,
-                                       connection=batch_connection)
-                    counts[outcome] += 1
-            finally:
-                batch_connection.close()
+            # With an explicit `now` (tests), the whole pass happens then.
+            counts.update(send_batch(claims, now=now).values())
         if len(claims) < settings.REMINDER_BATCH_SIZE:
             return counts
 

@@ -1,9 +1,10 @@
 """Celery tasks for the reminder outbox (SPEC §5).
 
 Beat runs `scan_due_reminders` every REMINDER_SCAN_SECONDS. The scan claims
-due rows in short transactions and, once each claim has committed, enqueues
-one `send_reminder` per row with the row's id and claim token, so that the
-worker pool sends in parallel. No reminder is ever a far-future (ETA or
+due rows in short transactions, batch by batch, and once each claim has
+committed enqueues one `send_reminders` per batch with the rows' ids and the
+claim token, so that the worker pool sends batches in parallel, each over
+one SMTP connection. No reminder is ever a far-future (ETA or
 countdown) message: a lost or duplicated message costs nothing, because the
 rows are the truth. A duplicated message carries a stale token and does
 nothing; a lost one leaves its row in `sending` until release_stale gives it
@@ -50,20 +51,37 @@ def scan_due_reminders() -> dict:
 
 
 def enqueue(claims: list[outbox.Claim]) -> None:
-    for index, claim in enumerate(claims):
+    if not claims:
+        return
+    by_token: dict[dt.datetime, list[int]] = {}
+    for claim in claims:
+        by_token.setdefault(claim.claimed_at, []).append(claim.reminder_id)
+    for token, ids in by_token.items():
         try:
-            send_reminder.delay(claim.reminder_id, claim.claimed_at.isoformat())
+            send_reminders.delay(ids, token.isoformat())
         except Exception:
-            # The broker is unreachable: give the rest back to the next scan
+            # The broker is unreachable: give the batch back to the next scan
             # now rather than after the stale timeout.
-            outbox.unclaim(claims[index:])
+            outbox.unclaim(claims)
             raise
+
+
+@shared_task(name="sessions.send_reminders", ignore_result=True)
+def send_reminders(reminder_ids: list[int], claimed_at: str) -> dict:
+    """Send one claimed batch over one SMTP connection. SMTP failures are
+    handled by the outbox (back-off on the row), never by Celery retries:
+    this task neither raises for them nor re-queues."""
+    token = dt.datetime.fromisoformat(claimed_at)
+    outcomes = outbox.send_batch([outbox.Claim(pk, token) for pk in reminder_ids])
+    for reminder_id, outcome in outcomes.items():
+        task_log.info("reminder %s: %s", reminder_id, outcome)
+    return outcomes
 
 
 @shared_task(name="sessions.send_reminder", ignore_result=True)
 def send_reminder(reminder_id: int, claimed_at: str) -> str:
-    # SMTP failures are handled by the outbox (back-off on the row), never
-    # by Celery retries: this task neither raises for them nor re-queues.
+    """One row: what scans enqueued before batches (messages still queued
+    when a worker is upgraded)."""
     outcome = outbox.send_one(reminder_id, claimed_at=dt.datetime.fromisoformat(claimed_at))
     task_log.info("reminder %s: %s", reminder_id, outcome)
     return outcome

@@ -73,13 +73,14 @@ def test_200_due_reminders_over_a_2_process_worker_arrive_exactly_once(start_wor
     assert set(received) == set(ids)
     assert max(received.values()) == 1, [pk for pk, n in received.items() if n > 1]
     assert len(smtp.snapshot()) == 200
-    # Both pool processes took part.
+    # Both pool processes took part, each batch of 25 over one SMTP connection.
     senders = set(
         re.findall(
-            r"/(ForkPoolWorker-\d+)\] sessions.send_reminder\[[^]]+\]: reminder \d+: sent", worker.log_path.read_text()
+            r"/(ForkPoolWorker-\d+)\] sessions.send_reminders\[[^]]+\]: reminder \d+: sent", worker.log_path.read_text()
         )
     )
     assert len(senders) == 2, senders
+    assert len(smtp.peers) == 200 // 25, len(smtp.peers)
 
 
 def test_a_worker_killed_mid_batch_and_restarted_delivers_everything(start_worker, smtp, clinic, staff):
