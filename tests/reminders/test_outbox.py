@@ -370,3 +370,42 @@ def test_a_scan_sends_its_batch_over_one_smtp_connection_and_reconnects_after_a_
     assert (counts["sent"], counts["retry"]) == (3, 1)
     assert sorted(m["To"].addresses[0].addr_spec for m in smtp.messages) == ["p0@example.org", "p1@example.org", "p3@example.org"]
     assert len(smtp.peers) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_on_a_slow_server_renews_its_claims_so_none_is_taken_back_and_sent_twice(
+    smtp, clinic, quick_protocol, receptionist, clinician, settings
+):
+    """Four messages at 1.2 s each outlast a 3-second stale timeout: the
+    batch renews the claims it has yet to send after a third of it, so a
+    concurrent scan's release_stale never takes one back."""
+    import threading
+    import time
+
+    from tests.reminders.conftest import book_due_now
+
+    settings.REMINDER_SENDING_TIMEOUT_SECONDS = 3
+    ids = book_due_now(clinic, quick_protocol, 4, by=receptionist, practitioner=clinician, now=timezone.now())
+    smtp.delay = 1.2
+    claims = outbox.claim_due(timezone.now(), limit=4)
+    outcomes, released = {}, []
+
+    def send():
+        try:
+            outcomes.update(outbox.send_batch(claims))
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    while sender.is_alive():
+        released.append(outbox.release_stale())
+        time.sleep(0.2)
+    sender.join()
+    assert outcomes == dict.fromkeys(ids, outbox.SENT)
+    assert sum(released) == 0
+    assert smtp.reminder_ids() == dict.fromkeys(ids, 1)
+    assert set(Reminder.objects.filter(pk__in=ids).values_list("status", "attempts")) == {(ReminderStatus.SENT, 1)}
+    assert len(smtp.peers) == 1
