@@ -41,7 +41,14 @@ def revoke_tokens(user) -> int:
 
 class ExpiringTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
+        # DRF's own lookup, with the user's clinic in the same query: every
+        # API view scopes its rows by it.
+        token = Token.objects.select_related("user__clinic").filter(key=key).first()
+        if token is None:
+            raise AuthenticationFailed("Invalid token.")
+        if not token.user.is_active:
+            raise AuthenticationFailed("User inactive or deleted.")
+        user = token.user
         if is_expired(token):
             token.delete()
             raise AuthenticationFailed("Token has expired; log in again at /api/v1/auth/token/.")

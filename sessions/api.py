@@ -105,6 +105,61 @@ class SessionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, session):
+        """The declared fields' representation (the schema's), written out
+        for this class (`session_row`). Subclasses take DRF's walk."""
+        if type(self) is not SessionSerializer:
+            return super().to_representation(session)
+        return session_row({lookup: _follow(session, lookup) for lookup in ROW_VALUES.values()}, session.clinic.tz)
+
+
+# A list row's keys and the values() lookups they come from. The sessions
+# list is the agenda's hot path: it reads these with values() and writes the
+# rows by hand, as SessionSerializer's declared fields would (model objects
+# and DRF's walk field by field were most of its time, docs/benchmarks.md).
+# tests/api/test_session_list_representation.py checks the two agree.
+ROW_VALUES = {
+    "id": "id", "enrolment": "enrolment_id", "patient": "patient_id", "step": "step_id", "step_name": "step__name",
+    "kind": "step__kind", "duration_minutes": "step__duration_minutes", "sequence": "sequence",
+    "occurrence": "occurrence", "status": "status", "target_date": "target_date", "window_start": "window_start",
+    "window_end": "window_end", "start": "start", "end": "end", "practitioner": "practitioner_id", "room": "room_id",
+    "out_of_window": "out_of_window", "missed_count": "missed_count", "completed_at": "completed_at",
+    "notes": "notes", "not_done_reason": "not_done_reason", "skip_reason": "skip_reason",
+    "product_lot": "product_lot", "product_source": "product_source", "product_form": "product_form",
+    "product_concentration": "product_concentration", "lot": "lot_id",
+}
+ROW_DATES = ("target_date", "window_start", "window_end")
+ROW_INSTANTS = ("start", "end", "completed_at")
+
+
+def session_row(values: dict, tz) -> dict:
+    """One list row from a values() dict of ROW_VALUES' lookups; instants in
+    the clinic's zone `tz`."""
+    row = {key: values[lookup] for key, lookup in ROW_VALUES.items()}
+    for key in ROW_DATES:
+        row[key] = _iso_date(row[key])
+    for key in ROW_INSTANTS:
+        row[key] = _iso_instant(row[key], tz)
+    return row
+
+
+def _follow(obj, lookup: str):
+    for name in lookup.split("__"):
+        obj = getattr(obj, name)
+    return obj
+
+
+def _iso_date(day):
+    return None if day is None else day.isoformat()
+
+
+def _iso_instant(moment, tz):
+    """As DRF's DateTimeField writes it (ISO 8601, "Z" for UTC), in `tz`."""
+    if moment is None:
+        return None
+    text = moment.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
 
 class OutcomeSerializer(serializers.ModelSerializer):
     measure = serializers.CharField(source="measure.code", read_only=True)
@@ -414,6 +469,14 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
 
     def get_serializer_class(self):
         return SessionSerializer if self.action == "list" else SessionDetailSerializer
+
+    def list(self, request, *args, **kwargs):
+        # values() rows written out by session_row: what SessionSerializer
+        # gives, without a model object or a field walk per row.
+        sessions = self.filter_queryset(self.get_queryset()).values(*ROW_VALUES.values())
+        page = self.paginate_queryset(sessions)
+        tz = self.clinic.tz
+        return self.get_paginated_response([session_row(values, tz) for values in page])
 
     def get_queryset(self):
         sessions = super().get_queryset()
