@@ -1,9 +1,9 @@
 """The cohort report (SPEC §11): does a protocol work here?
 
 Every figure is computed by PostgreSQL: counts with `filter=`, means and
-standard deviations with aggregates, medians with `percentile_cont`, the
-baseline value of each measurement with one correlated subquery (the baseline
-visit as `sessions.outcomes` defines it). Python only turns a mean, a standard
+standard deviations with aggregates, medians with `percentile_cont`, each
+value paired with the same measure's value at its enrolment's baseline visit
+(as `sessions.outcomes` defines it) by a hash join in one statement. Python only turns a mean, a standard
 deviation and an n into a t-interval (scipy) and a count into a Wilson interval
 (statsmodels). `cohort_report(clinic, **filters)` costs a fixed handful of
 queries whatever the cohort's size (tests/reports/test_cohort.py counts them).
