@@ -7,6 +7,10 @@ checks that both answers agree, and prints a Markdown table for
 docs/benchmarks.md.
 
     python bench/cohort.py --enrolments 10000 --repeat 5
+
+`make bench` (bench/run.py) measures the same report over the API with the
+pieces here: `cohort_clinic` builds the clinic once in the bench database and
+reuses it, `hand_written` is the floor, `agree` checks the two answers.
 """
 
 import argparse
@@ -23,11 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
 
 import django
-
-django.setup()
-
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
+from django.db import connection
+from django.test.utils import setup_test_environment
 
 # One statement: the baseline visit per enrolment (first occurrence of the
 # first assessment step), each value joined to its baseline value, grouped by
@@ -65,7 +66,7 @@ ORDER BY measure_id, position, occurrence
 """
 
 
-def build(enrolments: int):
+def build(enrolments: int, slug: str = "bench"):
     """A hair course (baseline, 4 injections, end-of-course, 6-month follow-up):
     density at the 3 assessments, peak itch and pain at each visit: about
     10 values per course."""
@@ -78,8 +79,8 @@ def build(enrolments: int):
     from tests.factories import ClinicFactory, make_protocol, step
 
     rng = random.Random(11)
-    clinic = ClinicFactory(name="Bench", slug="bench")
-    user = User.objects.create(username="bench", clinic=clinic, role=Role.MANAGER)
+    clinic = ClinicFactory(name=f"Bench ({slug})", slug=slug)
+    user = User.objects.create(username=slug, clinic=clinic, role=Role.MANAGER)
     protocol = make_protocol(
         clinic,
         name="Hair (bench)",
@@ -149,6 +150,50 @@ def build(enrolments: int):
     return clinic, len(values)
 
 
+def cohort_clinic(enrolments: int) -> tuple:
+    """The clinic of `enrolments` hair courses and its count of values: built
+    the first time (slug cohort-N), reused afterwards."""
+    from clinics.models import Clinic
+    from sessions.models import OutcomeMeasurement
+
+    slug = f"cohort-{enrolments}"
+    found = Clinic.objects.filter(slug=slug).first()
+    if found:
+        return found, OutcomeMeasurement.objects.filter(session__clinic=found).count()
+    return build(enrolments, slug=slug)
+
+
+def hand_written(clinic) -> list[tuple]:
+    """The floor: the hand-written statement's rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(HAND_WRITTEN, {"clinic": clinic.pk})
+        return cursor.fetchall()
+
+
+def agree(report: dict, rows: list[tuple]) -> int:
+    """Asserts that the report (from `cohort_report` or the API's JSON) and the
+    hand-written rows give the same n, mean change and itch responders at every
+    time point with a baseline; returns how many time points were compared."""
+    from protocols.models import OutcomeMeasure
+
+    codes = dict(OutcomeMeasure.objects.values_list("pk", "code"))
+    sql = {(codes[row[0]], row[1], row[3]): row for row in rows}
+    checked = 0
+    for measure in report["measures"]:
+        for point in measure["time_points"]:
+            if point["n"] == 0:  # no baseline anywhere (procedure pain): no row in the inner join
+                continue
+            row = sql[(measure["code"], point["step_position"], point["occurrence"])]
+            assert row[4] == point["n"], (measure["code"], point, row)
+            if measure["code"] == "itch_nrs":
+                assert row[9] == point["responders"][0]["responders"], (point, row)
+            mean_change = Decimal(str(point["mean_change"]))
+            assert round(Decimal(str(row[5])), 2) == mean_change, (measure["code"], point, row)
+            checked += 1
+    assert checked == len(sql), (checked, len(sql))
+    return checked
+
+
 def timed(fn, repeat):
     samples = []
     for _ in range(repeat):
@@ -172,30 +217,9 @@ def main() -> int:
 
         clinic, count = build(args.enrolments)
         today = dt.date(2026, 6, 1)
-
-        def hand():
-            with connection.cursor() as cursor:
-                cursor.execute(HAND_WRITTEN, {"clinic": clinic.pk})
-                return cursor.fetchall()
-
-        from protocols.models import OutcomeMeasure
-
-        codes = dict(OutcomeMeasure.objects.values_list("pk", "code"))
-        report = cohort_report(clinic, today=today)
-        sql = {(codes[row[0]], row[1], row[3]): row for row in hand()}
-        checked = 0
-        for measure in report["measures"]:
-            for point in measure["time_points"]:
-                if point["n"] == 0:  # no baseline anywhere (procedure pain): no row in the inner join
-                    continue
-                row = sql[(measure["code"], point["step_position"], point["occurrence"])]
-                assert row[4] == point["n"], (measure["code"], point, row)
-                if measure["code"] == "itch_nrs":
-                    assert row[9] == point["responders"][0]["responders"], (point, row)
-                assert round(Decimal(str(row[5])), 2) == point["mean_change"], (measure["code"], point, row)
-                checked += 1
+        checked = agree(cohort_report(clinic, today=today), hand_written(clinic))
         report_time = timed(lambda: cohort_report(clinic, today=today), args.repeat)
-        sql_time = timed(hand, args.repeat)
+        sql_time = timed(lambda: hand_written(clinic), args.repeat)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     print(f"{args.enrolments} enrolments, {count} values; {checked} time points agree\n")
@@ -208,4 +232,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    django.setup()
     sys.exit(main())

@@ -155,6 +155,26 @@ def test_the_report_costs_the_same_few_queries_at_any_size(clinic, make_course):
     assert len(small) == len(large) <= 6
 
 
+def test_the_api_answers_in_the_same_queries_at_any_size(client_as, manager, clinic, make_course):
+    """The API path `make bench` times (cohort_report) costs a fixed count of
+    queries: authentication, the audit record and the report's few, whatever
+    the number of enrolments; with a filter too."""
+    client = client_as(manager)
+    make_course({"hair_density": 100, "itch_nrs": 8}, {"hair_density": 120, "itch_nrs": 3})
+    with CaptureQueriesContext(connection) as small:
+        report(client)
+    with CaptureQueriesContext(connection) as small_filtered:
+        report(client, started_from="2020-01-01")
+    for _ in range(4):
+        make_course({"hair_density": 100, "itch_nrs": 8}, {"hair_density": 120, "itch_nrs": 3})
+    with CaptureQueriesContext(connection) as large:
+        assert report(client)["enrolments"]["total"] == 5
+    with CaptureQueriesContext(connection) as large_filtered:
+        report(client, started_from="2020-01-01")
+    assert len(small) == len(large)
+    assert len(small_filtered) == len(large_filtered)
+
+
 numbers = st.decimals(min_value=0, max_value=30, places=2)
 
 
