@@ -263,7 +263,7 @@ class CompleteForm(forms.Form):
                 name = instruments.INSTRUMENT_NAMES.get(code, code)
                 self.add_error(
                     self.items_field(code),
-                    f"{code}: {len(paths) - len(filled)} of {name}'s {len(paths)} items are empty; "
+                    f"{len(paths) - len(filled)} of {name}'s {len(paths)} items are empty; "
                     "fill every item or none.",
                 )
                 continue
@@ -291,13 +291,16 @@ class CompleteForm(forms.Form):
         return outcomes
 
     def put_outcome_errors(self, messages: list[str]) -> None:
-        """The service words each outcome error as '<code>: ...'; show it beside
-        that measure, or beside its items when they were sent."""
-        by_code = {m.code: self.measure_field(m.code) for m in self.measures}
-        by_code.update({code: self.items_field(code) for code in self.scored_items})
+        """The service begins each outcome error with the measure's name; show
+        it beside that measure, or beside its items when they were sent."""
+        fields = {
+            m.name: self.items_field(m.code) if m.code in self.scored_items else self.measure_field(m.code)
+            for m in self.measures
+        }
         for message in messages:
-            code, _, _ = message.partition(":")
-            self.add_error(by_code.get(code.strip()), message)
+            # The longest name that begins the message ("Hair density" must not take "Hair density (women)").
+            names = sorted((name for name in fields if message.startswith(name)), key=len, reverse=True)
+            self.add_error(fields[names[0]] if names else None, message)
 
 
 class AdverseEventForm(forms.Form):
