@@ -85,7 +85,7 @@ class BookTimeForm(forms.Form):
 
     date = forms.DateField(label="Date", widget=date_input())
     time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time", "step": 60}, format="%H:%M"))
-    practitioner = PractitionerChoice(queryset=User.objects.none(), label="Practitioner")
+    practitioner = PractitionerChoice(queryset=User.objects.none(), label="Practitioner", empty_label="Choose who")
     room = forms.ModelChoiceField(queryset=Room.objects.none(), label="Room", required=False, empty_label="No room")
     change_reason = forms.ChoiceField(label="Why the booked time moves", choices=REBOOK_REASONS, required=False)
     override_reason = forms.CharField(
