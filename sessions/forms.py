@@ -273,6 +273,17 @@ class CompleteForm(forms.Form):
             self.scored_items[code] = instruments.items_from_paths(
                 {path: data[name] if self.is_filled(name) else None for name, path in paths.items()}
             )
+        for code, paths in self.item_paths.items():
+            # A total typed in without its items: said here in the page's words (the service's
+            # message lists the API's item keys).
+            typed = data.get(self.measure_field(code))
+            if typed is not None and not any(self.is_filled(name) for name in paths):
+                name = instruments.INSTRUMENT_NAMES.get(code, code)
+                self.add_error(
+                    self.measure_field(code),
+                    f"{name} is worked out from its items: fill them in under “Score {name} from items” "
+                    "instead of typing a total.",
+                )
         return data
 
     def outcomes(self) -> list[dict]:

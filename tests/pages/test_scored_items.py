@@ -177,8 +177,7 @@ def test_a_typed_in_score_is_refused_beside_it(doc, assessment):
     response = post(doc, assessment, measure_scorad="40")
     assert response.status_code == 200
     assert response.context["form"].errors["measure_scorad"] == [
-        "SCORAD: give its items (area_percent, intensity, pruritus, sleeplessness), not a total; "
-        "the value is computed from them."
+        "SCORAD is worked out from its items: fill them in under “Score SCORAD from items” instead of typing a total."
     ]
     assert unchanged(assessment)
 
