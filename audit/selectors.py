@@ -17,14 +17,14 @@ def events_of(clinic: Clinic | None):
 
 
 class AuditFilter(filters.FilterSet):
-    user = IdFilter(field_name="user_id", help_text="A staff member's id")
-    username = filters.CharFilter(field_name="username", max_length=150, help_text="Exact username (also failed logins)")
-    action = filters.ChoiceFilter(choices=Action.choices)
-    patient = IdFilter(field_name="patient_ref", help_text="Entries about this patient id")
-    object_type = filters.CharFilter(field_name="object_type", max_length=100, help_text="e.g. patients.patient")
-    object_id = filters.CharFilter(field_name="object_id", max_length=64)
-    date_from = IsoDateFilter(field_name="at", lookup_expr="date__gte", help_text="YYYY-MM-DD (UTC)")
-    date_to = IsoDateFilter(field_name="at", lookup_expr="date__lte", help_text="YYYY-MM-DD (UTC)")
+    user = IdFilter(field_name="user_id", label="Staff member (id)", help_text="A staff member's id")
+    username = filters.CharFilter(field_name="username", max_length=150, label="Username", help_text="Exact username (also failed logins)")
+    action = filters.ChoiceFilter(choices=Action.choices, label="Action", empty_label="Any action")
+    patient = IdFilter(field_name="patient_ref", label="Patient (id)", help_text="Entries about this patient id")
+    object_type = filters.CharFilter(field_name="object_type", max_length=100, label="Object type", help_text="e.g. patients.patient")
+    object_id = filters.CharFilter(field_name="object_id", max_length=64, label="Object id")
+    date_from = IsoDateFilter(field_name="at", lookup_expr="date__gte", label="From", help_text="YYYY-MM-DD (UTC)")
+    date_to = IsoDateFilter(field_name="at", lookup_expr="date__lte", label="To", help_text="YYYY-MM-DD (UTC)")
 
     class Meta:
         model = AuditEvent

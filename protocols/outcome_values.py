@@ -16,8 +16,9 @@ from .models import OutcomeMeasure, ValueType
 
 def clean_value(measure: OutcomeMeasure, raw) -> Decimal:
     """A finite number of the measure's type inside its range, or a
-    ValidationError naming the measure and the rule."""
-    label = measure.code
+    ValidationError naming the measure as staff know it (its name, never its
+    code: issue 13) and the rule."""
+    label = measure.name
     if isinstance(raw, bool) or raw is None:
         raise ValidationError(f"{label}: a number is required.")
     if isinstance(raw, float) and not math.isfinite(raw):
@@ -30,7 +31,7 @@ def clean_value(measure: OutcomeMeasure, raw) -> Decimal:
         raise ValidationError(f"{label}: the value must be a finite number.")
     if value < measure.min_value or value > measure.max_value:
         raise ValidationError(
-            f"{label}: {value} is outside {measure.min_value.normalize():f}–{measure.max_value.normalize():f}"
+            f"{label}: {value.normalize():f} is outside {measure.min_value.normalize():f}–{measure.max_value.normalize():f}"
             f"{' ' + measure.unit if measure.unit else ''}."
         )
     if measure.value_type in (ValueType.INTEGER, ValueType.SCORE) and value != value.to_integral_value():
@@ -60,24 +61,24 @@ def measured_value(measure: OutcomeMeasure, value, items, *, born: dt.date, on: 
     """The (value, items) to store: a value typed in (items None), or a scored
     instrument's value computed from its items (clinical/instruments.md) on the
     session date ``on`` for a patient born on ``born``. Either is range-checked by clean_value; a
-    ValidationError names the measure and the rule."""
-    code = measure.code
+    ValidationError names the measure (by its name) and the rule."""
+    code, label = measure.code, measure.name
     if items is None and code in instruments.SCORED_CODES:
-        # A bare total cannot be checked (SCORAD 51.5432 has no items behind it).
+        # A bare total cannot be checked (SCORAD 51.5432 has no items behind it). The item keys
+        # stay: an API caller needs them to send the items.
         layout = ", ".join(instruments.ITEM_KEYS[code])
-        raise ValidationError(f"{code}: give its items ({layout}), not a total; the value is computed from them.")
+        raise ValidationError(f"{label}: give its items ({layout}), not a total; the value is computed from them.")
     if items is None:
         return clean_value(measure, value), None
     if value is not None:
-        raise ValidationError(f"{code}: give value or items, not both.")
+        raise ValidationError(f"{label}: give the value or the items, not both.")
     if code not in instruments.SCORED_CODES:
-        raise ValidationError(
-            f"{code}: only {', '.join(instruments.SCORED_CODES)} are computed from items; give a value."
-        )
+        raise ValidationError(f"{label}: give its value; it is not computed from items.")
     # EASI weights the head and neck more for children aged 0-7.
     age = age_on(born, on) if code == "easi" else None
     try:
         score = instruments.score_items(code, items, age_years=age)
     except ValueError as error:
-        raise ValidationError(f"{code}: {str(error)[:300]}") from None
+        message = str(error)[:300]  # the instrument's own words often begin with its name
+        raise ValidationError(message if message.startswith(label) else f"{label}: {message}") from None
     return clean_value(measure, score), _as_json(items)

@@ -44,7 +44,7 @@ def _clean_outcomes(
             errors.append(f"{code[:40]!r} is not a known measure code.")
             continue
         if code in seen:
-            errors.append(f"{code}: given twice.")
+            errors.append(f"{measure.name}: given twice.")
             continue
         seen.add(code)
         try:

@@ -85,7 +85,7 @@ class BookTimeForm(forms.Form):
 
     date = forms.DateField(label="Date", widget=date_input())
     time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time", "step": 60}, format="%H:%M"))
-    practitioner = PractitionerChoice(queryset=User.objects.none(), label="Practitioner")
+    practitioner = PractitionerChoice(queryset=User.objects.none(), label="Practitioner", empty_label="Choose who")
     room = forms.ModelChoiceField(queryset=Room.objects.none(), label="Room", required=False, empty_label="No room")
     change_reason = forms.ChoiceField(label="Why the booked time moves", choices=REBOOK_REASONS, required=False)
     override_reason = forms.CharField(
@@ -263,7 +263,7 @@ class CompleteForm(forms.Form):
                 name = instruments.INSTRUMENT_NAMES.get(code, code)
                 self.add_error(
                     self.items_field(code),
-                    f"{code}: {len(paths) - len(filled)} of {name}'s {len(paths)} items are empty; "
+                    f"{len(paths) - len(filled)} of {name}'s {len(paths)} items are empty; "
                     "fill every item or none.",
                 )
                 continue
@@ -273,6 +273,17 @@ class CompleteForm(forms.Form):
             self.scored_items[code] = instruments.items_from_paths(
                 {path: data[name] if self.is_filled(name) else None for name, path in paths.items()}
             )
+        for code, paths in self.item_paths.items():
+            # A total typed in without its items: said here in the page's words (the service's
+            # message lists the API's item keys).
+            typed = data.get(self.measure_field(code))
+            if typed is not None and not any(self.is_filled(name) for name in paths):
+                name = instruments.INSTRUMENT_NAMES.get(code, code)
+                self.add_error(
+                    self.measure_field(code),
+                    f"{name} is worked out from its items: fill them in under “Score {name} from items” "
+                    "instead of typing a total.",
+                )
         return data
 
     def outcomes(self) -> list[dict]:
@@ -291,13 +302,16 @@ class CompleteForm(forms.Form):
         return outcomes
 
     def put_outcome_errors(self, messages: list[str]) -> None:
-        """The service words each outcome error as '<code>: ...'; show it beside
-        that measure, or beside its items when they were sent."""
-        by_code = {m.code: self.measure_field(m.code) for m in self.measures}
-        by_code.update({code: self.items_field(code) for code in self.scored_items})
+        """The service begins each outcome error with the measure's name; show
+        it beside that measure, or beside its items when they were sent."""
+        fields = {
+            m.name: self.items_field(m.code) if m.code in self.scored_items else self.measure_field(m.code)
+            for m in self.measures
+        }
         for message in messages:
-            code, _, _ = message.partition(":")
-            self.add_error(by_code.get(code.strip()), message)
+            # The longest name that begins the message ("Hair density" must not take "Hair density (women)").
+            names = sorted((name for name in fields if message.startswith(name)), key=len, reverse=True)
+            self.add_error(fields[names[0]] if names else None, message)
 
 
 class AdverseEventForm(forms.Form):

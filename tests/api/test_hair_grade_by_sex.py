@@ -68,4 +68,4 @@ def test_a_grade_outside_its_range_is_a_400(client_as, clinician, hair_baseline)
     session = hair_baseline("female")
     answer = complete(client_as(clinician), session, {"ludwig": 4})
     assert answer.status_code == 400
-    assert "ludwig" in str(answer.json()["outcomes"])
+    assert "Ludwig grade (women): 4 is outside 1–3" in str(answer.json()["outcomes"])

@@ -60,11 +60,11 @@ def test_complete_with_scorad_items_shows_the_computed_value(client_as, clinicia
 @pytest.mark.parametrize(
     ("outcome", "message"),
     [
-        ({"measure": "scorad", "value": 51.5, "items": SCORAD_ITEMS}, "scorad: give value or items, not both."),
-        ({"measure": "scorad"}, "scorad: give its items"),
-        ({"measure": "scorad", "value": "51.5432"}, "scorad: give its items (area_percent, intensity, pruritus"),
-        ({"measure": "hair_density", "items": {"area_percent": 40}}, "hair_density: only scorad, easi, pasi, dlqi"),
-        ({"measure": "scorad", "items": {**SCORAD_ITEMS, "sleeplessness": 10.5}}, "scorad: SCORAD sleeplessness"),
+        ({"measure": "scorad", "value": 51.5, "items": SCORAD_ITEMS}, "SCORAD: give the value or the items, not both."),
+        ({"measure": "scorad"}, "SCORAD: give its items"),
+        ({"measure": "scorad", "value": "51.5432"}, "SCORAD: give its items (area_percent, intensity, pruritus"),
+        ({"measure": "hair_density", "items": {"area_percent": 40}}, "Hair density (phototrichogram): give its value; it is not computed from items."),
+        ({"measure": "scorad", "items": {**SCORAD_ITEMS, "sleeplessness": 10.5}}, "SCORAD sleeplessness"),
         ({"measure": "scorad", "items": [40, 9, 12]}, None),  # not an object: refused by the serializer
     ],
 )

@@ -60,3 +60,24 @@ def test_booking_outside_the_window_says_who_may_and_how(receptionist, enrolment
     assert answer.status_code == 400
     assert "is outside the window" in text and "A clinician may book it anyway with a reason." in text
     assert not any(word in text for word in JARGON)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "words"),
+    [
+        ({"measure": "hair_density", "value": 700}, "Hair density (phototrichogram): 700 is outside 0–600 hairs/cm²."),
+        ({"measure": "hair_density", "value": -2.5}, "Hair density (phototrichogram): -2.5 is outside 0–600 hairs/cm²."),
+        ({"measure": "hair_density", "items": {"area_percent": 40}},
+         "Hair density (phototrichogram): give its value; it is not computed from items."),
+    ],
+)
+def test_an_outcome_refused_through_the_api_names_the_measure_as_staff_know_it(clinician, booked, outcome, words):
+    # The message a caller passes on to staff starts with the measure's name, never its code.
+    api = APIClient()
+    api.force_authenticate(clinician)
+    with time_machine.travel(booked.start + dt.timedelta(minutes=5), tick=False):
+        answer = api.post(f"/api/v1/sessions/{booked.pk}/complete/", {"outcomes": [outcome]}, format="json")
+    assert answer.status_code == 400
+    text = " ".join(answer.json()["outcomes"])
+    assert words in text
+    assert not any(word in text for word in JARGON)

@@ -150,10 +150,10 @@ def test_partly_filled_items_are_refused_beside_their_section(doc, assessment):
     response = post(doc, assessment, **partial)
     assert response.status_code == 200
     form = response.context["form"]
-    assert form.errors["items_scorad"] == ["scorad: 1 of SCORAD's 9 items are empty; fill every item or none."]
+    assert form.errors["items_scorad"] == ["1 of SCORAD's 9 items are empty; fill every item or none."]
     page = response.content.decode()
     assert '<details class="scored-items has-error" open>' in page
-    assert 'id="id_items_scorad_error">scorad: 1 of SCORAD' in page
+    assert 'id="id_items_scorad_error">1 of SCORAD' in page
     assert 'value="7"' in page  # what was typed stays
     assert unchanged(assessment)
 
@@ -168,8 +168,8 @@ def test_an_item_out_of_range_is_refused_beside_it(doc, assessment):
 def test_a_typed_value_and_items_together_are_refused(doc, assessment):
     response = post(doc, assessment, measure_scorad="51.5", **SCORAD_POST)
     assert response.status_code == 200
-    assert response.context["form"].errors["items_scorad"] == ["scorad: give value or items, not both."]
-    assert "scorad: give value or items, not both." in response.content.decode()
+    assert response.context["form"].errors["items_scorad"] == ["SCORAD: give the value or the items, not both."]
+    assert "SCORAD: give the value or the items, not both." in response.content.decode()
     assert unchanged(assessment)
 
 
@@ -177,8 +177,7 @@ def test_a_typed_in_score_is_refused_beside_it(doc, assessment):
     response = post(doc, assessment, measure_scorad="40")
     assert response.status_code == 200
     assert response.context["form"].errors["measure_scorad"] == [
-        "scorad: give its items (area_percent, intensity, pruritus, sleeplessness), not a total; "
-        "the value is computed from them."
+        "SCORAD is worked out from its items: fill them in under “Score SCORAD from items” instead of typing a total."
     ]
     assert unchanged(assessment)
 

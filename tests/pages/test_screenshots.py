@@ -205,6 +205,12 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
         ("protocol-detail", f"/protocols/{demo.hair.pk}/"),
         ("settings", "/settings/"),
         ("protocol-edit", f"/protocols/{demo.hair.pk}/edit/"),
+        ("protocol-new", "/protocols/new/"),
+        ("lots", "/lots/"),
+        # tests/reports/test_page.py keeps reports.png (and its print) over its own cohort of ten.
+        ("reports-demo", "/reports/"),
+        ("reports-demo-hair", f"/reports/?protocol={demo.hair.pk}"),
+        ("audit-log", "/audit/"),
     ]
     out = _shots_dir(tmp_path)
 
@@ -236,7 +242,8 @@ def test_a_screenshot_of_every_page(live_server, new_page, tmp_path, clinic, pat
     for name, path in pages:
         tablet.goto(url + path)
         assert no_horizontal_scroll(tablet), f"{name} scrolls sideways at 800 px"
-    for name in ("agenda-day", "agenda-grid", "patient-page"):
+    for name in ("agenda-day", "agenda-grid", "agenda-grid-rooms", "agenda-day-list", "due-list", "patient-page",
+                 "book", "settings", "protocol-edit"):
         tablet.goto(url + dict(pages)[name])
         target = out / f"{name}-800px.png"
         tablet.screenshot(path=str(target), full_page=True)

@@ -93,11 +93,12 @@ def test_scorad_from_items_is_computed_and_stored_with_them(assessment, clinicia
      ("dlqi", "answers")],
 )
 def test_a_bare_total_of_a_scored_instrument_is_refused_naming_its_items(assessment, clinician, code, items):
+    name = OutcomeMeasure.objects.get(code=code).name
     # SPEC §10: a SCORAD of 51.5432 typed in has nothing behind it.
     with pytest.raises(ValidationError) as refused:
         complete(assessment, clinician, [{"measure": code, "value": "20"}, {"measure": "itch_nrs", "value": 6}])
     assert refused.value.message_dict["outcomes"] == [
-        f"{code}: give its items ({items}), not a total; the value is computed from them."
+        f"{name}: give its items ({items}), not a total; the value is computed from them."
     ]
     assert not OutcomeMeasurement.objects.exists()
 
@@ -145,30 +146,30 @@ def test_pasi_and_dlqi_from_items_are_stored_as_plain_json(assessment, clinician
 @pytest.mark.parametrize(
     ("outcome", "message"),
     [
-        ({"measure": "scorad", "value": 51.5, "items": SCORAD_ITEMS}, "scorad: give value or items, not both."),
-        ({"measure": "scorad"}, "scorad: give its items"),
+        ({"measure": "scorad", "value": 51.5, "items": SCORAD_ITEMS}, "SCORAD: give the value or the items, not both."),
+        ({"measure": "scorad"}, "SCORAD: give its items"),
         (
             {"measure": "itch_nrs", "items": {"answers": [6]}},
-            "itch_nrs: only scorad, easi, pasi, dlqi are computed from items; give a value.",
+            "Peak itch numeric rating: give its value; it is not computed from items.",
         ),
         (
             {"measure": "scorad", "items": {**SCORAD_ITEMS, "intensity": {**SCORAD_ITEMS["intensity"], "dryness": 4}}},
-            "scorad: SCORAD intensity dryness must be an integer from 0 to 3, got 4",
+            "SCORAD intensity dryness must be an integer from 0 to 3, got 4",
         ),
         (
             {"measure": "scorad", "items": {**SCORAD_ITEMS, "pruritus": "7"}},
-            "scorad: SCORAD pruritus must be a number from 0 to 10, got '7'",
+            "SCORAD pruritus must be a number from 0 to 10, got '7'",
         ),
         (
             {"measure": "scorad", "items": {"area_percent": 40, "extra": 1}},
-            "scorad: SCORAD items must have exactly the keys area_percent, intensity, pruritus, sleeplessness "
+            "SCORAD items must have exactly the keys area_percent, intensity, pruritus, sleeplessness "
             "(missing intensity, pruritus, sleeplessness; unknown extra)",
         ),
-        ({"measure": "scorad", "items": [40, 9, 12]}, "scorad: SCORAD items must be a mapping with keys"),
-        ({"measure": "dlqi", "items": {"answers": [1] * 9}}, "dlqi: DLQI answers must have exactly 10 items, got 9"),
+        ({"measure": "scorad", "items": [40, 9, 12]}, "SCORAD items must be a mapping with keys"),
+        ({"measure": "dlqi", "items": {"answers": [1] * 9}}, "Dermatology Life Quality Index: DLQI answers must have exactly 10 items, got 9"),
         (
             {"measure": "easi", "items": {"regions": {**easi_items()["regions"], "head": {}}}},
-            "easi: EASI regions must have exactly the keys",
+            "Eczema Area and Severity Index: EASI regions must have exactly the keys",
         ),
     ],
 )
@@ -188,7 +189,7 @@ def test_a_computed_value_is_still_range_checked(assessment, clinician):
     OutcomeMeasure.objects.filter(code="scorad").update(max_value=50)
     with pytest.raises(ValidationError) as refused:
         complete(assessment, clinician, [{"measure": "scorad", "items": SCORAD_ITEMS}])
-    assert refused.value.message_dict["outcomes"] == ["scorad: 51.5 is outside 0–50 score."]
+    assert refused.value.message_dict["outcomes"] == ["SCORAD: 51.5 is outside 0–50 score."]
     assert not OutcomeMeasurement.objects.exists()
 
 
@@ -203,10 +204,10 @@ def test_a_correction_rescores_items_never_takes_a_bare_total(assessment, clinic
 
     with clock("2026-03-03T09:05:00+00:00"), pytest.raises(ValidationError) as refused:
         services.correct_outcome(measurement=scorad, items={**milder, "pruritus": 11}, reason="Mistyped.", by=clinician)
-    assert refused.value.message_dict == {"items": ["scorad: SCORAD pruritus must be a number from 0 to 10, got 11"]}
+    assert refused.value.message_dict == {"items": ["SCORAD pruritus must be a number from 0 to 10, got 11"]}
     with clock("2026-03-03T09:05:00+00:00"), pytest.raises(ValidationError) as refused:
         services.correct_outcome(measurement=scorad, value=40, items=milder, reason="Mistyped.", by=clinician)
-    assert refused.value.message_dict == {"items": ["scorad: give value or items, not both."]}
+    assert refused.value.message_dict == {"items": ["SCORAD: give the value or the items, not both."]}
     scorad.refresh_from_db()
     assert (scorad.value, scorad.items) == (Decimal("40.5"), milder)
 
