@@ -1,7 +1,8 @@
 """Simulated staff for `make load` (bench/load.py starts everything): reception
 searching, registering and enrolling patients, booking and rebooking;
-clinicians reading their day and completing visits with outcomes; managers
-reading the agenda and the reminder outbox.
+clinicians reading their day and completing visits with outcomes and the
+lot used; managers reading the agenda, the cohort report and the reminder
+outbox.
 
 A 409 (a slot taken a moment earlier by someone else) and a 400 for a slot
 that has just gone are answers the product gives by design and count as
@@ -12,10 +13,14 @@ import datetime as dt
 import json
 import os
 import random
+import sys
 import uuid
 from pathlib import Path
 
 from locust import HttpUser, between, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from protocols.instruments import SCORED_CODES  # a pure module: no Django here
 
 TOKENS = json.loads(Path(os.environ["LOAD_TOKENS"]).read_text())
 SLUG = os.environ.get("LOAD_SLUG", "load")
@@ -112,6 +117,9 @@ class Clinician(Staff):
                 self.steps[(protocol["id"], step["name"])] = step["measures"]
         self.measures = {m["code"]: m for m in self.call("GET", "/api/v1/measures/", name="/api/v1/measures/")
                          .json()["results"]}
+        usable = [lot for lot in self.call("GET", "/api/v1/lots/", params={"page_size": 500}, name="/api/v1/lots/")
+                  .json()["results"] if lot["expiry_date"] >= self.day(0)]
+        self.lot = max(usable, key=lambda lot: lot["expiry_date"])["id"] if usable else None
         self.enrolments = {}
 
     @task(3)
@@ -134,11 +142,18 @@ class Clinician(Staff):
         codes = self.steps.get((enrolment["protocol"], session["step_name"]), [])
         outcomes = []
         for code in codes:
+            if code in SCORED_CODES:
+                continue  # scored from their items on the page; not recorded here (reason below)
             measure = self.measures[code]
             low, high = float(measure["min_value"]), float(measure["max_value"])
             outcomes.append({"measure": code, "value": round(low + (high - low) * 0.3)})
+        body = {"outcomes": outcomes, "notes": "Load test visit"}
+        if len(outcomes) < len(codes):
+            body["not_done_reason"] = "Scored instruments recorded on paper during the load test"
+        if session["kind"] == "treatment":
+            body["lot"] = self.lot
         self.call("POST", f"/api/v1/sessions/{session['id']}/complete/", name="/api/v1/sessions/{id}/complete/",
-                  ok=(200, 409), json={"outcomes": outcomes, "notes": "Load test visit", "product_lot": "LOT-LOAD"})
+                  ok=(200, 409), json=body)
 
 
 class Manager(Staff):
@@ -154,6 +169,10 @@ class Manager(Staff):
         while url:
             answer = self.call("GET", url, name="/api/v1/sessions/?date_from&date_to (all pages)")
             url = answer.json()["next"] if answer.status_code == 200 else None
+
+    @task(1)
+    def cohort_report(self):
+        self.call("GET", "/api/v1/reports/cohort/", name="/api/v1/reports/cohort/")
 
     @task(1)
     def outbox(self):
