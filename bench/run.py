@@ -83,6 +83,7 @@ from sessions import outbox  # noqa: E402
 from sessions.emails import build_email  # noqa: E402
 from sessions.enrolments.bulk import import_enrolments  # noqa: E402
 from sessions.enrolments.services import enrol_patient  # noqa: E402
+from sessions.enrolments.workable import check_schedule  # noqa: E402
 from sessions.models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus  # noqa: E402
 
 
@@ -222,14 +223,28 @@ def slots_probe(clinic: Clinic) -> tuple[float, int]:
 
 
 def bulk_csv(count: int, clinic: Clinic) -> str:
-    keys = list(Protocol.objects.filter(clinic=clinic, is_current=True).exclude(library_key="")
-                .order_by("library_key").values_list("library_key", flat=True))
+    """`count` new patients, each enrolled in a library protocol on one of
+    the coming 60 days on which its schedule can be booked (the import
+    refuses the others, as the enrol page does); a protocol no start date of
+    which works in this clinic (a 0-day window that always falls on its
+    closed Sunday) is left out."""
     today = today_in(clinic)
+    starts = {}
+    for protocol in Protocol.objects.filter(clinic=clinic, is_current=True).exclude(library_key="").order_by(
+        "library_key"
+    ):
+        steps = list(protocol.steps.all())
+        days = [today + dt.timedelta(days=n) for n in range(1, 61)]
+        workable = [day for day in days if not check_schedule(clinic, day, steps)[0]]
+        if workable:
+            starts[protocol.library_key] = workable
+    keys = list(starts)
     lines = ["record_number,first_name,last_name,date_of_birth,email,reminder_consent,protocol,start_date"]
     for n in range(count):
-        start = today + dt.timedelta(days=1 + n % 60)
+        key = keys[n % len(keys)]
+        start = starts[key][n // len(keys) % len(starts[key])]
         lines.append(f"BULK-{n:06d},Bea{n},Bulk,{1950 + n % 50}-0{1 + n % 9}-1{n % 9},bea{n}@patients.example,"
-                     f"{'true' if n % 7 else 'false'},{keys[n % len(keys)]},{start}")
+                     f"{'true' if n % 7 else 'false'},{key},{start}")
     return "\n".join(lines) + "\n"
 
 
