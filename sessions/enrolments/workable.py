@@ -24,18 +24,56 @@ def clinic_open_days(clinic: Clinic, first: dt.date, last: dt.date) -> IsOpen:
     return lambda day: day.weekday() in weekdays and day not in closures
 
 
-def unbookable(planned: Sequence[schedule.PlannedSession], steps: Sequence[Step], is_open: IsOpen) -> set[int]:
-    """The sequences of visits (home applications are never booked) whose
-    window holds no open day."""
-    return {
-        p.sequence
-        for p in planned
-        if steps[p.step_index].kind != StepKind.HOME
-        and not any(
-            is_open(p.dates.window_start + dt.timedelta(days=n))
-            for n in range((p.dates.window_end - p.dates.window_start).days + 1)
-        )
-    }
+# At most this many ways of booking the visits so far are followed (see
+# `unbookable`); a course's windows are days wide, so real ones stay far below.
+MAX_PATHS = 256
+
+
+def unbookable(start_date: dt.date, steps: Sequence[Step], is_open: IsOpen) -> set[int]:
+    """The sequences of visits (home applications are never booked) that no
+    way of booking the visits before them lets land on an open day.
+
+    A visit anchored to the one before (or to the last treatment) moves with
+    that visit's booking, as the cascade moves it: a dressing every three
+    days with a 0/+1 window in a clinic closed at weekends meets a Saturday
+    window sooner or later, yet booking the dressing before it a day later
+    puts it on an open Monday. So this walks the schedule as
+    `schedule.initial_schedule` does, but keeps every (previous, treatment)
+    reference date pair that booking an open day of each window can leave
+    (at most MAX_PATHS). A visit with no open day on any path is at fault,
+    and passes its target on, as a skipped one does."""
+    faults: set[int] = set()
+    paths = {(start_date, start_date)}
+    sequence = 0
+    for step in steps:
+        rule = schedule.StepRule.of(step)
+        for occurrence in range(1, rule.repeat + 1):
+            sequence += 1
+            after: set[tuple[dt.date, dt.date]] = set()
+            unbooked: set[tuple[dt.date, dt.date]] = set()
+            for previous, treatment in paths:
+                target = schedule.target_for(
+                    rule, occurrence, start_date=start_date, previous_reference=previous,
+                    treatment_reference=treatment,
+                )
+                if step.kind == StepKind.HOME:
+                    days = [target]  # planned, never booked: its target is the reference
+                else:
+                    dates = schedule.window_around(target, rule)
+                    days = [
+                        day
+                        for day in (dates.window_start + dt.timedelta(days=n)
+                                    for n in range((dates.window_end - dates.window_start).days + 1))
+                        if is_open(day)
+                    ]
+                for day in days:
+                    after.add((day, day if rule.is_treatment else treatment))
+                unbooked.add((target, target if rule.is_treatment else treatment))
+            if not after:
+                faults.add(sequence)
+                after = unbooked
+            paths = set(sorted(after)[:: max(1, -(-len(after) // MAX_PATHS))])
+    return faults
 
 
 def _span(start_date: dt.date, rules: Sequence[schedule.StepRule]) -> int:
@@ -49,14 +87,15 @@ def check_schedule(clinic: Clinic, start_date: dt.date, steps: Sequence[Step]) -
     there are some) the first later start date whose schedule has none, or
     None when no start within a year works. Raises OverflowError near 9999."""
     rules = [schedule.StepRule.of(s) for s in steps]
-    span = _span(start_date, rules)
+    # Booked a day or two late, visits anchored to the one before move later.
+    span = _span(start_date, rules) + sum(rule.repeat * rule.window_after_days for rule in rules)
     is_open = clinic_open_days(clinic, start_date, start_date + dt.timedelta(days=SEARCH_DAYS + span))
-    faults = unbookable(schedule.initial_schedule(start_date, rules), steps, is_open)
+    faults = unbookable(start_date, steps, is_open)
     if not faults:
         return faults, None
     for n in range(1, SEARCH_DAYS + 1):
         candidate = start_date + dt.timedelta(days=n)
-        if not unbookable(schedule.initial_schedule(candidate, rules), steps, is_open):
+        if not unbookable(candidate, steps, is_open):
             return faults, candidate
     return faults, None
 

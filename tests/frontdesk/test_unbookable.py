@@ -99,3 +99,36 @@ def test_the_preview_marks_the_visit_and_offers_the_date_that_works(receptionist
     assert not Enrolment.objects.exists()
     fine = page.post(url, {"protocol": protocol.pk, "start_date": "2027-01-05", "action": "preview"})
     assert fine.context["problem"] is None and 'value="save"' in fine.content.decode()
+
+
+# Twice-weekly dressings (SPEC's chronic wound course): every three days,
+# each counted from the one before, 0/+1 days.
+DRESSINGS = [
+    step("Baseline assessment", "assessment", measures=["wound_area"]),
+    step("Dressing change", repeat=16, interval_days=3, anchor="previous", window_after_days=1,
+         measures=["wound_area"]),
+]
+
+
+def test_visits_counted_from_the_one_before_move_with_its_booking(api, patient, weekday_clinic):
+    """Every three days from a Monday, the fifth day falls on a Saturday
+    whose 0/+1 window is the weekend; booked a day late, the dressing before
+    it moves the Saturday one to the Monday. So a weekday clinic can run the
+    course, and the preview marks nothing."""
+    protocol = make_protocol(weekday_clinic, steps=DRESSINGS, name="Dressings")
+    answer = enrol(api, patient, protocol, dt.date(2026, 12, 21))
+    assert answer.status_code == 201, answer.json()
+
+
+def test_visits_counted_from_the_start_do_not_move(api, patient, weekday_clinic):
+    """Counted from the start date with a 0-day window, a visit on a Sunday
+    stays there whatever the others do: refused."""
+    protocol = make_protocol(
+        weekday_clinic, name="Fixed dressings",
+        steps=[DRESSINGS[0], {**DRESSINGS[1], "anchor": "start", "repeat": 3, "interval_days": 3,
+                                                "window_after_days": 0}],
+    )
+    answer = enrol(api, patient, protocol, dt.date(2026, 12, 21))  # Monday: the second lands on Sunday 27th
+    assert answer.status_code == 400
+    assert "start_date" in answer.json()
+    assert not Enrolment.objects.filter(patient=patient, protocol=protocol).exists()
