@@ -518,8 +518,13 @@ def main() -> int:
     patient = Patient.objects.filter(clinic=big).annotate(n=Count("enrolments")).order_by("-n", "pk").first()
     protocols = list(Protocol.objects.filter(clinic=big, is_current=True, active=True).order_by("pk"))
     for n in range(patient.enrolments.count(), 10):
-        enrol_patient(patient=patient, protocol=protocols[n % len(protocols)], by=manager_of(big),
-                      start_date=today_in(big) - dt.timedelta(days=400 - 35 * n))
+        # Alongside the courses the patient has (a second active course is a
+        # 409 otherwise), on the first day from there whose schedule can be booked.
+        start = today_in(big) - dt.timedelta(days=400 - 35 * n)
+        start += dt.timedelta(days=next(d for d in range(30) if not check_schedule(
+            big, start + dt.timedelta(days=d), list(protocols[n % len(protocols)].steps.all()))[0]))
+        enrol_patient(patient=patient, protocol=protocols[n % len(protocols)], by=manager_of(big), start_date=start,
+                      allow_concurrent=True)
     results["patient_page"], queries = bench_page(browser, f"/patients/{patient.pk}/")
     notes["patient_page"] = (f"the patient with the most courses: {patient.enrolments.count()} enrolments, {patient.sessions.count()} sessions: "
                              f"{queries} queries; floor: the same SQL run bare")
