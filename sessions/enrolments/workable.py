@@ -25,11 +25,31 @@ def clinic_open_days(clinic: Clinic, first: dt.date, last: dt.date) -> IsOpen:
 
 
 # At most this many ways of booking the visits so far are followed (see
-# `unbookable`); a course's windows are days wide, so real ones stay far below.
-MAX_PATHS = 256
+# `unbookable_on_every_path`); a course's windows are days wide, so real ones stay far below.
+MAX_PATHS = 64
 
 
 def unbookable(start_date: dt.date, steps: Sequence[Step], is_open: IsOpen) -> set[int]:
+    """The sequences of visits (home applications are never booked) whose
+    window holds no open day, as planned; for a schedule with such visits,
+    those that no way of booking the visits before them rescues
+    (`unbookable_on_every_path`). The first test is cheap and settles nearly
+    every schedule; the second follows the ways of booking."""
+    rules = [schedule.StepRule.of(step) for step in steps]
+    planned = schedule.initial_schedule(start_date, rules)
+    if not any(
+        steps[p.step_index].kind != StepKind.HOME
+        and not any(
+            is_open(p.dates.window_start + dt.timedelta(days=n))
+            for n in range((p.dates.window_end - p.dates.window_start).days + 1)
+        )
+        for p in planned
+    ):
+        return set()
+    return unbookable_on_every_path(start_date, steps, is_open)
+
+
+def unbookable_on_every_path(start_date: dt.date, steps: Sequence[Step], is_open: IsOpen) -> set[int]:
     """The sequences of visits (home applications are never booked) that no
     way of booking the visits before them lets land on an open day.
 
