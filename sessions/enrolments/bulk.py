@@ -34,6 +34,7 @@ from protocols.models import Protocol
 
 from ..models import Reminder, Session, SessionStatus
 from ..reminders import wanted_reminders
+from . import workable
 from .services import plan_enrolment
 
 REQUIRED_COLUMNS = ("record_number", "first_name", "last_name", "date_of_birth", "protocol", "start_date")
@@ -144,6 +145,16 @@ def import_enrolments(*, clinic: Clinic, text: str, by: User, now: dt.datetime |
     errors: list[str] = []
     seen: dict[str, int] = {}
     accepted = []
+    answers: dict = {}
+
+    def checked(clinic_, start_date, steps):
+        # One answer per protocol and start date: a file enrols many
+        # patients on the same day in the same course.
+        key = (id(steps), start_date)
+        if key not in answers:
+            answers[key] = workable.check_schedule(clinic_, start_date, steps)
+        return answers[key]
+
     for line, row in rows:
         form = RowForm(row, today=today)
         problems: list[tuple[str, str]] = []
@@ -169,7 +180,7 @@ def import_enrolments(*, clinic: Clinic, text: str, by: User, now: dt.datetime |
         if protocol is not None and "start_date" in data and not any(n == "clinician" for n, _ in problems):
             try:
                 planned = plan_enrolment(protocol=protocol[0], steps=protocol[1], start_date=data["start_date"],
-                                         clinician=clinician, by=by, today=today)
+                                         clinician=clinician, by=by, today=today, check_schedule=checked)
             except ValidationError as error:
                 problems += _messages(error)
         if problems:

@@ -25,11 +25,14 @@ MAX_START_DISTANCE = dt.timedelta(days=2 * 365 + 1)
 
 
 def plan_enrolment(
-    *, protocol: Protocol, steps: list, start_date: dt.date, clinician: User | None, by: User, today: dt.date
+    *, protocol: Protocol, steps: list, start_date: dt.date, clinician: User | None, by: User, today: dt.date,
+    check_schedule=workable.check_schedule,
 ) -> list[schedule.PlannedSession]:
     """The rules an enrolment must meet, and its initial schedule: one place
     for enrol_patient and the bulk import (bulk.py). `steps` are the
-    protocol's, in order; raises ValidationError naming the field."""
+    protocol's, in order; raises ValidationError naming the field.
+    `check_schedule` is workable's, or a memo of it (the bulk import asks it
+    about the same protocol and start date many times)."""
     if not protocol.is_current or not protocol.active:
         raise ValidationError({"protocol": ["Enrol only in the current version of an active protocol."]})
     if clinician is not None and (clinician.clinic_id != by.clinic_id or not clinician.is_practitioner):
@@ -40,7 +43,7 @@ def plan_enrolment(
         raise ValidationError({"protocol": ["This protocol has no steps."]})
     try:
         planned = schedule.initial_schedule(start_date, [schedule.StepRule.of(s) for s in steps])
-        faults, suggestion = workable.check_schedule(protocol.clinic, start_date, steps)
+        faults, suggestion = check_schedule(protocol.clinic, start_date, steps)
     except OverflowError:
         raise ValidationError({"start_date": ["This start date puts sessions past the year 9999."]}) from None
     if faults:
