@@ -89,3 +89,7 @@ def test_an_existing_slug_and_empty_sizes_are_refused(run):
         run("generate_load", "--patients", "5", "--sessions", "50", "--slug", "taken")
     with pytest.raises(CommandError, match="at least 1"):
         run("generate_load", "--patients", "0", "--sessions", "50", "--slug", "fresh")
+    with pytest.raises(CommandError, match="--timezone"):
+        run("generate_load", "--patients", "5", "--sessions", "50", "--slug", "fresh", "--timezone", "Mars/Olympus")
+    run("generate_load", "--patients", "5", "--sessions", "50", "--slug", "tokyo", "--timezone", "Asia/Tokyo")
+    assert Clinic.objects.get(slug="tokyo").timezone == "Asia/Tokyo"

@@ -3,6 +3,7 @@ years of a chain's use, written with COPY (demo/load.py says what it holds)."""
 
 import datetime as dt
 import time
+import zoneinfo
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,10 +23,13 @@ class Command(BaseCommand):
         parser.add_argument("--today", type=dt.date.fromisoformat, default=None,
                             help="The day the data is built around (YYYY-MM-DD; default: today in the clinic).")
         parser.add_argument("--password", default=None, help="The staff's password (default: none can log in).")
+        parser.add_argument("--timezone", default="Europe/Berlin", help="The clinic's IANA time zone.")
 
-    def handle(self, *args, patients, sessions, seed, slug, practitioners, today, password, **options):
+    def handle(self, *args, patients, sessions, seed, slug, practitioners, today, password, timezone, **options):
         if patients < 1 or sessions < 1 or practitioners < 1:
             raise CommandError("--patients, --sessions and --practitioners must be at least 1.")
+        if timezone not in zoneinfo.available_timezones():
+            raise CommandError(f"--timezone: {timezone!r} is not an IANA time zone (e.g. Europe/Berlin).")
         if Clinic.objects.filter(slug=slug).exists():
             raise CommandError(f"A clinic {slug!r} exists; choose another --slug.")
         began = time.perf_counter()
@@ -34,7 +38,8 @@ class Command(BaseCommand):
             self.stderr.write(f"  {summary.sessions:,} sessions after {time.perf_counter() - began:.0f} s")
 
         summary = generate(slug=slug, patients=patients, sessions=sessions, seed=seed, practitioners=practitioners,
-                           today=today, password=password, progress=progress if options["verbosity"] > 1 else None)
+                           today=today, password=password, timezone_name=timezone,
+                           progress=progress if options["verbosity"] > 1 else None)
         elapsed = time.perf_counter() - began
         statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.by_status.items()))
         self.stdout.write(
