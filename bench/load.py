@@ -108,7 +108,7 @@ def fresh_database(env: dict) -> None:
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([*manage, "generate_load", "--patients", "2000", "--sessions", "15000", "--slug", "load",
-                    "--practitioners", str(PRACTITIONERS), "--password", env["LOAD_PASSWORD"],
+                    "--practitioners", str(PRACTITIONERS), f"--password={env['LOAD_PASSWORD']}",
                     "--timezone", env["LOAD_ZONE"]],
                    cwd=ROOT, env=env, check=True)
     # Staff log in once a day; 50 logins hashing their passwords at the same
