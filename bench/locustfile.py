@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -78,10 +79,20 @@ class Reception(Staff):
             "reminder_consent": True,
         })
         if patient.status_code == 201:
-            self.call("POST", "/api/v1/enrolments/", name="/api/v1/enrolments/", ok=(201,), json={
-                "patient": patient.json()["id"], "protocol": random.choice(self.protocols),
-                "start_date": self.day(random.randint(1, 10)),
-            })
+            body = {"patient": patient.json()["id"], "protocol": random.choice(self.protocols),
+                    "start_date": self.day(random.randint(1, 10))}
+            with self.client.post("/api/v1/enrolments/", json=body, name="/api/v1/enrolments/",
+                                  catch_response=True) as answer:
+                # A start whose schedule cannot be booked is refused by design,
+                # naming the next date that works: the receptionist takes it.
+                suggested = re.search(r"\((\d{4}-\d{2}-\d{2})\)", answer.text) if answer.status_code == 400 else None
+                if answer.status_code == 201 or (suggested and "start_date" in answer.json()):
+                    answer.success()
+                else:
+                    answer.failure(f"{answer.status_code}: {answer.text[:200]}")
+            if suggested:
+                self.call("POST", "/api/v1/enrolments/", name="/api/v1/enrolments/ (the suggested start)",
+                          ok=(201,), json={**body, "start_date": suggested.group(1)})
 
     def book_into_a_slot(self, session: dict) -> None:
         slots = self.call("GET", f"/api/v1/sessions/{session['id']}/slots/", name="/api/v1/sessions/{id}/slots/")

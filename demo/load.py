@@ -60,7 +60,7 @@ from sessions.models import (
 from sessions.reminders import MORNING, booked_reminders
 
 OPENS, HOURS_A_DAY = 8, 10  # 08:00-18:00, one booking an hour per practitioner
-OPEN_WEEKDAYS = range(6)  # Monday to Saturday
+OPEN_WEEKDAYS = tuple(range(6))  # Monday to Saturday, unless generate() is told otherwise
 BOOKED_AHEAD_DAYS = 21  # the coming three weeks are mostly booked
 LOTS_A_MONTH = 3  # lots of the product used each month
 ENROLMENTS_PER_BLOCK = 2000  # one transaction each
@@ -88,13 +88,14 @@ class _Diary:
     """Who is booked when: an hourly grid per practitioner per day."""
 
     practitioners: int
+    weekdays: tuple = OPEN_WEEKDAYS
     next_slot: dict = field(default_factory=lambda: defaultdict(int))
     patient_hours: dict = field(default_factory=lambda: defaultdict(set))
 
     def take(self, day: dt.date, patient_id: int) -> tuple[int, int] | None:
         """(hour index, practitioner index) of a free slot on `day` where the
         patient is free too, or None when the day is full."""
-        if day.weekday() not in OPEN_WEEKDAYS:
+        if day.weekday() not in self.weekdays:
             return None
         k = self.next_slot[day]
         if k >= self.practitioners * HOURS_A_DAY:
@@ -126,6 +127,7 @@ def generate(
     today: dt.date | None = None,
     password: str | None = None,
     timezone_name: str = "Europe/Berlin",
+    open_weekdays=OPEN_WEEKDAYS,
     progress=None,
 ) -> Summary:
     """Make the clinic `slug` with about `sessions` sessions over `patients`
@@ -138,7 +140,7 @@ def generate(
         clinic.slot_minutes = 30
         clinic.save(update_fields=["slot_minutes"])
         set_opening_hours(clinic=clinic, hours=[(d, dt.time(OPENS), dt.time(OPENS + HOURS_A_DAY))
-                                                for d in OPEN_WEEKDAYS])
+                                                for d in open_weekdays])
         rooms = Room.objects.bulk_create(Room(clinic=clinic, name=f"Room {n + 1}") for n in range(practitioners))
         # Without --password the staff cannot log in (the bench uses tokens).
         staff_password = password or secrets.token_urlsafe(24)
@@ -170,10 +172,10 @@ def generate(
         plans.append((protocol, steps, rules, [list(s.measures.all()) for s in steps], length))
 
     # Spread the start dates so that past days fill to about 80 % of the grid.
-    capacity = practitioners * HOURS_A_DAY * len(OPEN_WEEKDAYS) / 7
+    capacity = practitioners * HOURS_A_DAY * len(open_weekdays) / 7
     span_days = max(60, int(sessions * 0.85 / (capacity * 0.8)))
     summary = Summary(clinic=clinic)
-    diary = _Diary(practitioners)
+    diary = _Diary(practitioners, tuple(open_weekdays))
 
     patient_ids = reserve_ids(Patient, patients)
     patient_rows = []

@@ -91,5 +91,12 @@ def test_an_existing_slug_and_empty_sizes_are_refused(run):
         run("generate_load", "--patients", "0", "--sessions", "50", "--slug", "fresh")
     with pytest.raises(CommandError, match="--timezone"):
         run("generate_load", "--patients", "5", "--sessions", "50", "--slug", "fresh", "--timezone", "Mars/Olympus")
-    run("generate_load", "--patients", "5", "--sessions", "50", "--slug", "tokyo", "--timezone", "Asia/Tokyo")
-    assert Clinic.objects.get(slug="tokyo").timezone == "Asia/Tokyo"
+    with pytest.raises(CommandError, match="--open-weekdays"):
+        run("generate_load", "--patients", "5", "--sessions", "50", "--slug", "fresh", "--open-weekdays", "8")
+    run("generate_load", "--patients", "5", "--sessions", "200", "--slug", "tokyo", "--timezone", "Asia/Tokyo",
+        "--open-weekdays", "0123456")
+    tokyo = Clinic.objects.get(slug="tokyo")
+    assert tokyo.timezone == "Asia/Tokyo"
+    assert sorted(set(tokyo.opening_hours.values_list("weekday", flat=True))) == list(range(7))
+    sundays = Session.objects.filter(clinic=tokyo, start__isnull=False)
+    assert any(s.start.astimezone(tokyo.tz).weekday() == 6 for s in sundays)

@@ -24,12 +24,17 @@ class Command(BaseCommand):
                             help="The day the data is built around (YYYY-MM-DD; default: today in the clinic).")
         parser.add_argument("--password", default=None, help="The staff's password (default: none can log in).")
         parser.add_argument("--timezone", default="Europe/Berlin", help="The clinic's IANA time zone.")
+        parser.add_argument("--open-weekdays", default="012345",
+                            help="The days the clinic opens, as digits 0 (Monday) to 6 (Sunday); default Monday to Saturday.")
 
-    def handle(self, *args, patients, sessions, seed, slug, practitioners, today, password, timezone, **options):
+    def handle(self, *args, patients, sessions, seed, slug, practitioners, today, password, timezone, open_weekdays,
+               **options):
         if patients < 1 or sessions < 1 or practitioners < 1:
             raise CommandError("--patients, --sessions and --practitioners must be at least 1.")
         if timezone not in zoneinfo.available_timezones():
             raise CommandError(f"--timezone: {timezone!r} is not an IANA time zone (e.g. Europe/Berlin).")
+        if not open_weekdays or not set(open_weekdays) <= set("0123456"):
+            raise CommandError("--open-weekdays: digits 0 (Monday) to 6 (Sunday), e.g. 012345.")
         if Clinic.objects.filter(slug=slug).exists():
             raise CommandError(f"A clinic {slug!r} exists; choose another --slug.")
         began = time.perf_counter()
@@ -39,6 +44,7 @@ class Command(BaseCommand):
 
         summary = generate(slug=slug, patients=patients, sessions=sessions, seed=seed, practitioners=practitioners,
                            today=today, password=password, timezone_name=timezone,
+                           open_weekdays=tuple(sorted({int(d) for d in open_weekdays})),
                            progress=progress if options["verbosity"] > 1 else None)
         elapsed = time.perf_counter() - began
         statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.by_status.items()))
