@@ -1,6 +1,7 @@
 """Reading the audit log: one filter set for the page, the API and the CSV."""
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
 
 from django import forms
@@ -8,6 +9,7 @@ from django_filters import rest_framework as filters
 
 from clinics.models import Clinic
 from core.api import IdFilter, IsoDateFilter
+from core.timezones import at_local
 
 from .models import Action, AuditEvent
 
@@ -23,12 +25,25 @@ class AuditFilter(filters.FilterSet):
     patient = IdFilter(field_name="patient_ref", label="Patient (id)", help_text="Entries about this patient id")
     object_type = filters.CharFilter(field_name="object_type", max_length=100, label="Object type", help_text="e.g. patients.patient")
     object_id = filters.CharFilter(field_name="object_id", max_length=64, label="Object id")
-    date_from = IsoDateFilter(field_name="at", lookup_expr="date__gte", label="From", help_text="YYYY-MM-DD (UTC)")
-    date_to = IsoDateFilter(field_name="at", lookup_expr="date__lte", label="To", help_text="YYYY-MM-DD (UTC)")
+    date_from = IsoDateFilter(field_name="at", method="on_or_after", label="From",
+                              help_text="YYYY-MM-DD, a day in the clinic's time zone")
+    date_to = IsoDateFilter(field_name="at", method="on_or_before", label="To",
+                            help_text="YYYY-MM-DD, a day in the clinic's time zone")
 
     class Meta:
         model = AuditEvent
         fields = []
+
+    # Days are the clinic's, as the log shows its times: an entry at 00:30 in
+    # Berlin belongs to that Berlin day, not to the UTC day before.
+    def on_or_after(self, queryset, name, day):
+        return queryset.filter(at__gte=at_local(day, dt.time(0), self._zone()))
+
+    def on_or_before(self, queryset, name, day):
+        return queryset.filter(at__lt=at_local(day + dt.timedelta(days=1), dt.time(0), self._zone()))
+
+    def _zone(self):
+        return self.request.user.clinic.tz
 
     @property
     def form(self):

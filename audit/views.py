@@ -11,7 +11,7 @@ from .selectors import AuditFilter, events_of
 
 
 def _filtered(request):
-    return AuditFilter(request.GET or None, queryset=events_of(request.user.clinic))
+    return AuditFilter(request.GET or None, queryset=events_of(request.user.clinic), request=request)
 
 
 @staff_page(Role.MANAGER)

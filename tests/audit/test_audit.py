@@ -209,3 +209,24 @@ def test_sessions_re_dated_by_a_cascade_keep_a_history_row(receptionist, clinici
     moved = Session.history.filter(id=third.pk).order_by("history_date", "history_id")
     assert moved.count() == before + 1
     assert moved.last().history_type == "~" and moved.last().target_date == dt.date(2026, 4, 8)
+
+
+def test_date_filters_take_the_clinic_s_days(manager, client):
+    """The log shows times in the clinic's zone, so its days are the
+    clinic's: 23:30 UTC on 5 March is 00:30 on 6 March in Berlin."""
+    import datetime as dt
+
+    late = AuditEvent.objects.create(clinic=manager.clinic, action="view", summary="late",
+                                     at=dt.datetime(2026, 3, 5, 23, 30, tzinfo=dt.UTC))
+    early = AuditEvent.objects.create(clinic=manager.clinic, action="view", summary="early",
+                                      at=dt.datetime(2026, 3, 5, 22, 30, tzinfo=dt.UTC))
+    assert manager.clinic.timezone == "Europe/Berlin"
+
+    def ids(**params):
+        return {row["id"] for row in api(manager).get("/api/v1/audit/", params).json()["results"]}
+
+    assert ids(date_from="2026-03-06", date_to="2026-03-06") == {late.pk}
+    assert ids(date_from="2026-03-05", date_to="2026-03-05") == {early.pk}
+    client.force_login(manager)
+    page = client.get("/audit/", {"date_from": "2026-03-06", "date_to": "2026-03-06"}).content.decode()
+    assert "late" in page and "early" not in page
