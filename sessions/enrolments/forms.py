@@ -8,7 +8,7 @@ from ..forms import PractitionerChoice, ProtocolChoice, date_input
 
 
 class EnrolForm(forms.Form):
-    protocol = ProtocolChoice(queryset=Protocol.objects.none(), label="Protocol")
+    protocol = ProtocolChoice(queryset=Protocol.objects.none(), label="Protocol", empty_label="Choose a protocol")
     start_date = forms.DateField(label="Start date", widget=date_input())
     clinician = PractitionerChoice(
         queryset=User.objects.none(), label="Treating clinician", required=False, empty_label="Not assigned yet"

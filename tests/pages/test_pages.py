@@ -296,6 +296,9 @@ def test_enrol_previews_without_saving_then_saves(rec, patient, hair_protocol, c
     ]
     assert b"Enrol patient" in preview.content
     assert not Enrolment.objects.exists()
+    # Every select says what to choose, not Django's "---------".
+    blank = rec.get(url("enrol", patient.pk)).content.decode()
+    assert "Choose a protocol" in blank and "---------" not in blank
     saved = rec.post(url("enrol", patient.pk), {**data, "action": "save"})
     assert saved.status_code == 302
     enrolment = Enrolment.objects.get(patient=patient)
