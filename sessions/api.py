@@ -110,14 +110,15 @@ class SessionSerializer(serializers.ModelSerializer):
         for this class (`session_row`). Subclasses take DRF's walk."""
         if type(self) is not SessionSerializer:
             return super().to_representation(session)
-        return session_row({lookup: _follow(session, lookup) for lookup in ROW_VALUES.values()}, session.clinic.tz)
+        return session_row([_follow(session, lookup) for lookup in ROW_VALUES.values()], session.clinic.tz)
 
 
-# A list row's keys and the values() lookups they come from. The sessions
-# list is the agenda's hot path: it reads these with values() and writes the
-# rows by hand, as SessionSerializer's declared fields would (model objects
-# and DRF's walk field by field were most of its time, docs/benchmarks.md).
-# tests/api/test_session_list_representation.py checks the two agree.
+# A list row's keys and the values_list() lookups they come from, in order.
+# The sessions list is the agenda's hot path: it reads these with
+# values_list() and writes the rows by hand, as SessionSerializer's declared
+# fields would (model objects and DRF's walk field by field were most of its
+# time, docs/benchmarks.md). tests/api/test_session_list_representation.py
+# checks the two agree.
 ROW_VALUES = {
     "id": "id", "enrolment": "enrolment_id", "patient": "patient_id", "step": "step_id", "step_name": "step__name",
     "kind": "step__kind", "duration_minutes": "step__duration_minutes", "sequence": "sequence",
@@ -128,19 +129,20 @@ ROW_VALUES = {
     "product_lot": "product_lot", "product_source": "product_source", "product_form": "product_form",
     "product_concentration": "product_concentration", "lot": "lot_id",
 }
-ROW_DATES = ("target_date", "window_start", "window_end")
-ROW_INSTANTS = ("start", "end", "completed_at")
+ROW_KEYS = tuple(ROW_VALUES)
+ROW_DATES = tuple(ROW_KEYS.index(key) for key in ("target_date", "window_start", "window_end"))
+ROW_INSTANTS = tuple(ROW_KEYS.index(key) for key in ("start", "end", "completed_at"))
 
 
-def session_row(values: dict, tz) -> dict:
-    """One list row from a values() dict of ROW_VALUES' lookups; instants in
-    the clinic's zone `tz`."""
-    row = {key: values[lookup] for key, lookup in ROW_VALUES.items()}
-    for key in ROW_DATES:
-        row[key] = _iso_date(row[key])
-    for key in ROW_INSTANTS:
-        row[key] = _iso_instant(row[key], tz)
-    return row
+def session_row(values, tz) -> dict:
+    """One list row from a values_list() row of ROW_VALUES' lookups, in their
+    order; instants in the clinic's zone `tz`."""
+    values = list(values)
+    for index in ROW_DATES:
+        values[index] = _iso_date(values[index])
+    for index in ROW_INSTANTS:
+        values[index] = _iso_instant(values[index], tz)
+    return dict(zip(ROW_KEYS, values, strict=True))
 
 
 def _follow(obj, lookup: str):
@@ -471,9 +473,9 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
         return SessionSerializer if self.action == "list" else SessionDetailSerializer
 
     def list(self, request, *args, **kwargs):
-        # values() rows written out by session_row: what SessionSerializer
+        # values_list() rows written out by session_row: what SessionSerializer
         # gives, without a model object or a field walk per row.
-        sessions = self.filter_queryset(self.get_queryset()).values(*ROW_VALUES.values())
+        sessions = self.filter_queryset(self.get_queryset()).values_list(*ROW_VALUES.values())
         page = self.paginate_queryset(sessions)
         tz = self.clinic.tz
         return self.get_paginated_response([session_row(values, tz) for values in page])
