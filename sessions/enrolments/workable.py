@@ -29,27 +29,26 @@ def clinic_open_days(clinic: Clinic, first: dt.date, last: dt.date) -> IsOpen:
 MAX_PATHS = 64
 
 
-def unbookable(start_date: dt.date, steps: Sequence[Step], is_open: IsOpen) -> set[int]:
+def unbookable(
+    start_date: dt.date, steps: Sequence[Step], rules: Sequence[schedule.StepRule], is_open: IsOpen
+) -> set[int]:
     """The sequences of visits (home applications are never booked) whose
     window holds no open day, as planned; for a schedule with such visits,
     those that no way of booking the visits before them rescues
     (`unbookable_on_every_path`). The first test is cheap and settles nearly
-    every schedule; the second follows the ways of booking."""
-    rules = [schedule.StepRule.of(step) for step in steps]
-    planned = schedule.initial_schedule(start_date, rules)
-    if not any(
-        steps[p.step_index].kind != StepKind.HOME
-        and not any(
-            is_open(p.dates.window_start + dt.timedelta(days=n))
-            for n in range((p.dates.window_end - p.dates.window_start).days + 1)
-        )
-        for p in planned
+    every schedule; the second follows the ways of booking. `rules` are the
+    steps' (`schedule.StepRule.of`)."""
+    if all(
+        steps[p.step_index].kind == StepKind.HOME or _open_days(p.dates, is_open)
+        for p in schedule.initial_schedule(start_date, rules)
     ):
         return set()
-    return unbookable_on_every_path(start_date, steps, is_open)
+    return unbookable_on_every_path(start_date, steps, rules, is_open)
 
 
-def unbookable_on_every_path(start_date: dt.date, steps: Sequence[Step], is_open: IsOpen) -> set[int]:
+def unbookable_on_every_path(
+    start_date: dt.date, steps: Sequence[Step], rules: Sequence[schedule.StepRule], is_open: IsOpen
+) -> set[int]:
     """The sequences of visits (home applications are never booked) that no
     way of booking the visits before them lets land on an open day.
 
@@ -65,8 +64,7 @@ def unbookable_on_every_path(start_date: dt.date, steps: Sequence[Step], is_open
     faults: set[int] = set()
     paths = {(start_date, start_date)}
     sequence = 0
-    for step in steps:
-        rule = schedule.StepRule.of(step)
+    for step, rule in zip(steps, rules, strict=True):
         for occurrence in range(1, rule.repeat + 1):
             sequence += 1
             after: set[tuple[dt.date, dt.date]] = set()
@@ -76,16 +74,9 @@ def unbookable_on_every_path(start_date: dt.date, steps: Sequence[Step], is_open
                     rule, occurrence, start_date=start_date, previous_reference=previous,
                     treatment_reference=treatment,
                 )
-                if step.kind == StepKind.HOME:
-                    days = [target]  # planned, never booked: its target is the reference
-                else:
-                    dates = schedule.window_around(target, rule)
-                    days = [
-                        day
-                        for day in (dates.window_start + dt.timedelta(days=n)
-                                    for n in range((dates.window_end - dates.window_start).days + 1))
-                        if is_open(day)
-                    ]
+                # A home application is planned, never booked: its target is the reference.
+                days = [target] if step.kind == StepKind.HOME else _open_days(schedule.window_around(target, rule),
+                                                                              is_open)
                 for day in days:
                     after.add((day, day if rule.is_treatment else treatment))
                 unbooked.add((target, target if rule.is_treatment else treatment))
@@ -94,6 +85,12 @@ def unbookable_on_every_path(start_date: dt.date, steps: Sequence[Step], is_open
                 after = unbooked
             paths = set(sorted(after)[:: max(1, -(-len(after) // MAX_PATHS))])
     return faults
+
+
+def _open_days(dates: schedule.Dates, is_open: IsOpen) -> list[dt.date]:
+    """The days of a window on which the clinic is open."""
+    days = (dates.window_start + dt.timedelta(days=n) for n in range((dates.window_end - dates.window_start).days + 1))
+    return [day for day in days if is_open(day)]
 
 
 def _span(start_date: dt.date, rules: Sequence[schedule.StepRule]) -> int:
@@ -110,12 +107,12 @@ def check_schedule(clinic: Clinic, start_date: dt.date, steps: Sequence[Step]) -
     # Booked a day or two late, visits anchored to the one before move later.
     span = _span(start_date, rules) + sum(rule.repeat * rule.window_after_days for rule in rules)
     is_open = clinic_open_days(clinic, start_date, start_date + dt.timedelta(days=SEARCH_DAYS + span))
-    faults = unbookable(start_date, steps, is_open)
+    faults = unbookable(start_date, steps, rules, is_open)
     if not faults:
         return faults, None
     for n in range(1, SEARCH_DAYS + 1):
         candidate = start_date + dt.timedelta(days=n)
-        if not unbookable(candidate, steps, is_open):
+        if not unbookable(candidate, steps, rules, is_open):
             return faults, candidate
     return faults, None
 
