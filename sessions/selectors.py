@@ -117,11 +117,18 @@ def free_slots(
         .order_by()  # the model's ordering would join enrolments to sort rows nobody reads in order
         .values_list("start", "end", "practitioner_id", "room_id", "patient_id")
     )
-    # A patient's bookings in other clinics are not ours to see; this clinic's are.
-    practitioner_busy = {p.pk: [(s, e) for s, e, pid, _, _ in busy if pid == p.pk] for p in practitioners}
-    room_ids = list(clinic.rooms.filter(active=True).values_list("pk", flat=True))
-    room_busy = {r: [(s, e) for s, e, _, rid, _ in busy if rid == r] for r in room_ids}
-    patient_busy = [(s, e) for s, e, _, _, pat in busy if pat == session.patient_id]
+    # One pass over the bookings sorts them to their calendars. A patient's
+    # bookings in other clinics are not ours to see; this clinic's are.
+    practitioner_busy: dict[int, list] = {p.pk: [] for p in practitioners}
+    room_busy: dict[int, list] = {r: [] for r in clinic.rooms.filter(active=True).values_list("pk", flat=True)}
+    patient_busy = []
+    for start, end, practitioner_id, room_id, patient_id in busy:
+        if practitioner_id in practitioner_busy:
+            practitioner_busy[practitioner_id].append((start, end))
+        if room_id in room_busy:
+            room_busy[room_id].append((start, end))
+        if patient_id == session.patient_id:
+            patient_busy.append((start, end))
     hours: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for row in clinic.opening_hours.all():
         hours.setdefault(row.weekday, []).append((row.opens, row.closes))

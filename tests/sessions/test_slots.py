@@ -7,7 +7,7 @@ import pytest
 
 from clinics.models import Closure
 from sessions import selectors, services
-from sessions.slots import Slot, free_slots, opening_starts, overlaps
+from sessions.slots import Busy, Slot, free_slots, opening_starts
 from tests.factories import PatientFactory
 from tests.sessions.conftest import BEFORE_ALL, clock, enrol, sessions_of
 
@@ -43,11 +43,34 @@ def starts(slots):
 
 
 def test_overlaps_is_half_open():
-    busy = [(at(10), at(11))]
-    assert overlaps(busy, at(10, 30), at(10, 45))
-    assert overlaps(busy, at(9, 30), at(10, 1))
-    assert not overlaps(busy, at(11), at(12))
-    assert not overlaps(busy, at(9), at(10))
+    busy = Busy([(at(10), at(11))])
+    assert busy.overlaps(at(10, 30), at(10, 45))
+    assert busy.overlaps(at(9, 30), at(10, 1))
+    assert not busy.overlaps(at(11), at(12))
+    assert not busy.overlaps(at(9), at(10))
+    assert not Busy().overlaps(at(9), at(10))
+
+
+def test_busy_answers_as_a_walk_over_every_interval_would():
+    """The bisection over sorted starts and the latest end so far agrees
+    with asking every interval, for intervals given in any order, nested
+    (a long booking around short ones), touching and repeated."""
+    import random
+
+    chance = random.Random(15)
+    for _ in range(200):
+        intervals = []
+        for _ in range(chance.randint(0, 12)):
+            begin = chance.randint(0, 40) * 15
+            intervals.append((at(8) + dt.timedelta(minutes=begin),
+                              at(8) + dt.timedelta(minutes=begin + chance.choice([15, 30, 45, 240]))))
+        busy = Busy(intervals)
+        for begin in range(0, 600, 15):
+            start = at(8) + dt.timedelta(minutes=begin)
+            for length in (15, 45):
+                end = start + dt.timedelta(minutes=length)
+                walked = any(b_start < end and start < b_end for b_start, b_end in intervals)
+                assert busy.overlaps(start, end) == walked, (intervals, start, end)
 
 
 def test_slots_fit_the_whole_duration_into_opening_hours():
