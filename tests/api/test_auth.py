@@ -94,3 +94,31 @@ def test_docs_page_uses_our_static_files_not_a_cdn(db):
     assert "cdn." not in page and "jsdelivr" not in page and "unpkg" not in page
     script = APIClient().get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert script.status_code == 200
+
+
+def test_the_token_lookup_loads_what_the_orm_would(receptionist, clinic):
+    """core.tokens.find_token writes its one query by hand: the token, its
+    user and the clinic come back field for field as the ORM loads them
+    (converters included), a user without a clinic has none, and an unknown
+    key finds nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+
+    from core.tokens import find_token, issue_token
+
+    type(clinic).objects.filter(pk=clinic.pk).update(reminder_offsets_hours=[72, 24], address="Hauptstraße 1")
+    key = issue_token(receptionist).key
+    with CaptureQueriesContext(connection) as queries:
+        found = find_token(key)
+    assert len(queries) == 1
+    expected = Token.objects.select_related("user__clinic").get(key=key)
+    for mine, theirs in ((found, expected), (found.user, expected.user), (found.user.clinic, expected.user.clinic)):
+        assert type(mine) is type(theirs) and not mine._state.adding
+        for field in type(theirs)._meta.concrete_fields:
+            assert getattr(mine, field.attname) == getattr(theirs, field.attname), field.name
+    assert found.user.clinic.reminder_offsets_hours == [72, 24]
+
+    loner = UserFactory(username="root-like", clinic=None)
+    assert find_token(issue_token(loner).key).user.clinic is None
+    assert find_token("0" * 40) is None
