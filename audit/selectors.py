@@ -8,7 +8,7 @@ from django import forms
 from django_filters import rest_framework as filters
 
 from clinics.models import Clinic
-from core.api import IdFilter, IsoDateFilter
+from core.api import FilterSet, IdFilter, IsoDateFilter
 from core.timezones import at_local
 
 from .models import Action, AuditEvent
@@ -18,7 +18,7 @@ def events_of(clinic: Clinic | None):
     return AuditEvent.objects.filter(clinic=clinic).select_related("user")
 
 
-class AuditFilter(filters.FilterSet):
+class AuditFilter(FilterSet):
     user = IdFilter(field_name="user_id", label="Staff member (id)", help_text="A staff member's id")
     username = filters.CharFilter(field_name="username", max_length=150, label="Username", help_text="Exact username (also failed logins)")
     action = filters.ChoiceFilter(choices=Action.choices, label="Action", empty_label="Any action")

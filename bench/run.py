@@ -96,6 +96,18 @@ def median(fn, repeat: int = REPEAT) -> float:
     return statistics.median(samples)
 
 
+def paired(path, floor, repeat: int = REPEAT) -> dict:
+    """A fast path and its floor timed in turns, `repeat` times each, so that
+    both meet the same moments of a busy machine; medians."""
+    samples: tuple[list, list] = ([], [])
+    for _ in range(repeat):
+        for fn, found in ((path, samples[0]), (floor, samples[1])):
+            began = time.perf_counter()
+            fn()
+            found.append(time.perf_counter() - began)
+    return result(statistics.median(samples[0]), statistics.median(samples[1]))
+
+
 def result(value: float, floor: float) -> dict:
     return {"value": round(value, 6), "floor": round(floor, 6), "ratio": round(value / floor, 2)}
 
@@ -158,19 +170,24 @@ AGENDA_COLUMNS = [
 ]
 
 
-def bench_agenda(clinic: Clinic, day: dt.date, page_size: int | None = None) -> tuple[dict, int]:
-    """The day's sessions over the API, page by page (50 a page, or
-    `page_size`), vs one values() query of the same rows and json.dumps."""
+def bench_agenda(clinic: Clinic, day: dt.date, page_size: int | None = None) -> tuple[dict, int, int]:
+    """The day's sessions over the API, page by page (the list's own page
+    size, or `page_size`), vs one values() query of the same rows and
+    json.dumps. Returns the result, the rows and the pages."""
     client = api_client(manager_of(clinic))
     size = f"&page_size={page_size}" if page_size else ""
 
+    pages = 0
+
     def api() -> int:
-        url, rows = f"/api/v1/sessions/?date_from={day}&date_to={day}{size}", 0
+        nonlocal pages
+        url, rows, pages = f"/api/v1/sessions/?date_from={day}&date_to={day}{size}", 0, 0
         while url:
             answer = client.get(url)
             assert answer.status_code == 200, answer.content[:300]
             data = answer.json()
             rows += len(data["results"])
+            pages += 1
             url = data["next"]
         return rows
 
@@ -190,7 +207,8 @@ def bench_agenda(clinic: Clinic, day: dt.date, page_size: int | None = None) -> 
 
     rows = api()
     assert rows == floor(), (rows, floor())
-    return result(median(api), median(floor)), rows
+    # Each takes milliseconds: many turns, or a moment's noise decides.
+    return paired(api, floor, REPEAT * 20), rows, pages
 
 
 def slots_probe(clinic: Clinic) -> tuple[float, int]:
@@ -476,7 +494,7 @@ def write_doc(results: dict, notes: dict, began: float) -> None:
 
 GOALS = {
     "agenda_api": "≤ 1.5",
-    "agenda_api_one_request": "≤ 1.5",
+    "agenda_api_pages_of_50": "(what paging costs)",
     "free_slots_flat": "≤ 1.3",
     "bulk_enrolment": "as low as the work allows",
     "reminder_scan": "≤ 2 (≥ 0.5 of the loop's throughput)",
@@ -497,12 +515,13 @@ def main() -> int:
     results = {}
 
     day, booked = busiest_day(big)
-    results["agenda_api"], rows = bench_agenda(big, day)
-    notes["agenda_api"] = (f"{rows} sessions of {day} ({booked} booked) in 4 pages of 50 over the API vs one "
-                           "values() query + json.dumps")
-    results["agenda_api_one_request"], rows = bench_agenda(big, day, page_size=500)
-    notes["agenda_api_one_request"] = f"the same {rows} sessions in one request (`page_size=500`)"
-    print("agenda", results["agenda_api"], results["agenda_api_one_request"], flush=True)
+    results["agenda_api"], rows, pages = bench_agenda(big, day)
+    notes["agenda_api"] = (f"{rows} sessions of {day} ({booked} booked) over the API in {pages} "
+                           f"request{'s' if pages > 1 else ''} (the list's 250 a page) vs one values() query + "
+                           "json.dumps")
+    results["agenda_api_pages_of_50"], rows, pages = bench_agenda(big, day, page_size=50)
+    notes["agenda_api_pages_of_50"] = f"the same {rows} sessions in {pages} pages of 50 (`page_size=50`)"
+    print("agenda", results["agenda_api"], results["agenda_api_pages_of_50"], flush=True)
 
     big_slots, big_found = slots_probe(big)
     small_slots, small_found = slots_probe(small)

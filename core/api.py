@@ -7,6 +7,7 @@ import datetime as dt
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
+from django_filters.filters import QuerySetRequestMixin
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
@@ -170,6 +171,26 @@ def to_clinic_time(value: dt.datetime, clinic) -> dt.datetime:
 
 class BoundedDateField(BoundedYearMixin, serializers.DateField):
     default_error_messages = {"range": f"Give a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}."}
+
+
+class FilterSet(filters.FilterSet):
+    """django-filter's FilterSet with its form class made once per filter set
+    rather than on every request: django-filter builds a new form class, and
+    a form field with its label for each filter, each time it is asked, which
+    cost the day agenda more than the filtering itself (docs/benchmarks.md).
+    A form deep-copies its class's fields, so requests share nothing mutable.
+    A filter whose choices come from a queryset (made per request) opts the
+    set out."""
+
+    def get_form_class(self):
+        cls = type(self)
+        form_class = cls.__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            if any(isinstance(f, QuerySetRequestMixin) for f in self.filters.values()):
+                return form_class
+            cls._form_class = form_class
+        return form_class
 
 
 class IdFilter(filters.NumberFilter):

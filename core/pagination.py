@@ -34,9 +34,9 @@ class ShortPageCounts(Paginator):
 
 
 class Pagination(PageNumberPagination):
-    """Every list: 50 rows a page, or up to 500 with `page_size` (a day's
-    agenda in one request). A page size that is not a whole number from 1
-    to 500 is a 400 naming it, not quietly the default."""
+    """Every list: 50 rows a page (the sessions list 250, `SessionPagination`),
+    or up to 500 with `page_size`. A page size that is not a whole number
+    from 1 to 500 is a 400 naming it, not quietly the default."""
 
     django_paginator_class = ShortPageCounts
     page_size_query_param = "page_size"
@@ -49,3 +49,12 @@ class Pagination(PageNumberPagination):
         if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
             raise ValidationError({self.page_size_query_param: [f"Give a whole number from 1 to {self.max_page_size}."]})
         return int(raw)
+
+
+class SessionPagination(Pagination):
+    """The sessions list, which is the agenda's: 250 a page, so that a day,
+    even a busy clinic's, comes in one request without asking. Four pages of
+    50 cost four times the request's own work for the same rows
+    (docs/benchmarks.md)."""
+
+    page_size = 250

@@ -11,7 +11,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from clinics.models import Role
-from core.api import ClinicViewSet, StrictBooleanFilter
+from core.api import ClinicViewSet, FilterSet, StrictBooleanFilter
 from core.text import single_line
 
 from . import schedule
@@ -102,7 +102,7 @@ class ProtocolSerializer(serializers.ModelSerializer):
         extra_kwargs = {"description": {"max_length": 10000}}
 
 
-class ProtocolFilter(filters.FilterSet):
+class ProtocolFilter(FilterSet):
     all_versions = StrictBooleanFilter(
         method="keep", help_text="true: every version; otherwise only the current version of each protocol."
     )

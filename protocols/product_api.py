@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from clinics.models import Role
-from core.api import BoundedDateField, ClinicRelatedField, ClinicViewSet, IdFilter, StrictBooleanFilter
+from core.api import BoundedDateField, ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter, StrictBooleanFilter
 
 from .models import Lot, Product, ProductKind, SourceTissue
 from .products import create_lot, create_product, lots_of, products_of, update_lot, update_product
@@ -50,11 +50,11 @@ class LotSerializer(serializers.ModelSerializer):
         validators = []  # the service says which field a duplicate is about
 
 
-class ProductFilter(filters.FilterSet):
+class ProductFilter(FilterSet):
     active = StrictBooleanFilter()
 
 
-class LotFilter(filters.FilterSet):
+class LotFilter(FilterSet):
     product = IdFilter(field_name="product_id")
     usable_on = filters.DateFilter(
         field_name="expiry_date", lookup_expr="gte", input_formats=["%Y-%m-%d"],

@@ -2,7 +2,6 @@
 completion), between visits (`POST /enrolments/{id}/adverse-events/`) and
 updated later (`PATCH /adverse-events/{id}/`); `history/` lists every version."""
 
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -10,7 +9,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from clinics.models import Role
-from core.api import ClinicRelatedField, ClinicViewSet, IdFilter, StrictBooleanFilter
+from core.api import ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter, StrictBooleanFilter
 
 from .adverse_events import report_adverse_event, update_adverse_event
 from .api import AdverseEventInputSerializer, AdverseEventSerializer
@@ -53,7 +52,7 @@ class AdverseEventVersionSerializer(serializers.Serializer):
     related_to_treatment = serializers.CharField()
 
 
-class AdverseEventFilter(filters.FilterSet):
+class AdverseEventFilter(FilterSet):
     enrolment = IdFilter(field_name="enrolment_id")
     patient = IdFilter(field_name="enrolment__patient_id")
     serious = StrictBooleanFilter()

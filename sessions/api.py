@@ -23,12 +23,14 @@ from core.api import (
     ClinicRelatedField,
     ClinicTimeField,
     ClinicViewSet,
+    FilterSet,
     IdFilter,
     IsoDateFilter,
     LocalDateTimeField,
     StrictBooleanFilter,
     to_clinic_time,
 )
+from core.pagination import SessionPagination
 from core.services import now
 from core.text import single_line
 from patients.models import EnrolmentStatus
@@ -137,30 +139,41 @@ ROW_INSTANTS = tuple(ROW_KEYS.index(key) for key in ("start", "end", "completed_
 def session_row(values, tz) -> dict:
     """One list row from a values_list() row of ROW_VALUES' lookups, in their
     order; instants in the clinic's zone `tz`."""
-    values = list(values)
-    for index in ROW_DATES:
-        values[index] = _iso_date(values[index])
-    for index in ROW_INSTANTS:
-        values[index] = _iso_instant(values[index], tz)
-    return dict(zip(ROW_KEYS, values, strict=True))
+    return session_rows([values], tz)[0]
+
+
+def session_rows(rows, tz) -> list[dict]:
+    """List rows from values_list() rows of ROW_VALUES' lookups: dates in ISO
+    8601, instants in the clinic's zone `tz` as DRF's DateTimeField writes
+    them ("Z" for UTC). Each distinct date and instant is written once: a
+    day's sessions share a handful of start times and dates, and writing
+    them was most of the rows' cost (docs/benchmarks.md)."""
+    days: dict = {None: None}
+    instants: dict = {None: None}
+    written = []
+    for row in rows:
+        values = list(row)
+        for index in ROW_DATES:
+            day = values[index]
+            text = days.get(day)
+            if text is None and day is not None:
+                text = days[day] = day.isoformat()
+            values[index] = text
+        for index in ROW_INSTANTS:
+            moment = values[index]
+            text = instants.get(moment)
+            if text is None and moment is not None:
+                text = moment.astimezone(tz).isoformat()
+                text = instants[moment] = text[:-6] + "Z" if text.endswith("+00:00") else text
+            values[index] = text
+        written.append(dict(zip(ROW_KEYS, values, strict=True)))
+    return written
 
 
 def _follow(obj, lookup: str):
     for name in lookup.split("__"):
         obj = getattr(obj, name)
     return obj
-
-
-def _iso_date(day):
-    return None if day is None else day.isoformat()
-
-
-def _iso_instant(moment, tz):
-    """As DRF's DateTimeField writes it (ISO 8601, "Z" for UTC), in `tz`."""
-    if moment is None:
-        return None
-    text = moment.astimezone(tz).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
@@ -384,7 +397,7 @@ def _clinic_day(request, field: str):
     return TruncDate(field, tzinfo=request.user.clinic.tz)
 
 
-class SessionFilter(filters.FilterSet):
+class SessionFilter(FilterSet):
     date_from = IsoDateFilter(
         method="day_from", help_text="Clinic-local date: a booked session's start date, else its target date."
     )
@@ -441,7 +454,7 @@ def on_local_days(first: dt.date | None, last: dt.date | None, tz) -> Q:
     return booked | unbooked
 
 
-class ReminderFilter(filters.FilterSet):
+class ReminderFilter(FilterSet):
     status = filters.ChoiceFilter(choices=ReminderStatus.choices)
     kind = filters.ChoiceFilter(choices=ReminderKind.choices)
     session = IdFilter(field_name="session_id")
@@ -464,6 +477,7 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
 
     serializer_class = SessionSerializer
     filterset_class = SessionFilter
+    pagination_class = SessionPagination
     action_roles = {"skip": Role.CLINICIAN, "complete": Role.CLINICIAN}
 
     def scoped_queryset(self, clinic):
@@ -473,12 +487,12 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
         return SessionSerializer if self.action == "list" else SessionDetailSerializer
 
     def list(self, request, *args, **kwargs):
-        # values_list() rows written out by session_row: what SessionSerializer
+        # values_list() rows written out by session_rows: what SessionSerializer
         # gives, without a model object or a field walk per row.
         sessions = self.filter_queryset(self.get_queryset()).values_list(*ROW_VALUES.values())
         page = self.paginate_queryset(sessions)
         tz = self.clinic.tz
-        return self.get_paginated_response([session_row(values, tz) for values in page])
+        return self.get_paginated_response(session_rows(page, tz))
 
     def get_queryset(self):
         sessions = super().get_queryset()

@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, negotiation, serializers
 
 from audit.api import AuditViews
-from core.api import ClinicViewSet
+from core.api import ClinicViewSet, FilterSet
 from patients.models import Patient
 from patients.selectors import patients_of, search_patients
 from patients.services import PATIENT_FIELDS, create_patient
@@ -45,7 +45,7 @@ class PatientSerializer(serializers.ModelSerializer):
         return value
 
 
-class PatientFilter(filters.FilterSet):
+class PatientFilter(FilterSet):
     search = filters.CharFilter(
         method="search_text",
         max_length=200,

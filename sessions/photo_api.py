@@ -12,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from core.api import ClinicTimeField, ClinicViewSet, IdFilter
+from core.api import ClinicTimeField, ClinicViewSet, FilterSet, IdFilter
 from core.roles import Role
 
 from .models import PhotoView, SessionPhoto
@@ -85,7 +85,7 @@ class SessionPhotosMixin:
         return Response(PhotoSerializer(photos_of(self.clinic).get(pk=photo.pk)).data, status=201)
 
 
-class PhotoFilter(filters.FilterSet):
+class PhotoFilter(FilterSet):
     patient = IdFilter(field_name="patient_id")
     session = IdFilter(field_name="session_id")
     view = filters.ChoiceFilter(choices=PhotoView.choices)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from audit.api import AuditViews
 from clinics.models import Role, User
-from core.api import ClinicRelatedField, ClinicViewSet, IdFilter
+from core.api import ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter
 from patients.models import Enrolment, EnrolmentStatus
 from patients.selectors import patients_of
 from protocols.models import Protocol
@@ -144,7 +144,7 @@ class ImportedSerializer(serializers.Serializer):
     reminders = serializers.IntegerField()
 
 
-class EnrolmentFilter(filters.FilterSet):
+class EnrolmentFilter(FilterSet):
     patient = IdFilter(field_name="patient_id")
     protocol = IdFilter(field_name="protocol_id")
     status = filters.ChoiceFilter(choices=EnrolmentStatus.choices)

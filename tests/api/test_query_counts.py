@@ -67,8 +67,10 @@ LISTS = [
     ("/api/v1/practitioners/", add_practitioners, None),
     ("/api/v1/rooms/", add_rooms, None),
     ("/api/v1/enrolments/", add_enrolments, None),
-    ("/api/v1/sessions/", add_enrolments, None),
-    ("/api/v1/sessions/", add_enrolments, {"date_from": "2026-03-01", "date_to": "2026-12-31", "status": "booked"}),
+    # The sessions list pages by 250; at 50 a page it fills pages as the rest do.
+    ("/api/v1/sessions/", add_enrolments, {"page_size": 50}),
+    ("/api/v1/sessions/", add_enrolments,
+     {"date_from": "2026-03-01", "date_to": "2026-12-31", "status": "booked", "page_size": 50}),
     ("/api/v1/reminders/", add_enrolments, None),
     ("/api/v1/reminders/", add_enrolments, {"status": "pending", "date_from": "2026-03-01"}),
 ]
