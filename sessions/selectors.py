@@ -6,7 +6,7 @@ costs the same few queries whatever its length.
 
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BigIntegerField, Count, Func, Q, QuerySet
 
 from clinics.models import Clinic, User
 from clinics.selectors import practitioners_of
@@ -88,6 +88,32 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+class EpochMicroseconds(Func):
+    """An instant as whole microseconds since 1970 UTC, exact. The free-slot
+    search reads thousands of booked times in a busy fortnight; loading them
+    as integers and making the datetimes in Python costs a third of loading
+    them as timestamps (docs/benchmarks.md)."""
+
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # SQLite keeps Django's instants as 'YYYY-MM-DD HH:MM:SS[.ffffff]' in
+        # UTC. The format's % is doubled twice: once for this template, once
+        # for the cursor, which reads %s as a parameter.
+        template = (
+            "(CAST(strftime('%%%%s', substr(%(expressions)s, 1, 19)) AS INTEGER) * 1000000"
+            " + CAST(COALESCE(NULLIF(substr(%(expressions)s, 21, 6), ''), '0') AS INTEGER))"
+        )
+        sql, params = self.as_sql(compiler, connection, template=template)
+        return sql, (*params, *params)  # the expression appears twice
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def free_slots(
     session: Session,
     *,
@@ -111,18 +137,20 @@ def free_slots(
     practitioners = [practitioner] if practitioner is not None else list(practitioners_of(clinic))
     range_start = dt.datetime.combine(first, dt.time.min, tzinfo=tz) - dt.timedelta(days=1)
     range_end = dt.datetime.combine(last, dt.time.max, tzinfo=tz) + dt.timedelta(days=1)
-    busy = list(
+    busy = (
         Session.objects.filter(clinic=clinic, status__in=OCCUPYING, start__lt=range_end, end__gt=range_start)
         .exclude(pk=session.pk)
         .order_by()  # the model's ordering would join enrolments to sort rows nobody reads in order
-        .values_list("start", "end", "practitioner_id", "room_id", "patient_id")
+        .values_list(EpochMicroseconds("start"), EpochMicroseconds("end"), "practitioner_id", "room_id", "patient_id")
     )
     # One pass over the bookings sorts them to their calendars. A patient's
     # bookings in other clinics are not ours to see; this clinic's are.
     practitioner_busy: dict[int, list] = {p.pk: [] for p in practitioners}
     room_busy: dict[int, list] = {r: [] for r in clinic.rooms.filter(active=True).values_list("pk", flat=True)}
     patient_busy = []
-    for start, end, practitioner_id, room_id, patient_id in busy:
+    micro = dt.timedelta(microseconds=1)
+    for start_us, end_us, practitioner_id, room_id, patient_id in busy:
+        start, end = _EPOCH + start_us * micro, _EPOCH + end_us * micro
         if practitioner_id in practitioner_busy:
             practitioner_busy[practitioner_id].append((start, end))
         if room_id in room_busy:
