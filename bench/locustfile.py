@@ -40,8 +40,8 @@ class Staff(HttpUser):
         self.client.headers["Authorization"] = f"Token {TOKENS[self.username]}"
 
     def call(self, method: str, path: str, *, name: str, ok=(200, 201), json=None, params=None):
-        """One request; `ok` statuses pass, 409 and 400 pass where the product
-        refuses by design (named in `ok`), everything else fails."""
+        """One request; `ok` statuses pass (a 409 where the product refuses by
+        design is named in `ok`), everything else fails."""
         with self.client.request(method, path, json=json, params=params, name=name, catch_response=True) as answer:
             if answer.status_code in ok:
                 answer.success()
@@ -98,9 +98,17 @@ class Reception(Staff):
         slots = self.call("GET", f"/api/v1/sessions/{session['id']}/slots/", name="/api/v1/sessions/{id}/slots/")
         if slots.status_code == 200 and slots.json():
             slot = random.choice(slots.json()[:20])
-            self.call("POST", f"/api/v1/sessions/{session['id']}/book/", name="/api/v1/sessions/{id}/book/",
-                      ok=(200, 409), json={"start": slot["start"], "practitioner": slot["practitioner"],
-                                           "room": slot["room"]})
+            body = {"start": slot["start"], "practitioner": slot["practitioner"], "room": slot["room"]}
+            with self.client.post(f"/api/v1/sessions/{session['id']}/book/", json=body,
+                                  name="/api/v1/sessions/{id}/book/", catch_response=True) as answer:
+                # 409: someone took the slot first. 400 on `start` alone: the
+                # slot began between the list and the booking (today's
+                # earliest slots are minutes away), refused by design.
+                passed = answer.status_code == 400 and answer.json() == {"start": ["This time is in the past."]}
+                if answer.status_code in (200, 409) or passed:
+                    answer.success()
+                else:
+                    answer.failure(f"{answer.status_code}: {answer.text[:200]}")
 
     @task(3)
     def book(self):
