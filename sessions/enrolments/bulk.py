@@ -48,21 +48,12 @@ CONSENT = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0
 
 
 class RowForm(forms.Form):
-    """One CSV row's fields, with the patient model's lengths and formats.
-    Uniqueness of record numbers is checked for the whole file at once."""
+    """One CSV row's fields, with the patient model's lengths and formats
+    (`_row_fields`). Uniqueness of record numbers is checked for the whole
+    file at once."""
 
     def __init__(self, *args, today: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields.update(forms.fields_for_model(Patient, fields=PATIENT_FIELDS))
-        self.fields["date_of_birth"] = forms.DateField(input_formats=ISO)
-        self.fields["skin_type"] = forms.IntegerField(min_value=1, max_value=6, required=False)
-        self.fields["reminder_consent"] = forms.TypedChoiceField(
-            choices=[(v, v) for v in ("", *CONSENT)], coerce=CONSENT.get, empty_value=False, required=False
-        )
-        self.fields["protocol"] = forms.CharField(max_length=200)
-        self.fields["start_date"] = forms.DateField(input_formats=ISO)
-        self.fields["clinician"] = forms.CharField(max_length=150, required=False)
-        self.fields["area"] = forms.CharField(max_length=200, required=False)
         self.today = today
 
     def clean_date_of_birth(self):
@@ -72,6 +63,34 @@ class RowForm(forms.Form):
         if value < EARLIEST_BIRTH:
             raise ValidationError("A date of birth before 1900 is not plausible.")
         return value
+
+
+def _row_fields() -> dict:
+    fields = forms.fields_for_model(Patient, fields=PATIENT_FIELDS)
+    fields["date_of_birth"] = forms.DateField(input_formats=ISO)
+    fields["skin_type"] = forms.IntegerField(min_value=1, max_value=6, required=False)
+    fields["reminder_consent"] = forms.TypedChoiceField(
+        choices=[(v, v) for v in ("", *CONSENT)], coerce=CONSENT.get, empty_value=False, required=False
+    )
+    fields["protocol"] = forms.CharField(max_length=200)
+    fields["start_date"] = forms.DateField(input_formats=ISO)
+    fields["clinician"] = forms.CharField(max_length=150, required=False)
+    fields["area"] = forms.CharField(max_length=200, required=False)
+    return fields
+
+
+class _SharedFields(dict):
+    """A form's fields that no form changes, handed to each row's form as
+    they are: Django deep-copies a form's fields for every instance, and
+    making or copying them per row was a fifth of a 10,000-row import
+    (docs/benchmarks.md). RowForm sets no field's choices, widget or
+    attributes per instance; cleaning a value keeps no state on its field."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
+
+
+RowForm.base_fields = _SharedFields(_row_fields())
 
 
 @dataclass(frozen=True)
