@@ -35,7 +35,7 @@ from protocols.models import Protocol
 from ..models import Reminder, Session, SessionStatus
 from ..reminders import wanted_reminders
 from . import workable
-from .services import plan_enrolment
+from .services import MAX_START_DISTANCE, plan_enrolment
 
 REQUIRED_COLUMNS = ("record_number", "first_name", "last_name", "date_of_birth", "protocol", "start_date")
 OPTIONAL_COLUMNS = ("email", "phone", "skin_type", "reminder_consent", "clinician", "area")
@@ -165,13 +165,16 @@ def import_enrolments(*, clinic: Clinic, text: str, by: User, now: dt.datetime |
     seen: dict[str, int] = {}
     accepted = []
     answers: dict = {}
+    # The clinic's open days are read once for the file, from the earliest
+    # start plan_enrolment lets through (its rows' dates are not checked yet).
+    is_open = workable.clinic_open_days(clinic, today - MAX_START_DISTANCE)
 
     def checked(clinic_, start_date, steps):
         # One answer per protocol and start date: a file enrols many
         # patients on the same day in the same course.
         key = (id(steps), start_date)
         if key not in answers:
-            answers[key] = workable.check_schedule(clinic_, start_date, steps)
+            answers[key] = workable.check_schedule(clinic_, start_date, steps, is_open=is_open)
         return answers[key]
 
     for line, row in rows:

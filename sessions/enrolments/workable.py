@@ -17,8 +17,9 @@ SEARCH_DAYS = 366
 IsOpen = Callable[[dt.date], bool]
 
 
-def clinic_open_days(clinic: Clinic, first: dt.date, last: dt.date) -> IsOpen:
-    """A test for "the clinic is open on this day" over first..last: two queries."""
+def clinic_open_days(clinic: Clinic, first: dt.date, last: dt.date = dt.date.max) -> IsOpen:
+    """A test for "the clinic is open on this day" over first..last (or
+    every day from first on): two queries."""
     weekdays = set(clinic.opening_hours.values_list("weekday", flat=True))
     closures = set(clinic.closures.filter(date__range=(first, last)).values_list("date", flat=True))
     return lambda day: day.weekday() in weekdays and day not in closures
@@ -99,14 +100,20 @@ def _span(start_date: dt.date, rules: Sequence[schedule.StepRule]) -> int:
     return max((p.dates.window_end - start_date).days for p in planned) if planned else 0
 
 
-def check_schedule(clinic: Clinic, start_date: dt.date, steps: Sequence[Step]) -> tuple[set[int], dt.date | None]:
+def check_schedule(
+    clinic: Clinic, start_date: dt.date, steps: Sequence[Step], *, is_open: IsOpen | None = None
+) -> tuple[set[int], dt.date | None]:
     """The unbookable visits of a schedule starting on `start_date`, and (when
     there are some) the first later start date whose schedule has none, or
-    None when no start within a year works. Raises OverflowError near 9999."""
+    None when no start within a year works. Raises OverflowError near 9999.
+    `is_open` is the clinic's from `clinic_open_days` over every day the
+    check may look at, for a caller that checks many schedules (the bulk
+    import); without it the check reads the clinic's days itself."""
     rules = [schedule.StepRule.of(s) for s in steps]
-    # Booked a day or two late, visits anchored to the one before move later.
-    span = _span(start_date, rules) + sum(rule.repeat * rule.window_after_days for rule in rules)
-    is_open = clinic_open_days(clinic, start_date, start_date + dt.timedelta(days=SEARCH_DAYS + span))
+    if is_open is None:
+        # Booked a day or two late, visits anchored to the one before move later.
+        span = _span(start_date, rules) + sum(rule.repeat * rule.window_after_days for rule in rules)
+        is_open = clinic_open_days(clinic, start_date, start_date + dt.timedelta(days=SEARCH_DAYS + span))
     faults = unbookable(start_date, steps, rules, is_open)
     if not faults:
         return faults, None

@@ -154,3 +154,27 @@ def test_the_service_refuses_a_clinician(frozen, clinician, clinic, hair_protoco
     with pytest.raises(PermissionDenied):
         import_enrolments(clinic=clinic, text=_csv(f"S-1,A,B,1980-01-01,,no,{hair_protocol.name},{START},"),
                           by=clinician)
+
+
+def test_a_row_whose_schedule_meets_a_closure_is_refused_by_its_line(frozen, manager, clinic, hair_protocol):
+    """The import reads the clinic's open days once for the whole file: a
+    closure on one row's baseline day (a 0-day window) refuses that row,
+    naming the next start that works, and the others are not written."""
+    import datetime as dt
+
+    from django.core.exceptions import ValidationError
+
+    from clinics.models import Closure
+
+    Closure.objects.create(clinic=clinic, date=START + dt.timedelta(days=7), reason="Staff training")
+    before = _counts()
+    text = _csv(
+        f"CL-1,Ida,Import,1985-02-03,,false,{hair_protocol.name},{START},",
+        f"CL-2,Jan,Import,1990-12-24,,false,{hair_protocol.name},{START + dt.timedelta(days=7)},",
+    )
+    with pytest.raises(ValidationError) as raised:
+        import_enrolments(clinic=clinic, text=text, by=manager)
+    [message] = raised.value.message_dict["csv"]
+    assert message.startswith("line 3: start_date: The clinic is closed on every day of the window of visit #1")
+    assert f"({START + dt.timedelta(days=8)})" in message
+    assert _counts() == before
