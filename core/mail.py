@@ -17,7 +17,7 @@ import base64
 import secrets
 from dataclasses import dataclass
 from email import quoprimime
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -117,7 +117,7 @@ def _text_part(text: str, subtype: str, *, extra: tuple[str, ...] = ()) -> Part:
     8bit; line breaks as CRLF."""
     data = text.encode()
     lines = data.splitlines()
-    if any(len(line) > RFC5322_EMAIL_LINE_LENGTH_LIMIT for line in lines):
+    if max(map(len, lines), default=0) > RFC5322_EMAIL_LINE_LENGTH_LIMIT:
         encoding = "quoted-printable"
         lines = quoprimime.body_encode(data.decode("latin-1")).encode("ascii").splitlines()
     else:
@@ -174,11 +174,12 @@ def _multipart(subtype: str, parts: list[Part]) -> Part:
 
 
 def _addr_spec(address: str) -> str | None:
-    """The bare address for the SMTP envelope, its domain in IDNA form as
-    Django sends it; None when there is none or its local part is not ASCII."""
-    _, spec = parseaddr(address)
+    """The bare address for the SMTP envelope, from "addr" or "Name <addr>",
+    its domain in IDNA form as Django sends it; None for anything less plain
+    (a quoted local part, a non-ASCII one), left to Django."""
+    spec = address[address.rfind("<") + 1 : -1] if address.endswith(">") else address
     local, at, domain = spec.rpartition("@")
-    if not at or not local or not domain or not local.isascii() or "\r" in spec or "\n" in spec:
+    if not at or not local or not domain or not local.isascii() or any(c in spec for c in ' <>"\r\n'):
         return None
     return f"{local}@{domain if domain.isascii() else punycode(domain)}"
 

@@ -169,18 +169,17 @@ def _ics_line(name: str, value: str) -> str:
     """A content line folded to 75 octets a line (RFC 5545 §3.1): a
     continuation starts with a space, and a character is never split."""
     line = f"{name}:{value}"
-    if len(line) <= 75 and line.isascii():
+    data = line.encode()
+    if len(data) <= 75:
         return line
-    folded, current, size = [], [], 0
-    for char in line:
-        width = len(char.encode())
-        if size + width > 75:
-            folded.append("".join(current))
-            current, size = [" "], 1
-        current.append(char)
-        size += width
-    folded.append("".join(current))
-    return "\r\n".join(folded)
+    pieces, start, room = [], 0, 75
+    while start < len(data):
+        end = min(start + room, len(data))
+        while end < len(data) and 0x80 <= data[end] < 0xC0:  # inside a character: end before it
+            end -= 1
+        pieces.append(data[start:end].decode())
+        start, room = end, 74  # the continuation's leading space is the 75th octet
+    return "\r\n ".join(pieces)
 
 
 @functools.lru_cache(maxsize=256)
