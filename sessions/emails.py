@@ -72,7 +72,7 @@ def session_event(
         "BEGIN:VEVENT",
         _ics_line("SUMMARY", _ics_text(f"{step.name} – {clinic.name}")),
         # Times in the clinic's zone with its TZID (and a VTIMEZONE, added by
-        # _finish), so calendars show 09:00 on either side of a DST change.
+        # _calendar), so calendars show 09:00 on either side of a DST change.
         _ics_time("DTSTART", (start or session.start).astimezone(tz)),
         _ics_time("DTEND", (end or session.end).astimezone(tz)),
         f"DTSTAMP:{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}",
@@ -113,7 +113,8 @@ def notice_ics(reminder: Reminder, *, now: dt.datetime | None = None) -> bytes:
         sequence=reminder.ics_sequence,
         cancelled=cancelled,
     )
-    return _calendar("CANCEL" if cancelled else "PUBLISH", [reminder.session], [event], starts=[reminder.event_start])
+    starts = [reminder.event_start or reminder.session.start]  # the event's own start, as session_event takes it
+    return _calendar("CANCEL" if cancelled else "PUBLISH", [reminder.session], [event], starts=starts)
 
 
 # The events are written as text rather than through icalendar's object
