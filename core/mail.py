@@ -45,8 +45,9 @@ class Wire:
 
 def send(message: EmailMessage, connection) -> None:
     """Send `message` over `connection` as `message.send()` would; over
-    Django's SMTP backend, as bytes written by `wire`."""
-    if isinstance(connection, SMTPBackend) and (prepared := wire(message)) is not None:
+    Django's SMTP backend (one that raises its errors), as bytes written by
+    `wire`."""
+    if isinstance(connection, SMTPBackend) and not connection.fail_silently and (prepared := wire(message)) is not None:
         connection.open()  # a no-op once open
         connection.connection.sendmail(prepared.sender, prepared.recipients, prepared.data)
         return
@@ -86,7 +87,7 @@ def wire(message: EmailMessage) -> Wire | None:
             if part is None:
                 return None
             parts.append(part)
-        body = _multipart("alternative", parts)
+        body = _multipart(message.alternative_subtype, parts)
     if message.attachments:
         parts = [body] if message.body or alternatives else []
         for attachment in message.attachments:
