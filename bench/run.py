@@ -75,6 +75,7 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 
 from clinics.models import Clinic, Role, User  # noqa: E402
 from clinics.services import create_staff  # noqa: E402
+from core import mail  # noqa: E402
 from demo.load import generate  # noqa: E402
 from patients.models import Enrolment, Patient  # noqa: E402
 from protocols.models import Protocol  # noqa: E402
@@ -389,28 +390,23 @@ def bench_reminders(clinic: Clinic) -> tuple[dict, int]:
                 assert counts["sent"] == len(sessions), counts
             # The floor: the same messages, built beforehand, over one connection.
             reminders = list(Reminder.objects.filter(session__in=sessions, status=ReminderStatus.SENT).select_related(
-                "clinic", "session", "session__clinic", "session__patient", "session__enrolment", "session__step",
+                "session", "session__clinic", "session__patient", "session__enrolment", "session__step",
                 "session__step__protocol",
             )[: len(sessions)])
-            messages = []
-            for reminder in reminders:
-                message = build_email(reminder)
-                # As Django's SMTP backend puts it on the wire.
-                messages.append((message.from_email, message.recipients(),
-                                 message.message().as_bytes(linesep="\r\n")))
+            # As the scan puts them on the wire (core/mail.py writes the bytes).
+            messages = [mail.wire(build_email(reminder)) for reminder in reminders]
 
             def loop():
                 with smtplib.SMTP("127.0.0.1", port) as smtp:
-                    for sender, recipients, data in messages:
-                        smtp.sendmail(sender, recipients, data)
+                    for message in messages:
+                        smtp.sendmail(message.sender, message.recipients, message.data)
 
             def build_and_loop():
                 # The same, composing each message first as the scan must.
                 with smtplib.SMTP("127.0.0.1", port) as smtp:
                     for reminder in reminders:
-                        message = build_email(reminder)
-                        smtp.sendmail(message.from_email, message.recipients(),
-                                      message.message().as_bytes(linesep="\r\n"))
+                        message = mail.wire(build_email(reminder))
+                        smtp.sendmail(message.sender, message.recipients, message.data)
 
             floor = median(loop, runs)
             composed = median(build_and_loop, runs)

@@ -69,5 +69,9 @@ def header_text(value: str) -> str:
     """A value made safe for an email header: every forbidden character
     becomes a space and runs of spaces one. For rows saved before the rules
     above existed, whose CR/LF would otherwise fail every message."""
+    if value.isprintable():
+        # No control, format (bidi, zero-width) or line-separator character:
+        # nothing to replace, only spaces to tidy. Most names take this path.
+        return " ".join(value.split())
     cleaned = "".join(" " if forbidden_character(char) else char for char in value)
     return " ".join(cleaned.split())

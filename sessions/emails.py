@@ -61,28 +61,31 @@ def session_event(
     end: dt.datetime | None = None,
     sequence: int | None = None,
     cancelled: bool = False,
-) -> icalendar.Event:
-    """The session's calendar entry; a notice passes the booking it is about
-    (a cancelled one is no longer on the session) and its SEQUENCE."""
-    tz = session.clinic.tz
+) -> str:
+    """The session's calendar entry, a VEVENT as iCalendar text; a notice
+    passes the booking it is about (a cancelled one is no longer on the
+    session) and its SEQUENCE."""
     clinic = session.clinic
     step, protocol = session.step, session.step.protocol
-    event = icalendar.Event()
-    event.add("uid", session_uid(session))
-    # Times in the clinic's zone with its TZID (and a VTIMEZONE, added by
-    # the calendar), so calendars show 09:00 on either side of a DST change.
-    event.add("dtstart", (start or session.start).astimezone(tz))
-    event.add("dtend", (end or session.end).astimezone(tz))
-    event.add("dtstamp", now.astimezone(dt.UTC))
-    # Every booking, rebooking and cancellation raises it (sessions/notices.py),
-    # so a calendar replaces its entry instead of adding a second one.
-    event.add("sequence", session.ics_sequence if sequence is None else sequence)
-    event.add("summary", f"{step.name} – {clinic.name}")
-    event.add("description", f"{step.name} ({protocol.name}) at {clinic.name}." + _contact_line(clinic))
+    tz = clinic.tz
+    lines = [
+        "BEGIN:VEVENT",
+        _ics_line("SUMMARY", _ics_text(f"{step.name} – {clinic.name}")),
+        # Times in the clinic's zone with its TZID (and a VTIMEZONE, added by
+        # _calendar), so calendars show 09:00 on either side of a DST change.
+        _ics_time("DTSTART", (start or session.start).astimezone(tz)),
+        _ics_time("DTEND", (end or session.end).astimezone(tz)),
+        f"DTSTAMP:{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}",
+        _ics_line("UID", _ics_text(session_uid(session))),
+        # Every booking, rebooking and cancellation raises it (sessions/notices.py),
+        # so a calendar replaces its entry instead of adding a second one.
+        f"SEQUENCE:{session.ics_sequence if sequence is None else sequence}",
+        _ics_line("DESCRIPTION", _ics_text(f"{step.name} ({protocol.name}) at {clinic.name}." + _contact_line(clinic))),
+    ]
     if clinic.address:
-        event.add("location", clinic.address)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    return event
+        lines.append(_ics_line("LOCATION", _ics_text(clinic.address)))
+    lines += [f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}", "END:VEVENT"]
+    return "\r\n".join(lines) + "\r\n"
 
 
 def _contact_line(clinic: Clinic) -> str:
@@ -93,9 +96,8 @@ def _contact_line(clinic: Clinic) -> str:
 def calendar_ics(sessions, *, now: dt.datetime | None = None) -> bytes:
     """An iCalendar file with one VEVENT per booked session (with a start)."""
     now = now_or(now)
-    cal = _calendar("PUBLISH")
-    events = [session_event(session, now=now) for session in sessions if session.start is not None]
-    return _finish(cal, events)
+    booked = [session for session in sessions if session.start is not None]
+    return _calendar("PUBLISH", booked, [session_event(session, now=now) for session in booked])
 
 
 def notice_ics(reminder: Reminder, *, now: dt.datetime | None = None) -> bytes:
@@ -111,31 +113,74 @@ def notice_ics(reminder: Reminder, *, now: dt.datetime | None = None) -> bytes:
         sequence=reminder.ics_sequence,
         cancelled=cancelled,
     )
-    return _finish(_calendar("CANCEL" if cancelled else "PUBLISH"), [event])
+    starts = [reminder.event_start or reminder.session.start]  # the event's own start, as session_event takes it
+    return _calendar("CANCEL" if cancelled else "PUBLISH", [reminder.session], [event], starts=starts)
 
 
-def _calendar(method: str) -> icalendar.Calendar:
-    cal = icalendar.Calendar()
-    cal.add("prodid", ICS_PRODID)
-    cal.add("version", "2.0")
-    cal.add("method", method)
-    return cal
+# The events are written as text rather than through icalendar's object
+# model: for the one event of an email that cost more than the rest of the
+# message together (docs/benchmarks.md). icalendar still writes the VTIMEZONEs
+# (once per zone and span, _vtimezone) and reads the files back in the tests.
 
 
-def _finish(cal: icalendar.Calendar, events) -> bytes:
-    starts = []
-    for event in events:
-        cal.add_component(event)
-        starts.append(event.decoded("dtstart").date())
-    if not starts:
-        return cal.to_ical()
+def _calendar(method: str, sessions, events: list[str], *, starts=None) -> bytes:
+    """The VCALENDAR around these sessions' events, with a VTIMEZONE for
+    each zone an event names; `starts` the events' starts when they are not
+    the sessions' own (a notice's booking)."""
+    head = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{ICS_PRODID}\r\nMETHOD:{method}\r\n".encode()
+    if not events:
+        return head + b"END:VCALENDAR\r\n"
+    days: dict[str, list[dt.date]] = {}
+    for session, start in zip(sessions, starts or [session.start for session in sessions], strict=True):
+        tz = session.clinic.tz
+        if tzid := _tzid(tz.key):
+            days.setdefault(tzid, []).append(start.astimezone(tz).date())
     # A year either side (whole years, so that one VTIMEZONE serves many
     # files) keeps it short and covers the events. VTIMEZONEs come before
     # the events that name them.
-    first, last = min(starts) - dt.timedelta(days=366), max(starts) + dt.timedelta(days=366)
-    zones = b"".join(_vtimezone(tzid, first.year, last.year) for tzid in sorted(cal.get_missing_tzids()))
-    head, begin, rest = cal.to_ical().partition(b"BEGIN:VEVENT\r\n")
-    return head + zones + begin + rest
+    zones = b"".join(
+        _vtimezone(tzid, (min(span) - dt.timedelta(days=366)).year, (max(span) + dt.timedelta(days=366)).year)
+        for tzid, span in sorted(days.items())
+    )
+    return head + zones + "".join(events).encode() + b"END:VCALENDAR\r\n"
+
+
+@functools.lru_cache(maxsize=256)
+def _tzid(key: str) -> str | None:
+    """The TZID an event's times name in this zone, or None for UTC (and
+    the zones icalendar takes for it), whose times are written with Z."""
+    return icalendar.vDDDTypes(dt.datetime(2000, 1, 1, tzinfo=zoneinfo.ZoneInfo(key))).params.get("TZID")
+
+
+def _ics_time(name: str, moment: dt.datetime) -> str:
+    tzid = _tzid(moment.tzinfo.key)
+    if tzid is None:
+        return f"{name}:{moment.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+    return f"{name};TZID={tzid}:{moment:%Y%m%dT%H%M%S}"
+
+
+def _ics_text(value: str) -> str:
+    """An iCalendar TEXT value (RFC 5545 §3.3.11): backslash, semicolon and
+    comma escaped, a line break written as \\n."""
+    escaped = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    return escaped.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+
+
+def _ics_line(name: str, value: str) -> str:
+    """A content line folded to 75 octets a line (RFC 5545 §3.1): a
+    continuation starts with a space, and a character is never split."""
+    line = f"{name}:{value}"
+    data = line.encode()
+    if len(data) <= 75:
+        return line
+    pieces, start, room = [], 0, 75
+    while start < len(data):
+        end = min(start + room, len(data))
+        while end < len(data) and 0x80 <= data[end] < 0xC0:  # inside a character: end before it
+            end -= 1
+        pieces.append(data[start:end].decode())
+        start, room = end, 74  # the continuation's leading space is the 75th octet
+    return "\r\n ".join(pieces)
 
 
 @functools.lru_cache(maxsize=256)
@@ -204,7 +249,7 @@ def email_context(reminder: Reminder) -> dict:
         context["cancel_cutoff_hours"] = clinic.cancel_cutoff_hours
     if reminder.kind in (ReminderKind.WINDOW_OPEN, ReminderKind.MISSED) and clinic.patients_may_request_booking:
         context["book_request_url"] = links.book_request_url(session)
-    context["unsubscribe_url"] = links.unsubscribe_url(patient.pk)
+    context["unsubscribe_url"], context["one_click_unsubscribe_url"] = links.unsubscribe_urls(patient.pk)
     return context
 
 
@@ -230,7 +275,7 @@ def build_email(reminder: Reminder, *, now: dt.datetime | None = None) -> EmailM
             "X-Regimen-Reminder": str(reminder.pk),
             "Auto-Submitted": "auto-generated",
             # RFC 8058: a mail program's "unsubscribe" button POSTs here.
-            "List-Unsubscribe": f"<{links.one_click_unsubscribe_url(patient.pk)}>",
+            "List-Unsubscribe": f"<{context['one_click_unsubscribe_url']}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )

@@ -76,9 +76,12 @@ def unsubscribe_token(patient_id: int) -> str:
     return _dumps(Link(UNSUBSCRIBE, patient_id, None))
 
 
-def unsubscribe_url(patient_id: int) -> str:
-    return absolute(reverse("patient_unsubscribe", args=[unsubscribe_token(patient_id)]))
-
-
-def one_click_unsubscribe_url(patient_id: int) -> str:
-    return absolute(reverse("patient_unsubscribe_one_click", args=[unsubscribe_token(patient_id)]))
+def unsubscribe_urls(patient_id: int) -> tuple[str, str]:
+    """The unsubscribe page's link (in the body) and its one-click POST
+    target (List-Unsubscribe, RFC 8058), both from one token: an email
+    carries both, and signing costs more than the rest of a link."""
+    token = unsubscribe_token(patient_id)
+    return (
+        absolute(reverse("patient_unsubscribe", args=[token])),
+        absolute(reverse("patient_unsubscribe_one_click", args=[token])),
+    )

@@ -182,3 +182,45 @@ def test_missed_email_after_a_no_show_names_the_missed_time(
     for body in (parts(message)["text/plain"], parts(message)["text/html"]):
         assert "Monday 1 June 2026, 14:00" in body
         assert "Wednesday 1 July 2026" in body  # the end of the window to rebook in
+
+
+def test_the_ics_text_escapes_folds_and_writes_utc_with_z(clinic, patient, quick_protocol, receptionist, clinician):
+    """The VEVENT is written by hand (sessions/emails.py): what icalendar
+    reads back is what the clinic entered, every line within 75 octets."""
+    from sessions.emails import calendar_ics
+
+    clinic.name = "Charité Skin – Zentrum für Haut- und Haarbehandlung, Berlin-Mitte"
+    clinic.address = "Hof 2; Haus B, 3. OG\nLuisenstraße 2 \\ 10117 Berlin"
+    clinic.phone = "+49 30 450 000"
+    clinic.sender_email = "desk@charite-skin.example"
+    clinic.save()
+    with time_machine.travel(dt.datetime(2026, 3, 20, 10, 0, tzinfo=UTC), tick=False):
+        enrolment = services.enrol_patient(
+            patient=patient, protocol=quick_protocol, start_date=dt.date(2026, 3, 20), by=receptionist
+        )
+        session = services.book_session(
+            session=enrolment.sessions.get(), start=dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC),
+            practitioner=clinician, by=receptionist,
+        )
+    now = dt.datetime(2026, 3, 21, 8, 30, 15, tzinfo=UTC)
+    raw = calendar_ics([session], now=now)
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
+    [event] = icalendar.Calendar.from_ical(raw).walk("VEVENT")
+    step, protocol = session.step, session.step.protocol
+    assert str(event["SUMMARY"]) == f"{step.name} – {clinic.name}"
+    assert str(event["LOCATION"]) == clinic.address
+    assert str(event["DESCRIPTION"]) == (
+        f"{step.name} ({protocol.name}) at {clinic.name}. To reschedule, contact the clinic: "
+        "+49 30 450 000, desk@charite-skin.example."
+    )
+    assert event.decoded("DTSTAMP") == now
+    assert event["DTSTART"].params["TZID"] == BERLIN
+
+    clinic.timezone = "UTC"
+    clinic.save()
+    session.clinic = clinic
+    raw = calendar_ics([session], now=now)
+    assert b"DTSTART:20260330T070000Z\r\n" in raw
+    assert b"TZID" not in raw and b"VTIMEZONE" not in raw
+    [event] = icalendar.Calendar.from_ical(raw).walk("VEVENT")
+    assert event.decoded("DTEND") == dt.datetime(2026, 3, 30, 7, 15, tzinfo=UTC)

@@ -1,0 +1,227 @@
+"""Emails put on the wire directly (RFC 5322, 2045-2047).
+
+Django's `EmailMessage.message()` builds the stdlib's `email` objects, and
+`email.generator` then folds and encodes every header and draws every
+boundary anew: for the reminder outbox, which sends its emails one after the
+other, that cost more than the SMTP conversation itself (docs/benchmarks.md).
+`wire` writes the same message straight to bytes: the same parts, in the
+same nesting, the same headers, and the transfer encodings Django chooses
+(7bit, 8bit, quoted-printable for a line over 998 octets). It knows the
+shapes our emails have, a text body with text alternatives and text
+attachments; for anything else it answers None and `send` leaves the
+message to Django. The message object stays Django's, so the locmem, file
+and console backends, and the tests, see what they always saw.
+"""
+
+import base64
+import secrets
+from dataclasses import dataclass
+from email import quoprimime
+from email.utils import formatdate, make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import ADDRESS_HEADERS, RFC5322_EMAIL_LINE_LENGTH_LIMIT, BadHeaderError
+from django.core.mail.utils import DNS_NAME
+from django.utils.encoding import punycode
+
+# Header lines are folded to this many characters where they have a space to
+# fold at (RFC 5322 §2.1.1); an encoded word holds this many octets of text,
+# so that a line with one stays within 76 characters (RFC 2047 §2).
+FOLD_AT = 78
+ENCODED_WORD_OCTETS = 30
+# The headers message() writes itself; one of these among the extra headers
+# replaces Django's value, a case left to Django.
+OWN_HEADERS = frozenset({"from", "to", "cc", "reply-to"})
+
+
+@dataclass(frozen=True)
+class Wire:
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
+def send(message: EmailMessage, connection) -> None:
+    """Send `message` over `connection` as `message.send()` would; over
+    Django's SMTP backend (one that raises its errors), as bytes written by
+    `wire`."""
+    if isinstance(connection, SMTPBackend) and not connection.fail_silently and (prepared := wire(message)) is not None:
+        connection.open()  # a no-op once open
+        connection.connection.sendmail(prepared.sender, prepared.recipients, prepared.data)
+        return
+    message.connection = connection
+    message.send()
+
+
+def wire(message: EmailMessage) -> Wire | None:
+    """The envelope and the bytes of `message`, as Django's SMTP backend
+    would send them; None for a message of a shape this does not write (Cc
+    or Bcc, an address with a non-ASCII part, a non-text part, a file name
+    that needs encoding, a charset other than UTF-8)."""
+    if (message.encoding or settings.DEFAULT_CHARSET).lower() != "utf-8" or message.cc or message.bcc:
+        return None
+    extra = message.extra_headers
+    names = {name.lower() for name in extra}
+    if names & OWN_HEADERS:
+        return None
+    if any(name.lower() in ADDRESS_HEADERS and not str(value).isascii() for name, value in extra.items()):
+        return None
+    sender = _addr_spec(message.from_email)
+    recipients = [_addr_spec(address) for address in message.to]
+    if sender is None or not recipients or None in recipients:
+        return None
+    addresses = [("From", message.from_email), ("To", ", ".join(message.to))]
+    if message.reply_to:
+        addresses.append(("Reply-To", ", ".join(message.reply_to)))
+    if not all(value.isascii() for _, value in addresses):
+        return None
+
+    body = _text_part(message.body, message.content_subtype)
+    alternatives = getattr(message, "alternatives", [])
+    if alternatives:
+        parts = [body] if message.body else []
+        for content, mimetype in alternatives:
+            part = _mime_part(content, mimetype)
+            if part is None:
+                return None
+            parts.append(part)
+        body = _multipart(message.alternative_subtype, parts)
+    if message.attachments:
+        parts = [body] if message.body or alternatives else []
+        for attachment in message.attachments:
+            part = _attachment(attachment)
+            if part is None:
+                return None
+            parts.append(part)
+        body = _multipart(message.mixed_subtype, parts)
+
+    headers, content = body
+    lines = [*headers, _header("Subject", message.subject)]
+    lines += [_header(name, value) for name, value in addresses]
+    if "date" not in names:
+        lines.append(f"Date: {formatdate(localtime=settings.EMAIL_USE_LOCALTIME)}")
+    if "message-id" not in names:
+        lines.append(f"Message-ID: {make_msgid(domain=DNS_NAME)}")
+    lines += [_header(name, str(value)) for name, value in extra.items()]
+    return Wire(sender, recipients, "\r\n".join(lines).encode("ascii") + b"\r\n\r\n" + content)
+
+
+# A part is its header lines and its body, as `_text_part` and `_multipart` make them.
+Part = tuple[list[str], bytes]
+
+
+def _text_part(text: str, subtype: str, *, extra: tuple[str, ...] = ()) -> Part:
+    """A text part in UTF-8 with the transfer encoding Django gives it:
+    quoted-printable when a line is longer than SMTP allows, else 7bit or
+    8bit; line breaks as CRLF."""
+    data = text.encode()
+    lines = data.splitlines()
+    if max(map(len, lines), default=0) > RFC5322_EMAIL_LINE_LENGTH_LIMIT:
+        encoding = "quoted-printable"
+        lines = quoprimime.body_encode(data.decode("latin-1")).encode("ascii").splitlines()
+    else:
+        encoding = "7bit" if data.isascii() else "8bit"
+    content = b"\r\n".join(lines)
+    if text.endswith(("\n", "\r")):
+        content += b"\r\n"
+    headers = [
+        f'Content-Type: text/{subtype}; charset="utf-8"',
+        "MIME-Version: 1.0",
+        f"Content-Transfer-Encoding: {encoding}",
+        *extra,
+    ]
+    return headers, content
+
+
+def _mime_part(content, mimetype: str, *, extra: tuple[str, ...] = ()) -> Part | None:
+    basetype, _, subtype = mimetype.partition("/")
+    if basetype != "text" or not isinstance(content, str):
+        return None
+    return _text_part(content, subtype, extra=extra)
+
+
+def _attachment(attachment) -> Part | None:
+    if not isinstance(attachment, tuple):  # a MIMEBase object
+        return None
+    filename, content, mimetype = attachment
+    if filename and not _plain_filename(filename):
+        return None
+    disposition = (f'Content-Disposition: attachment; filename="{filename}"',) if filename else ()
+    return _mime_part(content, mimetype or "application/octet-stream", extra=disposition)
+
+
+def _plain_filename(filename: str) -> bool:
+    """A name that may stand in quotes as it is: printable ASCII, no quote
+    or backslash (others need RFC 2231 encoding, left to Django)."""
+    return filename.isascii() and filename.isprintable() and '"' not in filename and "\\" not in filename
+
+
+def _multipart(subtype: str, parts: list[Part]) -> Part:
+    """The parts between boundaries (RFC 2046 §5.1). The boundary is drawn
+    at random and drawn again in the unlikely case a part contains it."""
+    bodies = [
+        "\r\n".join(headers).encode("ascii") + b"\r\n\r\n" + content for headers, content in parts
+    ]
+    while True:
+        boundary = f"=_{secrets.token_hex(16)}"
+        delimiter = f"--{boundary}".encode("ascii")
+        if not any(delimiter in body for body in bodies):
+            break
+    content = delimiter + b"\r\n" + (b"\r\n" + delimiter + b"\r\n").join(bodies) + b"\r\n" + delimiter + b"--\r\n"
+    headers = [_fold(f'Content-Type: multipart/{subtype}; boundary="{boundary}"'), "MIME-Version: 1.0"]
+    return headers, content
+
+
+def _addr_spec(address: str) -> str | None:
+    """The bare address for the SMTP envelope, from "addr" or "Name <addr>",
+    its domain in IDNA form as Django sends it; None for anything less plain
+    (a quoted local part, a non-ASCII one), left to Django."""
+    spec = address[address.rfind("<") + 1 : -1] if address.endswith(">") else address
+    local, at, domain = spec.rpartition("@")
+    if not at or not local or not domain or not local.isascii() or any(c in spec for c in ' <>"\r\n'):
+        return None
+    return f"{local}@{domain if domain.isascii() else punycode(domain)}"
+
+
+def _header(name: str, value: str) -> str:
+    """One header field, folded; a non-ASCII value (not an address) as
+    RFC 2047 encoded words. A line break in a value is refused, as Django
+    refuses it: it would start a header of the sender's choosing."""
+    if "\n" in value or "\r" in value:
+        raise BadHeaderError(f"Header values can't contain newlines (got {value!r} for header {name!r})")
+    if value.isascii():
+        return _fold(f"{name}: {value}")
+    return f"{name}: " + "\r\n ".join(_encoded_words(value))
+
+
+def _encoded_words(value: str) -> list[str]:
+    """Base64 encoded words of at most ENCODED_WORD_OCTETS octets of UTF-8
+    each, never splitting a character (RFC 2047 §5); a reader joins
+    adjacent words without the space between them."""
+    data = value.encode()
+    words, start = [], 0
+    while start < len(data):
+        end = min(start + ENCODED_WORD_OCTETS, len(data))
+        while end < len(data) and 0x80 <= data[end] < 0xC0:  # inside a character: end before it
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode('ascii')}?=")
+        start = end
+    return words
+
+
+def _fold(line: str) -> str:
+    """Fold a header line at its spaces into lines of at most FOLD_AT
+    characters where it can; a longer word keeps a line of its own."""
+    if len(line) <= FOLD_AT:
+        return line
+    lines, current = [], ""
+    for word in line.split(" "):
+        if current.strip() and word and len(current) + 1 + len(word) > FOLD_AT:
+            lines.append(current)
+            current = " " + word
+        else:
+            current = f"{current} {word}" if current else word
+    lines.append(current)
+    return "\r\n".join(lines)
