@@ -55,7 +55,15 @@ from .models import (
     Severity,
 )
 from .photo_api import SessionPhotosMixin
-from .selectors import awaiting_results_q, free_slots, practitioners_of, reminders_of, session_list_of, sessions_of
+from .selectors import (
+    EpochMicroseconds,
+    awaiting_results_q,
+    free_slots,
+    practitioners_of,
+    reminders_of,
+    session_list_of,
+    sessions_of,
+)
 
 MAX_TEXT = 5000
 
@@ -143,13 +151,15 @@ def session_row(values, tz) -> dict:
 
 
 def session_rows(rows, tz) -> list[dict]:
-    """List rows from values_list() rows of ROW_VALUES' lookups: dates in ISO
-    8601, instants in the clinic's zone `tz` as DRF's DateTimeField writes
-    them ("Z" for UTC). Each distinct date and instant is written once: a
-    day's sessions share a handful of start times and dates, and writing
-    them was most of the rows' cost (docs/benchmarks.md)."""
+    """List rows from values_list() rows of ROW_VALUES' lookups (or of
+    LIST_COLUMNS, whose instants are whole microseconds since 1970): dates
+    in ISO 8601, instants in the clinic's zone `tz` as DRF's DateTimeField
+    writes them ("Z" for UTC). Each distinct date and instant is written
+    once: a day's sessions share a handful of start times and dates, and
+    writing them was most of the rows' cost (docs/benchmarks.md)."""
     days: dict = {None: None}
     instants: dict = {None: None}
+    micro = dt.timedelta(microseconds=1)
     written = []
     for row in rows:
         values = list(row)
@@ -163,11 +173,20 @@ def session_rows(rows, tz) -> list[dict]:
             moment = values[index]
             text = instants.get(moment)
             if text is None and moment is not None:
-                text = moment.astimezone(tz).isoformat()
+                instant = _EPOCH + moment * micro if isinstance(moment, int) else moment
+                text = instant.astimezone(tz).isoformat()
                 text = instants[moment] = text[:-6] + "Z" if text.endswith("+00:00") else text
             values[index] = text
         written.append(dict(zip(ROW_KEYS, values, strict=True)))
     return written
+
+
+# What the list reads: ROW_VALUES' lookups, the instants as whole
+# microseconds since 1970 (EpochMicroseconds), which cost a fraction of
+# loading timestamps through Django's loader.
+LIST_COLUMNS = [EpochMicroseconds(lookup) if key in ("start", "end", "completed_at") else lookup
+                for key, lookup in ROW_VALUES.items()]
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _follow(obj, lookup: str):
@@ -489,7 +508,7 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
     def list(self, request, *args, **kwargs):
         # values_list() rows written out by session_rows: what SessionSerializer
         # gives, without a model object or a field walk per row.
-        sessions = self.filter_queryset(self.get_queryset()).values_list(*ROW_VALUES.values())
+        sessions = self.filter_queryset(self.get_queryset()).values_list(*LIST_COLUMNS)
         page = self.paginate_queryset(sessions)
         tz = self.clinic.tz
         return self.get_paginated_response(session_rows(page, tz))

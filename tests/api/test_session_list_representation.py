@@ -2,10 +2,12 @@
 they must be exactly what the declared fields give, for sessions in every
 state, in a zone with an offset and in UTC ("Z")."""
 
+import datetime as dt
 import json
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import F
 from django.test import Client
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -33,10 +35,14 @@ def test_the_written_out_rows_are_the_declared_fields(zone):
         notes="Tolerated well.", not_done_reason="Camera broken", product_source=ProductSource.choices[0][0],
         product_form=ProductForm.choices[0][0], product_concentration="2 mL",
     )
+    # A completion with microseconds (the list reads instants as whole
+    # microseconds since 1970; DRF writes the fraction when there is one).
+    done.filter(pk__in=done.values("pk")[5:10]).update(completed_at=F("completed_at") + dt.timedelta(microseconds=123457))
     sessions = list(session_list_of(clinic))
     assert {s.status for s in sessions} >= {SessionStatus.COMPLETED, SessionStatus.BOOKED, SessionStatus.PLANNED,
                                             SessionStatus.SKIPPED}
     assert any(s.lot_id for s in sessions) and any(s.notes for s in sessions)
+    assert any(s.completed_at and s.completed_at.microsecond for s in sessions)
     for session in sessions:
         written = SessionSerializer(session).data
         assert list(written) == SessionSerializer.Meta.fields
