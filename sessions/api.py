@@ -59,6 +59,7 @@ from .selectors import (
     EpochMicroseconds,
     awaiting_results_q,
     free_slots,
+    from_epoch_microseconds,
     practitioners_of,
     reminders_of,
     session_list_of,
@@ -159,7 +160,6 @@ def session_rows(rows, tz) -> list[dict]:
     writing them was most of the rows' cost (docs/benchmarks.md)."""
     days: dict = {None: None}
     instants: dict = {None: None}
-    micro = dt.timedelta(microseconds=1)
     written = []
     for row in rows:
         values = list(row)
@@ -173,7 +173,7 @@ def session_rows(rows, tz) -> list[dict]:
             moment = values[index]
             text = instants.get(moment)
             if text is None and moment is not None:
-                instant = _EPOCH + moment * micro if isinstance(moment, int) else moment
+                instant = from_epoch_microseconds(moment) if isinstance(moment, int) else moment
                 text = instant.astimezone(tz).isoformat()
                 text = instants[moment] = text[:-6] + "Z" if text.endswith("+00:00") else text
             values[index] = text
@@ -186,7 +186,6 @@ def session_rows(rows, tz) -> list[dict]:
 # loading timestamps through Django's loader.
 LIST_COLUMNS = [EpochMicroseconds(lookup) if key in ("start", "end", "completed_at") else lookup
                 for key, lookup in ROW_VALUES.items()]
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _follow(obj, lookup: str):

@@ -112,6 +112,12 @@ class EpochMicroseconds(Func):
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def from_epoch_microseconds(value: int) -> dt.datetime:
+    """The instant an EpochMicroseconds value names, in UTC."""
+    return _EPOCH + value * _MICROSECOND
 
 
 def free_slots(
@@ -148,9 +154,8 @@ def free_slots(
     practitioner_busy: dict[int, list] = {p.pk: [] for p in practitioners}
     room_busy: dict[int, list] = {r: [] for r in clinic.rooms.filter(active=True).values_list("pk", flat=True)}
     patient_busy = []
-    micro = dt.timedelta(microseconds=1)
     for start_us, end_us, practitioner_id, room_id, patient_id in busy:
-        start, end = _EPOCH + start_us * micro, _EPOCH + end_us * micro
+        start, end = from_epoch_microseconds(start_us), from_epoch_microseconds(end_us)
         if practitioner_id in practitioner_busy:
             practitioner_busy[practitioner_id].append((start, end))
         if room_id in room_busy:
