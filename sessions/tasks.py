@@ -51,18 +51,20 @@ def scan_due_reminders() -> dict:
 
 
 def enqueue(claims: list[outbox.Claim]) -> None:
-    if not claims:
-        return
+    """One `send_reminders` task per claim token (claim_due stamps one token
+    on its whole batch, so normally one task)."""
     by_token: dict[dt.datetime, list[int]] = {}
     for claim in claims:
         by_token.setdefault(claim.claimed_at, []).append(claim.reminder_id)
-    for token, ids in by_token.items():
+    batches = list(by_token.items())
+    for index, (token, ids) in enumerate(batches):
         try:
             send_reminders.delay(ids, token.isoformat())
         except Exception:
-            # The broker is unreachable: give the batch back to the next scan
-            # now rather than after the stale timeout.
-            outbox.unclaim(claims)
+            # The broker is unreachable: give back the batches not handed
+            # over yet (those already queued stay claimed and will be sent)
+            # to the next scan now rather than after the stale timeout.
+            outbox.unclaim(outbox.Claim(pk, held) for held, rest in batches[index:] for pk in rest)
             raise
 
 

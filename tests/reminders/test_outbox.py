@@ -15,7 +15,7 @@ from sessions import outbox, services
 from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus
 from sessions.patient_changes import update_patient
 from tests.factories import PatientFactory
-from tests.reminders.conftest import confirmations_delivered
+from tests.reminders.conftest import book_due_now, confirmations_delivered
 
 UTC = dt.UTC
 BERLIN_MONDAY_0900 = dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # CEST, after the change on Sunday 29 March
@@ -409,3 +409,34 @@ def test_a_batch_on_a_slow_server_renews_its_claims_so_none_is_taken_back_and_se
     assert smtp.reminder_ids() == dict.fromkeys(ids, 1)
     assert set(Reminder.objects.filter(pk__in=ids).values_list("status", "attempts")) == {(ReminderStatus.SENT, 1)}
     assert len(smtp.peers) == 1
+
+
+def test_a_broker_refusal_gives_back_only_the_batches_not_yet_queued(
+    monkeypatch, smtp, clinic, quick_protocol, receptionist, clinician
+):
+    """tasks.enqueue sends one task per claim token. When the broker refuses
+    one, the batches already queued keep their claims (their task will send
+    them) and the rest are pending again for the next scan."""
+    from sessions import tasks
+
+    now = timezone.now()
+    ids = book_due_now(clinic, quick_protocol, 4, by=receptionist, practitioner=clinician, now=now)
+    first = outbox.claim_due(now, limit=2)
+    later = now + dt.timedelta(seconds=1)
+    second = outbox.claim_due(later, limit=2)
+    assert {c.reminder_id for c in first + second} == set(ids)
+
+    queued = []
+
+    def delay(reminder_ids, claimed_at):
+        if queued:
+            raise ConnectionError("broker unreachable")
+        queued.append(reminder_ids)
+
+    monkeypatch.setattr(tasks.send_reminders, "delay", delay)
+    with pytest.raises(ConnectionError):
+        tasks.enqueue(first + second)
+    statuses = dict(Reminder.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert queued == [[c.reminder_id for c in first]]
+    assert {statuses[c.reminder_id] for c in first} == {ReminderStatus.SENDING}
+    assert {statuses[c.reminder_id] for c in second} == {ReminderStatus.PENDING}
