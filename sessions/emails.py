@@ -12,6 +12,7 @@ server runs in.
 import datetime as dt
 import functools
 import zoneinfo
+from collections.abc import Generator
 from email.utils import formataddr
 
 import icalendar
@@ -254,12 +255,28 @@ def email_context(reminder: Reminder) -> dict:
 
 
 def build_email(reminder: Reminder, *, now: dt.datetime | None = None) -> EmailMultiAlternatives:
+    steps = composing(reminder, now=now)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def composing(reminder: Reminder, *, now: dt.datetime | None = None) -> Generator[None, None, EmailMultiAlternatives]:
+    """`build_email` a step at a time: each `next()` does a part of the work
+    and the generator returns the email. The outbox composes the next email
+    this way while the SMTP server answers each command of the one before
+    (sessions/outbox.py)."""
     session = reminder.session
     clinic, patient = session.clinic, session.patient
     context = email_context(reminder)
+    yield
     subject = header_text(SUBJECTS[reminder.kind].format(clinic=clinic.name, when=context.get("when", "")))
     text = render_to_string(f"reminders/{reminder.kind}.txt", context)
+    yield
     html = render_to_string(f"reminders/{reminder.kind}.html", context)
+    yield
     from_email = sender(clinic)
     domain = (clinic.sender_email or settings.DEFAULT_FROM_EMAIL).rpartition("@")[2] or "regimen.invalid"
     message = EmailMultiAlternatives(

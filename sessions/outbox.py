@@ -21,23 +21,23 @@ import datetime as dt
 import logging
 import smtplib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import get_connection
-from django.db import connection as db_connection
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import F, Q
 
 from clinics.models import Role, User
 from core import mail
+from core.db import Unawaited
 from core.exceptions import Conflict
 from core.services import now as _now
 from core.timezones import at_local
 
-from .emails import build_email
+from .emails import composing
 from .models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, SessionStatus
 from .reminders import MORNING
 
@@ -255,7 +255,13 @@ def send_batch(claims: list[Claim], *, now: dt.datetime | None = None, connectio
     again whenever a slow server has let a third of the stale timeout pass,
     so release_stale never takes back a row whose sender is still at work.
     `connection` is an open mail connection to reuse; without it the batch
-    opens its own on the first message and closes it at the end."""
+    opens its own on the first message and closes it at the end.
+
+    Over SMTP the work overlaps, never the guarantee: a message's mark goes
+    to PostgreSQL without waiting while the next message's MAIL, RCPT, DATA
+    and body go to the SMTP server, and is waited for before that message's
+    final dot, so at most one delivered message is ever unmarked; the next
+    message is composed while the server takes in the one before."""
     outcomes: dict[int, str] = {}
     tokens = {claim.reminder_id: claim.claimed_at for claim in claims}
     rows = {
@@ -273,7 +279,7 @@ def send_batch(claims: list[Claim], *, now: dt.datetime | None = None, connectio
     }
     check_time = _now(now)
     superseded = superseded_ids(rows.values(), check_time)
-    ready = []
+    wanted = []
     for reminder_id, token in tokens.items():
         reminder = rows.get(reminder_id)
         if reminder is None or reminder.claimed_at != token:
@@ -286,17 +292,8 @@ def send_batch(claims: list[Claim], *, now: dt.datetime | None = None, connectio
             )
             outcomes[reminder_id] = VOID
             continue
-        try:
-            ready.append((reminder, build_email(reminder)))
-        except Exception as error:  # a bug or bad data: retrying will not help
-            log.exception("could not build reminder %s", reminder_id)
-            _held(reminder).update(
-                status=ReminderStatus.FAILED,
-                claimed_at=None,
-                last_error=_note(reminder.last_error, check_time, f"could not build the email: {error!r}"),
-            )
-            outcomes[reminder_id] = FAILED
-    if not ready:
+        wanted.append(reminder)
+    if not wanted:
         return outcomes
 
     own_connection = connection is None
@@ -306,19 +303,73 @@ def send_batch(claims: list[Claim], *, now: dt.datetime | None = None, connectio
         # A slow server: the batch renews the rest of its claims once the
         # last renewal is this old, well before release_stale takes them back.
         renew_after = settings.REMINDER_SENDING_TIMEOUT_SECONDS / 3
-        renewed_at, renewed = _renew([reminder for reminder, _ in ready], now, attempt=True)
-        for reminder, message in ready:
-            if reminder.pk in renewed and (_now(now) - renewed_at).total_seconds() > renew_after:
-                rest = [r for r, _ in ready if r.pk in renewed and r.pk not in outcomes]
-                renewed_at, renewed = _renew(rest, now, attempt=False)
-            if reminder.pk not in renewed:
-                outcomes[reminder.pk] = SKIPPED
-                continue
-            outcomes[reminder.pk] = _deliver(reminder, message, connection, now=now)
+        renewed_at, renewed = _renew(wanted, now, attempt=True)
+        with Unawaited() as marks:
+            ahead = None
+            for index, reminder in enumerate(wanted):
+                if reminder.pk in renewed and (_now(now) - renewed_at).total_seconds() > renew_after:
+                    rest = [r for r in wanted if r.pk in renewed and r.pk not in outcomes]
+                    marks.wait()  # before the renewal's transaction begins
+                    renewed_at, renewed = _renew(rest, now, attempt=False)
+                if reminder.pk not in renewed:
+                    outcomes[reminder.pk] = SKIPPED
+                    continue
+                composed = (ahead if ahead and ahead.reminder is reminder else _Composing(reminder)).done()
+                following = wanted[index + 1] if index + 1 < len(wanted) else None
+                ahead = _Composing(following) if following is not None else None
+                if composed.error is not None:  # a bug or bad data: retrying will not help
+                    _held(reminder).update(
+                        status=ReminderStatus.FAILED,
+                        claimed_at=None,
+                        last_error=_note(reminder.last_error, _now(now), f"could not build the email: {composed.error!r}"),
+                    )
+                    outcomes[reminder.pk] = FAILED
+                    continue
+                outcomes[reminder.pk] = _deliver(
+                    reminder, composed, connection, marks, now=now, meanwhile=ahead.step if ahead else _idle
+                )
     finally:
         if own_connection:
             connection.close()
     return outcomes
+
+
+class _Composing:
+    """A reminder's email composed a step at a time (emails.composing, then
+    the bytes for SMTP): the batch's next email, while the SMTP server works
+    on the one before. Done, it holds the `message` and its `prepared`
+    bytes (None for a shape mail.wire leaves to Django), or the `error`."""
+
+    def __init__(self, reminder: Reminder):
+        self.reminder = reminder
+        self.message: EmailMessage | None = None
+        self.prepared: mail.Wire | None = None
+        self.error: Exception | None = None
+        self._steps = self._compose()
+
+    def _compose(self):
+        self.message = yield from composing(self.reminder)
+        self.prepared = mail.wire(self.message)
+
+    def step(self) -> None:
+        if self._steps is None:
+            return
+        try:
+            next(self._steps)
+        except StopIteration:
+            self._steps = None
+        except Exception as error:
+            log.exception("could not build reminder %s", self.reminder.pk)
+            self.error, self._steps = error, None
+
+    def done(self) -> "_Composing":
+        while self._steps is not None:
+            self.step()
+        return self
+
+
+def _idle() -> None:
+    pass
 
 
 def superseded_ids(reminders: Iterable[Reminder], now: dt.datetime) -> set[int]:
@@ -365,40 +416,62 @@ def _renew(reminders: list[Reminder], now: dt.datetime | None, *, attempt: bool)
     return started, held
 
 
-def _deliver(reminder: Reminder, message, connection, *, now: dt.datetime | None) -> str:
-    """Put one built message on the wire and mark its row: sent, or back to
-    pending with a back-off after a temporary failure, or failed."""
-    reminder_id, attempts = reminder.pk, reminder.attempts
+def _deliver(reminder: Reminder, composed: _Composing, connection, marks: Unawaited, *,
+             now: dt.datetime | None, meanwhile: Callable[[], None]) -> str:
+    """Put one composed message on the wire and mark its row: sent, or back
+    to pending with a back-off after a temporary failure, or failed. The row
+    marked before this one is waited for before this message can be
+    delivered; `meanwhile` runs while the server works on each command."""
+    smtp = None
     try:
-        # The batch's first send opens the connection.
-        mail.send(message, connection)
+        # The batch's first message opens the connection.
+        if composed.prepared is not None and (smtp := mail.smtp_of(connection)) is not None:
+            mail.begin(smtp, composed.prepared, meanwhile=meanwhile)
     except Exception as error:
-        # The next message of the batch opens a fresh connection rather
-        # than meeting a broken one (Django reopens a closed backend).
-        connection.close()
-        finished = _now(now)
-        note = _note(reminder.last_error, finished, f"attempt {attempts}: {describe(error)}")
-        if is_temporary(error) and attempts < settings.REMINDER_MAX_ATTEMPTS:
-            _held(reminder).update(
-                status=ReminderStatus.PENDING,
-                claimed_at=None,
-                next_attempt_at=finished + retry_delay(attempts),
-                last_error=note,
-            )
-            log.info("reminder %s: temporary failure, retrying (%s)", reminder_id, describe(error))
-            return RETRY
-        _held(reminder).update(status=ReminderStatus.FAILED, claimed_at=None, next_attempt_at=None, last_error=note)
-        log.warning("reminder %s failed after %d attempt(s): %s", reminder_id, attempts, describe(error))
-        return FAILED
-
+        return _not_sent(reminder, error, connection, now=now)
+    try:
+        marks.wait()
+    except BaseException:
+        if smtp is not None:
+            smtp.close()  # the message is never completed, so never delivered
+        raise
+    try:
+        if smtp is not None:
+            mail.end(smtp, meanwhile=meanwhile)
+        else:  # another backend (files, memory), or a message wire() does not write
+            mail.send(composed.message, connection)
+    except Exception as error:
+        return _not_sent(reminder, error, connection, now=now)
     # Delivered: mark it even if our claim was taken back meanwhile (a send
     # slower than the timeout), so that it is not sent once more. One
     # statement an email, written out: building it through the ORM cost as
     # much as running it (docs/benchmarks.md).
-    with db_connection.cursor() as cursor:
-        cursor.execute(MARK_SENT, [ReminderStatus.SENT, _now(now), reminder_id, ReminderStatus.SENDING,
-                                   ReminderStatus.PENDING])
+    marks.send(MARK_SENT, [ReminderStatus.SENT, _now(now), reminder.pk, ReminderStatus.SENDING,
+                           ReminderStatus.PENDING])
     return SENT
+
+
+def _not_sent(reminder: Reminder, error: Exception, connection, *, now: dt.datetime | None) -> str:
+    """After an SMTP failure: back to pending with a back-off while attempts
+    are left and trying again may help, else failed."""
+    reminder_id, attempts = reminder.pk, reminder.attempts
+    # The next message of the batch opens a fresh connection rather than
+    # meeting a broken one (Django reopens a closed backend).
+    connection.close()
+    finished = _now(now)
+    note = _note(reminder.last_error, finished, f"attempt {attempts}: {describe(error)}")
+    if is_temporary(error) and attempts < settings.REMINDER_MAX_ATTEMPTS:
+        _held(reminder).update(
+            status=ReminderStatus.PENDING,
+            claimed_at=None,
+            next_attempt_at=finished + retry_delay(attempts),
+            last_error=note,
+        )
+        log.info("reminder %s: temporary failure, retrying (%s)", reminder_id, describe(error))
+        return RETRY
+    _held(reminder).update(status=ReminderStatus.FAILED, claimed_at=None, next_attempt_at=None, last_error=note)
+    log.warning("reminder %s failed after %d attempt(s): %s", reminder_id, attempts, describe(error))
+    return FAILED
 
 
 # The table name is the model's own, the values are parameters.

@@ -155,3 +155,123 @@ def test_send_over_another_backend_hands_django_the_message_itself(settings):
     [sent] = django_mail.outbox
     assert (sent.subject, sent.alternatives, sent.attachments) == (message.subject, message.alternatives,
                                                                    message.attachments)
+
+
+# --- begin and end: one SMTP transaction in two steps ------------------------------------------------
+
+
+class Recording:
+    """An aiosmtpd handler that keeps each message's envelope and bytes, and
+    gives the replies it is told to (by the recipient's address)."""
+
+    def __init__(self):
+        self.received = []
+        self.rcpt_replies = {}
+        self.data_replies = {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.rcpt_replies:
+            return self.rcpt_replies[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        [recipient] = envelope.rcpt_tos
+        if recipient in self.data_replies:
+            return self.data_replies[recipient]
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def server(settings):
+    from aiosmtpd.controller import Controller
+
+    from tests.reminders.conftest import free_port
+
+    handler = Recording()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = (
+        "127.0.0.1", controller.port, False, 5)
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+def wire_to(address: str, body: str = "Dear Hanna,\n\nSee you.\n"):
+    message = reminder_like(body=body)
+    message.to = [f"Hanna <{address}>"]
+    return mail.wire(message)
+
+
+def test_begin_and_end_put_on_the_wire_what_sendmail_does_with_the_server_working_in_between(server):
+    """Lines starting with a dot are doubled on the wire and read back whole,
+    and `meanwhile` runs once a command: MAIL, RCPT, DATA and the final dot."""
+    body = ".hidden line\n..two dots\nlast line without a break"
+    prepared = wire_to("hanna@patients.example", body)
+    connection = django_mail.get_connection()
+    calls = []
+    try:
+        smtp = mail.smtp_of(connection)
+        mail.begin(smtp, prepared, meanwhile=lambda: calls.append("begin"))
+        assert server.received == []  # nothing is delivered before the end of the data
+        mail.end(smtp, meanwhile=lambda: calls.append("end"))
+        smtp.sendmail(prepared.sender, prepared.recipients, prepared.data)  # the same message, as smtplib sends it
+    finally:
+        connection.close()
+    assert calls == ["begin"] * 3 + ["end"]
+    ours, smtplibs = server.received
+    assert ours == smtplibs
+    assert ours[0] == prepared.sender and ours[1] == prepared.recipients
+    assert parsed(ours[2]).get_body(("plain",)).get_content().replace("\r\n", "\n") == body
+
+
+@pytest.mark.parametrize(
+    ("setting", "reply", "raised"),
+    [
+        ("rcpt_replies", "550 5.1.1 no such mailbox", "SMTPRecipientsRefused"),
+        ("rcpt_replies", "451 4.3.0 try again", "SMTPRecipientsRefused"),
+        ("data_replies", "451 4.3.0 try again later", "SMTPDataError"),
+        ("data_replies", "554 5.7.1 rejected", "SMTPDataError"),
+    ],
+)
+def test_a_refusal_raises_what_sendmail_raises_and_the_connection_carries_on(server, setting, reply, raised):
+    import smtplib
+
+    getattr(server, setting)["refused@patients.example"] = reply
+    connection = django_mail.get_connection()
+    try:
+        smtp = mail.smtp_of(connection)
+        with pytest.raises(getattr(smtplib, raised)) as failure:
+            mail.begin(smtp, wire_to("refused@patients.example"))
+            mail.end(smtp)
+        with pytest.raises(getattr(smtplib, raised)) as smtplibs:
+            prepared = wire_to("refused@patients.example")
+            smtp.sendmail(prepared.sender, prepared.recipients, prepared.data)
+        assert str(failure.value) == str(smtplibs.value)
+        # After the RSET, the next message goes through on the same connection.
+        mail.begin(smtp, wire_to("hanna@patients.example"))
+        mail.end(smtp)
+    finally:
+        connection.close()
+    assert [recipients for _, recipients, _ in server.received] == [["hanna@patients.example"]]
+
+
+def test_a_connection_closed_before_the_end_of_the_data_delivers_nothing(server):
+    connection = django_mail.get_connection()
+    smtp = mail.smtp_of(connection)
+    mail.begin(smtp, wire_to("hanna@patients.example"))
+    smtp.close()
+    connection.close()
+    # A fresh connection: the server is at work and took nothing from the first.
+    connection = django_mail.get_connection()
+    try:
+        smtp = mail.smtp_of(connection)
+        mail.begin(smtp, wire_to("second@patients.example"))
+        mail.end(smtp)
+    finally:
+        connection.close()
+    assert [recipients for _, recipients, _ in server.received] == [["second@patients.example"]]

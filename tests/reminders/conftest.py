@@ -63,12 +63,15 @@ class Inbox:
 
     `delay` slows every DATA reply; `replies` maps a piece of a recipient's
     address to the next DATA replies to give them instead of accepting (e.g.
-    ["451 ..."] * 2); `refuse` maps one to an RCPT reply (e.g. "550 ...")."""
+    ["451 ..."] * 2); `refuse` maps one to an RCPT reply (e.g. "550 ...");
+    `on_data`, if set, is called with each message's envelope once its data
+    has ended, before the server answers (in the server's thread)."""
 
     messages: list = field(default_factory=list)
     delay: float = 0.0
     replies: dict = field(default_factory=dict)
     refuse: dict = field(default_factory=dict)
+    on_data: Callable | None = None
     data_commands: int = 0
     peers: set = field(default_factory=set)  # one (host, port) per SMTP connection that sent DATA
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -81,6 +84,8 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.on_data:
+            self.on_data(envelope)
         if self.delay:
             await asyncio.sleep(self.delay)
         with self.lock:

@@ -440,3 +440,106 @@ def test_a_broker_refusal_gives_back_only_the_batches_not_yet_queued(
     assert queued == [[c.reminder_id for c in first]]
     assert {statuses[c.reminder_id] for c in first} == {ReminderStatus.SENDING}
     assert {statuses[c.reminder_id] for c in second} == {ReminderStatus.PENDING}
+
+
+# --- Overlapping the marks with SMTP, never the guarantee ---------------------------------------------
+
+
+def sent_statuses(ids: list[int]) -> dict[int, str]:
+    """The rows' statuses as another connection sees them: what has committed."""
+    import psycopg
+    from django.db import connection
+
+    settings = connection.settings_dict
+    with psycopg.connect(host=settings["HOST"], port=settings["PORT"], user=settings["USER"],
+                         password=settings["PASSWORD"] or None, dbname=settings["NAME"], autocommit=True) as other:
+        return dict(other.execute("SELECT id, status FROM treatment_sessions_reminder WHERE id = ANY(%s)", [ids]))
+
+
+@pytest.fixture
+def slow_marks(transactional_db):
+    """Each `sent` mark takes 0.2 s in PostgreSQL (a trigger sleeps), so a
+    message whose end of data went out before the mark before it committed
+    would be caught at the server."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            CREATE FUNCTION slow_mark() RETURNS trigger AS $$
+            BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER slow_mark BEFORE UPDATE ON treatment_sessions_reminder
+            FOR EACH ROW WHEN (NEW.status = 'sent') EXECUTE FUNCTION slow_mark();
+        """)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER slow_mark ON treatment_sessions_reminder; DROP FUNCTION slow_mark();")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_message_ends_only_once_the_row_before_it_is_marked_sent(
+    slow_marks, smtp, clinic, quick_protocol, receptionist, clinician
+):
+    """The mark of one message runs while the next one's MAIL, RCPT, DATA and
+    body go out, but that message's final dot waits for it: when the server
+    takes in a message, every message before it is `sent` in the database,
+    so a worker dying at any moment leaves at most one delivered message
+    unmarked."""
+    ids = book_due_now(clinic, quick_protocol, 4, by=receptionist, practitioner=clinician, now=timezone.now())
+    seen = []
+
+    def check(envelope):
+        delivered = [int(m["X-Regimen-Reminder"]) for m in smtp.snapshot()]
+        seen.append((delivered, sent_statuses(delivered) if delivered else {}))
+
+    smtp.on_data = check
+    counts = outbox.scan()
+    assert counts["sent"] == 4
+    assert [len(delivered) for delivered, _ in seen] == [0, 1, 2, 3]
+    for delivered, statuses in seen:
+        assert statuses == dict.fromkeys(delivered, ReminderStatus.SENT)
+    assert sent_statuses(ids) == dict.fromkeys(ids, ReminderStatus.SENT)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mark_that_fails_stops_the_batch_before_the_next_message_is_delivered(
+    monkeypatch, smtp, clinic, quick_protocol, receptionist, clinician
+):
+    """PostgreSQL refuses the first message's mark: the second message,
+    already on its way, is never completed (its connection is dropped before
+    the final dot), and the batch raises. The rows stay `sending` for
+    release_stale: the first message is the one allowed duplicate."""
+    from django.db import DataError
+
+    ids = book_due_now(clinic, quick_protocol, 3, by=receptionist, practitioner=clinician, now=timezone.now())
+    monkeypatch.setattr(outbox, "MARK_SENT", outbox.MARK_SENT + " AND 1 / 0 = 1")  # division by zero
+    claims = outbox.claim_due(timezone.now(), limit=3)
+    with pytest.raises(DataError):
+        outbox.send_batch(claims)
+    assert len(smtp.snapshot()) == 1
+    assert smtp.data_commands == 1
+    assert sent_statuses(ids) == dict.fromkeys(ids, ReminderStatus.SENDING)
+
+
+def test_an_email_that_cannot_be_built_fails_its_row_and_the_batch_goes_on(
+    monkeypatch, smtp, clinic, quick_protocol, receptionist, clinician
+):
+    from sessions import emails
+
+    ids = book_due_now(clinic, quick_protocol, 3, by=receptionist, practitioner=clinician, now=timezone.now())
+    broken = ids[1]
+    real = emails.composing
+
+    def composing(reminder, **kwargs):
+        if reminder.pk == broken:
+            raise ValueError("a template bug")
+        return (yield from real(reminder, **kwargs))
+
+    monkeypatch.setattr(outbox, "composing", composing)
+    counts = outbox.scan()
+    assert (counts["sent"], counts["failed"]) == (2, 1)
+    assert smtp.reminder_ids() == {ids[0]: 1, ids[2]: 1}
+    row = Reminder.objects.get(pk=broken)
+    assert row.status == ReminderStatus.FAILED
+    assert "could not build the email: ValueError('a template bug')" in row.last_error
