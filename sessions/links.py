@@ -8,12 +8,13 @@ end of the session's window; unsubscribe links never (RFC 8058 expects them
 to work as long as the emails may be read)."""
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core import signing
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from core.timezones import at_local
 
@@ -58,18 +59,30 @@ def window_expiry(session: Session) -> int:
     return int(at_local(session.window_end + dt.timedelta(days=1), dt.time(0), session.clinic.tz).timestamp())
 
 
-def absolute(path: str) -> str:
-    return urljoin(settings.SITE_URL, path)
+def link_url(name: str, token: str) -> str:
+    """The absolute URL of the patient page `name` for `token`. The outbox
+    makes two or three links an email, and resolving the route each time
+    cost more than signing the token: the URL is resolved once with a
+    stand-in for the token, and the token put in its place."""
+    return _url_around(name, settings.SITE_URL, get_script_prefix(), get_urlconf()).replace(STAND_IN, token, 1)
+
+
+# A token is URL-safe base64 and colons, which reverse() leaves as they are,
+# as it leaves this.
+STAND_IN = "token-stand-in"
+
+
+@functools.lru_cache(maxsize=64)
+def _url_around(name: str, site_url: str, script_prefix: str, urlconf) -> str:
+    return urljoin(site_url, reverse(name, args=[STAND_IN], urlconf=urlconf))
 
 
 def visit_url(session: Session) -> str:
-    token = _dumps(Link(VISIT, session.pk, booking_expiry(session)))
-    return absolute(reverse("patient_visit", args=[token]))
+    return link_url("patient_visit", _dumps(Link(VISIT, session.pk, booking_expiry(session))))
 
 
 def book_request_url(session: Session) -> str:
-    token = _dumps(Link(BOOK, session.pk, window_expiry(session)))
-    return absolute(reverse("patient_visit", args=[token]))
+    return link_url("patient_visit", _dumps(Link(BOOK, session.pk, window_expiry(session))))
 
 
 def unsubscribe_token(patient_id: int) -> str:
@@ -81,7 +94,4 @@ def unsubscribe_urls(patient_id: int) -> tuple[str, str]:
     target (List-Unsubscribe, RFC 8058), both from one token: an email
     carries both, and signing costs more than the rest of a link."""
     token = unsubscribe_token(patient_id)
-    return (
-        absolute(reverse("patient_unsubscribe", args=[token])),
-        absolute(reverse("patient_unsubscribe_one_click", args=[token])),
-    )
+    return link_url("patient_unsubscribe", token), link_url("patient_unsubscribe_one_click", token)

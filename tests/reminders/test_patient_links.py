@@ -4,7 +4,7 @@ delivered to a real SMTP server."""
 
 import datetime as dt
 import re
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import pytest
 import redis
@@ -323,3 +323,19 @@ def test_one_click_unsubscribe_from_the_mail_program_stops_the_next_reminder(cou
     assert len(smtp.messages) == 1
     # A GET does nothing (link checkers fetch URLs).
     assert Client().get(one_click).status_code == 405
+
+
+def test_link_urls_follow_the_site_url_and_the_routes(settings):
+    """The outbox resolves each route once, with a stand-in for the token:
+    the link is the one reverse() makes, on whatever SITE_URL is now."""
+    from django.urls import reverse
+
+    from sessions import links
+
+    token = links.unsubscribe_token(42)
+    for site in ("https://clinic.example", "https://other.example/regimen/"):
+        settings.SITE_URL = site
+        for name in ("patient_visit", "patient_unsubscribe", "patient_unsubscribe_one_click"):
+            url = links.link_url(name, token)
+            assert url == urljoin(site, reverse(name, args=[token]))
+            assert links.read(urlparse(url).path.split("/")[2], now=dt.datetime.now(UTC)).subject_id == 42
