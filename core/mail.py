@@ -88,13 +88,13 @@ def begin(smtp: smtplib.SMTP, prepared: Wire, *, meanwhile: Callable[[], None] =
     otherwise spend waiting."""
     smtp.ehlo_or_helo_if_needed()
     size = f" size={len(prepared.data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
-    code, reply = _command(smtp, "mail", f"from:{smtplib.quoteaddr(prepared.sender)}{size}", meanwhile)
+    code, reply = _command(smtp, "mail", f"from:{_quoted(prepared.sender)}{size}", meanwhile)
     if code != 250:
         _abandon(smtp, code)
         raise smtplib.SMTPSenderRefused(code, reply, prepared.sender)
     refused = {}
     for recipient in prepared.recipients:
-        code, reply = _command(smtp, "rcpt", f"to:{smtplib.quoteaddr(recipient)}", meanwhile)
+        code, reply = _command(smtp, "rcpt", f"to:{_quoted(recipient)}", meanwhile)
         if code not in (250, 251):
             refused[recipient] = (code, reply)
         if code == 421:
@@ -130,6 +130,14 @@ def _command(smtp: smtplib.SMTP, command: str, argument: str, meanwhile: Callabl
 
 
 LEADING_DOT = re.compile(rb"(?m)^\.")
+# An address of atoms and dots only (RFC 5321 §4.1.2 Dot-string), which
+# smtplib's quoteaddr would parse only to write it back as it is.
+DOT_STRING_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9.-]+")
+
+
+def _quoted(address: str) -> str:
+    """The address in angle brackets, as `sendmail` puts it on the envelope."""
+    return f"<{address}>" if DOT_STRING_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
 
 
 def _abandon(smtp: smtplib.SMTP, code: int) -> None:

@@ -275,3 +275,14 @@ def test_a_connection_closed_before_the_end_of_the_data_delivers_nothing(server)
     finally:
         connection.close()
     assert [recipients for _, recipients, _ in server.received] == [["second@patients.example"]]
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["hanna@patients.example", "o'neil+x@a-b.example", "a.b.c@x.y", "x(comment)@y.example", "a..b@c.example",
+     '"quoted"@x.example', "a@xn--mller-kva.example", "~{}|@x.example", ""],
+)
+def test_the_envelope_address_is_the_one_sendmail_writes(address):
+    import smtplib
+
+    assert mail._quoted(address) == smtplib.quoteaddr(address)
