@@ -13,6 +13,7 @@ import time
 import uuid
 
 import run as bench
+from django.conf import settings
 from django.db import connection
 from django.db.models import Max, Min
 
@@ -84,7 +85,7 @@ def main() -> int:
         process.wait(10)
     lines = [
         START_MARK,
-        f"{len(sessions)} due reminders in batches of 50, sent by a Celery worker (beat scanning every second) "
+        f"{len(sessions)} due reminders in batches of {settings.REMINDER_BATCH_SIZE}, sent by a Celery worker (beat scanning every second) "
         f"to one aiosmtpd process, PostgreSQL, the worker and aiosmtpd sharing the machine's "
         f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end. *Wall*: from the worker's "
         "start until every row is `sent`; *sending*: from the first email to the last.",
