@@ -229,10 +229,12 @@ def email_context(reminder: Reminder) -> dict:
         "protocol_name": session.step.protocol.name,
         "timezone": tz.key,
         "contact_email": clinic.sender_email,
-        "window_from": long_date(session.window_start),
-        "window_to": long_date(session.window_end),
-        "target_day": long_date(session.target_date),
     }
+    if reminder.kind in (ReminderKind.HOME, ReminderKind.WINDOW_OPEN, ReminderKind.MISSED):
+        # The days of an unbooked session; the emails about a booking name its time.
+        context["window_from"] = long_date(session.window_start)
+        context["window_to"] = long_date(session.window_end)
+        context["target_day"] = long_date(session.target_date)
     # A notice names the booking it was planned for; a reminder the
     # session's booking as it is now (after a move, the new time only).
     start = reminder.event_start if reminder.kind in NOTICE_KINDS else session.start
