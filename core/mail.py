@@ -63,9 +63,9 @@ def send(message: EmailMessage, connection) -> None:
 def smtp_of(connection) -> smtplib.SMTP | None:
     """The open smtplib connection behind Django's SMTP backend (one that
     raises its errors), for `begin` and `end`; None for any other backend.
-    Its socket sends each write at once (TCP_NODELAY): `end` writes three
-    octets after the body, which Nagle's algorithm would otherwise hold back
-    until the server's delayed ACK, some 40 ms."""
+    Its socket sends each write at once (TCP_NODELAY): the last segment of
+    a message would otherwise wait for the ACK of the one before it, which
+    the server may delay some 40 ms."""
     if not isinstance(connection, SMTPBackend) or connection.fail_silently:
         return None
     connection.open()  # a no-op once open
@@ -76,16 +76,15 @@ def smtp_of(connection) -> smtplib.SMTP | None:
 
 
 def begin(smtp: smtplib.SMTP, prepared: Wire, *, meanwhile: Callable[[], None] = lambda: None) -> None:
-    """Everything of one SMTP transaction but the end of the data: MAIL,
-    RCPT, DATA and the message (RFC 5321 §3.3). The server delivers nothing
-    until `end`; a connection dropped before then loses the message (close
-    it with `smtp.close()`: a QUIT would be read as part of the message).
-    `begin` and `end` together send what `sendmail` sends, and raise what it
-    raises at the same steps, after the same RSET or close, so a caller's
-    handling of failures stays the same. `meanwhile` is called once while
-    the server works on each command, after it is written and before its
-    answer is read: the caller's own work, done in the time it would
-    otherwise spend waiting."""
+    """One SMTP transaction up to the message: MAIL, RCPT and DATA (RFC 5321
+    §3.3); `end` sends the message. Nothing is delivered before `end`, and a
+    connection dropped in between loses nothing (close it with
+    `smtp.close()`). `begin` and `end` together send what `sendmail` sends,
+    and raise what it raises at the same steps, after the same RSET or
+    close, so a caller's handling of failures stays the same. `meanwhile` is
+    called once while the server works on each command, after it is written
+    and before its answer is read: the caller's own work, done in the time
+    it would otherwise spend waiting."""
     smtp.ehlo_or_helo_if_needed()
     size = f" size={len(prepared.data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
     code, reply = _command(smtp, "mail", f"from:{_quoted(prepared.sender)}{size}", meanwhile)
@@ -106,16 +105,16 @@ def begin(smtp: smtplib.SMTP, prepared: Wire, *, meanwhile: Callable[[], None] =
     code, reply = _command(smtp, "data", "", meanwhile)
     if code != 354:
         raise smtplib.SMTPDataError(code, reply)
+
+
+def end(smtp: smtplib.SMTP, prepared: Wire, *, meanwhile: Callable[[], None] = lambda: None) -> None:
+    """The message and the end of its data, in one write as `sendmail`
+    writes them: from that moment the server may deliver it. Raises
+    SMTPDataError for any answer but 250, as `sendmail` does; `meanwhile`
+    as for `begin`."""
     # Transparency (RFC 5321 §4.5.2): a line that starts with a dot gets another.
     data = LEADING_DOT.sub(b"..", prepared.data)
-    smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
-
-
-def end(smtp: smtplib.SMTP, *, meanwhile: Callable[[], None] = lambda: None) -> None:
-    """The end of the data: from the moment it is written the server may
-    deliver the message. Raises SMTPDataError for any answer but 250, as
-    `sendmail` does; `meanwhile` as for `begin`."""
-    smtp.send(b".\r\n")
+    smtp.send((data if data.endswith(b"\r\n") else data + b"\r\n") + b".\r\n")
     meanwhile()
     code, reply = smtp.getreply()
     if code != 250:

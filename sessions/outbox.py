@@ -420,8 +420,9 @@ def _deliver(reminder: Reminder, composed: _Composing, connection, marks: Unawai
              now: dt.datetime | None, meanwhile: Callable[[], None]) -> str:
     """Put one composed message on the wire and mark its row: sent, or back
     to pending with a back-off after a temporary failure, or failed. The row
-    marked before this one is waited for before this message can be
-    delivered; `meanwhile` runs while the server works on each command."""
+    marked before this one is waited for before this message goes out (by
+    then, MAIL, RCPT and DATA have given the mark the time it needs);
+    `meanwhile` runs while the server works on each command."""
     smtp = None
     try:
         # The batch's first message opens the connection.
@@ -437,7 +438,7 @@ def _deliver(reminder: Reminder, composed: _Composing, connection, marks: Unawai
         raise
     try:
         if smtp is not None:
-            mail.end(smtp, meanwhile=meanwhile)
+            mail.end(smtp, composed.prepared, meanwhile=meanwhile)
         else:  # another backend (files, memory), or a message wire() does not write
             mail.send(composed.message, connection)
     except Exception as error:

@@ -207,9 +207,9 @@ def wire_to(address: str, body: str = "Dear Hanna,\n\nSee you.\n"):
     return mail.wire(message)
 
 
-def test_begin_and_end_put_on_the_wire_what_sendmail_does_with_the_server_working_in_between(server):
+def test_begin_and_end_put_on_the_wire_what_sendmail_does_with_the_caller_working_in_between(server):
     """Lines starting with a dot are doubled on the wire and read back whole,
-    and `meanwhile` runs once a command: MAIL, RCPT, DATA and the final dot."""
+    and `meanwhile` runs once a command: MAIL, RCPT, DATA, and the message with its final dot."""
     body = ".hidden line\n..two dots\nlast line without a break"
     prepared = wire_to("hanna@patients.example", body)
     connection = django_mail.get_connection()
@@ -218,7 +218,7 @@ def test_begin_and_end_put_on_the_wire_what_sendmail_does_with_the_server_workin
         smtp = mail.smtp_of(connection)
         mail.begin(smtp, prepared, meanwhile=lambda: calls.append("begin"))
         assert server.received == []  # nothing is delivered before the end of the data
-        mail.end(smtp, meanwhile=lambda: calls.append("end"))
+        mail.end(smtp, prepared, meanwhile=lambda: calls.append("end"))
         smtp.sendmail(prepared.sender, prepared.recipients, prepared.data)  # the same message, as smtplib sends it
     finally:
         connection.close()
@@ -245,16 +245,18 @@ def test_a_refusal_raises_what_sendmail_raises_and_the_connection_carries_on(ser
     connection = django_mail.get_connection()
     try:
         smtp = mail.smtp_of(connection)
+        refused = wire_to("refused@patients.example")
         with pytest.raises(getattr(smtplib, raised)) as failure:
-            mail.begin(smtp, wire_to("refused@patients.example"))
-            mail.end(smtp)
+            mail.begin(smtp, refused)
+            mail.end(smtp, refused)
         with pytest.raises(getattr(smtplib, raised)) as smtplibs:
             prepared = wire_to("refused@patients.example")
             smtp.sendmail(prepared.sender, prepared.recipients, prepared.data)
         assert str(failure.value) == str(smtplibs.value)
         # After the RSET, the next message goes through on the same connection.
-        mail.begin(smtp, wire_to("hanna@patients.example"))
-        mail.end(smtp)
+        accepted = wire_to("hanna@patients.example")
+        mail.begin(smtp, accepted)
+        mail.end(smtp, accepted)
     finally:
         connection.close()
     assert [recipients for _, recipients, _ in server.received] == [["hanna@patients.example"]]
@@ -270,8 +272,9 @@ def test_a_connection_closed_before_the_end_of_the_data_delivers_nothing(server)
     connection = django_mail.get_connection()
     try:
         smtp = mail.smtp_of(connection)
-        mail.begin(smtp, wire_to("second@patients.example"))
-        mail.end(smtp)
+        second = wire_to("second@patients.example")
+        mail.begin(smtp, second)
+        mail.end(smtp, second)
     finally:
         connection.close()
     assert [recipients for _, recipients, _ in server.received] == [["second@patients.example"]]
