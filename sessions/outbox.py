@@ -429,7 +429,7 @@ def _deliver(reminder: Reminder, composed: _Composing, connection, marks: Unawai
         if composed.prepared is not None and (smtp := mail.smtp_of(connection)) is not None:
             mail.begin(smtp, composed.prepared, meanwhile=meanwhile)
     except Exception as error:
-        return _not_sent(reminder, error, connection, now=now)
+        return _not_sent(reminder, error, connection, smtp, now=now)
     try:
         marks.wait()
     except BaseException:
@@ -442,7 +442,7 @@ def _deliver(reminder: Reminder, composed: _Composing, connection, marks: Unawai
         else:  # another backend (files, memory), or a message wire() does not write
             mail.send(composed.message, connection)
     except Exception as error:
-        return _not_sent(reminder, error, connection, now=now)
+        return _not_sent(reminder, error, connection, smtp, now=now)
     # Delivered: mark it even if our claim was taken back meanwhile (a send
     # slower than the timeout), so that it is not sent once more. One
     # statement an email, written out: building it through the ORM cost as
@@ -452,12 +452,17 @@ def _deliver(reminder: Reminder, composed: _Composing, connection, marks: Unawai
     return SENT
 
 
-def _not_sent(reminder: Reminder, error: Exception, connection, *, now: dt.datetime | None) -> str:
+def _not_sent(reminder: Reminder, error: Exception, connection, smtp, *, now: dt.datetime | None) -> str:
     """After an SMTP failure: back to pending with a back-off while attempts
     are left and trying again may help, else failed."""
     reminder_id, attempts = reminder.pk, reminder.attempts
     # The next message of the batch opens a fresh connection rather than
-    # meeting a broken one (Django reopens a closed backend).
+    # meeting a broken one (Django reopens a closed backend). Its socket is
+    # dropped first: a failure in the middle of a transaction leaves the
+    # server reading the message, and a QUIT would be read as part of it
+    # while the client waited for an answer until EMAIL_TIMEOUT.
+    if smtp is not None:
+        smtp.close()
     connection.close()
     finished = _now(now)
     note = _note(reminder.last_error, finished, f"attempt {attempts}: {describe(error)}")

@@ -543,3 +543,36 @@ def test_an_email_that_cannot_be_built_fails_its_row_and_the_batch_goes_on(
     row = Reminder.objects.get(pk=broken)
     assert row.status == ReminderStatus.FAILED
     assert "could not build the email: ValueError('a template bug')" in row.last_error
+
+
+def test_a_failure_in_the_middle_of_a_message_drops_the_connection_without_waiting_for_the_server(
+    monkeypatch, smtp, clinic, quick_protocol, receptionist, clinician, settings
+):
+    """The server has answered DATA and is reading the message when sending
+    it fails: the socket is dropped (a QUIT would be read as part of the
+    message, and the client would wait EMAIL_TIMEOUT for an answer that never
+    comes), the row is retried and the next message goes over a fresh
+    connection."""
+    import time
+
+    from core import mail
+
+    settings.EMAIL_TIMEOUT = 3
+    ids = book_due_now(clinic, quick_protocol, 2, by=receptionist, practitioner=clinician, now=timezone.now())
+    real_end = mail.end
+    failures = []
+
+    def end(smtp_connection, prepared, **kwargs):
+        if not failures:
+            failures.append(prepared)
+            raise ConnectionResetError("the network went away")
+        return real_end(smtp_connection, prepared, **kwargs)
+
+    monkeypatch.setattr(mail, "end", end)
+    began = time.monotonic()
+    counts = outbox.scan()
+    assert time.monotonic() - began < settings.EMAIL_TIMEOUT  # no wait for an answer to a QUIT read as data
+    assert (counts["sent"], counts["retry"]) == (1, 1)
+    assert smtp.reminder_ids() == {ids[1]: 1}
+    assert Reminder.objects.get(pk=ids[0]).status == ReminderStatus.PENDING
+    assert len(smtp.peers) == 1  # the first connection never ended a message
