@@ -258,10 +258,11 @@ def send_batch(claims: list[Claim], *, now: dt.datetime | None = None, connectio
     opens its own on the first message and closes it at the end.
 
     Over SMTP the work overlaps, never the guarantee: a message's mark goes
-    to PostgreSQL without waiting while the next message's MAIL, RCPT, DATA
-    and body go to the SMTP server, and is waited for before that message's
-    final dot, so at most one delivered message is ever unmarked; the next
-    message is composed while the server takes in the one before."""
+    to PostgreSQL without waiting while the next message's MAIL, RCPT and
+    DATA go to the SMTP server, and is waited for before that message and
+    its final dot go out, so at most one delivered message is ever
+    unmarked; the message after is composed a step at a time while the
+    server answers each command."""
     outcomes: dict[int, str] = {}
     tokens = {claim.reminder_id: claim.claimed_at for claim in claims}
     rows = {
@@ -452,7 +453,8 @@ def _deliver(reminder: Reminder, composed: _Composing, connection, marks: Unawai
     return SENT
 
 
-def _not_sent(reminder: Reminder, error: Exception, connection, smtp, *, now: dt.datetime | None) -> str:
+def _not_sent(reminder: Reminder, error: Exception, connection, smtp: smtplib.SMTP | None, *,
+              now: dt.datetime | None) -> str:
     """After an SMTP failure: back to pending with a back-off while attempts
     are left and trying again may help, else failed."""
     reminder_id, attempts = reminder.pk, reminder.attempts
