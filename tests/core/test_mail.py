@@ -207,6 +207,12 @@ def wire_to(address: str, body: str = "Dear Hanna,\n\nSee you.\n"):
     return mail.wire(message)
 
 
+def begin_and_end(smtp, address: str) -> None:
+    prepared = wire_to(address)
+    mail.begin(smtp, prepared)
+    mail.end(smtp, prepared)
+
+
 def test_begin_and_end_put_on_the_wire_what_sendmail_does_with_the_caller_working_in_between(server):
     """Lines starting with a dot are doubled on the wire and read back whole,
     and `meanwhile` runs once a command: MAIL, RCPT, DATA, and the message with its final dot."""
@@ -245,18 +251,14 @@ def test_a_refusal_raises_what_sendmail_raises_and_the_connection_carries_on(ser
     connection = django_mail.get_connection()
     try:
         smtp = mail.smtp_of(connection)
-        refused = wire_to("refused@patients.example")
         with pytest.raises(getattr(smtplib, raised)) as failure:
-            mail.begin(smtp, refused)
-            mail.end(smtp, refused)
+            begin_and_end(smtp, "refused@patients.example")
         with pytest.raises(getattr(smtplib, raised)) as smtplibs:
             prepared = wire_to("refused@patients.example")
             smtp.sendmail(prepared.sender, prepared.recipients, prepared.data)
         assert str(failure.value) == str(smtplibs.value)
         # After the RSET, the next message goes through on the same connection.
-        accepted = wire_to("hanna@patients.example")
-        mail.begin(smtp, accepted)
-        mail.end(smtp, accepted)
+        begin_and_end(smtp, "hanna@patients.example")
     finally:
         connection.close()
     assert [recipients for _, recipients, _ in server.received] == [["hanna@patients.example"]]
@@ -271,10 +273,7 @@ def test_a_connection_closed_before_the_end_of_the_data_delivers_nothing(server)
     # A fresh connection: the server is at work and took nothing from the first.
     connection = django_mail.get_connection()
     try:
-        smtp = mail.smtp_of(connection)
-        second = wire_to("second@patients.example")
-        mail.begin(smtp, second)
-        mail.end(smtp, second)
+        begin_and_end(mail.smtp_of(connection), "second@patients.example")
     finally:
         connection.close()
     assert [recipients for _, recipients, _ in server.received] == [["second@patients.example"]]
