@@ -64,7 +64,8 @@ def link_url(name: str, token: str) -> str:
     makes two or three links an email, and resolving the route each time
     cost more than signing the token: the URL is resolved once with a
     stand-in for the token, and the token put in its place."""
-    return _url_around(name, settings.SITE_URL, get_script_prefix(), get_urlconf()).replace(STAND_IN, token, 1)
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    return _url_around(name, settings.SITE_URL, get_script_prefix(), urlconf).replace(STAND_IN, token, 1)
 
 
 # A token is URL-safe base64 and colons, which reverse() leaves as they are,
