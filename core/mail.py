@@ -8,9 +8,11 @@ other, that cost more than the SMTP conversation itself (docs/benchmarks.md).
 same nesting, the same headers, and the transfer encodings Django chooses
 (7bit, 8bit, quoted-printable for a line over 998 octets). It knows the
 shapes our emails have, a text body with text alternatives and text
-attachments; for anything else it answers None and `send` leaves the
+attachments; for anything else it answers None and the caller leaves the
 message to Django. The message object stays Django's, so the locmem, file
-and console backends, and the tests, see what they always saw.
+and console backends, and the tests, see what they always saw. `begin` and
+`end` send the bytes over smtplib in two steps, so that the caller can work
+while the server answers (the reminder outbox, sessions/outbox.py).
 """
 
 import base64
@@ -46,18 +48,6 @@ class Wire:
     sender: str
     recipients: list[str]
     data: bytes
-
-
-def send(message: EmailMessage, connection) -> None:
-    """Send `message` over `connection` as `message.send()` would; over
-    Django's SMTP backend (one that raises its errors), as bytes written by
-    `wire`."""
-    if isinstance(connection, SMTPBackend) and not connection.fail_silently and (prepared := wire(message)) is not None:
-        connection.open()  # a no-op once open
-        connection.connection.sendmail(prepared.sender, prepared.recipients, prepared.data)
-        return
-    message.connection = connection
-    message.send()
 
 
 def smtp_of(connection) -> smtplib.SMTP | None:

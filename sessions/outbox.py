@@ -441,7 +441,8 @@ def _deliver(reminder: Reminder, composed: _Composing, connection, marks: Unawai
         if smtp is not None:
             mail.end(smtp, composed.prepared, meanwhile=meanwhile)
         else:  # another backend (files, memory), or a message wire() does not write
-            mail.send(composed.message, connection)
+            composed.message.connection = connection
+            composed.message.send()
     except Exception as error:
         return _not_sent(reminder, error, connection, smtp, now=now)
     # Delivered: mark it even if our claim was taken back meanwhile (a send

@@ -148,15 +148,6 @@ def test_other_shapes_are_left_to_django(change):
     assert mail.wire(message) is None
 
 
-def test_send_over_another_backend_hands_django_the_message_itself(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    message = reminder_like()
-    mail.send(message, django_mail.get_connection())
-    [sent] = django_mail.outbox
-    assert (sent.subject, sent.alternatives, sent.attachments) == (message.subject, message.alternatives,
-                                                                   message.attachments)
-
-
 # --- begin and end: one SMTP transaction in two steps ------------------------------------------------
 
 
