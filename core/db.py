@@ -12,6 +12,7 @@ run the statement at once.
 
 import contextlib
 import datetime as dt
+import functools
 import re
 import select
 
@@ -63,10 +64,8 @@ class Unawaited:
             return
         self.connection.ensure_connection()
         pgconn = self.connection.connection.pgconn
-        numbered = iter(range(1, len(params) + 1))
-        query = PLACEHOLDER.sub(lambda _: f"${next(numbered)}", sql).encode()
         with self.connection.wrap_database_errors:
-            pgconn.send_query_params(query, [_text(value) for value in params])
+            pgconn.send_query_params(_numbered(sql), [_text(value) for value in params])
             # In libpq's (default) blocking mode the call has written the
             # query out; flush() confirms nothing is left in its buffer.
             while pgconn.flush():
@@ -100,6 +99,14 @@ class Unawaited:
                 failure = errors.error_from_result(result, encoding=self.connection.connection.info.encoding)
         if failure is not None:
             raise failure
+
+
+@functools.lru_cache(maxsize=16)
+def _numbered(sql: str) -> bytes:
+    """The statement with libpq's $1, $2, … for Django's %s (written once
+    per statement, not once per email)."""
+    numbered = iter(range(1, sql.count("%s") + 1))
+    return PLACEHOLDER.sub(lambda _: f"${next(numbered)}", sql).encode()
 
 
 def _wait_for(fd: int, event: int) -> None:
