@@ -235,6 +235,25 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=max(seconds, 1))
 
 
+# What checking and composing read of a batch's rows: the reminder's own
+# columns in REMINDER_READS and these, reached through the session (the
+# reminder's clinic is the session's: one join fewer to plan). The six
+# tables' other columns took longer to load than the query took to run
+# (docs/benchmarks.md); reading one of them costs a query an email, which
+# tests/reminders/test_outbox.py would count.
+BATCH_READS = {
+    "session": ("status", "target_date", "window_start", "window_end", "start", "end", "ics_sequence"),
+    "session__clinic": ("name", "slug", "timezone", "sender_email", "phone", "address", "cancel_cutoff_hours",
+                        "patients_may_request_booking"),
+    "session__patient": ("first_name", "last_name", "email", "reminder_consent"),
+    "session__enrolment": ("status", "follow_up_kept"),
+    "session__step": ("name", "follow_up"),
+    "session__step__protocol": ("name",),
+}
+REMINDER_READS = ("kind", "offset_hours", "due_at", "event_start", "event_end", "previous_start", "ics_sequence",
+                  "status", "attempts", "next_attempt_at", "claimed_at", "last_error")
+
+
 def send_one(
     reminder_id: int, *, claimed_at: dt.datetime, now: dt.datetime | None = None, connection=None
 ) -> str:
@@ -267,16 +286,10 @@ def send_batch(claims: list[Claim], *, now: dt.datetime | None = None, connectio
     tokens = {claim.reminder_id: claim.claimed_at for claim in claims}
     rows = {
         reminder.pk: reminder
-        # Everything composing and checking reads, reached through the session
-        # (the reminder's own clinic is the session's: one join fewer to plan).
-        for reminder in Reminder.objects.select_related(
-            "session",
-            "session__clinic",
-            "session__patient",
-            "session__enrolment",
-            "session__step",
-            "session__step__protocol",
-        ).filter(pk__in=tokens, status=ReminderStatus.SENDING)
+        for reminder in Reminder.objects.select_related(*BATCH_READS)
+        .only(*REMINDER_READS, *BATCH_READS, *(f"{path}__{name}" for path, names in BATCH_READS.items() for name in names))
+        .filter(pk__in=tokens, status=ReminderStatus.SENDING)
+        .order_by()
     }
     check_time = _now(now)
     superseded = superseded_ids(rows.values(), check_time)

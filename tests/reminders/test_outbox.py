@@ -576,3 +576,36 @@ def test_a_failure_in_the_middle_of_a_message_drops_the_connection_without_waiti
     assert smtp.reminder_ids() == {ids[1]: 1}
     assert Reminder.objects.get(pk=ids[0]).status == ReminderStatus.PENDING
     assert len(smtp.peers) == 1  # the first connection never ended a message
+
+
+def test_a_batch_reads_its_rows_once_whatever_their_number_and_kind(
+    smtp, clinic, quick_protocol, hair_protocol, receptionist, clinician
+):
+    """The rows of a batch come with everything composing and checking read
+    (outbox.BATCH_READS, a few columns of six tables) in one query: a column
+    left out would cost a query per email here. The marks go out through
+    core/db.Unawaited, below Django's cursors, and are not counted."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.reminders.conftest import book_due_now
+
+    def scanned(day: int, count: int) -> int:
+        now = dt.datetime(2026, 6, day, 7, 0, tzinfo=UTC)  # 09:00 in Berlin
+        with time_machine.travel(now, tick=False):
+            book_due_now(clinic, quick_protocol, count, by=receptionist, practitioner=clinician, now=now,
+                         prefix=f"d{day}-")
+        with time_machine.travel(now - dt.timedelta(days=1), tick=False):
+            for index in range(count):  # enrolled the day before the first window opens: "time to book"
+                patient = PatientFactory(clinic=clinic, email=f"w{day}-{index}@patients.example", reminder_consent=True)
+                services.enrol_patient(patient=patient, protocol=hair_protocol, start_date=now.date(), by=receptionist)
+        with CaptureQueriesContext(connection) as queries:
+            counts = outbox.scan(now=now)
+        assert counts["sent"] == 2 * count, counts
+        return len(queries)
+
+    scanned(1, 1)  # what a process does once
+    assert scanned(2, 1) == scanned(3, 4)
+    kinds = {m["X-Regimen-Reminder"]: m for m in smtp.messages}
+    assert len(kinds) == 12
+    assert {Reminder.objects.get(pk=pk).kind for pk in kinds} == {ReminderKind.BOOKED, ReminderKind.WINDOW_OPEN}
