@@ -18,13 +18,12 @@ from email.utils import formataddr
 import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 
 from clinics.models import Clinic
 from core.services import now as now_or
 from core.text import header_text
 
-from . import links
+from . import links, stencils
 from .models import NOTICE_KINDS, Reminder, ReminderKind, Session
 
 ICS_PRODID = "-//Regimen//Treatment reminders//EN"
@@ -215,45 +214,48 @@ SUBJECTS = {
 }
 
 
-def email_context(reminder: Reminder) -> dict:
+def email_context(reminder: Reminder) -> tuple[dict, dict[str, str]]:
+    """What the templates get: the values that follow from the clinic and
+    kind, and the email's own strings (its fields, sessions/stencils.py);
+    nothing else of the patient or the session."""
     session = reminder.session
     clinic, patient = session.clinic, session.patient
     tz = clinic.tz
-    context = {
-        "reminder": reminder,
+    shared = {
         "kind": reminder.kind,
         "clinic": clinic,
-        "patient": patient,
-        "session": session,
-        "step_name": session.step.name,
-        "protocol_name": session.step.protocol.name,
         "timezone": tz.key,
         "contact_email": clinic.sender_email,
+        "cancel_cutoff_hours": clinic.cancel_cutoff_hours,
+    }
+    fields = {
+        "patient_name": patient.full_name,
+        "step_name": session.step.name,
+        "protocol_name": session.step.protocol.name,
     }
     if reminder.kind in (ReminderKind.HOME, ReminderKind.WINDOW_OPEN, ReminderKind.MISSED):
         # The days of an unbooked session; the emails about a booking name its time.
-        context["window_from"] = long_date(session.window_start)
-        context["window_to"] = long_date(session.window_end)
-        context["target_day"] = long_date(session.target_date)
+        fields["window_from"] = long_date(session.window_start)
+        fields["window_to"] = long_date(session.window_end)
+        fields["target_day"] = long_date(session.target_date)
     # A notice names the booking it was planned for; a reminder the
     # session's booking as it is now (after a move, the new time only).
     start = reminder.event_start if reminder.kind in NOTICE_KINDS else session.start
     end = reminder.event_end if reminder.kind in NOTICE_KINDS else session.end
     if start is not None:
-        context["when"] = long_time(start, tz)
-        context["until"] = f"{end.astimezone(tz):%H:%M}" if end else ""
+        fields["when"] = long_time(start, tz)
+        fields["until"] = f"{end.astimezone(tz):%H:%M}" if end else ""
     if reminder.previous_start is not None:
-        context["previous_when"] = long_time(reminder.previous_start, tz)
+        fields["previous_when"] = long_time(reminder.previous_start, tz)
     if reminder.kind == ReminderKind.MISSED:
         missed = _missed_start(session)
-        context["missed_when"] = long_time(missed, tz) if missed else ""
+        fields["missed_when"] = long_time(missed, tz) if missed else ""
     if reminder.kind in (ReminderKind.BOOKED, ReminderKind.CONFIRMATION, ReminderKind.MOVED):
-        context["visit_url"] = links.visit_url(session)
-        context["cancel_cutoff_hours"] = clinic.cancel_cutoff_hours
+        fields["visit_url"] = links.visit_url(session)
     if reminder.kind in (ReminderKind.WINDOW_OPEN, ReminderKind.MISSED) and clinic.patients_may_request_booking:
-        context["book_request_url"] = links.book_request_url(session)
-    context["unsubscribe_url"], context["one_click_unsubscribe_url"] = links.unsubscribe_urls(patient.pk)
-    return context
+        fields["book_request_url"] = links.book_request_url(session)
+    fields["unsubscribe_url"], fields["one_click_unsubscribe_url"] = links.unsubscribe_urls(patient.pk)
+    return shared, fields
 
 
 def build_email(reminder: Reminder, *, now: dt.datetime | None = None) -> EmailMultiAlternatives:
@@ -272,12 +274,12 @@ def composing(reminder: Reminder, *, now: dt.datetime | None = None) -> Generato
     (sessions/outbox.py)."""
     session = reminder.session
     clinic, patient = session.clinic, session.patient
-    context = email_context(reminder)
+    shared, fields = email_context(reminder)
     yield
-    subject = header_text(SUBJECTS[reminder.kind].format(clinic=clinic.name, when=context.get("when", "")))
-    text = render_to_string(f"reminders/{reminder.kind}.txt", context)
+    subject = header_text(SUBJECTS[reminder.kind].format(clinic=clinic.name, when=fields.get("when", "")))
+    text = stencils.render(f"reminders/{reminder.kind}.txt", clinic=clinic, shared=shared, fields=fields)
     yield
-    html = render_to_string(f"reminders/{reminder.kind}.html", context)
+    html = stencils.render(f"reminders/{reminder.kind}.html", clinic=clinic, shared=shared, fields=fields)
     yield
     from_email = sender(clinic)
     domain = (clinic.sender_email or settings.DEFAULT_FROM_EMAIL).rpartition("@")[2] or "regimen.invalid"
@@ -294,7 +296,7 @@ def composing(reminder: Reminder, *, now: dt.datetime | None = None) -> Generato
             "X-Regimen-Reminder": str(reminder.pk),
             "Auto-Submitted": "auto-generated",
             # RFC 8058: a mail program's "unsubscribe" button POSTs here.
-            "List-Unsubscribe": f"<{context['one_click_unsubscribe_url']}>",
+            "List-Unsubscribe": f"<{fields['one_click_unsubscribe_url']}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
