@@ -10,9 +10,10 @@ import pytest
 import redis
 import time_machine
 from django.conf import settings
+from django.core import signing
 from django.test import Client
 
-from sessions import outbox, services
+from sessions import links, outbox, services
 from sessions.models import PatientCancellation, Reminder, ReminderKind, ReminderStatus, SessionStatus
 from sessions.patient_links import invalid_link_count
 from tests.factories import PatientFactory
@@ -339,3 +340,19 @@ def test_link_urls_follow_the_site_url_and_the_routes(settings):
             url = links.link_url(name, token)
             assert url == urljoin(site, reverse(name, args=[token]))
             assert links.read(urlparse(url).path.split("/")[2], now=dt.datetime.now(UTC)).subject_id == 42
+
+
+@pytest.mark.parametrize("link", [
+    links.Link(links.VISIT, 1, 1_900_000_000),
+    links.Link(links.BOOK, 987_654_321_012, 1_900_000_000),
+    links.Link(links.UNSUBSCRIBE, 42, None),
+])  # fmt: skip
+def test_a_link_token_is_what_signing_dumps_writes(link, settings):
+    with time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC), tick=False):
+        expected = signing.dumps({"p": link.purpose, "i": link.subject_id, "e": link.expires}, salt=links.SALT,
+                                 compress=True)
+        assert links._dumps(link) == expected
+        settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
+        other = links._dumps(link)
+    assert other != expected
+    assert links.read(other, now=dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)) == link
