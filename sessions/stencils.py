@@ -23,6 +23,7 @@ the plain way for that clinic and shape from then on, with a warning.
 import html
 import logging
 import re
+import threading
 
 from django.db.models import Model
 from django.template.loader import get_template
@@ -38,6 +39,7 @@ KEPT = 2048
 # key -> the pieces (text, field name, text, …, text), or None: render plainly.
 _stencils: dict[tuple, list[str] | None] = {}
 _UNMADE = object()
+_keeping = threading.Lock()  # for a worker that sends from threads
 
 
 def render(name: str, *, clinic: Model, shared: dict, fields: dict[str, str]) -> str:
@@ -51,9 +53,10 @@ def render(name: str, *, clinic: Model, shared: dict, fields: dict[str, str]) ->
     pieces = _stencils.get(key, _UNMADE)
     if pieces is _UNMADE:
         pieces = _made(template, name, shared, fields)
-        if len(_stencils) >= KEPT:
-            del _stencils[next(iter(_stencils))]  # the oldest
-        _stencils[key] = pieces
+        with _keeping:
+            while len(_stencils) >= KEPT:
+                del _stencils[next(iter(_stencils))]  # the oldest
+            _stencils[key] = pieces
     if pieces is None:
         return template.render(shared | fields)
     return _filled(pieces, fields, escaped=name.endswith(".html"))

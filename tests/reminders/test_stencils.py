@@ -143,3 +143,17 @@ def test_a_marker_in_the_clinics_own_text_does_not_break_an_email(full_clinic):
         filled, expected = both_ways(f"reminders/booked.{extension}", full_clinic, ReminderKind.BOOKED,
                                      email_fields(ReminderKind.BOOKED))
         assert filled == expected
+
+
+def test_a_process_keeps_at_most_so_many_stencils_the_oldest_go_first(full_clinic, monkeypatch):
+    monkeypatch.setattr(stencils, "_stencils", {})
+    monkeypatch.setattr(stencils, "KEPT", 3)
+    kind = ReminderKind.BOOKED
+    shapes = [{}, {"until": ""}, {"visit_url": ""}, {"until": "", "visit_url": ""}]
+    for changes in shapes:
+        both_ways("reminders/booked.txt", full_clinic, kind, email_fields(kind, **changes))
+    kept = [dict(key[3]) for key in stencils._stencils]
+    assert len(kept) == 3
+    assert [shape["until"] == "" for shape in kept] == [True, False, True]  # the first shape went
+    filled, expected = both_ways("reminders/booked.txt", full_clinic, kind, email_fields(kind))
+    assert filled == expected
