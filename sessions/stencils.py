@@ -50,25 +50,26 @@ def render(name: str, *, clinic: Model, shared: dict, fields: dict[str, str]) ->
     # as it is ("" and None print differently).
     shape = tuple((field, True) if value else (field, value) for field, value in fields.items())
     key = (template.template, name, _columns(clinic), shape)
+    escaped = name.endswith(".html")  # ours: HTML escapes, text (autoescape off) does not
     pieces = _stencils.get(key, _UNMADE)
     if pieces is _UNMADE:
-        pieces = _made(template, name, shared, fields)
+        pieces = _made(template, name, shared, fields, escaped=escaped)
         with _keeping:
             while len(_stencils) >= KEPT:
                 del _stencils[next(iter(_stencils))]  # the oldest
             _stencils[key] = pieces
     if pieces is None:
         return template.render(shared | fields)
-    return _filled(pieces, fields, escaped=name.endswith(".html"))
+    return _filled(pieces, fields, escaped=escaped)
 
 
-def _made(template, name: str, shared: dict, fields: dict[str, str]) -> list[str] | None:
+def _made(template, name: str, shared: dict, fields: dict[str, str], *, escaped: bool) -> list[str] | None:
     marked = {field: f"{MARK}{field}{MARK}" if value else value for field, value in fields.items()}
     pieces = FIELD.split(template.render(shared | marked))
     # The check: this email both ways. A marker that is not a field's came
     # from the clinic's own text; it is rendered plainly too.
     named = all(pieces[index] in fields for index in range(1, len(pieces), 2))
-    if not named or _filled(pieces, fields, escaped=name.endswith(".html")) != template.render(shared | fields):
+    if not named or _filled(pieces, fields, escaped=escaped) != template.render(shared | fields):
         log.warning("template %s does more with a field than print it: rendered for each email", name)
         return None
     return pieces
