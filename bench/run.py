@@ -403,8 +403,7 @@ def bench_reminders(clinic: Clinic) -> tuple[dict, dict, int]:
             scan(0)
             # The floor: the same messages, built beforehand, over one connection.
             reminders = list(Reminder.objects.filter(session__in=sessions, status=ReminderStatus.SENT).select_related(
-                "session", "session__clinic", "session__patient", "session__enrolment", "session__step",
-                "session__step__protocol",
+                *outbox.BATCH_READS  # what a batch reaches through the session
             )[: len(sessions)])
             # As the scan puts them on the wire (core/mail.py writes the bytes).
             messages = [mail.wire(build_email(reminder)) for reminder in reminders]
