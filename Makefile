@@ -3,25 +3,36 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime-$(shell cat requirements.lock | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-dev.lock | sha1sum | cut -c1-12)
 
 .PHONY: run test lint fmt lock screenshots bench load clean
 
-$(STAMP): requirements.lock requirements-dev.lock
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.lock
-	@rm -f $(VENV)/.installed-*
+
+# `make run` installs the runtime lock only; the test tools come with `make test`.
+$(RUNTIME): requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	@rm -f $(VENV)/.runtime-*
 	@touch $@
 
-run: $(STAMP)  ## the whole app on SQLite, an embedded broker and file emails under var/
+$(STAMP): requirements.lock requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	@rm -f $(VENV)/.installed-* $(VENV)/.runtime-*
+	@touch $@ $(RUNTIME)
+
+run: $(RUNTIME)  ## the whole app: embedded PostgreSQL, Redis (or the embedded broker), emails as .eml files under var/emails/
 	@$(BIN)/python bin/run.py
 
-test: $(STAMP)  ## lint, migrations check and the whole suite on PostgreSQL and Redis (started if none answers)
+test: $(STAMP)  ## lint, migrations check and the whole suite on PostgreSQL and Redis (embedded ones if none answers)
+	@bin/browser
 	$(BIN)/ruff check .
-	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
-	bin/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python bin/services.py --tests -- env DJANGO_SETTINGS_MODULE=config.test_settings \
+	  $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python bin/services.py --tests -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """The audit log (SPEC §14): who looked at or changed what, when and from where.
 
 Append-only: the model refuses an update or a delete, the database refuses
-them too (triggers from migration 0001, on PostgreSQL and SQLite), and no
+them too (a trigger from migration 0001), and no
 page, API endpoint or admin screen offers either. Rows hold ids and field
 names, never the values: the values are in the history tables, and an
 erased patient's name must not survive in here.

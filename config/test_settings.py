@@ -1,5 +1,6 @@
 """Settings for the test suite: the same as production's, with defaults that
-point at the local PostgreSQL and Redis (tests never run on SQLite)."""
+point at the local PostgreSQL and Redis (bin/services.py sets both when it
+starts embedded ones)."""
 
 import os
 

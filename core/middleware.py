@@ -1,7 +1,10 @@
 """Response headers and request limits every page and API answer gets (SPEC §14)."""
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.signals import got_request_exception
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
 
@@ -36,6 +39,28 @@ class BodySizeLimitMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return too_large()
         return None
+
+
+class ApiServerErrorMiddleware:
+    """An API client gets JSON even when something unforeseen fails: a 500
+    with `detail`, never Django's HTML error page (not even with DEBUG on,
+    where Django would show its technical page). The error is logged and
+    reported as Django would (`django.request`, error reporting)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith("/api/"):
+            return None
+        got_request_exception.send(sender=type(self), request=request)
+        logging.getLogger("django.request").error(
+            "Internal Server Error: %s", request.path, exc_info=exception, extra={"status_code": 500}
+        )
+        return JsonResponse({"detail": "Server error: it has been logged."}, status=500)
 
 
 class PrivateResponseMiddleware:

@@ -3,8 +3,7 @@
 import datetime as dt
 import re
 
-from django.db import connection
-from django.db.models import Case, F, FloatField, Func, IntegerField, Q, QuerySet, TextField, Value, When
+from django.db.models import Case, F, FloatField, Func, IntegerField, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
@@ -73,13 +72,11 @@ def _unaccented(value: str) -> Func:
 def search_patients(patients: QuerySet[Patient], text: str) -> QuerySet[Patient]:
     """Every word must match a name, the record number, the email or (digits)
     the phone; a date (ISO or DD.MM.YYYY) matches the birth date. Accent- and
-    case-insensitive on PostgreSQL ("muller" finds Müller), best match first:
+    case-insensitive ("muller" finds Müller), best match first:
     an exact record number, then the names closest to the words."""
     words, dates, phone = _terms(text)
     for day in dates:
         patients = patients.filter(date_of_birth=day)
-    if connection.vendor != "postgresql":
-        return _search_simple(patients, words, phone)
     # Constant SQL without parameters (the index's own expression); the words go in as values.
     patients = patients.annotate(search_text=RawSQL(SEARCH_TEXT_SQL, [], output_field=TextField()))  # noqa: S611
     if phone:
@@ -100,17 +97,3 @@ def search_patients(patients: QuerySet[Patient], text: str) -> QuerySet[Patient]
             output_field=FloatField(),
         ),
     ).order_by("exact_record", F("closeness").desc(), "last_name", "first_name", "pk")
-
-
-def _search_simple(patients: QuerySet[Patient], words: list[str], phone: str) -> QuerySet[Patient]:
-    """SQLite (`make run`): case-insensitive for ASCII, no accents folded."""
-    if phone:
-        return patients.filter(phone__icontains=phone[-6:])
-    for word in words:
-        patients = patients.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(record_number__icontains=word)
-            | Q(email__icontains=word)
-        )
-    return patients

@@ -48,7 +48,7 @@ def _check_slot(session: Session, *, start: dt.datetime, end: dt.datetime, now: 
 
 def _check_free(session: Session, *, start: dt.datetime, end: dt.datetime, practitioner: User, room: Room | None):
     """The friendly check: names what is taken. The exclusion constraints
-    (PostgreSQL) or the IMMEDIATE transaction (SQLite) make it race-free."""
+    make it race-free (two concurrent bookings never both commit)."""
     clashing = Session.objects.filter(status__in=OCCUPYING, start__lt=end, end__gt=start).exclude(pk=session.pk)
     if clashing.filter(practitioner=practitioner).exists():
         raise Conflict(f"{practitioner.display_name} is already booked at this time.", field="practitioner")

@@ -294,6 +294,7 @@ def composing(reminder: Reminder, *, now: dt.datetime | None = None) -> Generato
             # message already may drop the copy.
             "Message-ID": f"<reminder-{reminder.pk}@{domain}>",
             "X-Regimen-Reminder": str(reminder.pk),
+            "X-Regimen-Kind": reminder.kind,
             "Auto-Submitted": "auto-generated",
             # RFC 8058: a mail program's "unsubscribe" button POSTs here.
             "List-Unsubscribe": f"<{fields['one_click_unsubscribe_url']}>",

@@ -99,17 +99,6 @@ class EpochMicroseconds(Func):
     def as_postgresql(self, compiler, connection, **extra):
         return self.as_sql(compiler, connection, template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint")
 
-    def as_sqlite(self, compiler, connection, **extra):
-        # SQLite keeps Django's instants as 'YYYY-MM-DD HH:MM:SS[.ffffff]' in
-        # UTC. The format's % is doubled twice: once for this template, once
-        # for the cursor, which reads %s as a parameter.
-        template = (
-            "(CAST(strftime('%%%%s', substr(%(expressions)s, 1, 19)) AS INTEGER) * 1000000"
-            " + CAST(COALESCE(NULLIF(substr(%(expressions)s, 21, 6), ''), '0') AS INTEGER))"
-        )
-        sql, params = self.as_sql(compiler, connection, template=template)
-        return sql, (*params, *params)  # the expression appears twice
-
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)

@@ -20,34 +20,17 @@ POSTGRES_DOWN = """
 DROP TRIGGER IF EXISTS audit_auditevent_append_only ON audit_auditevent;
 DROP FUNCTION IF EXISTS audit_append_only();
 """
-SQLITE_UP = [
-    "CREATE TRIGGER audit_auditevent_no_update BEFORE UPDATE ON audit_auditevent "
-    "BEGIN SELECT RAISE(ABORT, 'audit entries are append-only (UPDATE refused)'); END;",
-    "CREATE TRIGGER audit_auditevent_no_delete BEFORE DELETE ON audit_auditevent "
-    "BEGIN SELECT RAISE(ABORT, 'audit entries are append-only (DELETE refused)'); END;",
-]
-SQLITE_DOWN = ["DROP TRIGGER IF EXISTS audit_auditevent_no_update;", "DROP TRIGGER IF EXISTS audit_auditevent_no_delete;"]
-
-
 def _run(schema_editor, statements):
     for statement in statements:
         schema_editor.execute(statement, params=None)
 
 
 def append_only(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        _run(schema_editor, [POSTGRES_UP])
-    elif vendor == "sqlite":
-        _run(schema_editor, SQLITE_UP)
+    _run(schema_editor, [POSTGRES_UP])
 
 
 def not_append_only(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        _run(schema_editor, [POSTGRES_DOWN])
-    elif vendor == "sqlite":
-        _run(schema_editor, SQLITE_DOWN)
+    _run(schema_editor, [POSTGRES_DOWN])
 
 
 class Migration(migrations.Migration):

@@ -1,8 +1,7 @@
 """Patient search on PostgreSQL (issue 13): `unaccent` and `pg_trgm`, an
 IMMUTABLE wrapper of unaccent (the extension's own function is only STABLE,
 so it cannot be indexed), and a trigram index over one search text per
-patient: names, record number, email and the phone's digits. SQLite (`make
-run`) skips all of it and searches with a simpler fallback."""
+patient: names, record number, email and the phone's digits."""
 
 from django.contrib.postgres.operations import TrigramExtension, UnaccentExtension
 from django.db import migrations
@@ -31,14 +30,12 @@ DROP FUNCTION IF EXISTS regimen_unaccent(text);
 
 
 def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FUNCTION)
-        schema_editor.execute(INDEX)
+    schema_editor.execute(FUNCTION)
+    schema_editor.execute(INDEX)
 
 
 def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
+    schema_editor.execute(DROP)
 
 
 class Migration(migrations.Migration):

@@ -2,11 +2,7 @@
 
 On PostgreSQL the database guarantees it with GiST exclusion constraints over
 tstzrange(start, "end") (half-open, so back-to-back bookings do not clash),
-so two concurrent bookings can never both commit. SQLite, used only by the
-zero-setup `make run`, has no such constraint; there book_session runs its
-overlap check inside an IMMEDIATE (write-locked, hence serialized)
-transaction instead. The SQL is kept out of the model's Meta so that the
-same migration state serves both databases.
+so two concurrent bookings can never both commit.
 """
 
 from django.db import migrations
@@ -32,15 +28,11 @@ BACKWARD = [
 
 
 def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for statement in FORWARD:
         schema_editor.execute(statement)
 
 
 def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for statement in BACKWARD:
         schema_editor.execute(statement)
 

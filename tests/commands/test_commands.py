@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management.base import CommandError
 
 from clinics.models import Clinic, OpeningHours, Role, User
 from protocols.library import EDITION, MEASURES, PROTOCOLS
 from protocols.models import OutcomeMeasure, Protocol, Step
+from tests.db import database_url
 from tests.factories import ClinicFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,11 +76,10 @@ def test_create_clinic_refuses_a_taken_slug(run):
 
 @pytest.mark.django_db
 def test_manage_py_reports_bad_input_without_a_traceback():
-    db = settings.DATABASES["default"]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "create_clinic", "Derm", "--slug", "derm", "--timezone", "Mars/Olympus_Mons",

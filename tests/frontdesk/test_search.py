@@ -90,7 +90,6 @@ def test_the_patient_list_page_searches_the_same_and_shows_phones(receptionist, 
     assert '<a href="tel:+49 30 5550 1101">+49 30 5550 1101</a>' in full
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the index exists on PostgreSQL only")
 def test_the_search_can_use_the_trigram_index(api, people, clinic):
     from patients.models import Patient
     from patients.selectors import patients_of, search_patients

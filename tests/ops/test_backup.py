@@ -13,13 +13,13 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
+from tests.db import conninfo
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _conninfo(name: str) -> dict:
-    s = connection.settings_dict
-    return {"host": s["HOST"] or "127.0.0.1", "port": str(s["PORT"] or 5432), "user": s["USER"],
-            "password": s["PASSWORD"] or "", "dbname": name}
+    return conninfo(name)
 
 
 def _env(info: dict) -> dict:

@@ -318,9 +318,7 @@ class Worker:
             time.sleep(0.1)
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+from tests.db import database_url  # noqa: E402  (re-exported for the worker tests)
 
 
 @pytest.fixture

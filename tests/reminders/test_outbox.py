@@ -448,11 +448,10 @@ def test_a_broker_refusal_gives_back_only_the_batches_not_yet_queued(
 def sent_statuses(ids: list[int]) -> dict[int, str]:
     """The rows' statuses as another connection sees them: what has committed."""
     import psycopg
-    from django.db import connection
 
-    settings = connection.settings_dict
-    with psycopg.connect(host=settings["HOST"], port=settings["PORT"], user=settings["USER"],
-                         password=settings["PASSWORD"] or None, dbname=settings["NAME"], autocommit=True) as other:
+    from tests.db import conninfo
+
+    with psycopg.connect(**conninfo(), autocommit=True) as other:
         return dict(other.execute("SELECT id, status FROM treatment_sessions_reminder WHERE id = ANY(%s)", [ids]))
 
 
