@@ -25,8 +25,6 @@ from django.db.models import (
     Q,
     Sum,
 )
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from patients.models import Enrolment, EnrolmentStatus
 from protocols.models import OutcomeMeasure, Protocol, StepKind, ValueType
@@ -110,6 +108,10 @@ def mean_ci95(mean, sd, n) -> list[Decimal] | None:
         return None
     if sd == 0:
         return [mean, mean]
+    # Imported here: scipy and statsmodels take seconds to import, which
+    # every process (web, worker, beat, each manage.py command) would pay.
+    from scipy import stats
+
     low, high = stats.t.interval(0.95, df=n - 1, loc=float(mean), scale=float(sd) / n**0.5)
     return [low, high]
 
@@ -118,6 +120,8 @@ def wilson_ci95(count: int, n: int) -> list[Decimal] | None:
     """Wilson score 95 % interval of a proportion, as fractions (0–1)."""
     if n == 0:
         return None
+    from statsmodels.stats.proportion import proportion_confint  # see mean_ci95
+
     low, high = proportion_confint(count, n, alpha=0.05, method="wilson")
     return [_round(low, Decimal("0.001")), _round(high, Decimal("0.001"))]
 
