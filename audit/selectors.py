@@ -9,6 +9,7 @@ from django_filters import rest_framework as filters
 
 from clinics.models import Clinic
 from core.api import FilterSet, IdFilter, IsoDateFilter
+from core.text import csv_cell
 from core.timezones import at_local
 
 from .models import Action, AuditEvent
@@ -57,12 +58,6 @@ CSV_COLUMNS = ["id", "at", "user_id", "username", "action", "object_type", "obje
                "ip", "user_agent"]
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A cell a spreadsheet would run as a formula is quoted as text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 class _Echo:
     def write(self, value):
         return value
@@ -73,7 +68,7 @@ def csv_rows(events) -> Iterator[str]:
     yield writer.writerow(CSV_COLUMNS)
     for event in events.iterator(chunk_size=2000):
         yield writer.writerow(
-            [_cell(event.pk), event.at.isoformat(), _cell(event.user_id), *(
-                _cell(getattr(event, name)) for name in CSV_COLUMNS[3:]
+            [csv_cell(event.pk), event.at.isoformat(), csv_cell(event.user_id), *(
+                csv_cell(getattr(event, name)) for name in CSV_COLUMNS[3:]
             )]
         )

@@ -75,3 +75,20 @@ def header_text(value: str) -> str:
         return " ".join(value.split())
     cleaned = "".join(" " if forbidden_character(char) else char for char in value)
     return " ".join(cleaned.split())
+
+
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value for a cell of any CSV export: text a spreadsheet would run as
+    a formula gets a leading apostrophe, so it shows as the text it is. That
+    includes `+49 30 …` and `-2+3+cmd|' /C calc'!A0`: a digit after the sign
+    does not make a cell safe. None is an empty cell; numbers and dates stay
+    what they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, Func, IntegerField, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce, Round
 
+from core.text import csv_cell
 from patients.consents import latest_statement
 from patients.models import ConsentKind
 from protocols.models import ValueType
@@ -52,7 +53,6 @@ COLUMNS = (
 )
 TEXT_COLUMNS = {"sex", "protocol", "indication", "step_name", "measure", "product", "lot"}
 CHUNK = 2000
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def subject_key() -> bytes:
@@ -66,11 +66,6 @@ def subject_key() -> bytes:
 def subject_of(patient_id: int, key: bytes | None = None) -> str:
     """The keyed hash that stands for a patient in exports (hex, 64 characters)."""
     return hmac.new(key or subject_key(), f"patient:{patient_id}".encode(), hashlib.sha256).hexdigest()
-
-
-def neutralised(text: str) -> str:
-    """A text cell a spreadsheet would read as a formula, quoted (CSV injection)."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 class AgeInYears(Func):
@@ -162,5 +157,5 @@ def outcomes_csv(clinic) -> Iterator[str]:
         cells = ["" if cell is None else cell for cell in row]
         cells[0] = subject_of(row[0], key)
         for index in text_at:
-            cells[index] = neutralised(str(cells[index]))
+            cells[index] = csv_cell(str(cells[index]))
         yield writer.writerow(cells)

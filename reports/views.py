@@ -12,10 +12,10 @@ from audit.log import record
 from audit.models import Action
 from core.pages import clinic_today, staff_page
 from core.roles import Role
+from core.text import csv_cell
 from protocols.models import Indication, Lot, Protocol
 
 from .api import CohortFilterSerializer
-from .exports import neutralised
 from .selectors import cohort_report
 
 CHART_WIDTH = 560
@@ -164,7 +164,7 @@ def cohort_csv(request):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for line in report_lines(report):
-        writer.writerow([neutralised(cell) if isinstance(cell, str) else cell for cell in line])
+        writer.writerow([csv_cell(cell) for cell in line])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="cohort-report.csv"'
     response["Cache-Control"] = "no-store"

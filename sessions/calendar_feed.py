@@ -49,13 +49,13 @@ def feed_ics(user, *, now: dt.datetime) -> bytes:
     cal.add("prodid", ICS_PRODID)
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"Regimen: {user.display_name}")
-    starts = []
     for session in sessions:
-        tz = session.clinic.tz
         event = icalendar.Event()
         event.add("uid", "staff-" + session_uid(session))
-        event.add("dtstart", session.start.astimezone(tz))
-        event.add("dtend", session.end.astimezone(tz))
+        # In UTC, so no VTIMEZONE (icalendar 7.3.2's Timezone.from_tzid writes the
+        # spring onset an hour late: tests/reminders/test_calendar.py).
+        event.add("dtstart", session.start.astimezone(dt.UTC))
+        event.add("dtend", session.end.astimezone(dt.UTC))
         event.add("dtstamp", now.astimezone(dt.UTC))
         who = f"{session.patient.first_name} {session.patient.last_name[:1]}."
         event.add("summary", f"{who} – {session.step.name} #{session.sequence} ({session.step.protocol.name})")
@@ -63,11 +63,6 @@ def feed_ics(user, *, now: dt.datetime) -> bytes:
             event.add("location", session.room.name)
         event.add("status", "CONFIRMED")
         cal.add_component(event)
-        starts.append(session.start.date())
-    if starts:
-        cal.add_missing_timezones(
-            first_date=min(starts) - dt.timedelta(days=366), last_date=max(starts) + dt.timedelta(days=366)
-        )
     return cal.to_ical()
 
 

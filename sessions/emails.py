@@ -10,20 +10,21 @@ server runs in.
 """
 
 import datetime as dt
-import functools
 import zoneinfo
-from collections.abc import Generator
-from email.utils import formataddr
+from email.header import Header
+from email.headerregistry import Address
+from email.mime.text import MIMEText
 
 import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
 
 from clinics.models import Clinic
 from core.services import now as now_or
 from core.text import header_text
 
-from . import links, stencils
+from . import links
 from .models import NOTICE_KINDS, Reminder, ReminderKind, Session
 
 ICS_PRODID = "-//Regimen//Treatment reminders//EN"
@@ -43,8 +44,34 @@ def long_time(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
     return f"{long_date(local.date())}, {local:%H:%M}"
 
 
+def header_words(text: str) -> str:
+    """A header value safe to hand to Django: forbidden characters gone
+    (core.text.header_text), and non-ASCII text as RFC 2047 encoded words of
+    at most 75 characters. Django 5.2 encodes non-ASCII headers itself, but
+    through the stdlib's `email.header.Header` at its default of 76
+    characters a word, one over RFC 2047's limit (tests/reminders/
+    test_names.py catches it); the same stdlib class, told 75, does it
+    right, and Django leaves the ASCII result alone and folds it at the
+    spaces between the words."""
+    text = header_text(text)
+    if text.isascii():
+        return text
+    return " ".join(Header(text, "utf-8").encode(maxlinelen=75, linesep=" ").split())
+
+
+def mailbox(name: str, address: str) -> str:
+    """'Name <address>' for a From or To header: `Address` quotes a name
+    with a comma or quotes; a non-ASCII name is encoded words
+    (`header_words`)."""
+    return str(Address(display_name=header_words(name), addr_spec=address))
+
+
+def sender_address(clinic: Clinic) -> str:
+    return clinic.sender_email or settings.DEFAULT_FROM_EMAIL
+
+
 def sender(clinic: Clinic) -> str:
-    return formataddr((header_text(clinic.name), clinic.sender_email or settings.DEFAULT_FROM_EMAIL))
+    return mailbox(clinic.name, sender_address(clinic))
 
 
 def session_uid(session: Session) -> str:
@@ -61,31 +88,31 @@ def session_event(
     end: dt.datetime | None = None,
     sequence: int | None = None,
     cancelled: bool = False,
-) -> str:
-    """The session's calendar entry, a VEVENT as iCalendar text; a notice
-    passes the booking it is about (a cancelled one is no longer on the
-    session) and its SEQUENCE."""
+) -> icalendar.Event:
+    """The session's calendar entry; a notice passes the booking it is about
+    (a cancelled one is no longer on the session) and its SEQUENCE.
+
+    Times are in UTC: an event that does not repeat needs no VTIMEZONE, and
+    a calendar shows it at the clinic's 09:00 on either side of a DST
+    change. (icalendar 7.3.2's `Timezone.from_tzid` writes the spring
+    onset an hour late, tests/reminders/test_calendar.py.)"""
     clinic = session.clinic
     step, protocol = session.step, session.step.protocol
-    tz = clinic.tz
-    lines = [
-        "BEGIN:VEVENT",
-        _ics_line("SUMMARY", _ics_text(f"{step.name} – {clinic.name}")),
-        # Times in the clinic's zone with its TZID (and a VTIMEZONE, added by
-        # _calendar), so calendars show 09:00 on either side of a DST change.
-        _ics_time("DTSTART", (start or session.start).astimezone(tz)),
-        _ics_time("DTEND", (end or session.end).astimezone(tz)),
-        f"DTSTAMP:{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}",
-        _ics_line("UID", _ics_text(session_uid(session))),
-        # Every booking, rebooking and cancellation raises it (sessions/notices.py),
-        # so a calendar replaces its entry instead of adding a second one.
-        f"SEQUENCE:{session.ics_sequence if sequence is None else sequence}",
-        _ics_line("DESCRIPTION", _ics_text(f"{step.name} ({protocol.name}) at {clinic.name}." + _contact_line(clinic))),
-    ]
+    event = icalendar.Event()
+    event.add("summary", f"{step.name} – {clinic.name}")
+    event.add("dtstart", (start or session.start).astimezone(dt.UTC))
+    event.add("dtend", (end or session.end).astimezone(dt.UTC))
+    event.add("dtstamp", now.astimezone(dt.UTC))
+    event.add("uid", session_uid(session))
+    # Every booking, rebooking and cancellation raises it (sessions/notices.py),
+    # so a calendar replaces its entry instead of adding a second one.
+    event.add("sequence", session.ics_sequence if sequence is None else sequence)
+    event.add("organizer", f"mailto:{sender_address(clinic)}", parameters={"CN": clinic.name})
+    event.add("description", f"{step.name} ({protocol.name}) at {clinic.name}." + _contact_line(clinic))
     if clinic.address:
-        lines.append(_ics_line("LOCATION", _ics_text(clinic.address)))
-    lines += [f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}", "END:VEVENT"]
-    return "\r\n".join(lines) + "\r\n"
+        event.add("location", clinic.address)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    return event
 
 
 def _contact_line(clinic: Clinic) -> str:
@@ -93,108 +120,49 @@ def _contact_line(clinic: Clinic) -> str:
     return f" To reschedule, contact the clinic: {', '.join(ways)}." if ways else ""
 
 
+def _calendar(method: str, events: list[icalendar.Event]) -> bytes:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", ICS_PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+    for event in events:
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
 def calendar_ics(sessions, *, now: dt.datetime | None = None) -> bytes:
     """An iCalendar file with one VEVENT per booked session (with a start)."""
     now = now_or(now)
-    booked = [session for session in sessions if session.start is not None]
-    return _calendar("PUBLISH", booked, [session_event(session, now=now) for session in booked])
+    return _calendar("PUBLISH", [session_event(session, now=now) for session in sessions if session.start is not None])
+
+
+def notice_method(reminder: Reminder) -> str:
+    return "CANCEL" if reminder.kind == ReminderKind.CANCELLED else "PUBLISH"
 
 
 def notice_ics(reminder: Reminder, *, now: dt.datetime | None = None) -> bytes:
     """The calendar file of a notice: the booking it names, with the SEQUENCE
     of the change; a cancellation is METHOD:CANCEL with STATUS:CANCELLED, so
     calendar programs remove the entry they have."""
-    cancelled = reminder.kind == ReminderKind.CANCELLED
     event = session_event(
         reminder.session,
         now=now_or(now),
         start=reminder.event_start,
         end=reminder.event_end,
         sequence=reminder.ics_sequence,
-        cancelled=cancelled,
+        cancelled=reminder.kind == ReminderKind.CANCELLED,
     )
-    starts = [reminder.event_start or reminder.session.start]  # the event's own start, as session_event takes it
-    return _calendar("CANCEL" if cancelled else "PUBLISH", [reminder.session], [event], starts=starts)
+    return _calendar(notice_method(reminder), [event])
 
 
-# The events are written as text rather than through icalendar's object
-# model: for the one event of an email that cost more than the rest of the
-# message together (docs/benchmarks.md). icalendar still writes the VTIMEZONEs
-# (once per zone and span, _vtimezone) and reads the files back in the tests.
-
-
-def _calendar(method: str, sessions, events: list[str], *, starts=None) -> bytes:
-    """The VCALENDAR around these sessions' events, with a VTIMEZONE for
-    each zone an event names; `starts` the events' starts when they are not
-    the sessions' own (a notice's booking)."""
-    head = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{ICS_PRODID}\r\nMETHOD:{method}\r\n".encode()
-    if not events:
-        return head + b"END:VCALENDAR\r\n"
-    days: dict[str, list[dt.date]] = {}
-    for session, start in zip(sessions, starts or [session.start for session in sessions], strict=True):
-        tz = session.clinic.tz
-        if tzid := _tzid(tz.key):
-            days.setdefault(tzid, []).append(start.astimezone(tz).date())
-    # A year either side (whole years, so that one VTIMEZONE serves many
-    # files) keeps it short and covers the events. VTIMEZONEs come before
-    # the events that name them.
-    zones = b"".join(
-        _vtimezone(tzid, (min(span) - dt.timedelta(days=366)).year, (max(span) + dt.timedelta(days=366)).year)
-        for tzid, span in sorted(days.items())
-    )
-    return head + zones + "".join(events).encode() + b"END:VCALENDAR\r\n"
-
-
-@functools.lru_cache(maxsize=256)
-def _tzid(key: str) -> str | None:
-    """The TZID an event's times name in this zone, or None for UTC (and
-    the zones icalendar takes for it), whose times are written with Z."""
-    return icalendar.vDDDTypes(dt.datetime(2000, 1, 1, tzinfo=zoneinfo.ZoneInfo(key))).params.get("TZID")
-
-
-def _ics_time(name: str, moment: dt.datetime) -> str:
-    tzid = _tzid(moment.tzinfo.key)
-    if tzid is None:
-        return f"{name}:{moment.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
-    return f"{name};TZID={tzid}:{moment:%Y%m%dT%H%M%S}"
-
-
-def _ics_text(value: str) -> str:
-    """An iCalendar TEXT value (RFC 5545 §3.3.11): backslash, semicolon and
-    comma escaped, a line break written as \\n."""
-    escaped = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return escaped.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
-
-
-def _ics_line(name: str, value: str) -> str:
-    """A content line folded to 75 octets a line (RFC 5545 §3.1): a
-    continuation starts with a space, and a character is never split."""
-    line = f"{name}:{value}"
-    data = line.encode()
-    if len(data) <= 75:
-        return line
-    pieces, start, room = [], 0, 75
-    while start < len(data):
-        end = min(start + room, len(data))
-        while end < len(data) and 0x80 <= data[end] < 0xC0:  # inside a character: end before it
-            end -= 1
-        pieces.append(data[start:end].decode())
-        start, room = end, 74  # the continuation's leading space is the 75th octet
-    return "\r\n ".join(pieces)
-
-
-@functools.lru_cache(maxsize=256)
-def _vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
-    """A zone's VTIMEZONE over whole years, as iCalendar text, made once:
-    working out and writing out a zone's transitions costs more than the
-    rest of a reminder's file. Empty for a zone icalendar does not know."""
-    try:
-        zone = icalendar.Timezone.from_tzid(
-            tzid, first_date=dt.date(first_year, 1, 1), last_date=dt.date(last_year, 12, 31)
-        )
-    except ValueError:
-        return b""
-    return zone.to_ical()
+def ics_attachment(ics: bytes, method: str) -> MIMEText:
+    """`appointment.ics`, its METHOD repeated as the content type's `method=`
+    parameter (RFC 6047 §2.4), which mail programs read to offer "add" or
+    "remove"."""
+    part = MIMEText(ics.decode(), "calendar", "utf-8")
+    part.set_param("method", method)
+    part.add_header("Content-Disposition", "attachment", filename="appointment.ics")
+    return part
 
 
 def _missed_start(session: Session) -> dt.datetime | None:
@@ -214,96 +182,75 @@ SUBJECTS = {
 }
 
 
-def email_context(reminder: Reminder) -> tuple[dict, dict[str, str]]:
-    """What the templates get: the values that follow from the clinic and
-    kind, and the email's own strings (its fields, sessions/stencils.py);
-    nothing else of the patient or the session."""
+def email_context(reminder: Reminder) -> dict:
+    """What the templates get: the clinic and the values that follow from
+    it and the kind, and the email's own strings."""
     session = reminder.session
     clinic, patient = session.clinic, session.patient
     tz = clinic.tz
-    shared = {
+    context = {
         "kind": reminder.kind,
         "clinic": clinic,
         "timezone": tz.key,
         "contact_email": clinic.sender_email,
         "cancel_cutoff_hours": clinic.cancel_cutoff_hours,
-    }
-    fields = {
         "patient_name": patient.full_name,
         "step_name": session.step.name,
         "protocol_name": session.step.protocol.name,
     }
     if reminder.kind in (ReminderKind.HOME, ReminderKind.WINDOW_OPEN, ReminderKind.MISSED):
         # The days of an unbooked session; the emails about a booking name its time.
-        fields["window_from"] = long_date(session.window_start)
-        fields["window_to"] = long_date(session.window_end)
-        fields["target_day"] = long_date(session.target_date)
+        context["window_from"] = long_date(session.window_start)
+        context["window_to"] = long_date(session.window_end)
+        context["target_day"] = long_date(session.target_date)
     # A notice names the booking it was planned for; a reminder the
     # session's booking as it is now (after a move, the new time only).
     start = reminder.event_start if reminder.kind in NOTICE_KINDS else session.start
     end = reminder.event_end if reminder.kind in NOTICE_KINDS else session.end
     if start is not None:
-        fields["when"] = long_time(start, tz)
-        fields["until"] = f"{end.astimezone(tz):%H:%M}" if end else ""
+        context["when"] = long_time(start, tz)
+        context["until"] = f"{end.astimezone(tz):%H:%M}" if end else ""
     if reminder.previous_start is not None:
-        fields["previous_when"] = long_time(reminder.previous_start, tz)
+        context["previous_when"] = long_time(reminder.previous_start, tz)
     if reminder.kind == ReminderKind.MISSED:
         missed = _missed_start(session)
-        fields["missed_when"] = long_time(missed, tz) if missed else ""
+        context["missed_when"] = long_time(missed, tz) if missed else ""
     if reminder.kind in (ReminderKind.BOOKED, ReminderKind.CONFIRMATION, ReminderKind.MOVED):
-        fields["visit_url"] = links.visit_url(session)
+        context["visit_url"] = links.visit_url(session)
     if reminder.kind in (ReminderKind.WINDOW_OPEN, ReminderKind.MISSED) and clinic.patients_may_request_booking:
-        fields["book_request_url"] = links.book_request_url(session)
-    fields["unsubscribe_url"], fields["one_click_unsubscribe_url"] = links.unsubscribe_urls(patient.pk)
-    return shared, fields
+        context["book_request_url"] = links.book_request_url(session)
+    context["unsubscribe_url"], context["one_click_unsubscribe_url"] = links.unsubscribe_urls(patient.pk)
+    return context
 
 
 def build_email(reminder: Reminder, *, now: dt.datetime | None = None) -> EmailMultiAlternatives:
-    steps = composing(reminder, now=now)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
-
-
-def composing(reminder: Reminder, *, now: dt.datetime | None = None) -> Generator[None, None, EmailMultiAlternatives]:
-    """`build_email` a step at a time: each `next()` does a part of the work
-    and the generator returns the email. The outbox composes the next email
-    this way while the SMTP server answers each command of the one before
-    (sessions/outbox.py)."""
+    """The reminder's email: Django renders the two templates, and
+    `EmailMultiAlternatives` makes the MIME message."""
     session = reminder.session
     clinic, patient = session.clinic, session.patient
-    shared, fields = email_context(reminder)
-    yield
-    subject = header_text(SUBJECTS[reminder.kind].format(clinic=clinic.name, when=fields.get("when", "")))
-    text = stencils.render(f"reminders/{reminder.kind}.txt", clinic=clinic, shared=shared, fields=fields)
-    yield
-    html = stencils.render(f"reminders/{reminder.kind}.html", clinic=clinic, shared=shared, fields=fields)
-    yield
-    from_email = sender(clinic)
-    domain = (clinic.sender_email or settings.DEFAULT_FROM_EMAIL).rpartition("@")[2] or "regimen.invalid"
+    context = email_context(reminder)
+    subject = SUBJECTS[reminder.kind].format(clinic=clinic.name, when=context.get("when", ""))
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=from_email,
-        to=[formataddr((header_text(patient.full_name), patient.email))],
+        subject=header_words(subject),
+        body=render_to_string(f"reminders/{reminder.kind}.txt", context),
+        from_email=sender(clinic),
+        to=[mailbox(patient.full_name, patient.email)],
         reply_to=[clinic.sender_email] if clinic.sender_email else None,
         headers={
             # The same id on every attempt: a receiving server that saw the
             # message already may drop the copy.
-            "Message-ID": f"<reminder-{reminder.pk}@{domain}>",
+            "Message-ID": f"<reminder-{reminder.pk}@{sender_address(clinic).rpartition('@')[2] or 'regimen.invalid'}>",
             "X-Regimen-Reminder": str(reminder.pk),
             "X-Regimen-Kind": reminder.kind,
             "Auto-Submitted": "auto-generated",
             # RFC 8058: a mail program's "unsubscribe" button POSTs here.
-            "List-Unsubscribe": f"<{fields['one_click_unsubscribe_url']}>",
+            "List-Unsubscribe": f"<{context['one_click_unsubscribe_url']}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-    message.attach_alternative(html, "text/html")
+    message.attach_alternative(render_to_string(f"reminders/{reminder.kind}.html", context), "text/html")
     if reminder.kind in NOTICE_KINDS:
-        message.attach("appointment.ics", notice_ics(reminder, now=now).decode("utf-8"), "text/calendar")
+        message.attach(ics_attachment(notice_ics(reminder, now=now), notice_method(reminder)))
     elif reminder.kind == ReminderKind.BOOKED and session.start is not None:
-        message.attach("appointment.ics", calendar_ics([session], now=now).decode("utf-8"), "text/calendar")
+        message.attach(ics_attachment(calendar_ics([session], now=now), "PUBLISH"))
     return message

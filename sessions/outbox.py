@@ -19,9 +19,8 @@ was marked `sent`: at most one per dead worker process.
 
 import datetime as dt
 import logging
-import smtplib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -31,13 +30,11 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from clinics.models import Role, User
-from core import mail
-from core.db import Unawaited
 from core.exceptions import Conflict
 from core.services import now as _now
 from core.timezones import at_local
 
-from .emails import composing
+from .emails import build_email
 from .models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, SessionStatus
 from .reminders import MORNING
 
@@ -204,23 +201,25 @@ def notice_stale_reason(reminder: Reminder, now: dt.datetime) -> str:
 
 def is_temporary(error: Exception) -> bool:
     """Whether trying again later may succeed: SMTP 4xx replies, a dropped or
-    refused connection, a timeout. 5xx replies are permanent."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in error.recipients.values()]
+    refused connection, a timeout. 5xx replies are permanent. (smtplib's
+    errors are read by what they carry: a refusal of every recipient has
+    `recipients`, any other reply `smtp_code`; all of them are OSErrors.)"""
+    if isinstance(refused := getattr(error, "recipients", None), dict):
+        codes = [code for code, _ in refused.values()]
         return bool(codes) and all(400 <= code < 500 for code in codes)
-    if isinstance(error, smtplib.SMTPResponseException):
-        return 400 <= error.smtp_code < 500
+    if isinstance(code := getattr(error, "smtp_code", None), int):
+        return 400 <= code < 500
     # SMTPServerDisconnected, ConnectionRefusedError, TimeoutError and other
     # OSErrors, and any other SMTP trouble: the server may be back later.
-    return isinstance(error, smtplib.SMTPException | OSError)
+    return isinstance(error, OSError)
 
 
 def describe(error: Exception) -> str:
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        parts = [f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in error.recipients.items()]
+    if isinstance(refused := getattr(error, "recipients", None), dict):
+        parts = [f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in refused.items()]
         return "recipient refused: " + "; ".join(parts)
-    if isinstance(error, smtplib.SMTPResponseException):
-        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    if isinstance(code := getattr(error, "smtp_code", None), int):
+        return f"{code} {_text(getattr(error, 'smtp_error', ''))}"
     return f"{type(error).__name__}: {error}"
 
 
@@ -273,15 +272,11 @@ def send_batch(claims: list[Claim], *, now: dt.datetime | None = None, connectio
     attempt counted) in one statement just before the first message, and
     again whenever a slow server has let a third of the stale timeout pass,
     so release_stale never takes back a row whose sender is still at work.
-    `connection` is an open mail connection to reuse; without it the batch
-    opens its own on the first message and closes it at the end.
-
-    Over SMTP the work overlaps, never the guarantee: a message's mark goes
-    to PostgreSQL without waiting while the next message's MAIL, RCPT and
-    DATA go to the SMTP server, and is waited for before that message and
-    its final dot go out, so at most one delivered message is ever
-    unmarked; the message after is composed a step at a time while the
-    server answers each command."""
+    `connection` is a mail connection to reuse; without it the batch opens
+    its own (Django's SMTP backend: one SMTP connection for the batch) on the
+    first message and closes it at the end. Each row is marked right after
+    its message, before the next one goes out, so at most one delivered
+    message is ever unmarked."""
     outcomes: dict[int, str] = {}
     tokens = {claim.reminder_id: claim.claimed_at for claim in claims}
     rows = {
@@ -318,72 +313,29 @@ def send_batch(claims: list[Claim], *, now: dt.datetime | None = None, connectio
         # last renewal is this old, well before release_stale takes them back.
         renew_after = settings.REMINDER_SENDING_TIMEOUT_SECONDS / 3
         renewed_at, renewed = _renew(wanted, now, attempt=True)
-        with Unawaited() as marks:
-            ahead = None
-            for index, reminder in enumerate(wanted):
-                if reminder.pk in renewed and (_now(now) - renewed_at).total_seconds() > renew_after:
-                    rest = [r for r in wanted if r.pk in renewed and r.pk not in outcomes]
-                    marks.wait()  # before the renewal's transaction begins
-                    renewed_at, renewed = _renew(rest, now, attempt=False)
-                if reminder.pk not in renewed:
-                    outcomes[reminder.pk] = SKIPPED
-                    continue
-                composed = (ahead if ahead and ahead.reminder is reminder else _Composing(reminder)).done()
-                following = wanted[index + 1] if index + 1 < len(wanted) else None
-                ahead = _Composing(following) if following is not None else None
-                if composed.error is not None:  # a bug or bad data: retrying will not help
-                    _held(reminder).update(
-                        status=ReminderStatus.FAILED,
-                        claimed_at=None,
-                        last_error=_note(reminder.last_error, _now(now), f"could not build the email: {composed.error!r}"),
-                    )
-                    outcomes[reminder.pk] = FAILED
-                    continue
-                outcomes[reminder.pk] = _deliver(
-                    reminder, composed, connection, marks, now=now, meanwhile=ahead.step if ahead else _idle
+        for reminder in wanted:
+            if reminder.pk in renewed and (_now(now) - renewed_at).total_seconds() > renew_after:
+                rest = [r for r in wanted if r.pk in renewed and r.pk not in outcomes]
+                renewed_at, renewed = _renew(rest, now, attempt=False)
+            if reminder.pk not in renewed:
+                outcomes[reminder.pk] = SKIPPED
+                continue
+            try:
+                message = build_email(reminder)
+            except Exception as error:  # a bug or bad data: retrying will not help
+                log.exception("could not build reminder %s", reminder.pk)
+                _held(reminder).update(
+                    status=ReminderStatus.FAILED,
+                    claimed_at=None,
+                    last_error=_note(reminder.last_error, _now(now), f"could not build the email: {error!r}"),
                 )
+                outcomes[reminder.pk] = FAILED
+                continue
+            outcomes[reminder.pk] = _deliver(reminder, message, connection, now=now)
     finally:
         if own_connection:
             connection.close()
     return outcomes
-
-
-class _Composing:
-    """A reminder's email composed a step at a time (emails.composing, then
-    the bytes for SMTP): the batch's next email, while the SMTP server works
-    on the one before. Done, it holds the `message` and its `prepared`
-    bytes (None for a shape mail.wire leaves to Django), or the `error`."""
-
-    def __init__(self, reminder: Reminder):
-        self.reminder = reminder
-        self.message: EmailMessage | None = None
-        self.prepared: mail.Wire | None = None
-        self.error: Exception | None = None
-        self._steps = self._compose()
-
-    def _compose(self):
-        self.message = yield from composing(self.reminder)
-        self.prepared = mail.wire(self.message)
-
-    def step(self) -> None:
-        if self._steps is None:
-            return
-        try:
-            next(self._steps)
-        except StopIteration:
-            self._steps = None
-        except Exception as error:
-            log.exception("could not build reminder %s", self.reminder.pk)
-            self.error, self._steps = error, None
-
-    def done(self) -> "_Composing":
-        while self._steps is not None:
-            self.step()
-        return self
-
-
-def _idle() -> None:
-    pass
 
 
 def superseded_ids(reminders: Iterable[Reminder], now: dt.datetime) -> set[int]:
@@ -430,54 +382,35 @@ def _renew(reminders: list[Reminder], now: dt.datetime | None, *, attempt: bool)
     return started, held
 
 
-def _deliver(reminder: Reminder, composed: _Composing, connection, marks: Unawaited, *,
-             now: dt.datetime | None, meanwhile: Callable[[], None]) -> str:
-    """Put one composed message on the wire and mark its row: sent, or back
-    to pending with a back-off after a temporary failure, or failed. The row
-    marked before this one is waited for before this message goes out (by
-    then, MAIL, RCPT and DATA have given the mark the time it needs);
-    `meanwhile` runs while the server works on each command."""
-    smtp = None
+def _deliver(reminder: Reminder, message: EmailMessage, connection, *, now: dt.datetime | None) -> str:
+    """Send one message over the batch's connection and mark its row: sent,
+    or back to pending with a back-off after a temporary failure, or failed."""
     try:
-        # The batch's first message opens the connection.
-        if composed.prepared is not None and (smtp := mail.smtp_of(connection)) is not None:
-            mail.begin(smtp, composed.prepared, meanwhile=meanwhile)
+        # A no-op once open; opens it for the batch's first message, and
+        # again after a failure closed it.
+        connection.open()
+        connection.send_messages([message])
     except Exception as error:
-        return _not_sent(reminder, error, connection, smtp, now=now)
-    try:
-        marks.wait()
-    except BaseException:
-        if smtp is not None:
-            smtp.close()  # the message is never completed, so never delivered
-        raise
-    try:
-        if smtp is not None:
-            mail.end(smtp, composed.prepared, meanwhile=meanwhile)
-        else:  # another backend (files, memory), or a message wire() does not write
-            composed.message.connection = connection
-            composed.message.send()
-    except Exception as error:
-        return _not_sent(reminder, error, connection, smtp, now=now)
+        return _not_sent(reminder, error, connection, now=now)
     # Delivered: mark it even if our claim was taken back meanwhile (a send
-    # slower than the timeout), so that it is not sent once more. One
-    # statement an email, written out: building it through the ORM cost as
-    # much as running it (docs/benchmarks.md).
-    marks.send(MARK_SENT, [ReminderStatus.SENT, _now(now), reminder.pk, ReminderStatus.SENDING,
-                           ReminderStatus.PENDING])
+    # slower than the timeout), so that it is not sent once more.
+    Reminder.objects.filter(pk=reminder.pk, status__in=(ReminderStatus.SENDING, ReminderStatus.PENDING)).update(
+        status=ReminderStatus.SENT, sent_at=_now(now), claimed_at=None, next_attempt_at=None
+    )
     return SENT
 
 
-def _not_sent(reminder: Reminder, error: Exception, connection, smtp: smtplib.SMTP | None, *,
-              now: dt.datetime | None) -> str:
+def _not_sent(reminder: Reminder, error: Exception, connection, *, now: dt.datetime | None) -> str:
     """After an SMTP failure: back to pending with a back-off while attempts
     are left and trying again may help, else failed."""
     reminder_id, attempts = reminder.pk, reminder.attempts
     # The next message of the batch opens a fresh connection rather than
-    # meeting a broken one (Django reopens a closed backend). Its socket is
-    # dropped first: a failure in the middle of a transaction leaves the
-    # server reading the message, and a QUIT would be read as part of it
-    # while the client waited for an answer until EMAIL_TIMEOUT.
-    if smtp is not None:
+    # meeting a broken one. The socket under Django's SMTP backend is
+    # dropped first: a failure in the middle of a message leaves the server
+    # reading it, and the QUIT that the backend's close() sends would be read
+    # as part of the message while the client waited for an answer until
+    # EMAIL_TIMEOUT.
+    if (smtp := getattr(connection, "connection", None)) is not None:
         smtp.close()
     connection.close()
     finished = _now(now)
@@ -494,13 +427,6 @@ def _not_sent(reminder: Reminder, error: Exception, connection, smtp: smtplib.SM
     _held(reminder).update(status=ReminderStatus.FAILED, claimed_at=None, next_attempt_at=None, last_error=note)
     log.warning("reminder %s failed after %d attempt(s): %s", reminder_id, attempts, describe(error))
     return FAILED
-
-
-# The table name is the model's own, the values are parameters.
-MARK_SENT = (
-    f"UPDATE {Reminder._meta.db_table} SET status = %s, sent_at = %s, claimed_at = NULL, next_attempt_at = NULL "  # noqa: S608
-    "WHERE id = %s AND status IN (%s, %s)"
-)
 
 
 def _held(reminder: Reminder):

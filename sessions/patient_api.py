@@ -101,7 +101,7 @@ class PatientCalendarViewSet(AuditViews, ClinicViewSet):
         operation_id="patients_calendar_ics",
         parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
         responses={(200, "text/calendar"): OpenApiResponse(OpenApiTypes.STR, description="iCalendar (RFC 5545)")},
-        description="The patient's booked sessions as iCalendar, in the clinic's time zone: one VEVENT per booking.",
+        description="The patient's booked sessions as iCalendar: one VEVENT per booking, its times in UTC.",
     )
     def retrieve(self, request, pk=None):
         patient = self.get_object()

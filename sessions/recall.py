@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 
 from clinics.models import Clinic
+from core.text import csv_cell
 from protocols.models import Lot
 
 from .models import Session
@@ -62,18 +63,10 @@ def recall_rows(clinic: Clinic, lot: Lot) -> list[dict]:
     return rows
 
 
-def _safe(value) -> str:
-    # A cell a spreadsheet would run as a formula is quoted (CSV injection);
-    # a phone number such as +49 30 ... is left as it is.
-    text = "" if value is None else str(value)
-    formula = text[:1] in ("=", "@", "\t", "\r") or (text[:1] in ("+", "-") and not text[1:2].isdigit())
-    return "'" + text if formula else text
-
-
 def recall_csv(rows: list[dict]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(RECALL_COLUMNS)
     for row in rows:
-        writer.writerow([_safe(row[column]) for column in RECALL_COLUMNS])
+        writer.writerow([csv_cell(row[column]) for column in RECALL_COLUMNS])
     yield buffer.getvalue()

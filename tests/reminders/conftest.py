@@ -68,6 +68,7 @@ class Inbox:
     has ended, before the server answers (in the server's thread)."""
 
     messages: list = field(default_factory=list)
+    raw: list = field(default_factory=list)  # each accepted message's bytes, as they arrived
     delay: float = 0.0
     replies: dict = field(default_factory=dict)
     refuse: dict = field(default_factory=dict)
@@ -95,6 +96,7 @@ class Inbox:
                 if replies and any(needle in rcpt for rcpt in envelope.rcpt_tos):
                     return replies.pop(0)
             self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            self.raw.append(envelope.original_content)
         return "250 Message accepted for delivery"
 
     # Reading what arrived ------------------------------------------------------------------------

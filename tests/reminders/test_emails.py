@@ -1,6 +1,7 @@
 """What the patient receives, read back from a real SMTP server."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import icalendar
 import time_machine
@@ -75,14 +76,19 @@ def test_a_booked_reminder_has_text_html_and_ics_in_the_clinics_time(
 
     attachment = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
     assert attachment.get_filename() == "appointment.ics"
+    assert attachment.get_param("method") == "PUBLISH"
     calendar = icalendar.Calendar.from_ical(found["text/calendar"])
+    assert calendar["METHOD"] == "PUBLISH"
     [event] = calendar.walk("VEVENT")
     assert event["UID"] == f"session-{session.pk}@charite.regimen"
-    assert event["DTSTART"].params["TZID"] == BERLIN
-    assert event.decoded("DTSTART").replace(tzinfo=None) == dt.datetime(2026, 3, 30, 9, 0)
+    # In UTC (no VTIMEZONE needed): 09:00 in Berlin, summer time.
+    assert "TZID" not in event["DTSTART"].params
     assert event.decoded("DTSTART") == dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    assert event.decoded("DTSTART").astimezone(ZoneInfo(BERLIN)).replace(tzinfo=None) == dt.datetime(2026, 3, 30, 9)
     assert event.decoded("DTEND") == dt.datetime(2026, 3, 30, 7, 15, tzinfo=UTC)
-    assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == [BERLIN]
+    assert calendar.walk("VTIMEZONE") == []
+    assert str(event["ORGANIZER"]) == "mailto:desk@charite-skin.example"
+    assert event["ORGANIZER"].params["CN"] == "Charité Skin"
     assert "Charité Skin" in str(event["SUMMARY"])
     assert "Luisenstraße" in str(event["LOCATION"])
 
@@ -184,9 +190,11 @@ def test_missed_email_after_a_no_show_names_the_missed_time(
         assert "Wednesday 1 July 2026" in body  # the end of the window to rebook in
 
 
-def test_the_ics_text_escapes_folds_and_writes_utc_with_z(clinic, patient, quick_protocol, receptionist, clinician):
-    """The VEVENT is written by hand (sessions/emails.py): what icalendar
-    reads back is what the clinic entered, every line within 75 octets."""
+def test_the_ics_escapes_and_folds_what_the_clinic_entered_and_names_the_organizer(
+    clinic, patient, quick_protocol, receptionist, clinician
+):
+    """icalendar writes the VEVENT: what it reads back is what the clinic
+    entered, every line within 75 octets, the times in UTC with Z."""
     from sessions.emails import calendar_ics
 
     clinic.name = "Charité Skin – Zentrum für Haut- und Haarbehandlung, Berlin-Mitte"
@@ -205,6 +213,8 @@ def test_the_ics_text_escapes_folds_and_writes_utc_with_z(clinic, patient, quick
     now = dt.datetime(2026, 3, 21, 8, 30, 15, tzinfo=UTC)
     raw = calendar_ics([session], now=now)
     assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
+    assert b"DTSTART:20260330T070000Z\r\n" in raw
+    assert b"TZID" not in raw and b"VTIMEZONE" not in raw
     [event] = icalendar.Calendar.from_ical(raw).walk("VEVENT")
     step, protocol = session.step, session.step.protocol
     assert str(event["SUMMARY"]) == f"{step.name} – {clinic.name}"
@@ -213,14 +223,6 @@ def test_the_ics_text_escapes_folds_and_writes_utc_with_z(clinic, patient, quick
         f"{step.name} ({protocol.name}) at {clinic.name}. To reschedule, contact the clinic: "
         "+49 30 450 000, desk@charite-skin.example."
     )
+    assert event["ORGANIZER"].params["CN"] == clinic.name
     assert event.decoded("DTSTAMP") == now
-    assert event["DTSTART"].params["TZID"] == BERLIN
-
-    clinic.timezone = "UTC"
-    clinic.save()
-    session.clinic = clinic
-    raw = calendar_ics([session], now=now)
-    assert b"DTSTART:20260330T070000Z\r\n" in raw
-    assert b"TZID" not in raw and b"VTIMEZONE" not in raw
-    [event] = icalendar.Calendar.from_ical(raw).walk("VEVENT")
     assert event.decoded("DTEND") == dt.datetime(2026, 3, 30, 7, 15, tzinfo=UTC)

@@ -149,6 +149,8 @@ def test_a_staff_cancellation_sends_a_cancelling_calendar_entry(
     assert "/p/" not in parts(cancellation)["text/plain"]  # nothing left to confirm or cancel
     calendar = calendar_of(cancellation)
     assert calendar["METHOD"] == "CANCEL"
+    part = next(p for p in cancellation.walk() if p.get_content_type() == "text/calendar")
+    assert part.get_param("method") == "CANCEL"  # RFC 6047: the content type repeats the METHOD
     [first] = calendar_of(smtp.messages[0]).walk("VEVENT")
     [event] = calendar.walk("VEVENT")
     assert event["STATUS"] == "CANCELLED"

@@ -442,7 +442,7 @@ def test_a_broker_refusal_gives_back_only_the_batches_not_yet_queued(
     assert {statuses[c.reminder_id] for c in second} == {ReminderStatus.PENDING}
 
 
-# --- Overlapping the marks with SMTP, never the guarantee ---------------------------------------------
+# --- Marks after each message, never one message ahead -------------------------------------------
 
 
 def sent_statuses(ids: list[int]) -> dict[int, str]:
@@ -455,37 +455,38 @@ def sent_statuses(ids: list[int]) -> dict[int, str]:
         return dict(other.execute("SELECT id, status FROM treatment_sessions_reminder WHERE id = ANY(%s)", [ids]))
 
 
-@pytest.fixture
-def slow_marks(transactional_db):
-    """Each `sent` mark takes 0.2 s in PostgreSQL (a trigger sleeps), so a
-    message whose end of data went out before the mark before it committed
-    would be caught at the server."""
+def mark_trigger(body: str):
+    """A trigger on every `sent` mark, running `body` (PL/pgSQL) in PostgreSQL."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("""
-            CREATE FUNCTION slow_mark() RETURNS trigger AS $$
-            BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$ LANGUAGE plpgsql;
-            CREATE TRIGGER slow_mark BEFORE UPDATE ON treatment_sessions_reminder
-            FOR EACH ROW WHEN (NEW.status = 'sent') EXECUTE FUNCTION slow_mark();
+        cursor.execute(f"""
+            CREATE FUNCTION on_mark() RETURNS trigger AS $$
+            BEGIN {body} RETURN NEW; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER on_mark BEFORE UPDATE ON treatment_sessions_reminder
+            FOR EACH ROW WHEN (NEW.status = 'sent') EXECUTE FUNCTION on_mark();
         """)
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER slow_mark ON treatment_sessions_reminder; DROP FUNCTION slow_mark();")
+
+
+@pytest.fixture
+def marks_with(transactional_db):
+    from django.db import connection
+
+    yield mark_trigger
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS on_mark ON treatment_sessions_reminder; DROP FUNCTION IF EXISTS on_mark();")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_each_message_ends_only_once_the_row_before_it_is_marked_sent(
-    slow_marks, smtp, clinic, quick_protocol, receptionist, clinician
+def test_each_message_goes_out_only_once_the_row_before_it_is_marked_sent(
+    marks_with, smtp, clinic, quick_protocol, receptionist, clinician
 ):
-    """The mark of one message runs while the next one's MAIL, RCPT, DATA and
-    body go out, but that message's final dot waits for it: when the server
-    takes in a message, every message before it is `sent` in the database,
-    so a worker dying at any moment leaves at most one delivered message
-    unmarked."""
+    """Each mark takes 0.2 s in PostgreSQL (a trigger sleeps): when the
+    server takes in a message, every message before it is `sent` in the
+    database, so a worker dying at any moment leaves at most one delivered
+    message unmarked."""
     ids = book_due_now(clinic, quick_protocol, 4, by=receptionist, practitioner=clinician, now=timezone.now())
+    marks_with("PERFORM pg_sleep(0.2);")
     seen = []
 
     def check(envelope):
@@ -502,17 +503,16 @@ def test_each_message_ends_only_once_the_row_before_it_is_marked_sent(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_mark_that_fails_stops_the_batch_before_the_next_message_is_delivered(
-    monkeypatch, smtp, clinic, quick_protocol, receptionist, clinician
+def test_a_mark_that_fails_stops_the_batch_before_the_next_message_goes_out(
+    marks_with, smtp, clinic, quick_protocol, receptionist, clinician
 ):
-    """PostgreSQL refuses the first message's mark: the second message,
-    already on its way, is never completed (its connection is dropped before
-    the final dot), and the batch raises. The rows stay `sending` for
-    release_stale: the first message is the one allowed duplicate."""
+    """PostgreSQL refuses the first message's mark: the batch raises before
+    the second message is sent. The rows stay `sending` for release_stale:
+    the first message is the one allowed duplicate."""
     from django.db import DataError
 
     ids = book_due_now(clinic, quick_protocol, 3, by=receptionist, practitioner=clinician, now=timezone.now())
-    monkeypatch.setattr(outbox, "MARK_SENT", outbox.MARK_SENT + " AND 1 / 0 = 1")  # division by zero
+    marks_with("PERFORM 1 / 0;")  # division by zero
     claims = outbox.claim_due(timezone.now(), limit=3)
     with pytest.raises(DataError):
         outbox.send_batch(claims)
@@ -528,14 +528,14 @@ def test_an_email_that_cannot_be_built_fails_its_row_and_the_batch_goes_on(
 
     ids = book_due_now(clinic, quick_protocol, 3, by=receptionist, practitioner=clinician, now=timezone.now())
     broken = ids[1]
-    real = emails.composing
+    real = emails.build_email
 
-    def composing(reminder, **kwargs):
+    def build_email(reminder, **kwargs):
         if reminder.pk == broken:
             raise ValueError("a template bug")
-        return (yield from real(reminder, **kwargs))
+        return real(reminder, **kwargs)
 
-    monkeypatch.setattr(outbox, "composing", composing)
+    monkeypatch.setattr(outbox, "build_email", build_email)
     counts = outbox.scan()
     assert (counts["sent"], counts["failed"]) == (2, 1)
     assert smtp.reminder_ids() == {ids[0]: 1, ids[2]: 1}
@@ -547,27 +547,27 @@ def test_an_email_that_cannot_be_built_fails_its_row_and_the_batch_goes_on(
 def test_a_failure_in_the_middle_of_a_message_drops_the_connection_without_waiting_for_the_server(
     monkeypatch, smtp, clinic, quick_protocol, receptionist, clinician, settings
 ):
-    """The server has answered DATA and is reading the message when sending
-    it fails: the socket is dropped (a QUIT would be read as part of the
-    message, and the client would wait EMAIL_TIMEOUT for an answer that never
-    comes), the row is retried and the next message goes over a fresh
-    connection."""
+    """The server has answered DATA and is reading the message when the
+    network fails half-way through it: the socket is dropped (a QUIT would
+    be read as part of the message, and the client would wait EMAIL_TIMEOUT
+    for an answer that never comes), the row is retried and the next
+    message goes over a fresh connection."""
+    import smtplib
     import time
-
-    from core import mail
 
     settings.EMAIL_TIMEOUT = 3
     ids = book_due_now(clinic, quick_protocol, 2, by=receptionist, practitioner=clinician, now=timezone.now())
-    real_end = mail.end
+    real_send = smtplib.SMTP.send
     failures = []
 
-    def end(smtp_connection, prepared, **kwargs):
-        if not failures:
-            failures.append(prepared)
+    def send(self, data):
+        if not failures and isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+            failures.append(data)
+            real_send(self, data[: len(data) // 2])
             raise ConnectionResetError("the network went away")
-        return real_end(smtp_connection, prepared, **kwargs)
+        return real_send(self, data)
 
-    monkeypatch.setattr(mail, "end", end)
+    monkeypatch.setattr(smtplib.SMTP, "send", send)
     began = time.monotonic()
     counts = outbox.scan()
     assert time.monotonic() - began < settings.EMAIL_TIMEOUT  # no wait for an answer to a QUIT read as data
@@ -582,14 +582,14 @@ def test_a_batch_reads_its_rows_once_whatever_their_number_and_kind(
 ):
     """The rows of a batch come with everything composing and checking read
     (outbox.BATCH_READS, a few columns of six tables) in one query: a column
-    left out would cost a query per email here. The marks go out through
-    core/db.Unawaited, below Django's cursors, and are not counted."""
+    left out would cost a query per email here. What grows with the batch is
+    the mark of each email, one UPDATE."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from tests.reminders.conftest import book_due_now
 
-    def scanned(day: int, count: int) -> int:
+    def scanned(day: int, count: int) -> tuple[int, int]:
         now = dt.datetime(2026, 6, day, 7, 0, tzinfo=UTC)  # 09:00 in Berlin
         with time_machine.travel(now, tick=False):
             book_due_now(clinic, quick_protocol, count, by=receptionist, practitioner=clinician, now=now,
@@ -601,7 +601,9 @@ def test_a_batch_reads_its_rows_once_whatever_their_number_and_kind(
         with CaptureQueriesContext(connection) as queries:
             counts = outbox.scan(now=now)
         assert counts["sent"] == 2 * count, counts
-        return len(queries)
+        marks = [q for q in queries if q["sql"].startswith("UPDATE") and "'sent'" in q["sql"] and "sent_at" in q["sql"]]
+        assert len(marks) == 2 * count
+        return len(queries) - len(marks)
 
     scanned(1, 1)  # what a process does once
     assert scanned(2, 1) == scanned(3, 4)
