@@ -106,8 +106,7 @@ def claim_due(now: dt.datetime | None = None, *, limit: int | None = None) -> li
     SKIP LOCKED lets concurrent scans (two beats, a re-delivered scan
     message) each take different rows instead of waiting for or re-taking the
     same ones; the UPDATE repeats `status = pending` so it cannot take a row
-    another claimer already moved on. (SQLite has no row locks; its IMMEDIATE
-    transactions serialize the claims instead.)"""
+    another claimer already moved on."""
     now = _now(now)
     limit = limit or settings.REMINDER_BATCH_SIZE
     with transaction.atomic():
