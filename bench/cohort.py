@@ -43,7 +43,7 @@ WITH cohort AS (
     WHERE s.enrolment_id IN (SELECT id FROM cohort) AND st.kind = 'assessment' AND s.occurrence = 1
     ORDER BY s.enrolment_id, st.position
 ), paired AS (
-    SELECT o.measure_id, st.position, st.name, s.occurrence, o.value, b.value AS baseline, m.value_type
+    SELECT o.measure_id, st.position, st.name, s.occurrence, o.value, b.value AS baseline, m.ordinal
     FROM treatment_sessions_outcomemeasurement o
     JOIN treatment_sessions_session s ON s.id = o.session_id
     JOIN protocols_step st ON st.id = s.step_id
@@ -58,7 +58,7 @@ SELECT measure_id, position, name, occurrence,
        stddev_samp((value - baseline)::float8) AS sd_change,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY (value - baseline)::float8) AS median_change,
        avg((value - baseline)::float8 * 100 / baseline::float8)
-           FILTER (WHERE baseline > 0 AND value >= 0 AND value_type <> 'score') AS mean_percent_change,
+           FILTER (WHERE baseline > 0 AND value >= 0 AND NOT ordinal) AS mean_percent_change,
        count(*) FILTER (WHERE baseline - value >= 4) AS itch_responders
 FROM paired
 GROUP BY measure_id, position, name, occurrence

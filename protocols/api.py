@@ -26,7 +26,10 @@ class MeasureSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OutcomeMeasure
-        fields = ["code", "name", "unit", "value_type", "min_value", "max_value", "higher_is_better", "used_for", "responders"]
+        fields = [
+            "code", "name", "unit", "value_type", "ordinal", "min_value", "max_value", "higher_is_better", "used_for",
+            "responders",
+        ]
 
 
 class MeasureViewSet(mixins.ListModelMixin, ClinicViewSet):

@@ -183,6 +183,10 @@ def pasi(*, regions: Mapping[str, Mapping]) -> Decimal:
 
 NOT_RELEVANT = "not_relevant"
 DLQI_WORK_QUESTION = 7  # "prevented you from working or studying?": yes (3), else no and 0-2
+# The published questionnaire offers "not relevant" only on questions 3-10:
+# questions 1 (itchy, sore, painful, stinging) and 2 (embarrassed,
+# self-conscious) concern everyone (instruments.md, corrections).
+DLQI_NOT_RELEVANT_FROM = 3
 DLQI_YES = "yes"
 DLQI_BANDS = ((1, "no effect"), (5, "small effect"), (10, "moderate effect"), (20, "very large effect"),
               (30, "extremely large effect"))
@@ -197,8 +201,8 @@ class DlqiScore:
 
 def dlqi_score(answers: Sequence) -> DlqiScore:
     """DLQI from the ten answers in order (Finlay & Khan 1994 and its scoring
-    rules): each 0-3, ``"not_relevant"`` (scores 0, kept as such), or None
-    (unanswered). Question 7 is ``"yes"`` (prevented work or study: 3) or, for
+    rules): each 0-3, ``"not_relevant"`` (questions 3-10 only; scores 0,
+    kept as such), or None (unanswered). Question 7 is ``"yes"`` (prevented work or study: 3) or, for
     "no", 0-2; 3 is read as "yes". One unanswered question scores 0 and is
     flagged; two or more make the questionnaire invalid."""
     if isinstance(answers, str | bytes) or not isinstance(answers, Sequence):
@@ -209,6 +213,11 @@ def dlqi_score(answers: Sequence) -> DlqiScore:
     for number, answer in enumerate(answers, start=1):
         if answer is None:
             unanswered.append(number)
+        elif answer == NOT_RELEVANT and number < DLQI_NOT_RELEVANT_FROM:
+            raise ValueError(
+                f'DLQI question {number} has no "{NOT_RELEVANT}" answer (only questions '
+                f"{DLQI_NOT_RELEVANT_FROM}-{DLQI_QUESTIONS} have); give 0-3 or null (unanswered)"
+            )
         elif answer == NOT_RELEVANT:
             not_relevant.append(number)
         elif number == DLQI_WORK_QUESTION and answer == DLQI_YES:
@@ -225,8 +234,9 @@ def dlqi_score(answers: Sequence) -> DlqiScore:
             try:
                 total += _integer(f"DLQI question {number}", answer, 0, 3)
             except ValueError:
+                relevant = f', "{NOT_RELEVANT}"' if number >= DLQI_NOT_RELEVANT_FROM else ""
                 raise ValueError(
-                    f'DLQI question {number} must be 0-3, "{NOT_RELEVANT}" or null (unanswered), got {answer!r}'
+                    f"DLQI question {number} must be 0-3{relevant} or null (unanswered), got {answer!r}"
                 ) from None
     if len(unanswered) > 1:
         raise ValueError(
@@ -270,8 +280,13 @@ def interpretation(code: str, value, items) -> dict | None:
     if code == "dlqi":
         result = {"band": dlqi_band(int(value))}
         if items:
-            score = dlqi_score(items["answers"])
-            result.update(unanswered=list(score.unanswered), not_relevant=list(score.not_relevant))
+            answers = items["answers"]
+            # Answers stored before "not relevant" was refused on questions 1
+            # and 2 still score 0 there; they are shown, not re-judged.
+            result.update(
+                unanswered=[n for n, a in enumerate(answers, start=1) if a is None],
+                not_relevant=[n for n, a in enumerate(answers, start=1) if a == NOT_RELEVANT],
+            )
         return result
     if code == "scorad":
         result = {"band": severity_band_scorad(value)}
@@ -319,8 +334,8 @@ class ItemGroup:
     items: tuple[Item, ...]
 
 
-_DLQI_CHOICES = ((3, "Very much (3)"), (2, "A lot (2)"), (1, "A little (1)"), (0, "Not at all (0)"),
-                 (NOT_RELEVANT, "Not relevant (0)"))
+_DLQI_RELEVANT_CHOICES = ((3, "Very much (3)"), (2, "A lot (2)"), (1, "A little (1)"), (0, "Not at all (0)"))
+_DLQI_CHOICES = (*_DLQI_RELEVANT_CHOICES, (NOT_RELEVANT, "Not relevant (0)"))
 _DLQI_WORK_CHOICES = ((DLQI_YES, "Yes, prevented work or study (3)"), (2, "No, but a lot (2)"),
                       (1, "No, but a little (1)"), (0, "No, not at all (0)"), (NOT_RELEVANT, "Not relevant (0)"))
 
@@ -361,14 +376,18 @@ ITEM_LAYOUTS: dict[str, tuple[ItemGroup, ...]] = {
     "pasi": _regional_layout(PASI_REGIONS, PASI_ITEMS, 4),
     "dlqi": (
         ItemGroup(
-            "Answers (one question may be left unanswered; “not relevant” scores 0)",
+            "Answers (one question may be left unanswered; “not relevant”, on questions 3–10, scores 0)",
             tuple(
                 Item(
                     ("answers", index),
                     f"Question {index + 1}",
                     3,
                     True,
-                    choices=_DLQI_WORK_CHOICES if index + 1 == DLQI_WORK_QUESTION else _DLQI_CHOICES,
+                    choices=(
+                        _DLQI_WORK_CHOICES if index + 1 == DLQI_WORK_QUESTION
+                        else _DLQI_CHOICES if index + 1 >= DLQI_NOT_RELEVANT_FROM
+                        else _DLQI_RELEVANT_CHOICES
+                    ),
                     optional=True,
                 )
                 for index in range(DLQI_QUESTIONS)
@@ -405,8 +424,9 @@ def describe_layout(code: str) -> str:
         for head, rest in heads.items():
             if isinstance(head, int):
                 return (
-                    f'[{len(heads)} answers in order, each 0-{rest[0][1].high}, "{NOT_RELEVANT}", or null '
-                    f'(unanswered: at most one); question {DLQI_WORK_QUESTION} is "{DLQI_YES}" or 0-2]'
+                    f'[{len(heads)} answers in order, each 0-{rest[0][1].high}, "{NOT_RELEVANT}" (questions '
+                    f'{DLQI_NOT_RELEVANT_FROM}-{len(heads)} only), or null (unanswered: at most one); '
+                    f'question {DLQI_WORK_QUESTION} is "{DLQI_YES}" or 0-2]'
                 )
             if rest == [((), rest[0][1])]:
                 item = rest[0][1]

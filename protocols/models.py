@@ -21,6 +21,10 @@ class OutcomeMeasure(models.Model):
     name = models.CharField(max_length=200)
     unit = models.CharField(max_length=40, blank=True)
     value_type = models.CharField(max_length=10, choices=ValueType.choices, default=ValueType.DECIMAL)
+    # A grade or class (IGA, Glogau, Hamilton-Norwood...): change in points and
+    # never a percent change (clinical/instruments.md, corrections). Every
+    # `score` is ordinal; Norwood is too, though decimal (3.5 is "3 vertex").
+    ordinal = models.BooleanField(default=False)
     min_value = models.DecimalField(max_digits=12, decimal_places=4)
     max_value = models.DecimalField(max_digits=12, decimal_places=4)
     higher_is_better = models.BooleanField()
@@ -34,6 +38,9 @@ class OutcomeMeasure(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=models.Q(min_value__lte=models.F("max_value")), name="measure_range_ordered"),
+            models.CheckConstraint(
+                condition=models.Q(ordinal=True) | ~models.Q(value_type=ValueType.SCORE), name="measure_score_is_ordinal"
+            ),
         ]
 
     def __str__(self) -> str:

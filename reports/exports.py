@@ -28,7 +28,6 @@ from django.db.models.functions import Coalesce, Round
 from core.text import csv_cell
 from patients.consents import latest_statement
 from patients.models import ConsentKind
-from protocols.models import ValueType
 from sessions.models import OutcomeMeasurement, SessionStatus
 from sessions.outcomes import baseline_session_subquery
 
@@ -97,7 +96,7 @@ def export_rows(clinic):
         output_field=decimal,
     )
     change = ExpressionWrapper(F("value") - F("baseline"), output_field=decimal)
-    percent_ok = Q(baseline__gt=0, value__gte=0) & ~Q(measure__value_type=ValueType.SCORE)
+    percent_ok = Q(baseline__gt=0, value__gte=0) & Q(measure__ordinal=False)
     return (
         OutcomeMeasurement.objects.filter(
             session__clinic=clinic,

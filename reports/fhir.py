@@ -3,8 +3,12 @@
 Entries: the `Patient`; per protocol version the patient is enrolled on a
 `PlanDefinition` (canonical URL + version); per enrolment a `CarePlan` that
 instantiates it; an `Appointment` per booked or completed session; an
-`Observation` per recorded value; an `AdverseEvent` per event; a `Consent`
-per consent statement. Every entry's `fullUrl` is a `urn:uuid:` made from the
+`Observation` per recorded value (`corrected`, with each correction's reason
+in a note, once corrected); an `AdverseEvent` per event, with its R4 outcome
+and the lot under suspicion as `suspectEntity` (a `Medication` with its
+batch); a `Consent` per consent statement, `active` only while it is the
+patient's latest of its kind and gives consent, dated by the day it was given
+or withdrawn. Every entry's `fullUrl` is a `urn:uuid:` made from the
 resource's type and id (uuid5), and every reference points at one of them, so
 references resolve inside the bundle and stay the same between requests.
 
@@ -18,7 +22,14 @@ import uuid
 from django.db.models import Prefetch
 
 from patients.models import Consent, ConsentKind, EnrolmentStatus, Patient
-from sessions.models import AdverseEvent, OutcomeMeasurement, Session, SessionStatus
+from sessions.models import (
+    AdverseEvent,
+    AdverseEventOutcome,
+    OutcomeMeasurement,
+    Session,
+    SessionStatus,
+    severity_of_grade,
+)
 
 OWN_CODES = "https://regimen.example/fhir/CodeSystem/outcome-measure"
 PLAN_DEFINITIONS = "https://regimen.example/fhir/PlanDefinition"
@@ -38,7 +49,19 @@ _CAREPLAN_STATUS = {
 }
 _AE_SERIOUS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
 _AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+_AE_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+# Our outcomes as R4's AdverseEvent.outcome codes (hl7.org/fhir/R4/codesystem-adverse-event-outcome.html).
+_AE_OUTCOME_CODES = {
+    AdverseEventOutcome.RECOVERED: ("resolved", "Resolved"),
+    AdverseEventOutcome.RECOVERING: ("recovering", "Recovering"),
+    AdverseEventOutcome.NOT_RECOVERED: ("ongoing", "Ongoing"),
+    AdverseEventOutcome.RECOVERED_WITH_SEQUELAE: ("resolvedWithSequelae", "Resolved with Sequelae"),
+    AdverseEventOutcome.FATAL: ("fatal", "Fatal"),
+    AdverseEventOutcome.UNKNOWN: ("unknown", "Unknown"),
+}
 _CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+# HL7's consentscope: treatment, research, patient-privacy (and adr).
+_CONSENT_SCOPES = {ConsentKind.TREATMENT: "treatment", ConsentKind.REGISTRY: "research"}
 _CONSENT_CATEGORY = "https://regimen.example/fhir/CodeSystem/consent-kind"
 
 
@@ -59,11 +82,12 @@ def fhir_patient(clinic, pk: int) -> Patient:
     """The patient with everything the bundle needs, in a fixed number of queries."""
     sessions = (
         Session.objects.filter(status__in=[SessionStatus.BOOKED, SessionStatus.COMPLETED])
-        .select_related("step")
+        .select_related("step", "lot__product")
         .order_by("sequence")
     )
-    return (
+    patient = (
         Patient.objects.filter(clinic=clinic)
+        .select_related("clinic")
         .prefetch_related(
             "enrolments__protocol__steps",
             Prefetch("enrolments__sessions", queryset=sessions, to_attr="visits"),
@@ -78,6 +102,14 @@ def fhir_patient(clinic, pk: int) -> Patient:
         )
         .get(pk=pk)
     )
+    # The reasons of every correction of the patient's values, oldest first (one query).
+    patient.corrections = {}
+    corrections = OutcomeMeasurement.history.filter(session__patient_id=patient.pk, history_type="~").order_by(
+        "history_date", "history_id"
+    )
+    for version in corrections.only("id", "history_date", "history_change_reason"):
+        patient.corrections.setdefault(version.id, []).append(version)
+    return patient
 
 
 def patient_bundle(patient: Patient) -> dict:
@@ -88,18 +120,45 @@ def patient_bundle(patient: Patient) -> dict:
         plans.setdefault(enrolment.protocol.pk, enrolment.protocol)
     for protocol in plans.values():
         entries.append(_entry(_plan_definition(protocol), protocol.pk))
+    lots = {}
     for enrolment in patient.enrolments.all():
         entries.append(_entry(_care_plan(enrolment), enrolment.pk))
         for session in enrolment.visits:
             entries.append(_entry(_appointment(session, patient), session.pk))
         for event in enrolment.adverse_events.all():
-            entries.append(_entry(_adverse_event(event, patient), event.pk))
+            lot = suspect_lot(event, enrolment.visits, tz=patient.clinic.tz)
+            if lot is not None:
+                lots.setdefault(lot.pk, lot)
+            entries.append(_entry(_adverse_event(event, patient, lot), event.pk))
+    for lot in lots.values():
+        entries.append(_entry(_medication(lot), lot.pk))
     for session in patient.sessions.all():
         for value in session.outcomes.all():
-            entries.append(_entry(_observation(value, patient), value.pk))
-    for consent in patient.consents.all():
-        entries.append(_entry(_consent(consent, patient), consent.pk))
+            entries.append(_entry(_observation(value, patient, patient.corrections.get(value.pk, [])), value.pk))
+    consents = list(patient.consents.all())
+    # The statement in force per kind is the latest (patients.consents); an earlier one no longer is.
+    latest = {consent.kind: consent.pk for consent in consents}
+    for consent in consents:
+        entries.append(_entry(_consent(consent, patient, in_force=latest[consent.kind] == consent.pk), consent.pk))
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def suspect_lot(event, visits, *, tz):
+    """The lot an adverse event is suspected of: the one given at its visit;
+    for an event between visits (or at a visit without a lot), the last lot
+    the course gave on or before the onset. None when no lot was given yet."""
+    if event.session_id is not None:
+        lot = next((s.lot for s in visits if s.pk == event.session_id and s.lot_id), None)
+        if lot is not None:
+            return lot
+    given = None
+    for session in visits:  # in sequence order
+        moment = session.start or session.completed_at
+        if session.status != SessionStatus.COMPLETED or session.lot_id is None or moment is None:
+            continue
+        if event.onset_date is None or moment.astimezone(tz).date() <= event.onset_date:
+            given = session.lot
+    return given
 
 
 def _patient(patient: Patient) -> dict:
@@ -167,16 +226,23 @@ def _appointment(session, patient) -> dict:
     }
 
 
-def _observation(value, patient) -> dict:
+def _observation(value, patient, corrections) -> dict:
+    """A value; once corrected its status is `corrected` and each correction's
+    reason, with its date, is a note (FHIR R4 observation-status)."""
     measure = value.measure
     coding = [{"system": OWN_CODES, "code": measure.code, "display": measure.name}]
     if measure.code in LOINC:
         code, display = LOINC[measure.code]
         coding.insert(0, {"system": LOINC_SYSTEM, "code": code, "display": display})
+    notes = [
+        {"time": version.history_date.isoformat(), "text": f"Corrected: {version.history_change_reason or 'no reason'}"}
+        for version in corrections
+    ]
     return {
         "resourceType": "Observation",
         "id": str(value.pk),
-        "status": "final",
+        "status": "corrected" if corrections else "final",
+        "note": notes,
         "code": {"coding": coding, "text": measure.name},
         "subject": ref("Patient", patient.pk),
         "basedOn": [ref("CarePlan", value.session.enrolment_id)],
@@ -185,8 +251,21 @@ def _observation(value, patient) -> dict:
     }
 
 
-def _adverse_event(event, patient) -> dict:
-    severity = {"mild": "mild", "moderate": "moderate", "severe": "severe"}.get(event.severity)
+def _medication(lot) -> dict:
+    """A lot as the Medication an adverse event's `suspectEntity` names."""
+    return {
+        "resourceType": "Medication",
+        "id": str(lot.pk),
+        "code": {"text": lot.product.name},
+        "batch": {"lotNumber": lot.lot_number, "expirationDate": lot.expiry_date.isoformat()},
+    }
+
+
+def _adverse_event(event, patient, lot) -> dict:
+    # The CTCAE grade decides the severity (1 mild, 2 moderate, 3-5 severe); a row
+    # flagged for review may still disagree, and the grade is what was graded.
+    severity = severity_of_grade(event.grade) if event.grade else event.severity or None
+    outcome_code, outcome_display = _AE_OUTCOME_CODES[event.outcome]
     resource = {
         "resourceType": "AdverseEvent",
         "id": str(event.pk),
@@ -202,7 +281,10 @@ def _adverse_event(event, patient) -> dict:
     if event.onset_date:
         resource["date"] = event.onset_date.isoformat()
     if severity:
-        resource["severity"] = {"coding": [{"system": _AE_SEVERITY, "code": severity}]}
+        resource["severity"] = {"coding": [{"system": _AE_SEVERITY, "code": str(severity)}]}
+    resource["outcome"] = {"coding": [{"system": _AE_OUTCOME, "code": outcome_code, "display": outcome_display}]}
+    if lot is not None:
+        resource["suspectEntity"] = [{"instance": ref("Medication", lot.pk)}]
     if event.grade:
         resource["extension"] = [
             {"url": "https://regimen.example/fhir/StructureDefinition/ctcae-grade", "valueInteger": event.grade}
@@ -210,21 +292,19 @@ def _adverse_event(event, patient) -> dict:
     return resource
 
 
-def _consent(consent, patient) -> dict:
+def _consent(consent, patient, *, in_force: bool) -> dict:
+    """One statement: `active` while it is the latest of its kind and gives
+    consent; a withdrawal, and any statement a later one replaced, `inactive`.
+    `dateTime` is the day it was given or withdrawn, not when it was typed."""
     return {
         "resourceType": "Consent",
         "id": str(consent.pk),
-        "status": "active" if consent.given else "inactive",
+        "status": "active" if consent.given and in_force else "inactive",
         "scope": {
-            "coding": [
-                {
-                    "system": _CONSENT_SCOPE,
-                    "code": "research" if consent.kind == ConsentKind.REGISTRY else "patient-privacy",
-                }
-            ]
+            "coding": [{"system": _CONSENT_SCOPE, "code": _CONSENT_SCOPES.get(consent.kind, "patient-privacy")}]
         },
         "category": [{"coding": [{"system": _CONSENT_CATEGORY, "code": consent.kind}]}],
         "patient": ref("Patient", patient.pk),
-        "dateTime": consent.recorded_at.isoformat(),
+        "dateTime": consent.on.isoformat(),
         "policyRule": {"text": "given" if consent.given else "withdrawn"},
     }

@@ -27,7 +27,7 @@ from django.db.models import (
 )
 
 from patients.models import Enrolment, EnrolmentStatus
-from protocols.models import OutcomeMeasure, Protocol, StepKind, ValueType
+from protocols.models import OutcomeMeasure, Protocol, StepKind
 from sessions.models import AdverseEvent, OutcomeMeasurement, Relatedness, Session, SessionStatus
 from sessions.outcomes import baseline_sessions
 
@@ -193,9 +193,9 @@ def _values(enrolments):
             step_position=F("session__step__position"),
             step_name=F("session__step__name"),
             occurrence=F("session__occurrence"),
-            value_type=F("measure__value_type"),
+            ordinal=F("measure__ordinal"),
         )
-        .values("measure_id", "value", "enrolment_id", "step_position", "step_name", "occurrence", "value_type")
+        .values("measure_id", "value", "enrolment_id", "step_position", "step_name", "occurrence", "ordinal")
     )
 
 
@@ -221,7 +221,7 @@ _MEASURE_FIGURES = """
 WITH v AS ({values}),
      bl AS ({baselines}),
      paired AS (
-         SELECT v.measure_id, v.value, b.value AS baseline, v.step_position, v.step_name, v.occurrence, v.value_type
+         SELECT v.measure_id, v.value, b.value AS baseline, v.step_position, v.step_name, v.occurrence, v.ordinal
          FROM v
          LEFT JOIN bl ON bl.enrolment_id = v.enrolment_id
          LEFT JOIN {outcomes} b ON b.session_id = bl.baseline_session AND b.measure_id = v.measure_id
@@ -242,7 +242,7 @@ GROUP BY measure_id, step_position, step_name, occurrence
 ORDER BY measure_id, step_position, occurrence
 """
 # Percent change as sessions.outcomes.compare: not for grades, a baseline above 0 and a value of 0 or more.
-_PERCENT_OK = f"baseline > 0 AND value >= 0 AND value_type <> '{ValueType.SCORE.value}'"
+_PERCENT_OK = "baseline > 0 AND value >= 0 AND NOT ordinal"
 
 
 def _measures(enrolments) -> list[dict]:
@@ -283,7 +283,7 @@ def _measures(enrolments) -> list[dict]:
                 "code": measure.code,
                 "name": measure.name,
                 "unit": measure.unit,
-                "ordinal": measure.value_type == ValueType.SCORE,
+                "ordinal": measure.ordinal,
                 "higher_is_better": measure.higher_is_better,
                 "time_points": [],
             },

@@ -50,12 +50,17 @@ class AdverseEventVersionSerializer(serializers.Serializer):
     outcome = serializers.CharField()
     action_taken = serializers.CharField()
     related_to_treatment = serializers.CharField()
+    review_reason = serializers.CharField()
 
 
 class AdverseEventFilter(FilterSet):
     enrolment = IdFilter(field_name="enrolment_id")
     patient = IdFilter(field_name="enrolment__patient_id")
     serious = StrictBooleanFilter()
+    needs_review = StrictBooleanFilter(method="filter_needs_review", help_text="Flagged for a clinician's review.")
+
+    def filter_needs_review(self, queryset, name, value):
+        return queryset.exclude(review_reason="") if value else queryset.filter(review_reason="")
 
 
 class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):

@@ -13,7 +13,9 @@ from core.services import require_role, workflow
 from patients.models import Enrolment
 
 from .models import (
+    FATAL_GRADE,
     GRADE_OF_SEVERITY,
+    RESOLVED_OUTCOMES,
     ActionTaken,
     AdverseEvent,
     AdverseEventOutcome,
@@ -43,12 +45,39 @@ def _choice(errors: dict, data: Mapping, field: str, choices, default: str) -> s
     return value
 
 
+def ctcae_disagreements(*, grade, severity: str, outcome: str, resolved_date) -> dict[str, str]:
+    """What disagrees in an event by CTCAE v5 (clinical/instruments.md,
+    corrections), by the field to correct: severity is the grade's (1 mild,
+    2 moderate, 3-5 severe); grade 5 is death, so grade 5 exactly when the
+    outcome is fatal; "recovered" (with or without sequelae) has a resolution
+    date, and a resolution date means one of them."""
+    problems = {}
+    if grade is not None and severity and severity != severity_of_grade(grade):
+        problems["severity"] = (
+            f"CTCAE grade {grade} is {severity_of_grade(grade)}, not {severity} (1 mild, 2 moderate, 3–5 severe)."
+        )
+    if grade == FATAL_GRADE and outcome != AdverseEventOutcome.FATAL:
+        problems["outcome"] = f"CTCAE grade 5 is death: the outcome is fatal, not {outcome.replace('_', ' ')}."
+    elif outcome == AdverseEventOutcome.FATAL and grade != FATAL_GRADE:
+        problems["grade"] = f"A fatal outcome is CTCAE grade 5 (death), not grade {grade}."
+    if outcome in RESOLVED_OUTCOMES and resolved_date is None:
+        problems["resolved_date"] = f"An event that {outcome.replace('_', ' ')} needs its resolution date."
+    elif outcome not in RESOLVED_OUTCOMES and resolved_date is not None:
+        problems["resolved_date"] = (
+            "A resolution date means the event resolved: the outcome is recovered or recovered with sequelae, "
+            f"not {outcome.replace('_', ' ')}."
+        )
+    return problems
+
+
 def clean_event(data: Mapping, *, default_onset: dt.date, born: dt.date, today: dt.date | None = None) -> dict:
     """The fields of one event, checked together; errors name their field.
 
     A CTCAE grade or a severity is required; either gives the other (grade 1
-    mild, 2 moderate, 3 and above severe). Grade 4 (life-threatening) and 5
-    (death), and a fatal outcome, make the event serious whatever was sent."""
+    mild, 2 moderate, 3 and above severe; "severe" with a fatal outcome is
+    grade 5), and both given must agree. Grade 5 without an outcome is fatal.
+    Grade 4 (life-threatening) and 5 (death), and a fatal outcome, make the
+    event serious whatever was sent. ctcae_disagreements says the rest."""
     errors: dict[str, list[str]] = {}
     description = str(data.get("description") or "").strip()
     if not description:
@@ -62,10 +91,13 @@ def clean_event(data: Mapping, *, default_onset: dt.date, born: dt.date, today: 
     elif grade is None and not severity and "grade" not in errors:
         errors["grade"] = ["Give the CTCAE grade (1–5) or a severity."]
     elif grade is None and severity:
-        grade = GRADE_OF_SEVERITY[severity]
+        fatal = data.get("outcome") == AdverseEventOutcome.FATAL and severity == Severity.SEVERE
+        grade = FATAL_GRADE if fatal else GRADE_OF_SEVERITY[severity]
     elif grade is not None and not severity:
         severity = severity_of_grade(grade)
-    outcome = _choice(errors, data, "outcome", AdverseEventOutcome, AdverseEventOutcome.UNKNOWN)
+    # Grade 5 is death: an event reported at grade 5 without an outcome is fatal.
+    default_outcome = AdverseEventOutcome.FATAL if grade == FATAL_GRADE else AdverseEventOutcome.UNKNOWN
+    outcome = _choice(errors, data, "outcome", AdverseEventOutcome, default_outcome)
     action = _choice(errors, data, "action_taken", ActionTaken, ActionTaken.NONE)
     related = _choice(errors, data, "related_to_treatment", Relatedness, Relatedness.UNKNOWN)
     onset = data.get("onset_date") or default_onset
@@ -78,6 +110,9 @@ def clean_event(data: Mapping, *, default_onset: dt.date, born: dt.date, today: 
         errors["resolved_date"] = [f"The resolution ({resolved.isoformat()}) cannot be before the onset ({onset.isoformat()})."]
     if today is not None and resolved is not None and resolved > today:
         errors["resolved_date"] = ["The resolution cannot be in the future."]
+    if not errors:
+        problems = ctcae_disagreements(grade=grade, severity=severity, outcome=outcome, resolved_date=resolved)
+        errors.update({field: [message] for field, message in problems.items()})
     if errors:
         raise ValidationError(errors)
     serious = bool(data.get("serious", False)) or (grade or 0) >= 4 or outcome == AdverseEventOutcome.FATAL
@@ -91,6 +126,8 @@ def clean_event(data: Mapping, *, default_onset: dt.date, born: dt.date, today: 
         "outcome": outcome,
         "action_taken": action,
         "related_to_treatment": related,
+        # Everything agrees now: nothing is left to review.
+        "review_reason": "",
     }
 
 

@@ -238,10 +238,18 @@ class AdverseEventSerializer(serializers.ModelSerializer):
             "outcome",
             "action_taken",
             "related_to_treatment",
+            "review_reason",
             "reported_by",
             "reported_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "review_reason": {
+                "help_text": "Why a clinician must review the event (recorded before the CTCAE consistency rules, "
+                "its grade, severity, outcome or resolution disagree); blank when nothing is to review. An update "
+                "that makes them agree clears it."
+            }
+        }
 
 
 class SessionDetailSerializer(SessionSerializer):
@@ -363,8 +371,11 @@ class OutcomeInputSerializer(serializers.Serializer):
 
 class AdverseEventInputSerializer(serializers.Serializer):
     """One adverse event (SPEC §12). A CTCAE `grade` or a `severity` is
-    required; either gives the other (1 mild, 2 moderate, 3–5 severe).
-    Grade 4–5 or a fatal outcome make it serious."""
+    required; either gives the other (1 mild, 2 moderate, 3–5 severe) and both
+    must agree. Grade 5 is death: grade 5 exactly when the outcome is `fatal`
+    (grade 5 alone gives it). `recovered` and `recovered_with_sequelae` need a
+    `resolved_date`, which no other outcome has. Grade 4–5 or a fatal outcome
+    make it serious."""
 
     description = serializers.CharField(max_length=MAX_TEXT)
     severity = serializers.ChoiceField(Severity.choices, required=False)

@@ -278,12 +278,35 @@ class ActionTaken(models.TextChoices):
     OTHER = "other", "Other"
 
 
-# CTCAE grade 1 is mild, 2 moderate, 3 and above severe.
+# CTCAE v5: grade and severity are one scale, grade 1 mild, 2 moderate, 3
+# (severe), 4 (life-threatening) and 5 (death) severe; they may not disagree
+# (clinical/instruments.md, corrections).
 GRADE_OF_SEVERITY = {Severity.MILD: 1, Severity.MODERATE: 2, Severity.SEVERE: 3}
+FATAL_GRADE = 5
+# Outcomes that mean the event resolved, and so have a resolution date.
+RESOLVED_OUTCOMES = (AdverseEventOutcome.RECOVERED, AdverseEventOutcome.RECOVERED_WITH_SEQUELAE)
 
 
 def severity_of_grade(grade: int) -> str:
     return Severity.MILD if grade == 1 else Severity.MODERATE if grade == 2 else Severity.SEVERE
+
+
+def _consistent_event() -> models.Q:
+    """CTCAE v5 as a condition on a row: severity as its grade says, grade 5
+    exactly when fatal, a resolution date exactly when it resolved."""
+    agrees = (
+        models.Q(grade__isnull=True)
+        | models.Q(grade=1, severity=Severity.MILD)
+        | models.Q(grade=2, severity=Severity.MODERATE)
+        | models.Q(grade__gte=3, severity=Severity.SEVERE)
+    )
+    fatal = models.Q(grade=FATAL_GRADE, outcome=AdverseEventOutcome.FATAL) | (
+        ~models.Q(outcome=AdverseEventOutcome.FATAL) & (models.Q(grade__isnull=True) | ~models.Q(grade=FATAL_GRADE))
+    )
+    resolved = models.Q(outcome__in=RESOLVED_OUTCOMES, resolved_date__isnull=False) | (
+        ~models.Q(outcome__in=RESOLVED_OUTCOMES) & models.Q(resolved_date__isnull=True)
+    )
+    return agrees & fatal & resolved
 
 
 class AdverseEvent(models.Model):
@@ -304,6 +327,11 @@ class AdverseEvent(models.Model):
     related_to_treatment = models.CharField(max_length=10, choices=Relatedness.choices, default=Relatedness.UNKNOWN)
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reported_at = models.DateTimeField()
+    # Why a clinician must look at the event again: events recorded before
+    # the CTCAE consistency rules whose grade, severity, outcome and
+    # resolution disagree were flagged (migration 0011), not rewritten. An
+    # update that makes them agree clears it; blank otherwise.
+    review_reason = models.CharField(max_length=500, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -318,6 +346,10 @@ class AdverseEvent(models.Model):
                 | models.Q(onset_date__isnull=True)
                 | models.Q(resolved_date__gte=models.F("onset_date")),
                 name="adverse_event_resolved_after_onset",
+            ),
+            # Consistent, or flagged for a clinician's review.
+            models.CheckConstraint(
+                condition=_consistent_event() | ~models.Q(review_reason=""), name="adverse_event_ctcae_consistent"
             ),
         ]
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from patients.models import Enrolment
 from protocols import instruments
-from protocols.models import OutcomeMeasure, StepKind, ValueType
+from protocols.models import OutcomeMeasure, StepKind
 
 from .models import OutcomeMeasurement, Session, SessionStatus
 
@@ -98,8 +98,9 @@ class MeasureOutcome:
 
 
 def is_ordinal(measure: OutcomeMeasure) -> bool:
-    """A grade (Glogau, IGA, pain...): change in points, no percent change."""
-    return measure.value_type == ValueType.SCORE
+    """A grade or class (Glogau, IGA, pain, Hamilton-Norwood...): change in
+    points, no percent change."""
+    return measure.ordinal
 
 
 def compare(measure: OutcomeMeasure, baseline: Decimal | None, value: Decimal):

@@ -108,6 +108,18 @@ def test_each_scored_measure_offers_its_labelled_items_in_an_open_section(doc, a
     assert '<option value="yes">Yes, prevented work or study (3)</option>' in page
 
 
+def select_of(page: str, name: str) -> str:
+    start = page.index(f'name="{name}"')
+    return page[start:page.index("</select>", start)]
+
+
+def test_dlqi_offers_not_relevant_on_questions_3_to_10_only(doc, assessment):
+    # The published DLQI has no "not relevant" on questions 1 and 2 (instruments.md, corrections).
+    page = doc.get(reverse("session_complete", args=[assessment.pk])).content.decode()
+    offered = ['value="not_relevant"' in select_of(page, f"items_dlqi__answers__{i}") for i in range(10)]
+    assert offered == [False, False] + [True] * 8
+
+
 def test_scorad_from_its_items_is_computed_and_stored_with_them(doc, assessment):
     response = post(doc, assessment, **SCORAD_POST)
     assert response.status_code == 302, response.context["form"].errors

@@ -56,8 +56,17 @@ def test_dlqi_one_unanswered_question_scores_zero_and_is_flagged():
 
 
 def test_dlqi_not_relevant_scores_zero_and_is_kept_as_such():
-    score = dlqi_score([NOT_RELEVANT, 3, 3, 3, 3, 3, NOT_RELEVANT, 3, 3, 3])
-    assert (score.total, score.not_relevant) == (24, (1, 7))
+    score = dlqi_score([3, 3, NOT_RELEVANT, 3, 3, 3, NOT_RELEVANT, 3, 3, 3])
+    assert (score.total, score.not_relevant) == (24, (3, 7))
+
+
+@pytest.mark.parametrize("question", [1, 2])
+def test_dlqi_questions_1_and_2_have_no_not_relevant_answer(question):
+    # The published DLQI offers "not relevant" on questions 3-10 only (instruments.md, corrections).
+    answers = [0] * 10
+    answers[question - 1] = NOT_RELEVANT
+    with pytest.raises(ValueError, match=f'DLQI question {question} has no "not_relevant" answer'):
+        dlqi_score(answers)
 
 
 @pytest.mark.parametrize(("question_7", "points"), [(DLQI_YES, 3), (3, 3), (2, 2), (0, 0), (NOT_RELEVANT, 0)])
@@ -134,7 +143,10 @@ def test_the_direction_comes_from_the_measure():
     assert not responds(definition, baseline=100, value=150, higher_is_better=False)
 
 
-answers = st.lists(st.one_of(st.integers(0, 3), st.just(NOT_RELEVANT)), min_size=10, max_size=10)
+answers = st.tuples(
+    st.lists(st.integers(0, 3), min_size=2, max_size=2),
+    st.lists(st.one_of(st.integers(0, 3), st.just(NOT_RELEVANT)), min_size=8, max_size=8),
+).map(lambda parts: parts[0] + parts[1])  # "not relevant" exists on questions 3-10 only
 
 
 @given(answers, st.integers(0, 9))

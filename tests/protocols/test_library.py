@@ -9,6 +9,7 @@ from protocols.library import (
     INDICATIONS,
     MEASURES,
     PROTOCOLS,
+    RESPONDERS,
     SEX_SPECIFIC_MEASURES,
     STEP_KINDS,
     VALUE_TYPES,
@@ -50,6 +51,7 @@ MEASURE_KEYS = {
     "name",
     "unit",
     "value_type",
+    "ordinal",
     "min_value",
     "max_value",
     "higher_is_better",
@@ -121,6 +123,9 @@ def test_measure_fields_are_well_formed(measure):
     assert isinstance(measure["max_value"], Decimal)
     assert measure["min_value"] < measure["max_value"]
     assert isinstance(measure["higher_is_better"], bool)
+    assert isinstance(measure["ordinal"], bool)
+    if measure["value_type"] == "score":
+        assert measure["ordinal"]
     if measure["value_type"] in ("integer", "score"):
         assert measure["min_value"] == measure["min_value"].to_integral_value()
         assert measure["max_value"] == measure["max_value"].to_integral_value()
@@ -158,6 +163,25 @@ def test_measure_ranges_match_instruments_md(code, unit, value_type, low, high, 
     assert measure["min_value"] == Decimal(low)
     assert measure["max_value"] == Decimal(high)
     assert measure["higher_is_better"] is higher_is_better
+
+
+def test_ordinal_classes_are_those_of_the_corrections_and_the_other_grades():
+    # instruments.md, corrections: IGA, Glogau, Goodman & Baron, erythema grade, Hamilton-Norwood
+    # (3.5 for "3 vertex" still a class) and Ludwig get change in points, never a percent; so do
+    # SPEC §10's other grades (VSS, pain, peak itch). PGIC is not in the catalogue yet.
+    ordinal = {code for code, measure in MEASURES_BY_CODE.items() if measure["ordinal"]}
+    assert ordinal == {
+        "iga", "glogau", "scar_grade", "erythema_grade", "norwood", "ludwig", "vss", "pain_vas", "itch_nrs",
+    }
+
+
+def test_the_responders_of_the_corrections():
+    codes = {measure: [d["code"] for d in definitions] for measure, definitions in RESPONDERS.items()}
+    assert codes["easi"] == ["easi_50", "easi_75", "easi_90"]
+    assert codes["pasi"] == ["pasi_75", "pasi_90"]
+    assert codes["scorad"] == ["scorad_50"]
+    assert RESPONDERS["dlqi"] == [{"code": "dlqi_4", "label": "DLQI ≥ 4 points", "kind": "points_reduction", "points": 4}]
+    assert RESPONDERS["itch_nrs"][0]["points"] == 4
 
 
 def test_each_protocol_marks_its_end_of_course_assessment_as_primary_end_point():
