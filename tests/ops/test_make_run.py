@@ -113,8 +113,9 @@ def login(base: str, username: str) -> requests.Session:
     return browser
 
 
-def crawl(browser: requests.Session, base: str, start: list[str]) -> dict[str, int]:
-    """GET every same-site link reachable from `start`, up to PER_SHAPE of each shape."""
+def crawl(browser: requests.Session, base: str, start: list[str]) -> tuple[dict[str, int], set[str]]:
+    """GET every same-site link reachable from `start`, up to PER_SHAPE of
+    each shape: the 5xx answers, and the shapes of the pages seen."""
     seen: set[str] = set()
     per_shape: dict[str, int] = {}
     failures: dict[str, int] = {}
@@ -144,14 +145,23 @@ def crawl(browser: requests.Session, base: str, start: list[str]) -> dict[str, i
             if target.netloc == urlsplit(base).netloc and target.scheme in ("http", "https"):
                 queue.append(target.path + ("?" + target.query if target.query else ""))
     assert len(seen) > 20, f"the crawl found only {sorted(seen)}"
-    return failures
+    return failures, set(per_shape)
+
+
+# Pages each role must reach from the navigation, by shape.
+MUST_REACH = {"/patients/N/?", "/patients/?", "/due/?", "/protocols/?", "/agenda/?", "/sessions/N/book/?"}
+CLINICIAN_REACHES = {"/sessions/N/complete/?", "/outcomes/N/correct/?"}
+MANAGER_REACHES = {"/reports/?", "/audit/?", "/settings/?"}
 
 
 @pytest.mark.parametrize("username", ROLES)
 def test_every_page_from_the_navigation_answers(demo, username):
     browser = login(demo["base"], username)
-    failures = crawl(browser, demo["base"], ["/"])
+    failures, shapes = crawl(browser, demo["base"], ["/"])
     assert failures == {}, f"{username}: 5xx on {failures}"
+    must = MUST_REACH | (CLINICIAN_REACHES if username != "reception" else set())
+    must |= MANAGER_REACHES if username == "manager" else set()
+    assert must <= shapes, f"{username} never reached {sorted(must - shapes)} (saw {len(shapes)} shapes)"
 
 
 def api_get_paths(browser: requests.Session, base: str) -> list[str]:
