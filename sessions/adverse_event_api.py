@@ -2,7 +2,8 @@
 completion), between visits (`POST /enrolments/{id}/adverse-events/`) and
 updated later (`PATCH /adverse-events/{id}/`); `history/` lists every version."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -59,6 +60,7 @@ class AdverseEventFilter(FilterSet):
     serious = StrictBooleanFilter()
     needs_review = StrictBooleanFilter(method="filter_needs_review", help_text="Flagged for a clinician's review.")
 
+    @extend_schema_field(OpenApiTypes.BOOL)  # a method, not a model field: the schema says its type
     def filter_needs_review(self, queryset, name, value):
         return queryset.exclude(review_reason="") if value else queryset.filter(review_reason="")
 
