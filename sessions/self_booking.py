@@ -49,6 +49,7 @@ from .workflows import locked, state_of
 SHOWN_DAYS = 14
 TAKEN = "Sorry, that time was just taken. Please choose another one below."
 TOO_LATE_TO_MOVE = "It is too late to change this appointment online; please call the clinic."
+PUSHES_LATER = "A visit on this day would move a later visit of your course out of its window; choose another day."
 NOT_BOOKABLE = "This visit can no longer be booked online; please call the clinic."
 
 
@@ -122,8 +123,13 @@ def dates_keeping_course(session: Session, days: list[dt.date]) -> set[dt.date]:
         trial = list(states)
         own = trial[index]
         trial[index] = schedule.SessionState(
-            sequence=own.sequence, occurrence=own.occurrence, rule=own.rule, status=SessionStatus.BOOKED,
-            target_date=own.target_date, booked_date=day, completed_date=None,
+            sequence=own.sequence,
+            occurrence=own.occurrence,
+            rule=own.rule,
+            status=SessionStatus.BOOKED,
+            target_date=own.target_date,
+            booked_date=day,
+            completed_date=None,
         )
         pushed = {
             r.sequence
@@ -234,7 +240,9 @@ def parse_choice(session: Session, data, now: dt.datetime) -> tuple[dt.datetime,
 
 
 @workflow
-def book_by_patient(*, session: Session, start: dt.datetime, practitioner: User, now: dt.datetime | None = None) -> Session:
+def book_by_patient(
+    *, session: Session, start: dt.datetime, practitioner: User, now: dt.datetime | None = None
+) -> Session:
     """Book (or move) the session at a slot the page offers, through the
     staff booking, without a staff user: `booked_by_patient`."""
     now = now_or(now)
@@ -243,6 +251,9 @@ def book_by_patient(*, session: Session, start: dt.datetime, practitioner: User,
         raise Refusal(NOT_BOOKABLE)
     if not may_move(session, now):
         raise Refusal(TOO_LATE_TO_MOVE)
+    day = start.astimezone(session.clinic.tz).date()
+    if not dates_keeping_course(session, [day]):
+        raise ValidationError({"start": [PUSHES_LATER]})
     slot = next(
         (s for s in offered_slots(session, now) if s.start == start and s.practitioner_id == practitioner.pk), None
     )
@@ -298,7 +309,12 @@ def book(request, token):
         if session is None:
             return _invalid(request, "self-booking link: the session changed meanwhile")
     return _unlogged(
-        render(request, "sessions/patient/self_book.html", _context(request, token, session, now, errors, error), status=status)
+        render(
+            request,
+            "sessions/patient/self_book.html",
+            _context(request, token, session, now, errors, error),
+            status=status,
+        )
     )
 
 
@@ -331,7 +347,7 @@ def _context(request, token: str, session: Session, now: dt.datetime, errors: di
 
 @patient_page
 def calendar(request, token):
-    """"Add to calendar": the booked time as an `.ics` (the same entry as
+    """The "add to calendar" link: the booked time as an `.ics` (the same entry as
     the confirmation email's, same UID)."""
     now = timezone.now()
     session = _session_for(token, now)
