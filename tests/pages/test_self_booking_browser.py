@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from sessions import emails, services
 from sessions.models import Reminder, ReminderKind, SessionStatus
-from tests.factories import make_protocol, step
+from tests.factories import PatientFactory, make_protocol, step
 from tests.pages.conftest import browser_login, no_horizontal_scroll
 from tests.pages.test_patient_page_browser import _shots_dir
 
@@ -38,6 +38,19 @@ def test_a_patient_books_a_time_in_the_window_from_the_email_on_a_phone(
         patient=patient, protocol=protocol, start_date=today + dt.timedelta(days=3), by=receptionist
     )
     session = enrolment.sessions.get()
+    first_day = today + dt.timedelta(days=3)
+    # The practitioner listed first is busy at 10:00 that day (another
+    # patient): 10:00 is offered with the colleague, named.
+    first, second = sorted((clinician, manager), key=lambda u: (u.display_name.lower(), u.pk))
+    other = services.enrol_patient(
+        patient=PatientFactory(clinic=clinic), protocol=protocol, start_date=first_day, by=receptionist
+    )
+    services.book_session(
+        session=other.sessions.get(),
+        start=dt.datetime.combine(first_day, dt.time(10), tzinfo=clinic.tz),
+        practitioner=first,
+        by=receptionist,
+    )
     email = emails.build_email(Reminder.objects.get(session=session, kind=ReminderKind.WINDOW_OPEN))
     path = urlparse(re.search(r"https?://\S+/p/\S+/book/", email.body).group(0)).path
     out = _shots_dir(tmp_path)
@@ -53,17 +66,17 @@ def test_a_patient_books_a_time_in_the_window_from_the_email_on_a_phone(
     expect(phone.get_by_role("heading", name="Choose a time for your visit")).to_be_visible()
     expect(phone.get_by_text("Scalp injection (Hair)")).to_be_visible()
     expect(phone.get_by_role("link", name="Agenda")).to_have_count(0)  # no staff navigation
-    first_day = today + dt.timedelta(days=3)
     expect(phone.locator("details.slot-day").first.locator("summary")).to_have_text(
         f"{first_day:%A} {first_day.day} {first_day:%B %Y}"
     )
-    # Both practitioners are named; the days after the first are folded.
+    # Each time once: with the first practitioner, else the colleague, named;
+    # the days after the first are folded.
     expect(phone.locator("details.slot-day[open]")).to_have_count(1)
     expect(phone.locator("details.slot-day").first.locator(".slot-who")).to_have_count(2)
     assert no_horizontal_scroll(phone)
     phone.screenshot(path=str(out / "self-booking-375px.png"), full_page=False)
 
-    group = phone.locator("details.slot-day").first.locator("form.slot-group").filter(has_text=clinician.display_name)
+    group = phone.locator("details.slot-day").first.locator("form.slot-group").filter(has_text=second.display_name)
     group.get_by_role("button", name="10:00").click()
     expect(phone.get_by_role("heading", name="You are booked")).to_be_visible()
     expect(phone.get_by_role("status")).to_contain_text("your visit is booked")
@@ -75,7 +88,7 @@ def test_a_patient_books_a_time_in_the_window_from_the_email_on_a_phone(
 
     session.refresh_from_db()
     assert session.status == SessionStatus.BOOKED and session.booked_by_patient
-    assert session.practitioner == clinician
+    assert session.practitioner == second
     assert session.start == dt.datetime.combine(first_day, dt.time(10), tzinfo=clinic.tz)
 
     desk = browser_login(new_page(), live_server.url, receptionist)

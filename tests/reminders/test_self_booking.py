@@ -233,13 +233,34 @@ def test_a_move_before_the_cut_off_goes_through_and_after_it_is_refused(
 ):
     baseline = session_of(course, 1)
     booked_at = dt.datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
-    at(NOW, lambda: services.book_session(session=baseline, start=booked_at, practitioner=manager, by=receptionist))
+    with time_machine.travel(NOW, tick=False):
+        services.book_session(session=baseline, start=booked_at, practitioner=manager, by=receptionist)
+        # Her practitioner is busy on the 26th at 11:00: that time is offered with a colleague, named.
+        other = services.enrol_patient(
+            patient=PatientFactory(clinic=baseline.clinic),
+            protocol=course.protocol,
+            start_date=dt.date(2026, 11, 26),
+            by=receptionist,
+        )
+        services.book_session(
+            session=session_of(other, 1),
+            start=berlin(dt.date(2026, 11, 26), 11),
+            practitioner=manager,
+            by=receptionist,
+        )
     path = page_path(baseline)
     html = at(NOW, lambda: browser_client.get(path)).content.decode()
     assert "Choose another time" in html and "Wednesday 25 November 2026, 10:00" in html
     first_group = re.search(r'<p class="slot-who">(.*?)</p>', html).group(1)
     assert manager.display_name in first_group and "your practitioner" in first_group
-    assert clinician.display_name in html  # the others, named
+    thursday = html[html.index("Thursday 26 November 2026</summary>") :]
+    thursday = thursday[: thursday.index("</details>")]
+    colleague = re.search(rf'value="{clinician.pk}">(.*?)</form>', thursday, re.S).group(1)
+    assert clinician.display_name in colleague and offered_starts(colleague) == [
+        "2026-11-26T10:45:00+01:00",
+        "2026-11-26T11:00:00+01:00",
+        "2026-11-26T11:15:00+01:00",
+    ]  # each time once: with her practitioner when free, else a colleague, named
     assert 'value="2026-11-25T10:00:00+01:00"' not in re.search(
         rf'value="{manager.pk}">.*?</form>', html[html.index("Wednesday 25 November 2026</summary>") :], re.S
     ).group(0)  # the current booking is not offered to itself
