@@ -59,7 +59,7 @@ bench: $(STAMP)  ## each path against its floor (BENCH_SCALE=0.02 for a quick ru
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python bench/run.py
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python bench/workers.py
 
-load: $(STAMP)  ## 50 simulated staff for 5 minutes against gunicorn + Celery on loopback (LOAD_USERS, LOAD_TIME)
+load: $(STAMP)  ## 50 simulated staff and 200 patients following their links for 5 minutes against gunicorn + Celery on loopback (LOAD_USERS, LOAD_PATIENTS, LOAD_TIME)
 	$(BIN)/python bench/load.py
 
 clean:

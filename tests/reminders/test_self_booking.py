@@ -420,3 +420,26 @@ def test_two_patients_taking_one_slot_one_gets_it_the_other_sees_fresh_slots(cli
     assert slot.isoformat() not in offered_starts(html) and offered_starts(html)  # fresh slots, not the taken one
     assert Session.objects.filter(start=slot, status=SessionStatus.BOOKED).count() == 1
     assert Reminder.objects.filter(session__in=sessions, kind=ReminderKind.CONFIRMATION).count() == 1
+
+
+def test_the_missed_and_the_cancellation_emails_of_an_unbooked_session_link_to_the_page(
+    course, browser_client, clinician, receptionist
+):
+    baseline = session_of(course, 1)
+    start = berlin(dt.date(2026, 11, 23), 10)
+    at(NOW, lambda: services.book_session(session=baseline, start=start, practitioner=clinician, by=receptionist))
+    after = start + dt.timedelta(hours=2)
+    at(after, lambda: services.mark_no_show(session=session_of(course, 1), by=receptionist))
+    missed = Reminder.objects.get(session=baseline, kind=ReminderKind.MISSED)
+    body = at(after, lambda: emails.build_email(missed).body)
+    path = urlparse(re.search(r"https?://\S+/p/\S+/book/", body).group(0)).path
+    assert at(after, lambda: browser_client.get(path)).status_code == 200
+
+    # A clinic's cancellation of a booking the patient was told about.
+    injection = session_of(course, 2)
+    at(after, lambda: services.book_session(session=injection, start=berlin(dt.date(2026, 12, 8), 10),
+                                            practitioner=clinician, by=receptionist))  # fmt: skip
+    Reminder.objects.filter(session=injection, kind=ReminderKind.CONFIRMATION).update(status=ReminderStatus.SENT)
+    at(after, lambda: services.cancel_booking(session=session_of(course, 2), by=receptionist))
+    notice = Reminder.objects.get(session=injection, kind=ReminderKind.CANCELLED)
+    assert "/book/" in at(after, lambda: emails.build_email(notice).body)
