@@ -443,3 +443,18 @@ def test_the_missed_and_the_cancellation_emails_of_an_unbooked_session_link_to_t
     at(after, lambda: services.cancel_booking(session=session_of(course, 2), by=receptionist))
     notice = Reminder.objects.get(session=injection, kind=ReminderKind.CANCELLED)
     assert "/book/" in at(after, lambda: emails.build_email(notice).body)
+
+
+def test_the_setting_is_off_by_default_and_the_manager_turns_it_on(manager, receptionist):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(manager)
+    assert api.get("/api/v1/clinic/").json()["patients_may_book"] is False
+    answer = api.patch("/api/v1/clinic/", {"patients_may_book": True}, format="json")
+    assert answer.status_code == 200 and answer.json()["patients_may_book"] is True
+    desk = APIClient()
+    desk.force_authenticate(receptionist)
+    assert desk.patch("/api/v1/clinic/", {"patients_may_book": False}, format="json").status_code == 403
+    manager.clinic.refresh_from_db()
+    assert manager.clinic.patients_may_book is True
