@@ -52,14 +52,14 @@ lock: $(STAMP)  ## re-resolve requirements.in and requirements-dev.in into the t
 
 screenshots: $(STAMP)  ## a PNG of every staff page under docs/screenshots/
 	REGIMEN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/pages/test_screenshots.py \
-	  tests/pages/test_patient_page_browser.py tests/reports/test_page.py \
+	  tests/pages/test_patient_page_browser.py tests/pages/test_self_booking_browser.py tests/reports/test_page.py \
 	  tests/frontdesk/test_browser_settings.py tests/frontdesk/test_browser_protocol_editor.py
 
 bench: $(STAMP)  ## each path against its floor (BENCH_SCALE=0.02 for a quick run); docs/benchmarks.md, bench/results.json
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python bench/run.py
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python bench/workers.py
 
-load: $(STAMP)  ## 50 simulated staff for 5 minutes against gunicorn + Celery on loopback (LOAD_USERS, LOAD_TIME)
+load: $(STAMP)  ## 50 simulated staff and 200 patients following their links for 5 minutes against gunicorn + Celery on loopback (LOAD_USERS, LOAD_PATIENTS, LOAD_TIME)
 	$(BIN)/python bench/load.py
 
 clean:

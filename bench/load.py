@@ -1,4 +1,5 @@
-"""`make load`: the product under 50 simulated staff for 5 minutes (SPEC §15).
+"""`make load`: the product under 50 simulated staff and 200 patients following
+their emails' links for 5 minutes (SPEC §15, §18).
 
 Everything on loopback: a fresh PostgreSQL database (LOAD_DATABASE_URL,
 default regimen_load) with a generated clinic, gunicorn with 4 workers, a
@@ -9,8 +10,14 @@ booking (a query over every practitioner, room and patient), no reminder
 delivered twice. Writes the numbers between the load markers of
 docs/benchmarks.md; exits 1 when a check fails.
 
-    make load                                  # 50 users, 5 minutes
-    LOAD_USERS=10 LOAD_TIME=1m make load       # a quick run
+    make load                                  # 50 staff + 200 patients, 5 minutes
+    LOAD_USERS=10 LOAD_PATIENTS=40 LOAD_TIME=1m make load       # a quick run
+
+The patients (bench/locustfile.py, Patient) open links made with the
+server's key by bench/patient_links.py: the confirm page of a booking ("I'll
+come") and the self-booking page (pick a time). All of them come from
+127.0.0.1, so the per-address limit of patient links is lifted for the run
+(PATIENT_LINK_RATE_PER_MINUTE); tests/reminders/test_self_booking.py tests it.
 """
 
 import csv
@@ -29,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = int(os.environ.get("LOAD_USERS", "50"))
+PATIENTS = int(os.environ.get("LOAD_PATIENTS", "200"))
 RUN_TIME = os.environ.get("LOAD_TIME", "5m")
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/regimen_load")
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))
@@ -171,6 +179,9 @@ def main() -> int:
         "LOAD_PRACTITIONERS": str(PRACTITIONERS),
         "LOAD_TOKENS": str(OUT / "tokens.json"),
         "PYTHONUNBUFFERED": "1",
+        "LOAD_PATIENTS": str(PATIENTS),
+        "LOAD_PATIENT_LINKS": str(OUT / "patient_links.json"),
+        "PATIENT_LINK_RATE_PER_MINUTE": "1000000",
     }
     # The clinic opens every day, in a zone where it is early afternoon now,
     # whatever the day and hour of the run: the day's first visits have begun
@@ -180,6 +191,8 @@ def main() -> int:
     env["LOAD_TODAY"] = str(dt.datetime.now(zoneinfo.ZoneInfo(env["LOAD_ZONE"])).date())
     began = time.perf_counter()
     fresh_database(env)
+    subprocess.run([sys.executable, "bench/patient_links.py", env["LOAD_PATIENT_LINKS"], str(2 * PATIENTS)],
+                   cwd=ROOT, env=env, check=True)
     print(f"data ready in {time.perf_counter() - began:.0f} s (clinic in {env['LOAD_ZONE']})", flush=True)
     processes = [
         start([sys.executable, "bench/smtp_counter.py", str(smtp_port), str(delivered)], env, "smtp.log"),
@@ -193,8 +206,8 @@ def main() -> int:
         wait_for_port(web_port, "gunicorn")
         warm_up(web_port)
         locust = subprocess.run(
-            [sys.executable, "-m", "locust", "-f", "bench/locustfile.py", "--headless", "--users", str(USERS),
-             "--spawn-rate", "10", "--run-time", RUN_TIME, "--host", f"http://127.0.0.1:{web_port}",
+            [sys.executable, "-m", "locust", "-f", "bench/locustfile.py", "--headless", "--users", str(USERS + PATIENTS),
+             "--spawn-rate", "25", "--run-time", RUN_TIME, "--host", f"http://127.0.0.1:{web_port}",
              "--csv", str(OUT / "locust"), "--only-summary", "--exit-code-on-error", "0"],
             cwd=ROOT, env=env,
         )
@@ -231,7 +244,8 @@ def report(env: dict, locust_code: int) -> int:
     total = next(r for r in rows if r["Name"] == "Aggregated")
     lines = [
         START_MARK,
-        f"Run of {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: {USERS} users for {RUN_TIME} against gunicorn "
+        f"Run of {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: {USERS} staff and {PATIENTS} patients (confirm "
+        f"and self-booking pages; no questionnaire pages yet) for {RUN_TIME} against gunicorn "
         f"(4 workers), a Celery worker (2 processes) with beat, PostgreSQL and Redis, all on this machine "
         f"(load average {os.getloadavg()[0]:.1f} at the end).",
         "",

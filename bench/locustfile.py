@@ -196,3 +196,59 @@ class Manager(Staff):
     @task(1)
     def outbox(self):
         self.call("GET", "/api/v1/reminders/", params={"status": "sent"}, name="/api/v1/reminders/?status")
+
+
+# --- Patients following their emails' links (SPEC §13, §18) --------------------------------------
+
+LINKS = json.loads(Path(os.environ["LOAD_PATIENT_LINKS"]).read_text()) if os.environ.get("LOAD_PATIENT_LINKS") else {}
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+TIME_FORM = re.compile(r'name="practitioner" value="(\d+)">(.*?)</form>', re.S)
+START = re.compile(r'name="start" value="([^"]+)"')
+
+
+class Patient(HttpUser):
+    """A patient on a phone: opens a confirmation email's link and says
+    "I'll come", or a "time to book" email's link and picks a time
+    (bench/patient_links.py made the links with the server's key). A 404 is
+    by design when staff moved, cancelled or completed that visit since the
+    link was made; a 409 when another patient (or the desk) took the time a
+    moment earlier. The questionnaire pages (issue 27) are not built yet."""
+
+    fixed_count = int(os.environ.get("LOAD_PATIENTS", "0"))
+    wait_time = between(2, 6)
+
+    def page(self, path: str, name: str, *, data=None, ok=(200,)):
+        method = "POST" if data is not None else "GET"
+        with self.client.request(method, path, data=data, name=name, allow_redirects=False,
+                                 catch_response=True) as answer:
+            if answer.status_code in ok:
+                answer.success()
+            else:
+                answer.failure(f"{answer.status_code}: {answer.text[:200]}")
+            return answer
+
+    @task(1)
+    def confirm(self):
+        if not LINKS.get("visit"):
+            return
+        path = random.choice(LINKS["visit"])
+        page = self.page(path, "/p/{token}/", ok=(200, 404))
+        token = CSRF.search(page.text) if page.status_code == 200 else None
+        if token and 'value="confirm"' in page.text:
+            self.page(path, "/p/{token}/ (I'll come)", data={"csrfmiddlewaretoken": token.group(1), "action": "confirm"})
+
+    @task(2)
+    def book_a_time(self):
+        if not LINKS.get("book"):
+            return
+        path = random.choice(LINKS["book"])
+        page = self.page(path, "/p/{token}/book/", ok=(200, 404))
+        token = CSRF.search(page.text) if page.status_code == 200 else None
+        choices = [(p, s) for p, form in TIME_FORM.findall(page.text) for s in START.findall(form)[:6]]
+        if not token or not choices:
+            return
+        practitioner, start = random.choice(choices[:60])  # the first days, as patients choose
+        answer = self.page(path, "/p/{token}/book/ (choose a time)", ok=(303, 409), data={
+            "csrfmiddlewaretoken": token.group(1), "start": start, "practitioner": practitioner})
+        if answer.status_code == 303:
+            self.page(answer.headers["Location"], "/p/{token}/book/?booked=1")

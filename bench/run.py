@@ -5,6 +5,7 @@ s, "ratio": value/floor}}, medians) and the table in docs/benchmarks.md.
     make bench                      # a 1,000,000-session clinic
     BENCH_SCALE=0.02 make bench     # a quick run: 20,000 sessions, smaller batches
     BENCH_ONLY=reminder_scan BENCH_SCALE=0.01 BENCH_REMINDERS=1000 python bench/run.py
+    BENCH_ONLY=self_booking_slots BENCH_SCALE=0.02 python bench/run.py
                                     # one path alone: its rows of the table and
                                     # results.json are replaced, the rest kept
 
@@ -42,7 +43,7 @@ BIG = max(10_000, int(1_000_000 * SCALE))
 SMALL = 10_000
 BULK = max(100, int(10_000 * min(SCALE, 1) if SCALE >= 0.1 else 1_000))
 REMINDERS = int(os.environ.get("BENCH_REMINDERS", 0)) or max(100, int(1_000 * min(SCALE, 1) if SCALE >= 0.1 else 200))
-ONLY = os.environ.get("BENCH_ONLY", "")  # "reminder_scan": that path alone
+ONLY = os.environ.get("BENCH_ONLY", "")  # "reminder_scan" or "self_booking_slots": that path alone
 SEED = 15
 
 RESULTS = ROOT / "bench" / "results.json"
@@ -222,6 +223,9 @@ def bench_agenda(clinic: Clinic, day: dt.date, page_size: int | None = None) -> 
     return paired(api, floor, REPEAT * 20), rows, pages
 
 
+PROBED: list[int] = []  # the sessions slots_probe chose, last last
+
+
 def slots_probe(clinic: Clinic) -> tuple:
     """A GET of the free slots of one planned treatment session over the
     coming two weeks, through the API, after widening its window (inside
@@ -237,6 +241,7 @@ def slots_probe(clinic: Clinic) -> tuple:
         .first()
     )
     Session.objects.filter(pk=session.pk).update(window_start=first, target_date=first, window_end=last)
+    PROBED.append(session.pk)
     url = f"/api/v1/sessions/{session.pk}/slots/?date_from={first}&date_to={last}"
     found = [0]
 
@@ -257,6 +262,39 @@ def bench_slots(big: Clinic, small: Clinic) -> tuple[dict, int, int]:
         row = paired(big_get, small_get, REPEAT * 4)
         transaction.set_rollback(True)
     return row, big_found(), small_found()
+
+
+def bench_self_booking(big: Clinic) -> tuple[dict, str]:
+    """SPEC §18: the patient's booking page (/p/<token>/book/, no login) for
+    one planned treatment session vs the staff's free-slot API for the same
+    session and the same two weeks, in the big clinic (the session's window
+    widened to those days by slots_probe, inside a transaction rolled
+    back). The page adds the link's checks, the cascade tried on each day,
+    the practitioners' names and the HTML of every time."""
+    from django.test import override_settings
+
+    from sessions import links
+
+    with transaction.atomic(), override_settings(PATIENT_LINK_RATE_PER_MINUTE=10**9):
+        Clinic.objects.filter(pk=big.pk).update(patients_may_book=True)
+        api_get, api_found = slots_probe(big)
+        session = Session.objects.select_related("clinic").get(pk=PROBED[-1])
+        path = links.self_book_url(session).split("://", 1)[-1].partition("/")[2]
+        patient_browser = Client()
+        shown = [0, 0]
+
+        def page_get():
+            answer = patient_browser.get(f"/{path}")
+            assert answer.status_code == 200, answer.content[:300]
+            shown[0] = answer.content.count(b'name="start"')
+            shown[1] = len(answer.content)
+
+        page_get(), api_get()
+        row = paired(page_get, api_get, REPEAT * 4)
+        transaction.set_rollback(True)
+    note = (f"one planned session, two weeks, {BIG:,}-session clinic: the patient's page ({shown[0]} times, "
+            f"{shown[1] // 1024} KiB of HTML) vs the staff free-slot API ({api_found()} slots as JSON)")
+    return row, note
 
 
 def bulk_csv(count: int, clinic: Clinic) -> str:
@@ -540,6 +578,7 @@ GOALS = {
     "patient_page": "queries constant (tested)",
     "agenda_page": "queries constant (tested)",
     "cohort_report": "≤ 3",
+    "self_booking_slots": "≤ 1.5",
 }
 
 
@@ -555,14 +594,14 @@ def only(name: str, began: float) -> int:
     """One path alone: its entry in results.json and its row of the table
     are replaced, with a line saying which run they come from; the others
     stay as the last full run wrote them."""
-    if name != "reminder_scan":
-        raise SystemExit(f"BENCH_ONLY: no such path alone: {name!r}")
+    if name not in ALONE:
+        raise SystemExit(f"BENCH_ONLY: no such path alone: {name!r} (one of {', '.join(ALONE)})")
     call_command("migrate", verbosity=0)
     notes: dict = {"machine": machine()}
     print(f"BENCH_ONLY={name} BENCH_SCALE={SCALE:g}: {BIG:,} sessions; {notes['machine']}", flush=True)
     big = clinic_of(BIG, notes)
     notes["autovacuum"] = vacuum()
-    found, note = reminder_scan(big)
+    found, note = ALONE[name](big)
     print(name, found, note, flush=True)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.pop("reminder_scan_composed", None)  # the old floor's second row; the floor composes now
@@ -573,15 +612,23 @@ def only(name: str, began: float) -> int:
     text = DOC.read_text()
     start, end = text.index(START_MARK), text.index(END_MARK)
     lines = [line for line in text[start:end].split("\n") if not line.startswith("| reminder_scan_composed |")]
-    lines = [row if line.startswith(f"| {name} |") else line for line in lines]
+    if any(line.startswith(f"| {name} |") for line in lines):
+        lines = [row if line.startswith(f"| {name} |") else line for line in lines]
+    else:  # a path new since the last full run: its row after the table's last
+        last = max(i for i, line in enumerate(lines) if line.startswith("| "))
+        lines.insert(last + 1, row)
     lines = [line for line in lines if not line.startswith(f"`{name}` alone:")]
     lines.append(f"`{name}` alone: run of {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC (`BENCH_ONLY={name}`, "
-                 f"`BENCH_SCALE={SCALE:g}`: a {BIG:,}-session clinic), medians of {REPEAT} turns, "
+                 f"`BENCH_SCALE={SCALE:g}`: a {BIG:,}-session clinic), medians of {TURNS[name]} turns, "
                  f"{time.perf_counter() - began:.0f} s in all; machine: {notes['machine']}. The other rows are "
                  "from the run above.\n")
     DOC.write_text(text[:start] + "\n".join(lines) + text[end:])
     print(f"wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
     return 0
+
+
+ALONE = {"reminder_scan": reminder_scan, "self_booking_slots": bench_self_booking}
+TURNS = {"reminder_scan": REPEAT, "self_booking_slots": REPEAT * 4}  # each path and its floor, in alternation
 
 
 def main() -> int:
@@ -645,6 +692,9 @@ def main() -> int:
 
     results["cohort_report"] = bench_cohort(notes)
     print("cohort", results["cohort_report"], flush=True)
+
+    results["self_booking_slots"], notes["self_booking_slots"] = bench_self_booking(big)
+    print("self-booking", results["self_booking_slots"], flush=True)
 
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     write_doc(results, notes, began)

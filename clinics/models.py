@@ -60,6 +60,9 @@ class Clinic(models.Model):
     cancel_cutoff_hours = models.PositiveSmallIntegerField(default=24, validators=[MaxValueValidator(24 * 30)])
     # Whether "time to book" emails carry a link to ask the clinic for a booking.
     patients_may_request_booking = models.BooleanField(default=True)
+    # Whether patients may pick a free time in a session's window themselves
+    # from an email's link (SPEC §18).
+    patients_may_book = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

@@ -8,7 +8,7 @@ from clinics import views as clinic_views
 from protocols import authoring_views
 from protocols import views as protocol_views
 from reports import views as report_views
-from sessions import calendar_feed, lot_views, outcome_views, patient_links, patient_views, settings_views
+from sessions import calendar_feed, lot_views, outcome_views, patient_links, patient_views, self_booking, settings_views
 from sessions import views as session_views
 from sessions.enrolments import views as enrolment_views
 
@@ -51,6 +51,8 @@ urlpatterns = [
     path("audit/export.csv", audit_views.audit_csv, name="audit_csv"),
     # For patients, from their emails: signed links, no login (SPEC §13).
     path("p/<str:token>/", patient_links.visit, name="patient_visit"),
+    path("p/<str:token>/book/", self_booking.book, name="patient_self_book"),
+    path("p/<str:token>/book/appointment.ics", self_booking.calendar, name="patient_self_book_ics"),
     path("u/<str:token>/", patient_links.unsubscribe, name="patient_unsubscribe"),
     path("u/<str:token>/one-click/", patient_links.unsubscribe_one_click, name="patient_unsubscribe_one_click"),
     path("reports/", report_views.cohort, name="report_cohort"),

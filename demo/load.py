@@ -138,7 +138,8 @@ def generate(
         clinic = set_up_clinic(name=f"Load clinic {slug}", slug=slug, timezone=timezone_name,
                                sender_email=f"{slug}@clinic.example")
         clinic.slot_minutes = 30
-        clinic.save(update_fields=["slot_minutes"])
+        clinic.patients_may_book = True  # `make load`'s patients book from their links
+        clinic.save(update_fields=["slot_minutes", "patients_may_book"])
         set_opening_hours(clinic=clinic, hours=[(d, dt.time(OPENS), dt.time(OPENS + HOURS_A_DAY))
                                                 for d in open_weekdays])
         rooms = Room.objects.bulk_create(Room(clinic=clinic, name=f"Room {n + 1}") for n in range(practitioners))

@@ -157,6 +157,7 @@ class ClinicForm(forms.ModelForm):
             "address",
             "cancel_cutoff_hours",
             "patients_may_request_booking",
+            "patients_may_book",
         )
 
     def clean_timezone(self):

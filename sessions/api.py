@@ -103,6 +103,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "practitioner",
             "room",
             "out_of_window",
+            "booked_by_patient",
             "missed_count",
             "completed_at",
             "notes",

@@ -91,6 +91,28 @@ def book_session(
     of ChangeReason; "other" when none is given)."""
     now = now_or(now)
     session = changing(session, by=by, role=Role.RECEPTION)
+    return book_locked(
+        session, start=start, practitioner=practitioner, room=room, override_reason=override_reason,
+        change_reason=change_reason, change_note=change_note, by=by, now=now,
+    )
+
+
+def book_locked(
+    session: Session,
+    *,
+    start: dt.datetime,
+    practitioner: User,
+    room: Room | None = None,
+    override_reason: str = "",
+    change_reason: str = "",
+    change_note: str = "",
+    by: User | None,
+    now: dt.datetime,
+) -> Session:
+    """book_session on a session the caller has locked, inside its
+    transaction. `by=None` is the patient's own booking from their link
+    (sessions/self_booking.py): it is marked `booked_by_patient`, and may
+    never leave the window."""
     if refusal := session.booking_refusal():
         raise Conflict(refusal)
     previous_start = session.start if session.status == SessionStatus.BOOKED else None
@@ -126,7 +148,7 @@ def book_session(
                     ]
                 }
             )
-        if not by.has_role(Role.CLINICIAN):
+        if by is None or not by.has_role(Role.CLINICIAN):
             raise PermissionDenied("Only a clinician or manager may book outside the window.")
     _check_free(session, start=start, end=end, practitioner=practitioner, room=room)
 
@@ -137,12 +159,15 @@ def book_session(
     session.out_of_window = not in_window
     # A new time is a new question to the patient (SPEC §13).
     session.patient_confirmed_at = session.rebook_requested_at = None
+    session.booked_by_patient = by is None
     session._history_user = by
     _save_booking(session)
     plan_booking_notice(session, previous_start=previous_start, now=now)
     if not in_window:
         Deviation.objects.create(session=session, kind=DeviationKind.OUT_OF_WINDOW, reason=override_reason, by=by, at=now)
-    if previous_start is not None and previous_start != start:
+    # A patient's move is in the session's history (booked_by_patient), not
+    # among the staff's booking changes, which name who made them.
+    if previous_start is not None and previous_start != start and by is not None:
         BookingChange.objects.create(
             clinic=session.clinic, session=session, kind=BookingChangeKind.REBOOKED, reason=change_reason,
             note=change_note, previous_start=previous_start, by=by, at=now,
@@ -152,7 +177,7 @@ def book_session(
     return session
 
 
-BOOKING_FIELDS = ("status", "start", "end", "practitioner", "room", "out_of_window")
+BOOKING_FIELDS = ("status", "start", "end", "practitioner", "room", "out_of_window", "booked_by_patient")
 
 
 def _save_booking(session: Session) -> None:
@@ -185,7 +210,7 @@ def _clear_booking(session: Session) -> None:
     session.status = SessionStatus.PLANNED
     session.start = session.end = None
     session.practitioner = session.room = None
-    session.out_of_window = False
+    session.out_of_window = session.booked_by_patient = False
     session.patient_confirmed_at = None
 
 

@@ -69,12 +69,17 @@ class ClinicSerializer(serializers.ModelSerializer):
             "address",
             "cancel_cutoff_hours",
             "patients_may_request_booking",
+            "patients_may_book",
         ]
         read_only_fields = ["id", "slug"]
         extra_kwargs = {
             "timezone": {"help_text": "IANA time zone, e.g. Europe/Berlin"},
             "patients_may_request_booking": {
                 "help_text": "Whether 'time to book' emails carry a link to ask the clinic for a booking."
+            },
+            "patients_may_book": {
+                "help_text": "Whether patients may pick a free time in the session's window themselves from "
+                "an email's link (/p/<token>/book/)."
             },
         }
 

@@ -28,6 +28,7 @@ CLINIC_SETTINGS = (
     "address",
     "cancel_cutoff_hours",
     "patients_may_request_booking",
+    "patients_may_book",
 )
 
 

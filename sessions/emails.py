@@ -25,7 +25,7 @@ from core.services import now as now_or
 from core.text import header_text
 
 from . import links
-from .models import NOTICE_KINDS, Reminder, ReminderKind, Session
+from .models import NOTICE_KINDS, Reminder, ReminderKind, Session, SessionStatus
 
 ICS_PRODID = "-//Regimen//Treatment reminders//EN"
 
@@ -219,6 +219,14 @@ def email_context(reminder: Reminder) -> dict:
         context["visit_url"] = links.visit_url(session)
     if reminder.kind in (ReminderKind.WINDOW_OPEN, ReminderKind.MISSED) and clinic.patients_may_request_booking:
         context["book_request_url"] = links.book_request_url(session)
+    if (
+        reminder.kind in (ReminderKind.WINDOW_OPEN, ReminderKind.MISSED, ReminderKind.CANCELLED)
+        and clinic.patients_may_book
+        and session.status == SessionStatus.PLANNED
+        and session.enrolment.status == "active"
+    ):
+        # Due and not booked: the patient may pick a time (SPEC §18).
+        context["self_book_url"] = links.self_book_url(session)
     context["unsubscribe_url"], context["one_click_unsubscribe_url"] = links.unsubscribe_urls(patient.pk)
     return context
 

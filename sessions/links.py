@@ -22,6 +22,7 @@ from .models import Session
 
 SALT = "regimen.patient-links"
 VISIT, BOOK, UNSUBSCRIBE = "visit", "book", "unsubscribe"
+SELF_BOOK = "self-book"  # the patient picks a time themselves (SPEC §18)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def read(token: str, *, now: dt.datetime) -> Link | None:
         link = Link(purpose=data["p"], subject_id=int(data["i"]), expires=data["e"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
-    if link.purpose not in (VISIT, BOOK, UNSUBSCRIBE):
+    if link.purpose not in (VISIT, BOOK, UNSUBSCRIBE, SELF_BOOK):
         return None
     if link.expires is not None and now.timestamp() >= link.expires:
         return None
@@ -93,6 +94,12 @@ def visit_url(session: Session) -> str:
 
 def book_request_url(session: Session) -> str:
     return link_url("patient_visit", _dumps(Link(BOOK, session.pk, window_expiry(session))))
+
+
+def self_book_url(session: Session) -> str:
+    """The page where the patient books or moves the session themselves,
+    good until the end of its window (sessions/self_booking.py)."""
+    return link_url("patient_self_book", _dumps(Link(SELF_BOOK, session.pk, window_expiry(session))))
 
 
 def unsubscribe_token(patient_id: int) -> str:

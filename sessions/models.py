@@ -81,6 +81,8 @@ class Session(models.Model):
     # booking clears the confirmation and the rebooking request.
     patient_confirmed_at = models.DateTimeField(null=True, blank=True)
     rebook_requested_at = models.DateTimeField(null=True, blank=True)
+    # The booking was made (or last moved) by the patient from their link (SPEC §18).
+    booked_by_patient = models.BooleanField(default=False)
     history = HistoricalRecords()
 
     class Meta:

@@ -170,6 +170,8 @@ def visit(request, token):
             "may_cancel": session.start is not None and may_cancel_online(session, now),
             "cancel_until": long_time(cancel_deadline(session), session.clinic.tz) if session.start else "",
             "ask_cancel": ask_cancel,
+            # SPEC §18: the page where the patient picks (or moves to) a time themselves.
+            "self_book_url": links.self_book_url(session) if session.clinic.patients_may_book and done != "cancelled" else "",
             "done": done,
             "error": error,
         }

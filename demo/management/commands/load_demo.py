@@ -267,6 +267,9 @@ class Demo:
 
     def build(self) -> Clinic:
         self.clinic = set_up_clinic(name=NAME, slug=SLUG, timezone=TIMEZONE, sender_email="desk@demo-clinic.example")
+        # The demo lets patients book their own visits from their emails (SPEC §18).
+        self.clinic.patients_may_book = True
+        self.clinic.save(update_fields=["patients_may_book"])
         self.tz = self.clinic.tz
         self.today = self.now.astimezone(self.tz).date()
         set_opening_hours(clinic=self.clinic, hours=HOURS)
