@@ -320,6 +320,11 @@ class BookSerializer(serializers.Serializer):
         help_text="When rebooking: why the old time is given up; kept and counted in the reports.",
     )
     change_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    later_bookings = serializers.ChoiceField(
+        [("release", "release"), ("keep", "keep")], required=False, default="",
+        help_text="When the move pushes later bookings out of their windows: `release` them (back to planned, "
+        "the patient told) or `keep` them (logged as deviations). Without it such a move is a 409 naming them.",
+    )
 
     def validate_start(self, value):
         return to_clinic_time(value, self.context["clinic"])
@@ -572,7 +577,8 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
         responses=SessionDetailSerializer,
         description="Book a planned session or rebook a booked one. The start's local date must lie in the "
         "window unless `override_reason` is given (clinician or manager). A practitioner, room or patient "
-        "already booked at that time is a 409.",
+        "already booked at that time is a 409, and so is a move that pushes later bookings out of their windows "
+        "(`later_sessions` names each) unless `later_bookings` says what to do with them.",
     )
     @action(detail=True, methods=["post"])
     def book(self, request, pk=None):
@@ -587,6 +593,7 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
                 override_reason=data["override_reason"],
                 change_reason=data["change_reason"],
                 change_note=data["change_note"],
+                later_bookings=data["later_bookings"],
                 by=request.user,
             )
         )

@@ -303,9 +303,12 @@ def book(request, pk):
                         room=data["room"],
                         override_reason=data.get("override_reason", ""),
                         change_reason=data["change_reason"],
+                        later_bookings=request.POST.get("later_bookings", ""),
                         by=request.user,
                     )
                 except SERVICE_ERRORS as error:
+                    if asking := _ask_about_later_bookings(request, session, error):
+                        return asking
                     add_service_errors(time_form, error)
                     messages.error(request, f"Not booked: {error_text(error)}")
                 else:
@@ -326,9 +329,12 @@ def book(request, pk):
                     practitioner=data["practitioner"],
                     room=data["room"],
                     change_reason=data["change_reason"],
+                    later_bookings=request.POST.get("later_bookings", ""),
                     by=request.user,
                 )
             except SERVICE_ERRORS as error:
+                if asking := _ask_about_later_bookings(request, session, error):
+                    return asking
                 messages.error(request, f"Not booked: {error_text(error)} Choose another slot.")
                 return redirect(reverse("session_book", args=[session.pk]) + "#slots")
             return _booked(request, booked)
@@ -369,6 +375,22 @@ def book(request, pk):
         "may_mark_no_show": not session.no_show_refusal(timezone.now()),
     }
     return render(request, "sessions/book.html", context)
+
+
+def _ask_about_later_bookings(request, session, error):
+    """The move would push later bookings out of their windows: ask, before
+    anything moves, whether to release them or keep them (the same question
+    as the API's `later_bookings`), re-posting the same form."""
+    later = getattr(error, "extra", {}).get("later_sessions")
+    if not later or request.POST.get("later_bookings"):
+        return None
+    for row in later:
+        row["start"] = dt.datetime.fromisoformat(row["start"])
+        row["window_start"] = dt.date.fromisoformat(row["window_start"])
+        row["window_end"] = dt.date.fromisoformat(row["window_end"])
+    posted = [(k, v) for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "later_bookings")]
+    context = {"nav": "patients", "session": session, "later": later, "posted": posted}
+    return render(request, "sessions/book_later.html", context)
 
 
 def _booked(request, session):

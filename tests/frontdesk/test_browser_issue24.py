@@ -1,0 +1,50 @@
+"""Issue 24's page forms in a real Chromium: the question before a move
+that pushes later bookings out of their windows, and the forms that only
+the API had."""
+
+import datetime as dt
+
+import pytest
+from playwright.sync_api import expect
+
+from sessions import services
+from sessions.models import Deviation, SessionStatus
+from tests.pages.conftest import browser_login, no_horizontal_scroll
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def at_ten(day: dt.date, tz) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(10, 0), tzinfo=tz)
+
+
+def test_the_booking_page_asks_before_a_move_pushes_a_later_booking_out(
+    live_server, new_page, enrolment, clinician, receptionist
+):
+    tz = enrolment.patient.clinic.tz
+    second, third = enrolment.sessions.get(sequence=2), enrolment.sessions.get(sequence=3)
+    services.book_session(session=second, start=at_ten(second.target_date, tz), practitioner=clinician,
+                          by=receptionist)
+    third.refresh_from_db()
+    services.book_session(session=third, start=at_ten(third.target_date, tz), practitioner=clinician,
+                          by=receptionist)
+    desk = browser_login(new_page(), live_server.url, receptionist)
+    desk.goto(f"{live_server.url}/sessions/{second.pk}/book/")
+    new_day = second.target_date + dt.timedelta(days=3)
+    desk.locator("#id_time-date").fill(new_day.isoformat())
+    desk.locator("#id_time-time").fill("11:00")
+    desk.locator("#id_time-practitioner").select_option(label=clinician.display_name)
+    desk.locator("#id_time-change_reason").select_option("clinic")
+    desk.get_by_role("button", name="Book this time").click()
+    expect(desk.locator(".later-bookings")).to_contain_text(f"Injection #{third.sequence}")
+    for width in (800, 390):
+        desk.set_viewport_size({"width": width, "height": 800})
+        desk.screenshot(path=f"/tmp/i24-later-{width}.png", full_page=True)
+        assert no_horizontal_scroll(desk)
+    second.refresh_from_db()
+    assert second.start == at_ten(second.target_date, tz)  # nothing moved yet
+    desk.get_by_role("button", name="Move and keep them").click()
+    expect(desk.locator(".message.success")).to_contain_text("Booked Injection #2")
+    third.refresh_from_db()
+    assert third.status == SessionStatus.BOOKED and third.out_of_window
+    assert Deviation.objects.filter(session=third, kind="out_of_window").exists()
