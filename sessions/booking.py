@@ -8,7 +8,7 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 
-from clinics.models import Role, Room, User
+from clinics.models import Absence, Role, Room, User
 from core.exceptions import Conflict, is_contention
 from core.services import now as now_or
 from core.services import workflow
@@ -43,6 +43,16 @@ def _check_slot(session: Session, *, start: dt.datetime, end: dt.datetime, now: 
     if not fits:
         raise ValidationError(
             {"start": [f"{local_start:%a %Y-%m-%d %H:%M}–{local_end:%H:%M} is outside the clinic's opening hours."]}
+        )
+
+
+def _check_present(practitioner: User, day: dt.date) -> None:
+    absence = Absence.objects.filter(practitioner=practitioner, first_day__lte=day, last_day__gte=day).first()
+    if absence is not None:
+        why = f" ({absence.reason})" if absence.reason else ""
+        raise ValidationError(
+            {"practitioner": [f"{practitioner.display_name} is absent from {absence.first_day:%Y-%m-%d} to "
+                              f"{absence.last_day:%Y-%m-%d}{why}."]}
         )
 
 
@@ -122,6 +132,7 @@ def book_session(
     except OverflowError:
         raise ValidationError({"start": ["This time is out of range."]}) from None
     _check_slot(session, start=start, end=end, now=now)
+    _check_present(practitioner, start.astimezone(session.clinic.tz).date())
 
     local_date = start.astimezone(session.clinic.tz).date()
     in_window = session.window_start <= local_date <= session.window_end

@@ -38,6 +38,9 @@ class ClinicSerializer(serializers.ModelSerializer):
     closures = ClosuresField(
         child=BoundedDateField(), required=False, max_length=1000, help_text="Dates the clinic is closed."
     )
+    closure_details = serializers.SerializerMethodField(
+        help_text="Each closure with its reason and whether it is a public holiday of `holiday_region`."
+    )
     slot_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
     reminder_offsets_hours = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_REMINDER_OFFSET_HOURS),
@@ -69,6 +72,8 @@ class ClinicSerializer(serializers.ModelSerializer):
             "address",
             "cancel_cutoff_hours",
             "patients_may_request_booking",
+            "holiday_region",
+            "closure_details",
         ]
         read_only_fields = ["id", "slug"]
         extra_kwargs = {
@@ -76,7 +81,16 @@ class ClinicSerializer(serializers.ModelSerializer):
             "patients_may_request_booking": {
                 "help_text": "Whether 'time to book' emails carry a link to ask the clinic for a booking."
             },
+            "holiday_region": {
+                "help_text": "A `holidays` region, e.g. DE or DE-BE: its public holidays of the next two years "
+                "become closures (kept up to date daily); removing one from `closures` reopens it for good."
+            },
         }
+
+    def get_closure_details(self, clinic) -> list[dict]:
+        return [
+            {"date": c.date.isoformat(), "reason": c.reason, "holiday": c.holiday} for c in clinic.closures.all()
+        ]
 
     def validate_reminder_offsets_hours(self, value):
         if len(set(value)) != len(value):

@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.db.models import BigIntegerField, Count, Func, Q, QuerySet
 
-from clinics.models import Clinic, User
+from clinics.models import Absence, Clinic, User
 from clinics.selectors import practitioners_of
 from core.services import now as now_or
 from patients.models import EnrolmentStatus
@@ -162,6 +162,16 @@ def free_slots(
             room_busy[room_id].append((start, end))
         if patient_id == session.patient_id:
             patient_busy.append((start, end))
+    # A practitioner's absence is a busy stretch over whole clinic-local days.
+    for absence in Absence.objects.filter(
+        practitioner_id__in=list(practitioner_busy), first_day__lte=last, last_day__gte=first
+    ):
+        practitioner_busy[absence.practitioner_id].append(
+            (
+                dt.datetime.combine(absence.first_day, dt.time.min, tzinfo=tz),
+                dt.datetime.combine(absence.last_day + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+            )
+        )
     hours: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for row in clinic.opening_hours.all():
         hours.setdefault(row.weekday, []).append((row.opens, row.closes))

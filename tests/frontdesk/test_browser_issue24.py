@@ -48,3 +48,24 @@ def test_the_booking_page_asks_before_a_move_pushes_a_later_booking_out(
     third.refresh_from_db()
     assert third.status == SessionStatus.BOOKED and third.out_of_window
     assert Deviation.objects.filter(session=third, kind="out_of_window").exists()
+
+
+def test_the_settings_page_sets_a_holiday_region_and_an_absence(live_server, new_page, manager, clinician):
+    page = browser_login(new_page(), live_server.url, manager)
+    page.goto(f"{live_server.url}/settings/")
+    page.get_by_label("Public holidays of").fill("DE-BE")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator(".message.success")).to_contain_text("saved")
+    expect(page.locator(".closure-list").first).to_contain_text("public holiday")
+    page.locator("#absence_practitioner").select_option(label=clinician.display_name)
+    today = dt.date.today()
+    page.locator("#absence_first_day").fill((today + dt.timedelta(days=40)).isoformat())
+    page.locator("#absence_last_day").fill((today + dt.timedelta(days=44)).isoformat())
+    page.locator("#absence_reason").fill("Congress")
+    page.get_by_role("button", name="Add absence").click()
+    expect(page.locator(".message.success")).to_contain_text(f"{clinician.display_name} is away")
+    for width in (800, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=f"/tmp/i24-settings-{width}.png", full_page=True)
+        # The page never scrolls sideways (the opening-hours grid may, in its own scroller, on a phone).
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
