@@ -5,6 +5,7 @@ the API had."""
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from sessions import services
@@ -58,7 +59,7 @@ def test_the_settings_page_sets_a_holiday_region_and_an_absence(live_server, new
     expect(page.locator(".message.success")).to_contain_text("saved")
     expect(page.locator(".closure-list").first).to_contain_text("public holiday")
     page.locator("#absence_practitioner").select_option(label=clinician.display_name)
-    today = dt.date.today()
+    today = timezone.localdate()
     page.locator("#absence_first_day").fill((today + dt.timedelta(days=40)).isoformat())
     page.locator("#absence_last_day").fill((today + dt.timedelta(days=44)).isoformat())
     page.locator("#absence_reason").fill("Congress")
