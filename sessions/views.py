@@ -24,6 +24,7 @@ from core.exceptions import Conflict
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, parse_date, safe_next, staff_page
 from core.timezones import at_local
 from patients.models import EnrolmentStatus
+from protocols.library import SEX_SPECIFIC_MEASURES
 from protocols.products import suggested_lot, usable_lots
 
 from . import agenda_grid, patient_selectors, selectors, services
@@ -456,21 +457,6 @@ def skip(request, pk):
 # --- Completion -----------------------------------------------------------------------------------
 
 
-def _reported_events(events) -> list[dict]:
-    """The adverse events filled in on the page (blank rows are left out)."""
-    return [
-        {
-            "description": e.cleaned_data["description"],
-            **({"severity": e.cleaned_data["severity"]} if e.cleaned_data["severity"] else {}),
-            **({"grade": e.cleaned_data["grade"]} if e.cleaned_data["grade"] else {}),
-            "serious": e.cleaned_data["serious"],
-            "related_to_treatment": e.cleaned_data["related_to_treatment"] or "unknown",
-        }
-        for e in events.forms
-        if e.cleaned_data and not e.is_blank()
-    ]
-
-
 def _show_completion_errors(form, events, error: ValidationError) -> None:
     """Put the service's messages where the clinician looks: outcome errors
     beside their measure, adverse-event errors above the events, the rest
@@ -503,7 +489,7 @@ def _complete_from_form(request, session: Session, form, events) -> bool:
             lot=data["lot"],
             product_form=data["product_form"],
             product_concentration=data["product_concentration"],
-            adverse_events=_reported_events(events),
+            adverse_events=[e.event() for e in events.forms if e.cleaned_data and not e.is_blank()],
         )
     except ValidationError as error:
         _show_completion_errors(form, events, error)
@@ -512,6 +498,14 @@ def _complete_from_form(request, session: Session, form, events) -> bool:
         form.add_error(None, error_text(error))
         return False
     return True
+
+
+def measure_applies(code: str, patient) -> bool:
+    """Whether the Complete page asks this patient for the measure: Norwood
+    only for men, Ludwig only for women (SEX_SPECIFIC_MEASURES); with the sex
+    unknown or "other", both are offered and neither is required."""
+    wanted = SEX_SPECIFIC_MEASURES.get(code)
+    return wanted is None or patient.sex not in SEX_SPECIFIC_MEASURES.values() or patient.sex == wanted
 
 
 @staff_page(Role.CLINICIAN)
@@ -523,11 +517,14 @@ def complete(request, pk):
     # Said before the form is filled in: a visit that has not started yet
     # shows the form locked, with the reason (pages offer no link to it).
     not_yet = session.completion_refusal(timezone.now())
-    lots = usable_lots(session.clinic, on=session.visit_date or clinic_today(session.clinic))
+    visit_day = session.visit_date or clinic_today(session.clinic)
+    lots = usable_lots(session.clinic, on=visit_day)
+    born = session.patient.date_of_birth
     form = CompleteForm(
         request.POST or None,
-        measures=list(session.step.measures.order_by("code")),
+        measures=[m for m in session.step.measures.order_by("code") if measure_applies(m.code, session.patient)],
         lots=lots,
+        age_years=visit_day.year - born.year - ((visit_day.month, visit_day.day) < (born.month, born.day)),
         initial={"lot": suggested_lot(lots, session.step.product or session.enrolment.protocol.product)},
     )
     events = AdverseEventFormSet(request.POST or None, prefix="ae")

@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from sessions import services
-from sessions.models import Deviation, SessionStatus
+from sessions.models import Deviation, SessionPhoto, SessionStatus
 from tests.pages.conftest import browser_login, no_horizontal_scroll
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -70,3 +70,71 @@ def test_the_settings_page_sets_a_holiday_region_and_an_absence(live_server, new
         page.screenshot(path=f"/tmp/i24-settings-{width}.png", full_page=True)
         # The page never scrolls sideways (the opening-hours grid may, in its own scroller, on a phone).
         assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
+
+
+def _fits(page, name: str) -> None:
+    for width in (800, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=f"/tmp/i24-{name}-{width}.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"), (
+            name, width)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_consent_and_a_photograph_on_the_patient_page(live_server, new_page, clinician, booked, tmp_path, settings):
+    import io
+
+    from PIL import Image
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    patient = booked.patient
+    page = browser_login(new_page(), live_server.url, clinician)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    page.get_by_text("Record or withdraw consent…").click()
+    page.locator("#consent_kind").select_option("photography")
+    page.get_by_label("Given").check()
+    page.locator("#consent_note").fill("Signed at the desk")
+    page.get_by_role("button", name="Record the statement").click()
+    expect(page.locator(".message.success")).to_contain_text("Photography consent given")
+    page.get_by_text("Add a photograph…").click()
+    page.locator("#photo_session").select_option(str(booked.pk))
+    page.locator("#photo_view").select_option("vertex")
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 150, 120)).save(buffer, "JPEG")
+    page.locator("#photo_image").set_input_files(
+        files=[{"name": "vertex.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}]
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".message.success")).to_contain_text("photograph was added")
+    page.get_by_text("Record or withdraw consent…").click()
+    page.get_by_text("Add a photograph…").click()
+    _fits(page, "patient")
+    assert SessionPhoto.objects.filter(patient=patient, view="vertex").count() == 1
+
+
+def test_the_manager_adds_a_lot_on_the_lots_page(live_server, new_page, manager, clinic):
+    from tests.factories import lot_of
+
+    product = lot_of(clinic).product
+    page = browser_login(new_page(), live_server.url, manager)
+    page.goto(f"{live_server.url}/lots/")
+    page.locator("#lot_product").select_option(str(product.pk))
+    page.locator("#lot_lot_number").fill("SEC-2027-09")
+    page.locator("#lot_received_on").fill("2026-11-30")
+    page.locator("#lot_expiry_date").fill("2027-11-30")
+    page.get_by_role("button", name="Add lot").click()
+    expect(page.locator(".message.success")).to_contain_text("Lot SEC-2027-09")
+    expect(page.locator("main table")).to_contain_text("SEC-2027-09")
+    _fits(page, "lots")
+
+
+def test_the_complete_page_shows_full_adverse_events_and_fits(live_server, new_page, clinician, booked):
+    import time_machine
+
+    with time_machine.travel(booked.start + dt.timedelta(minutes=5), tick=True):
+        page = browser_login(new_page(), live_server.url, clinician)
+        page.goto(f"{live_server.url}/sessions/{booked.pk}/complete/")
+        expect(page.locator("#id_ae-0-onset_date")).to_be_visible()
+        expect(page.locator("#id_ae-0-outcome")).to_be_visible()
+        expect(page.locator("#id_ae-0-action_taken")).to_be_visible()
+        _fits(page, "complete")
