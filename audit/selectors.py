@@ -18,7 +18,18 @@ def events_of(clinic: Clinic | None):
     return AuditEvent.objects.filter(clinic=clinic).select_related("user")
 
 
+def _staff(request):
+    from clinics.models import User
+
+    clinic = getattr(getattr(request, "user", None), "clinic", None)
+    return User.objects.filter(clinic=clinic).order_by("last_name", "first_name", "username")
+
+
 class AuditFilter(FilterSet):
+    # The page's filters, in words: a staff member by name, a patient by name, an action.
+    staff = filters.ModelChoiceFilter(field_name="user", queryset=_staff, label="Staff member", empty_label="Anyone")
+    patient_name = filters.CharFilter(method="by_patient_name", max_length=100, label="Patient name",
+                                      help_text="Entries about patients whose name matches")
     user = IdFilter(field_name="user_id", label="Staff member (id)", help_text="A staff member's id")
     username = filters.CharFilter(field_name="username", max_length=150, label="Username", help_text="Exact username (also failed logins)")
     action = filters.ChoiceFilter(choices=Action.choices, label="Action", empty_label="Any action")
@@ -42,6 +53,13 @@ class AuditFilter(FilterSet):
     def on_or_before(self, queryset, name, day):
         return queryset.filter(at__lt=at_local(day + dt.timedelta(days=1), dt.time(0), self._zone()))
 
+    def by_patient_name(self, queryset, name, text):
+        from patients.models import Patient
+        from patients.selectors import search_patients
+
+        found = search_patients(Patient.objects.filter(clinic=self.request.user.clinic), text)
+        return queryset.filter(patient_ref__in=list(found.values_list("pk", flat=True)[:500]))
+
     def _zone(self):
         return self.request.user.clinic.tz
 
@@ -50,7 +68,12 @@ class AuditFilter(FilterSet):
         form = super().form
         for name in ("date_from", "date_to"):
             form.fields[name].widget = forms.DateInput(attrs={"type": "date"})
+        form.fields["staff"].label_from_instance = lambda user: user.display_name
         return form
+
+
+# The filters the page shows (the API and the CSV take the id-based ones too).
+PAGE_FILTERS = ("staff", "patient_name", "action", "date_from", "date_to")
 
 
 CSV_COLUMNS = ["id", "at", "user_id", "username", "action", "object_type", "object_id", "patient_ref", "summary",
@@ -77,3 +100,113 @@ def csv_rows(events) -> Iterator[str]:
                 _cell(getattr(event, name)) for name in CSV_COLUMNS[3:]
             )]
         )
+
+
+# --- The log in words, for the manager's page (issue 24) ------------------------------------------
+
+VERBS = {
+    Action.VIEW: "Read",
+    Action.CREATE: "Added",
+    Action.CHANGE: "Changed",
+    Action.DELETE: "Deleted",
+    Action.EXPORT: "Exported",
+    Action.ERASE: "Erased",
+    Action.REPORT: "Read",
+}
+
+# Entries about no row of a model, named by what they were.
+NAMED_OBJECTS = {
+    "export.outcomes": "the outcomes CSV",
+    "report.cohort": "the cohort report",
+    "audit.auditevent": "the audit log CSV",
+}
+
+CORRECTED = "treatment_sessions.outcomemeasurement"
+
+
+def _noun(object_type: str) -> str:
+    from django.apps import apps
+
+    if object_type in NAMED_OBJECTS:
+        return NAMED_OBJECTS[object_type]
+    try:
+        noun = apps.get_model(object_type)._meta.verbose_name
+        return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+    except (LookupError, ValueError):
+        return object_type or "something"
+
+
+def _patient_names(clinic: Clinic | None, refs) -> dict[int, str]:
+    from patients.models import Patient
+
+    names = {}
+    for patient in Patient.objects.filter(clinic=clinic, pk__in=set(refs)).only("first_name", "last_name", "erased_at"):
+        names[patient.pk] = f"an erased patient (#{patient.pk})" if patient.erased_at else patient.full_name
+    return names
+
+
+def _correction_reasons(events) -> dict[int, str]:
+    """The reason given with each outcome correction: the history row the
+    correction wrote (same value id, same user, the same moment)."""
+    from sessions.models import OutcomeMeasurement
+
+    wanted = [e for e in events if e.action == Action.CHANGE and e.object_type == CORRECTED and e.object_id.isdigit()]
+    if not wanted:
+        return {}
+    rows = OutcomeMeasurement.history.filter(
+        id__in={int(e.object_id) for e in wanted}, history_type="~"
+    ).exclude(history_change_reason=None).values_list("id", "history_user_id", "history_date", "history_change_reason")
+    reasons = {}
+    for event in wanted:
+        near = [
+            (abs((at - event.at).total_seconds()), reason)
+            for pk, user_id, at, reason in rows
+            if pk == int(event.object_id) and user_id == event.user_id and abs((at - event.at).total_seconds()) < 60
+        ]
+        if near:
+            reasons[event.pk] = min(near)[1]
+    return reasons
+
+
+def describe(event: AuditEvent, names: dict[int, str]) -> str:
+    """One entry in words: "Read Hanna Weber's record", "Exported the outcomes CSV"."""
+    if event.action not in VERBS:
+        return event.get_action_display()  # logins, logouts, lockouts
+    verb = VERBS[event.action]
+    name = names.get(event.patient_ref) if event.patient_ref else None
+    if event.object_type == "patients.patient":
+        if name is None:
+            return f"{verb} a patient's record"
+        if event.action == Action.EXPORT:
+            return f"Exported {name}'s {'FHIR bundle' if 'FHIR' in event.summary else 'data'}"
+        if event.action == Action.CREATE:
+            return f"Added {name} as a patient"
+        if event.action == Action.ERASE:
+            return f"Erased {name}'s identifying data"
+        return f"{verb} {name}'s record"
+    if event.object_type == CORRECTED and event.action == Action.CHANGE:
+        return f"Corrected an outcome of {name}" if name else "Corrected an outcome"
+    noun = _noun(event.object_type)
+    return f"{verb} {noun} of {name}" if name else f"{verb} {noun}"
+
+
+def readable(events, clinic: Clinic | None) -> list[dict]:
+    """The page's rows: who, what in words, when, from where, and details
+    (the fields changed, a correction's reason)."""
+    events = list(events)
+    names = _patient_names(clinic, [e.patient_ref for e in events if e.patient_ref])
+    reasons = _correction_reasons(events)
+    rows = []
+    for event in events:
+        details = event.summary
+        rows.append(
+            {
+                "event": event,
+                "who": event.user.display_name if event.user_id and event.user else (event.username or "—"),
+                "what": describe(event, names),
+                "patient_name": names.get(event.patient_ref) if event.patient_ref else None,
+                "details": details,
+                "reason": reasons.get(event.pk, ""),
+            }
+        )
+    return rows

@@ -132,7 +132,6 @@ def patient_detail(request, pk):
 
 def _detail(request, patient, *, status=200, **forms):
     clinic = request.user.clinic
-    record_view(request, patient)
     today = clinic_today(clinic)
     now = timezone.now()
     enrolments = []
@@ -181,7 +180,9 @@ def _detail(request, patient, *, status=200, **forms):
         "consent_history": consents_of(patient),
         "photo_form": forms.get("photo_form") or PhotoForm(auto_id="photo_%s", patient=patient),
     }
-    return render(request, "patients/patient_detail.html", context, status=status)
+    response = render(request, "patients/patient_detail.html", context, status=status)
+    record_view(request, patient)  # once the page was built: only a successful read is logged
+    return response
 
 
 @require_POST

@@ -138,3 +138,15 @@ def test_the_complete_page_shows_full_adverse_events_and_fits(live_server, new_p
         expect(page.locator("#id_ae-0-outcome")).to_be_visible()
         expect(page.locator("#id_ae-0-action_taken")).to_be_visible()
         _fits(page, "complete")
+
+
+def test_the_manager_reads_the_audit_log_in_words(live_server, new_page, manager, receptionist, patient):
+    desk = browser_login(new_page(), live_server.url, receptionist)
+    desk.goto(f"{live_server.url}/patients/{patient.pk}/")
+    page = browser_login(new_page(), live_server.url, manager)
+    page.goto(f"{live_server.url}/audit/")
+    page.get_by_label("Staff member").select_option(label=receptionist.display_name)
+    page.get_by_label("Patient name").fill("weber")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.audit")).to_contain_text(f"Read {patient.full_name}'s record")
+    _fits(page, "audit")
