@@ -481,6 +481,7 @@ class ReminderFilter(FilterSet):
     status = filters.ChoiceFilter(choices=ReminderStatus.choices)
     kind = filters.ChoiceFilter(choices=ReminderKind.choices)
     session = IdFilter(field_name="session_id")
+    patient = IdFilter(field_name="session__patient_id", help_text="Only this patient's reminders.")
     date_from = IsoDateFilter(method="day_from", help_text="Clinic-local date of due_at, inclusive.")
     date_to = IsoDateFilter(method="day_to", help_text="Clinic-local date of due_at, inclusive.")
 

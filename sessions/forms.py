@@ -15,6 +15,7 @@ from protocols import instruments
 from protocols.models import Lot, Protocol, ValueType
 
 from .models import (
+    MOVE_LABELS,
     ActionTaken,
     AdverseEventOutcome,
     ChangeReason,
@@ -72,7 +73,7 @@ class CancelForm(forms.Form):
     note = forms.CharField(label="Note (optional)", required=False, max_length=500)
 
 
-REBOOK_REASONS = [("", "Choose why it moves"), *ChangeReason.choices]
+REBOOK_REASONS = [("", "Choose why it moves"), *((value, MOVE_LABELS[value]) for value in ChangeReason.values)]
 
 
 class SlotForm(forms.Form):

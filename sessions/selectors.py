@@ -19,6 +19,7 @@ from .models import (
     BookingChange,
     BookingChangeKind,
     ChangeReason,
+    PatientCancellation,
     Reminder,
     Session,
     SessionStatus,
@@ -52,14 +53,15 @@ def awaiting_results_q(now: dt.datetime) -> Q:
 
 def booking_change_counts(clinic: Clinic, *, since: dt.datetime) -> list[dict]:
     """Cancellations and rebookings since `since`, counted per kind and
-    reason (every reason listed, zeros too): one query."""
+    reason (every reason listed, zeros too), and the patients' own online
+    cancellations: two queries."""
     counts = {
         (row["kind"], row["reason"]): row["n"]
         for row in BookingChange.objects.filter(clinic=clinic, at__gte=since)
         .values("kind", "reason")
         .annotate(n=Count("id"))
     }
-    return [
+    rows = [
         {
             "reason": label,
             "code": code,
@@ -68,6 +70,10 @@ def booking_change_counts(clinic: Clinic, *, since: dt.datetime) -> list[dict]:
         }
         for code, label in ChangeReason.choices
     ]
+    # A patient's own cancellation from an email's link leaves no BookingChange (issue 24).
+    online = PatientCancellation.objects.filter(clinic=clinic, at__gte=since).count()
+    rows.append({"reason": "Patient cancelled online", "code": "online", "cancelled": online, "rebooked": 0})
+    return rows
 
 
 def session_list_of(clinic: Clinic | None) -> QuerySet[Session]:

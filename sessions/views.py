@@ -29,7 +29,16 @@ from protocols.products import suggested_lot, usable_lots
 
 from . import agenda_grid, patient_selectors, selectors, services
 from .forms import AdverseEventFormSet, BookTimeForm, CancelForm, CompleteForm, SkipForm, SlotForm
-from .models import OCCUPYING, AdverseEvent, ChangeReason, Reminder, ReminderStatus, Session, SessionStatus
+from .models import (
+    MOVE_LABELS,
+    OCCUPYING,
+    AdverseEvent,
+    ChangeReason,
+    Reminder,
+    ReminderStatus,
+    Session,
+    SessionStatus,
+)
 from .outbox import resend_reminder
 
 
@@ -279,7 +288,9 @@ def book(request, pk):
     session = _session_or_404(request, pk)
     allow_override = request.user.has_role(Role.CLINICIAN)
     today = clinic_today(clinic)
-    initial = {"date": max(session.window_start, today), "practitioner": session.practitioner_id}
+    # The treating clinician of the course first (issue 24), unless the booking names another.
+    treating = session.practitioner_id or session.enrolment.clinician_id
+    initial = {"date": max(session.window_start, today), "practitioner": treating}
     # From a free cell of the agenda grid (through the due list): that time.
     if (day := parse_date(request.GET.get("date"), None)) and request.GET.get("time"):
         initial.update(date=day, time=request.GET["time"][:5], practitioner=request.GET.get("practitioner"))
@@ -344,6 +355,9 @@ def book(request, pk):
     practitioner = None
     if request.GET.get("practitioner"):
         practitioner = next((p for p in practitioners if str(p.pk) == request.GET["practitioner"]), None)
+    elif "practitioner" not in request.GET:
+        # First shown: the treating clinician's slots; "Anyone" shows everyone's.
+        practitioner = next((p for p in practitioners if p.pk == treating), None)
     first_day = max(session.window_start, today)
     date_from = parse_date(request.GET.get("date"), first_day)
     date_from = max(date_from, first_day)
@@ -369,7 +383,7 @@ def book(request, pk):
         "skip_form": SkipForm(prefix="skip"),
         "cancel_form": CancelForm(prefix="cancel"),
         "change_reason": change_reason,
-        "change_reasons": ChangeReason.choices,
+        "change_reasons": [(value, MOVE_LABELS[value]) for value in ChangeReason.values],
         "allow_override": allow_override,
         "can_skip": request.user.has_role(Role.CLINICIAN),
         "may_complete": request.user.has_role(Role.CLINICIAN) and session.can_complete(timezone.now()),

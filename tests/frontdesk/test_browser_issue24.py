@@ -150,3 +150,17 @@ def test_the_manager_reads_the_audit_log_in_words(live_server, new_page, manager
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("table.audit")).to_contain_text(f"Read {patient.full_name}'s record")
     _fits(page, "audit")
+
+
+def test_my_day_opens_at_the_first_visit(live_server, new_page, enrolment, clinician, receptionist):
+    first = enrolment.sessions.get(sequence=1)
+    tz = first.clinic.tz
+    start = dt.datetime.combine(first.target_date, dt.time(16, 45), tzinfo=tz)
+    services.book_session(session=first, start=start, practitioner=clinician, by=receptionist)
+    page = browser_login(new_page(width=800, height=600), live_server.url, clinician)
+    page.goto(f"{live_server.url}/agenda/?view=grid&mine=1&date={first.target_date.isoformat()}")
+    cell = page.locator("td.booked").first
+    expect(cell).to_be_visible()
+    box = cell.bounding_box()
+    assert page.evaluate("window.scrollY") > 0
+    assert 0 <= box["y"] < 600, box
