@@ -77,7 +77,10 @@ def _fits(page, name: str) -> None:
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=f"/tmp/i24-{name}-{width}.png", full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"), (
-            name, width)
+            name, width, page.evaluate(
+                """[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right >
+                   document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+            ))
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
