@@ -54,11 +54,7 @@ class AuditFilter(FilterSet):
         return queryset.filter(at__lt=at_local(day + dt.timedelta(days=1), dt.time(0), self._zone()))
 
     def by_patient_name(self, queryset, name, text):
-        from patients.models import Patient
-        from patients.selectors import search_patients
-
-        found = search_patients(Patient.objects.filter(clinic=self.request.user.clinic), text)
-        return queryset.filter(patient_ref__in=list(found.values_list("pk", flat=True)[:500]))
+        return queryset.filter(patient_ref__in=list(LOOKUPS["patient_search"](self.request.user.clinic, text)))
 
     def _zone(self):
         return self.request.user.clinic.tz
@@ -104,6 +100,18 @@ def csv_rows(events) -> Iterator[str]:
 
 # --- The log in words, for the manager's page (issue 24) ------------------------------------------
 
+# The audit app sits below the patients and sessions (tests/test_layers.py):
+# they hand it what the page needs to put names and reasons to ids, from their
+# AppConfig.ready(). Until they do, entries read without them.
+LOOKUPS = {
+    # (clinic, ids) -> {id: the patient's name}
+    "patient_names": lambda clinic, ids: {},
+    # (clinic, text) -> ids of the patients whose name matches
+    "patient_search": lambda clinic, text: [],
+    # (events) -> {event id: the reason given with an outcome correction}
+    "correction_reasons": lambda events: {},
+}
+
 VERBS = {
     Action.VIEW: "Read",
     Action.CREATE: "Added",
@@ -136,38 +144,6 @@ def _noun(object_type: str) -> str:
         return object_type or "something"
 
 
-def _patient_names(clinic: Clinic | None, refs) -> dict[int, str]:
-    from patients.models import Patient
-
-    names = {}
-    for patient in Patient.objects.filter(clinic=clinic, pk__in=set(refs)).only("first_name", "last_name", "erased_at"):
-        names[patient.pk] = f"an erased patient (#{patient.pk})" if patient.erased_at else patient.full_name
-    return names
-
-
-def _correction_reasons(events) -> dict[int, str]:
-    """The reason given with each outcome correction: the history row the
-    correction wrote (same value id, same user, the same moment)."""
-    from sessions.models import OutcomeMeasurement
-
-    wanted = [e for e in events if e.action == Action.CHANGE and e.object_type == CORRECTED and e.object_id.isdigit()]
-    if not wanted:
-        return {}
-    rows = OutcomeMeasurement.history.filter(
-        id__in={int(e.object_id) for e in wanted}, history_type="~"
-    ).exclude(history_change_reason=None).values_list("id", "history_user_id", "history_date", "history_change_reason")
-    reasons = {}
-    for event in wanted:
-        near = [
-            (abs((at - event.at).total_seconds()), reason)
-            for pk, user_id, at, reason in rows
-            if pk == int(event.object_id) and user_id == event.user_id and abs((at - event.at).total_seconds()) < 60
-        ]
-        if near:
-            reasons[event.pk] = min(near)[1]
-    return reasons
-
-
 def describe(event: AuditEvent, names: dict[int, str]) -> str:
     """One entry in words: "Read Hanna Weber's record", "Exported the outcomes CSV"."""
     if event.action not in VERBS:
@@ -194,8 +170,8 @@ def readable(events, clinic: Clinic | None) -> list[dict]:
     """The page's rows: who, what in words, when, from where, and details
     (the fields changed, a correction's reason)."""
     events = list(events)
-    names = _patient_names(clinic, [e.patient_ref for e in events if e.patient_ref])
-    reasons = _correction_reasons(events)
+    names = LOOKUPS["patient_names"](clinic, {e.patient_ref for e in events if e.patient_ref})
+    reasons = LOOKUPS["correction_reasons"](events)
     rows = []
     for event in events:
         details = event.summary

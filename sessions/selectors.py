@@ -19,6 +19,7 @@ from .models import (
     BookingChange,
     BookingChangeKind,
     ChangeReason,
+    OutcomeMeasurement,
     PatientCancellation,
     Reminder,
     Session,
@@ -195,3 +196,30 @@ def free_slots(
         patient_busy=patient_busy,
         limit=limit,
     )
+
+
+def correction_reasons(events) -> dict[int, str]:
+    """For the audit log: the reason given with each outcome correction among
+    `events`, from the history row the correction wrote (the same value, the
+    same user, the same moment)."""
+    wanted = [
+        e for e in events
+        if e.action == "change" and e.object_type == "treatment_sessions.outcomemeasurement" and e.object_id.isdigit()
+    ]
+    if not wanted:
+        return {}
+    rows = list(
+        OutcomeMeasurement.history.filter(id__in={int(e.object_id) for e in wanted}, history_type="~")
+        .exclude(history_change_reason=None)
+        .values_list("id", "history_user_id", "history_date", "history_change_reason")
+    )
+    reasons = {}
+    for event in wanted:
+        near = [
+            (abs((at - event.at).total_seconds()), reason)
+            for pk, user_id, at, reason in rows
+            if pk == int(event.object_id) and user_id == event.user_id and abs((at - event.at).total_seconds()) < 60
+        ]
+        if near:
+            reasons[event.pk] = min(near)[1]
+    return reasons
