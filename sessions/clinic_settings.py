@@ -171,6 +171,7 @@ def booking_rows(sessions) -> list[dict]:
         {
             "session": s.pk,
             "patient": s.patient.full_name,
+            "phone": s.patient.phone,
             "step": s.step.name,
             "sequence": s.sequence,
             "start": s.start.astimezone(s.clinic.tz).isoformat(),

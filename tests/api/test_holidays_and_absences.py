@@ -68,7 +68,8 @@ def test_a_closure_meeting_bookings_names_the_patients_and_visits(client_as, man
     assert answer.status_code == 409
     assert "Hanna Weber, Injection #2 at 2026-03-16 10:00" in answer.json()["closures"][0]
     assert answer.json()["bookings"] == [
-        {"session": first_injection.pk, "patient": "Hanna Weber", "step": "Injection", "sequence": 2,
+        {"session": first_injection.pk, "patient": "Hanna Weber", "phone": first_injection.patient.phone,
+         "step": "Injection", "sequence": 2,
          "start": "2026-03-16T10:00:00+01:00", "rebook_url": f"/sessions/{first_injection.pk}/book/"}
     ]
     # The settings page says the same, with a link to rebook each.
