@@ -3,15 +3,16 @@
 (sessions/clinic_settings.py)."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from rest_framework import mixins, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role
-from core.api import BoundedDateField, JSONOnlyParser
+from clinics.models import MAX_REMINDER_OFFSET_HOURS, Absence, Clinic, Role
+from clinics.selectors import practitioners_of
+from core.api import BoundedDateField, ClinicRelatedField, ClinicViewSet, JSONOnlyParser
 from core.permissions import ClinicScoped
 
-from .clinic_settings import update_clinic
+from .clinic_settings import add_absence, update_clinic
 
 
 @extend_schema_field({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "example": "08:30"})
@@ -122,3 +123,30 @@ class ClinicView(ClinicScoped, APIView):
             closures=data.pop("closures", None),
         )
         return Response(ClinicSerializer(clinic).data)
+
+
+class AbsenceSerializer(serializers.ModelSerializer):
+    practitioner = ClinicRelatedField(scope=practitioners_of, help_text="A clinician or manager of the clinic.")
+    first_day = BoundedDateField()
+    last_day = BoundedDateField()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    class Meta:
+        model = Absence
+        fields = ["id", "practitioner", "first_day", "last_day", "reason"]
+        read_only_fields = ["id"]
+
+
+class AbsenceViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, ClinicViewSet):
+    """Practitioners' absences (issue 24): days the free-slot search offers
+    none of their slots. Everyone reads; the manager adds and removes them.
+    An absence over the practitioner's coming bookings is a 409 naming each."""
+
+    serializer_class = AbsenceSerializer
+    action_roles = {"create": Role.MANAGER, "destroy": Role.MANAGER}
+
+    def scoped_queryset(self, clinic):
+        return Absence.objects.filter(clinic=clinic).order_by("first_day", "id")
+
+    def perform_create(self, serializer):
+        serializer.instance = add_absence(clinic=self.clinic, by=self.request.user, **serializer.validated_data)

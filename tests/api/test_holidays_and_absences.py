@@ -118,3 +118,23 @@ def test_an_absence_over_bookings_is_refused_naming_them(manager, clinician, cli
     })
     assert bad.status_code == 400 and "last day" in bad.content.decode()
     assert not Absence.objects.exists()
+
+
+def test_absences_over_the_api(client_as, manager, receptionist, clinician, clinic, frozen, first_injection, outsider):
+    client = client_as(manager)
+    body = {"practitioner": clinician.pk, "first_day": "2026-03-16", "last_day": "2026-03-18", "reason": "Congress"}
+    assert client_as(receptionist).post("/api/v1/absences/", body, format="json").status_code == 403
+    created = client.post("/api/v1/absences/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert client_as(receptionist).get("/api/v1/absences/").json()["results"][0]["reason"] == "Congress"
+    assert client_as(outsider).get("/api/v1/absences/").json()["results"] == []
+    bad = client.post("/api/v1/absences/", {**body, "last_day": "2026-03-01"}, format="json")
+    assert bad.status_code == 400 and "last_day" in bad.json()
+    assert client.post("/api/v1/absences/", {**body, "practitioner": receptionist.pk},
+                       format="json").status_code == 400
+    book_session(session=first_injection, start=at(dt.date(2026, 3, 20), 10), practitioner=clinician, by=manager)
+    clash = client.post("/api/v1/absences/", {**body, "first_day": "2026-03-20", "last_day": "2026-03-20"},
+                        format="json")
+    assert clash.status_code == 409 and clash.json()["bookings"][0]["session"] == first_injection.pk
+    assert client.delete(f"/api/v1/absences/{created.json()['id']}/").status_code == 204
+    assert not Absence.objects.exists()
