@@ -19,7 +19,18 @@ def events_of(clinic: Clinic | None):
     return AuditEvent.objects.filter(clinic=clinic).select_related("user")
 
 
+def _staff(request):
+    from clinics.models import User
+
+    clinic = getattr(getattr(request, "user", None), "clinic", None)
+    return User.objects.filter(clinic=clinic).order_by("last_name", "first_name", "username")
+
+
 class AuditFilter(FilterSet):
+    # The page's filters, in words: a staff member by name, a patient by name, an action.
+    staff = filters.ModelChoiceFilter(field_name="user", queryset=_staff, label="Staff member", empty_label="Anyone")
+    patient_name = filters.CharFilter(method="by_patient_name", max_length=100, label="Patient name",
+                                      help_text="Entries about patients whose name matches")
     user = IdFilter(field_name="user_id", label="Staff member (id)", help_text="A staff member's id")
     username = filters.CharFilter(field_name="username", max_length=150, label="Username", help_text="Exact username (also failed logins)")
     action = filters.ChoiceFilter(choices=Action.choices, label="Action", empty_label="Any action")
@@ -43,6 +54,9 @@ class AuditFilter(FilterSet):
     def on_or_before(self, queryset, name, day):
         return queryset.filter(at__lt=at_local(day + dt.timedelta(days=1), dt.time(0), self._zone()))
 
+    def by_patient_name(self, queryset, name, text):
+        return queryset.filter(patient_ref__in=list(LOOKUPS["patient_search"](self.request.user.clinic, text)))
+
     def _zone(self):
         return self.request.user.clinic.tz
 
@@ -51,7 +65,12 @@ class AuditFilter(FilterSet):
         form = super().form
         for name in ("date_from", "date_to"):
             form.fields[name].widget = forms.DateInput(attrs={"type": "date"})
+        form.fields["staff"].label_from_instance = lambda user: user.display_name
         return form
+
+
+# The filters the page shows (the API and the CSV take the id-based ones too).
+PAGE_FILTERS = ("staff", "patient_name", "action", "date_from", "date_to")
 
 
 CSV_COLUMNS = ["id", "at", "user_id", "username", "action", "object_type", "object_id", "patient_ref", "summary",
@@ -72,3 +91,93 @@ def csv_rows(events) -> Iterator[str]:
                 csv_cell(getattr(event, name)) for name in CSV_COLUMNS[3:]
             )]
         )
+
+
+# --- The log in words, for the manager's page (issue 24) ------------------------------------------
+
+# The audit app sits below the patients and sessions (tests/test_layers.py):
+# they hand it what the page needs to put names and reasons to ids, from their
+# AppConfig.ready(). Until they do, entries read without them.
+LOOKUPS = {
+    # (clinic, ids) -> {id: the patient's name}
+    "patient_names": lambda clinic, ids: {},
+    # (clinic, text) -> ids of the patients whose name matches
+    "patient_search": lambda clinic, text: [],
+    # (events) -> {event id: the reason given with an outcome correction}
+    "correction_reasons": lambda events: {},
+}
+
+VERBS = {
+    Action.VIEW: "Read",
+    Action.CREATE: "Added",
+    Action.CHANGE: "Changed",
+    Action.DELETE: "Deleted",
+    Action.EXPORT: "Exported",
+    Action.ERASE: "Erased",
+    Action.REPORT: "Read",
+}
+
+# Entries about no row of a model, named by what they were.
+NAMED_OBJECTS = {
+    "export.outcomes": "the outcomes CSV",
+    "report.cohort": "the cohort report",
+    "audit.auditevent": "the audit log CSV",
+}
+
+CORRECTED = "treatment_sessions.outcomemeasurement"
+
+
+def _noun(object_type: str) -> str:
+    from django.apps import apps
+
+    if object_type in NAMED_OBJECTS:
+        return NAMED_OBJECTS[object_type]
+    try:
+        noun = apps.get_model(object_type)._meta.verbose_name
+        return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+    except (LookupError, ValueError):
+        return object_type or "something"
+
+
+def describe(event: AuditEvent, names: dict[int, str]) -> str:
+    """One entry in words: "Read Hanna Weber's record", "Exported the outcomes CSV"."""
+    if event.action not in VERBS:
+        return event.get_action_display()  # logins, logouts, lockouts
+    verb = VERBS[event.action]
+    name = names.get(event.patient_ref) if event.patient_ref else None
+    if event.object_type == "patients.patient":
+        if name is None:
+            return f"{verb} a patient's record"
+        if event.action == Action.EXPORT:
+            return f"Exported {name}'s {'FHIR bundle' if 'FHIR' in event.summary else 'data'}"
+        if event.action == Action.CREATE:
+            return f"Added {name} as a patient"
+        if event.action == Action.ERASE:
+            return f"Erased {name}'s identifying data"
+        return f"{verb} {name}'s record"
+    if event.object_type == CORRECTED and event.action == Action.CHANGE:
+        return f"Corrected an outcome of {name}" if name else "Corrected an outcome"
+    noun = _noun(event.object_type)
+    return f"{verb} {noun} of {name}" if name else f"{verb} {noun}"
+
+
+def readable(events, clinic: Clinic | None) -> list[dict]:
+    """The page's rows: who, what in words, when, from where, and details
+    (the fields changed, a correction's reason)."""
+    events = list(events)
+    names = LOOKUPS["patient_names"](clinic, {e.patient_ref for e in events if e.patient_ref})
+    reasons = LOOKUPS["correction_reasons"](events)
+    rows = []
+    for event in events:
+        details = event.summary
+        rows.append(
+            {
+                "event": event,
+                "who": event.user.display_name if event.user_id and event.user else (event.username or "—"),
+                "what": describe(event, names),
+                "patient_name": names.get(event.patient_ref) if event.patient_ref else None,
+                "details": details,
+                "reason": reasons.get(event.pk, ""),
+            }
+        )
+    return rows

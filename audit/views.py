@@ -7,7 +7,7 @@ from clinics.models import Role
 from core.pages import staff_page
 
 from .api import csv_response
-from .selectors import AuditFilter, events_of
+from .selectors import PAGE_FILTERS, AuditFilter, events_of, readable
 
 
 def _filtered(request):
@@ -21,10 +21,14 @@ def audit_log(request):
     page = Paginator(events, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    fields = [filters.form[name] for name in PAGE_FILTERS]
     return render(
         request,
         "audit/audit_log.html",
-        {"nav": "audit", "filters": filters, "page": page, "query": query.urlencode()},
+        {
+            "nav": "audit", "filters": filters, "fields": fields, "page": page, "query": query.urlencode(),
+            "rows": readable(page.object_list, request.user.clinic),
+        },
     )
 
 

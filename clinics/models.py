@@ -46,6 +46,24 @@ def default_reminder_offsets() -> list[int]:
     return [72, 24]
 
 
+def split_holiday_region(value: str) -> tuple[str, str | None]:
+    country, _, subdivision = value.partition("-")
+    return country, subdivision or None
+
+
+def validate_holiday_region(value: str) -> None:
+    import holidays
+
+    if not value:
+        return
+    country, subdivision = split_holiday_region(value)
+    supported = holidays.list_supported_countries()
+    if country not in supported or (subdivision is not None and subdivision not in supported[country]):
+        raise ValidationError(
+            f"{value!r} is not a holiday region: give a country code such as DE, or a country and region such as DE-BE."
+        )
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=200, validators=[single_line])
     slug = models.SlugField(max_length=60, unique=True)
@@ -63,6 +81,9 @@ class Clinic(models.Model):
     # Whether patients may pick a free time in a session's window themselves
     # from an email's link (SPEC §18).
     patients_may_book = models.BooleanField(default=False)
+    # A country or country-subdivision code of the `holidays` library
+    # ("DE", "DE-BE"): its public holidays become closures (issue 24).
+    holiday_region = models.CharField(max_length=12, blank=True, validators=[validate_holiday_region])
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -112,6 +133,9 @@ class Closure(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="closures")
     date = models.DateField()
     reason = models.CharField(max_length=200, blank=True, validators=[single_line])
+    # Made from the clinic's holiday region (kept up to date by beat); staff
+    # may reopen it, which is remembered as a HolidayReopening.
+    holiday = models.BooleanField(default=False)
     history = HistoricalRecords()
 
     class Meta:
@@ -120,6 +144,41 @@ class Closure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.clinic} closed {self.date}"
+
+
+class HolidayReopening(models.Model):
+    """A public holiday the clinic opens on after all: the holiday sync
+    leaves that date alone."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="holiday_reopenings")
+    date = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "date"], name="holiday_reopening_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.clinic} open on the holiday {self.date}"
+
+
+class Absence(models.Model):
+    """Days a practitioner does not treat (leave, a congress): the free-slot
+    search offers none of their slots, and booking them is refused."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="absences")
+    practitioner = models.ForeignKey("User", on_delete=models.CASCADE, related_name="absences")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    reason = models.CharField(max_length=200, blank=True, validators=[single_line])
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["first_day", "practitioner"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(first_day__lte=models.F("last_day")), name="absence_days_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner} absent {self.first_day}–{self.last_day}"
 
 
 class User(AbstractUser):

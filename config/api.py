@@ -29,7 +29,7 @@ from protocols.product_api import ProductViewSet
 from reports.api import CohortReportView, OutcomesExportView, PatientFhirView
 from sessions.adverse_event_api import AdverseEventViewSet
 from sessions.api import ReminderViewSet, SessionViewSet
-from sessions.clinic_api import ClinicView
+from sessions.clinic_api import AbsenceViewSet, ClinicView
 from sessions.enrolments.api import EnrolmentViewSet
 from sessions.lot_api import LotViewSet
 from sessions.outcome_api import OutcomeViewSet
@@ -104,6 +104,7 @@ router.register("protocols", ProtocolViewSet, basename="protocol")
 router.register("patients", PatientViewSet, basename="patient")
 router.register("practitioners", PractitionerViewSet, basename="practitioner")
 router.register("rooms", RoomViewSet, basename="room")
+router.register("absences", AbsenceViewSet, basename="absence")
 router.register("enrolments", EnrolmentViewSet, basename="enrolment")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("reminders", ReminderViewSet, basename="reminder")

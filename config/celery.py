@@ -23,3 +23,12 @@ def schedule_reminder_scan(sender: Celery, **kwargs) -> None:
     sender.add_periodic_task(
         every, sender.signature("sessions.scan_due_reminders"), name="scan due reminders", expires=every
     )
+
+
+@app.on_after_configure.connect
+def schedule_holiday_sync(sender: Celery, **kwargs) -> None:
+    """Once a day, each clinic's public holidays become closures (issue 24):
+    a new year's holidays appear well ahead, and a changed region is followed."""
+    sender.add_periodic_task(
+        24 * 3600, sender.signature("sessions.sync_holiday_closures"), name="sync holiday closures", expires=3600
+    )

@@ -13,15 +13,18 @@ class Conflict(Exception):
     """The request is well-formed but collides with the current state: a slot
     already taken, or a transition the object's state does not allow (409)."""
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, extra: dict | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        # What the caller needs to resolve the conflict, e.g. the later
+        # bookings a move would push out of their windows.
+        self.extra = extra or {}
 
     def as_data(self) -> dict:
         if self.field:
-            return {self.field: [self.message]}
-        return {"detail": self.message}
+            return {self.field: [self.message], **self.extra}
+        return {"detail": self.message, **self.extra}
 
 
 # PostgreSQL's deadlock_detected and serialization_failure: two transactions

@@ -58,7 +58,7 @@ def add_service_errors(form: Form, error: ValidationError | Conflict) -> None:
     """Put a service's ValidationError (or a Conflict naming a field) beside
     the form field it names; anything else becomes a form-wide error."""
     if isinstance(error, Conflict):
-        data = error.as_data()
+        data = {error.field or "detail": [error.message]}  # its `extra` is data for the page, not messages
     elif hasattr(error, "error_dict"):
         data = {field: [m for e in errors for m in e.messages] for field, errors in error.error_dict.items()}
     else:

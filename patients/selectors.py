@@ -97,3 +97,16 @@ def search_patients(patients: QuerySet[Patient], text: str) -> QuerySet[Patient]
             output_field=FloatField(),
         ),
     ).order_by("exact_record", F("closeness").desc(), "last_name", "first_name", "pk")
+
+
+def audit_patient_names(clinic, ids) -> dict[int, str]:
+    """The names the audit log shows for patient ids; an erased patient has none."""
+    names = {}
+    for patient in Patient.objects.filter(clinic=clinic, pk__in=set(ids)).only("first_name", "last_name", "erased_at"):
+        names[patient.pk] = f"an erased patient (#{patient.pk})" if patient.erased_at else patient.full_name
+    return names
+
+
+def audit_patient_search(clinic, text: str) -> list[int]:
+    """The audit log's patient-name filter: the patient search's matches."""
+    return list(search_patients(Patient.objects.filter(clinic=clinic), text).values_list("pk", flat=True)[:500])

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from clinics.models import Clinic, Role, User
 from core.services import model_update, require_role, workflow
@@ -81,9 +81,14 @@ def update_lot(*, lot: Lot, data: Mapping, by: User) -> Lot:
 
 
 def check_lot_for(lot: Lot, *, clinic_id: int, on: dt.date) -> None:
-    """A lot a session of `clinic_id` may use on `on`: the clinic's own, not expired."""
+    """A lot a session of `clinic_id` may use on `on`: the clinic's own,
+    received on or before that day, not expired."""
     if lot.product.clinic_id != clinic_id:
         raise ValidationError({"lot": [f"Unknown lot {lot.pk}."]})
+    if lot.received_on is not None and lot.received_on > on:
+        raise ValidationError(
+            {"lot": [f"Lot {lot.lot_number} was received on {lot.received_on.isoformat()}, after the visit on {on.isoformat()}."]}
+        )
     if lot.expired_on(on):
         raise ValidationError(
             {"lot": [f"Lot {lot.lot_number} expired on {lot.expiry_date.isoformat()}, before the visit on {on.isoformat()}."]}
@@ -91,9 +96,10 @@ def check_lot_for(lot: Lot, *, clinic_id: int, on: dt.date) -> None:
 
 
 def usable_lots(clinic: Clinic, *, on: dt.date) -> QuerySet[Lot]:
-    """The clinic's lots of active products not expired on `on`, first to expire first."""
+    """The clinic's lots of active products in stock and not expired on `on`, first to expire first."""
     return (
         Lot.objects.filter(product__clinic=clinic, product__active=True, expiry_date__gte=on)
+        .filter(Q(received_on__isnull=True) | Q(received_on__lte=on))
         .select_related("product")
         .order_by("expiry_date", "product__name", "lot_number")
     )

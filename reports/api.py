@@ -150,8 +150,10 @@ class CohortReportView(ClinicScoped, APIView):
         params = CohortFilterSerializer(data=request.query_params, context={"clinic": self.clinic})
         params.is_valid(raise_exception=True)
         report = cohort_report(self.clinic, today=clinic_today(self.clinic), **params.filters())
+        data = CohortReportSerializer(report).data
+        # Logged once the answer is built: a report that failed was not read.
         record(action=Action.REPORT, request=request, object_type="report.cohort", summary=request.get_full_path())
-        return Response(CohortReportSerializer(report).data)
+        return Response(data)
 
 
 class OutcomesExportView(ClinicScoped, APIView):

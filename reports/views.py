@@ -34,8 +34,13 @@ def _filters(request):
 def _report(request):
     clinic = request.user.clinic
     raw, filters, errors = _filters(request)
-    record(action=Action.REPORT, request=request, object_type="report.cohort", summary=request.get_full_path())
     return raw, errors, cohort_report(clinic, today=clinic_today(clinic), **filters)
+
+
+def _read(request) -> None:
+    """Logged once the report was made and its answer built: a report that
+    failed was not read."""
+    record(action=Action.REPORT, request=request, object_type="report.cohort", summary=request.get_full_path())
 
 
 def change_chart(measure) -> dict:
@@ -114,7 +119,9 @@ def cohort(request):
         "lots": Lot.objects.filter(product__clinic=clinic).select_related("product").order_by("-expiry_date"),
         "grades": [{"grade": g, "count": c, "percent": round(c / most * 100)} for g, c in grades.items()],
     }
-    return render(request, "reports/cohort.html", context)
+    response = render(request, "reports/cohort.html", context)
+    _read(request)
+    return response
 
 
 def report_lines(report) -> list[list]:
@@ -168,4 +175,5 @@ def cohort_csv(request):
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="cohort-report.csv"'
     response["Cache-Control"] = "no-store"
+    _read(request)
     return response

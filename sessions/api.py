@@ -329,6 +329,11 @@ class BookSerializer(serializers.Serializer):
         help_text="When rebooking: why the old time is given up; kept and counted in the reports.",
     )
     change_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    later_bookings = serializers.ChoiceField(
+        [("release", "release"), ("keep", "keep")], required=False, default="",
+        help_text="When the move pushes later bookings out of their windows: `release` them (back to planned, "
+        "the patient told) or `keep` them (logged as deviations). Without it such a move is a 409 naming them.",
+    )
 
     def validate_start(self, value):
         return to_clinic_time(value, self.context["clinic"])
@@ -488,6 +493,7 @@ class ReminderFilter(FilterSet):
     status = filters.ChoiceFilter(choices=ReminderStatus.choices)
     kind = filters.ChoiceFilter(choices=ReminderKind.choices)
     session = IdFilter(field_name="session_id")
+    patient = IdFilter(field_name="session__patient_id", help_text="Only this patient's reminders.")
     date_from = IsoDateFilter(method="day_from", help_text="Clinic-local date of due_at, inclusive.")
     date_to = IsoDateFilter(method="day_to", help_text="Clinic-local date of due_at, inclusive.")
 
@@ -584,7 +590,8 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
         responses=SessionDetailSerializer,
         description="Book a planned session or rebook a booked one. The start's local date must lie in the "
         "window unless `override_reason` is given (clinician or manager). A practitioner, room or patient "
-        "already booked at that time is a 409.",
+        "already booked at that time is a 409, and so is a move that pushes later bookings out of their windows "
+        "(`later_sessions` names each) unless `later_bookings` says what to do with them.",
     )
     @action(detail=True, methods=["post"])
     def book(self, request, pk=None):
@@ -599,6 +606,7 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
                 override_reason=data["override_reason"],
                 change_reason=data["change_reason"],
                 change_note=data["change_note"],
+                later_bookings=data["later_bookings"],
                 by=request.user,
             )
         )

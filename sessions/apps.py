@@ -7,3 +7,11 @@ class TreatmentSessionsConfig(AppConfig):
     # the first migration and must never change.
     label = "treatment_sessions"
     verbose_name = "Treatment sessions"
+
+    def ready(self):
+        from audit.selectors import LOOKUPS
+
+        from .selectors import correction_reasons
+
+        # The audit log shows why an outcome was corrected (issue 24).
+        LOOKUPS["correction_reasons"] = correction_reasons

@@ -8,7 +8,7 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 
-from clinics.models import Role, Room, User
+from clinics.models import Absence, Role, Room, User
 from core.exceptions import Conflict, is_contention
 from core.services import now as now_or
 from core.services import workflow
@@ -25,7 +25,7 @@ from .models import (
 )
 from .notices import plan_booking_notice, plan_cancel_notice
 from .reminders import add_missed_reminder
-from .workflows import changing, finish_if_done, recascade
+from .workflows import changing, finish_if_done, locked, recascade
 
 
 def _check_slot(session: Session, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
@@ -43,6 +43,16 @@ def _check_slot(session: Session, *, start: dt.datetime, end: dt.datetime, now: 
     if not fits:
         raise ValidationError(
             {"start": [f"{local_start:%a %Y-%m-%d %H:%M}–{local_end:%H:%M} is outside the clinic's opening hours."]}
+        )
+
+
+def _check_present(practitioner: User, day: dt.date) -> None:
+    absence = Absence.objects.filter(practitioner=practitioner, first_day__lte=day, last_day__gte=day).first()
+    if absence is not None:
+        why = f" ({absence.reason})" if absence.reason else ""
+        raise ValidationError(
+            {"practitioner": [f"{practitioner.display_name} is absent from {absence.first_day:%Y-%m-%d} to "
+                              f"{absence.last_day:%Y-%m-%d}{why}."]}
         )
 
 
@@ -83,17 +93,26 @@ def book_session(
     override_reason: str = "",
     change_reason: str = "",
     change_note: str = "",
+    later_bookings: str = "",
     by: User,
     now: dt.datetime | None = None,
 ) -> Session:
     """Book a planned session, or rebook a booked one, into [start, end).
     A rebooking keeps why the old time was given up (`change_reason`, one
-    of ChangeReason; "other" when none is given)."""
+    of ChangeReason; "other" when none is given).
+
+    When the new date pushes a later booking of the enrolment out of its
+    re-computed window, the caller must say what becomes of it
+    (`later_bookings`): "release" (back to planned, the patient told) or
+    "keep" (kept, logged as a deviation); without it the move is a Conflict
+    naming each such booking, and nothing changes."""
     now = now_or(now)
+    if later_bookings not in LATER_BOOKINGS:
+        raise ValidationError({"later_bookings": ['Say "release" or "keep".']})
     session = changing(session, by=by, role=Role.RECEPTION)
     return book_locked(
         session, start=start, practitioner=practitioner, room=room, override_reason=override_reason,
-        change_reason=change_reason, change_note=change_note, by=by, now=now,
+        change_reason=change_reason, change_note=change_note, later_bookings=later_bookings, by=by, now=now,
     )
 
 
@@ -106,6 +125,7 @@ def book_locked(
     override_reason: str = "",
     change_reason: str = "",
     change_note: str = "",
+    later_bookings: str = "",
     by: User | None,
     now: dt.datetime,
 ) -> Session:
@@ -115,7 +135,6 @@ def book_locked(
     never leave the window."""
     if refusal := session.booking_refusal():
         raise Conflict(refusal)
-    previous_start = session.start if session.status == SessionStatus.BOOKED else None
     change_reason = _change_reason(change_reason, "change_reason")
     if start.tzinfo is None:
         raise ValidationError({"start": ["A time zone is required."]})
@@ -135,6 +154,7 @@ def book_locked(
     except OverflowError:
         raise ValidationError({"start": ["This time is out of range."]}) from None
     _check_slot(session, start=start, end=end, now=now)
+    _check_present(practitioner, start.astimezone(session.clinic.tz).date())
 
     local_date = start.astimezone(session.clinic.tz).date()
     in_window = session.window_start <= local_date <= session.window_end
@@ -153,6 +173,7 @@ def book_locked(
     _check_free(session, start=start, end=end, practitioner=practitioner, room=room)
 
     previous_start = session.start if session.status == SessionStatus.BOOKED else None
+    in_window_before = _booked_in_window_after(session)
     session.status = SessionStatus.BOOKED
     session.start, session.end = start, end
     session.practitioner, session.room = practitioner, room
@@ -172,9 +193,79 @@ def book_locked(
             clinic=session.clinic, session=session, kind=BookingChangeKind.REBOOKED, reason=change_reason,
             note=change_note, previous_start=previous_start, by=by, at=now,
         )
-    recascade(session.enrolment, now=now, touched=[session.pk])
+    pushed_out = _pushed_out(session, before=in_window_before, now=now)
+    if pushed_out:
+        _settle_later_bookings(session, pushed_out, choice=later_bookings, by=by, now=now)
     session.refresh_from_db()
     return session
+
+
+LATER_BOOKINGS = ("", "release", "keep")
+
+
+def _booked_in_window_after(session: Session) -> set[int]:
+    return set(
+        Session.objects.filter(
+            enrolment_id=session.enrolment_id, sequence__gt=session.sequence,
+            status=SessionStatus.BOOKED, out_of_window=False,
+        ).values_list("pk", flat=True)
+    )
+
+
+def _pushed_out(session: Session, *, before: set[int], now: dt.datetime) -> list[Session]:
+    """Re-run the cascade; the later bookings that were inside their windows
+    before this change and are outside them now."""
+    recascade(session.enrolment, now=now, touched=[session.pk])
+    if not before:
+        return []
+    return list(
+        Session.objects.filter(pk__in=before, out_of_window=True)
+        .select_related("clinic", "enrolment", "patient", "step", "step__protocol")
+        .order_by("sequence")
+    )
+
+
+def later_booking_row(later: Session) -> dict:
+    local = later.start.astimezone(later.clinic.tz)
+    return {
+        "id": later.pk,
+        "step": later.step.name,
+        "sequence": later.sequence,
+        "start": local.isoformat(),
+        "date": local.date().isoformat(),
+        "window_start": later.window_start.isoformat(),
+        "window_end": later.window_end.isoformat(),
+    }
+
+
+def _settle_later_bookings(session: Session, pushed_out: list[Session], *, choice: str, by: User, now: dt.datetime):
+    moved_to = f"{session.step.name} #{session.sequence} moved to {session.start.astimezone(session.clinic.tz):%Y-%m-%d}"
+    if not choice:
+        names = "; ".join(
+            f"{s.step.name} #{s.sequence} on {s.start.astimezone(s.clinic.tz):%Y-%m-%d} (window now "
+            f"{s.window_start:%Y-%m-%d} to {s.window_end:%Y-%m-%d})"
+            for s in pushed_out
+        )
+        raise Conflict(
+            f"This move puts later bookings outside their windows: {names}. "
+            'Say whether to release them ("release") or keep them as deviations ("keep").',
+            field="later_bookings",
+            extra={"later_sessions": [later_booking_row(s) for s in pushed_out]},
+        )
+    for later in pushed_out:
+        if choice == "keep":
+            Deviation.objects.create(
+                session=later, kind=DeviationKind.OUT_OF_WINDOW, reason=f"Kept when {moved_to}.", by=by, at=now
+            )
+            continue
+        later = locked(later)
+        if later.status != SessionStatus.BOOKED:
+            continue
+        BookingChange.objects.create(
+            clinic=later.clinic, session=later, kind=BookingChangeKind.CANCELLED, reason=ChangeReason.CLINIC,
+            note=f"Released when {moved_to}.", previous_start=later.start, by=by, at=now,
+        )
+        give_up_booking(later, by=by, now=now)
 
 
 BOOKING_FIELDS = ("status", "start", "end", "practitioner", "room", "out_of_window", "booked_by_patient")

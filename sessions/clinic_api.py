@@ -3,15 +3,16 @@
 (sessions/clinic_settings.py)."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from rest_framework import mixins, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role
-from core.api import BoundedDateField, JSONOnlyParser
+from clinics.models import MAX_REMINDER_OFFSET_HOURS, Absence, Clinic, Role
+from clinics.selectors import practitioners_of
+from core.api import BoundedDateField, ClinicRelatedField, ClinicViewSet, JSONOnlyParser
 from core.permissions import ClinicScoped
 
-from .clinic_settings import update_clinic
+from .clinic_settings import add_absence, update_clinic
 
 
 @extend_schema_field({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "example": "08:30"})
@@ -37,6 +38,9 @@ class ClinicSerializer(serializers.ModelSerializer):
     opening_hours = OpeningHoursSerializer(many=True, required=False, max_length=70)
     closures = ClosuresField(
         child=BoundedDateField(), required=False, max_length=1000, help_text="Dates the clinic is closed."
+    )
+    closure_details = serializers.SerializerMethodField(
+        help_text="Each closure with its reason and whether it is a public holiday of `holiday_region`."
     )
     slot_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
     reminder_offsets_hours = serializers.ListField(
@@ -70,6 +74,8 @@ class ClinicSerializer(serializers.ModelSerializer):
             "cancel_cutoff_hours",
             "patients_may_request_booking",
             "patients_may_book",
+            "holiday_region",
+            "closure_details",
         ]
         read_only_fields = ["id", "slug"]
         extra_kwargs = {
@@ -81,7 +87,16 @@ class ClinicSerializer(serializers.ModelSerializer):
                 "help_text": "Whether patients may pick a free time in the session's window themselves from "
                 "an email's link (/p/<token>/book/)."
             },
+            "holiday_region": {
+                "help_text": "A `holidays` region, e.g. DE or DE-BE: its public holidays of the next two years "
+                "become closures (kept up to date daily); removing one from `closures` reopens it for good."
+            },
         }
+
+    def get_closure_details(self, clinic) -> list[dict]:
+        return [
+            {"date": c.date.isoformat(), "reason": c.reason, "holiday": c.holiday} for c in clinic.closures.all()
+        ]
 
     def validate_reminder_offsets_hours(self, value):
         if len(set(value)) != len(value):
@@ -113,3 +128,30 @@ class ClinicView(ClinicScoped, APIView):
             closures=data.pop("closures", None),
         )
         return Response(ClinicSerializer(clinic).data)
+
+
+class AbsenceSerializer(serializers.ModelSerializer):
+    practitioner = ClinicRelatedField(scope=practitioners_of, help_text="A clinician or manager of the clinic.")
+    first_day = BoundedDateField()
+    last_day = BoundedDateField()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    class Meta:
+        model = Absence
+        fields = ["id", "practitioner", "first_day", "last_day", "reason"]
+        read_only_fields = ["id"]
+
+
+class AbsenceViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, ClinicViewSet):
+    """Practitioners' absences (issue 24): days the free-slot search offers
+    none of their slots. Everyone reads; the manager adds and removes them.
+    An absence over the practitioner's coming bookings is a 409 naming each."""
+
+    serializer_class = AbsenceSerializer
+    action_roles = {"create": Role.MANAGER, "destroy": Role.MANAGER}
+
+    def scoped_queryset(self, clinic):
+        return Absence.objects.filter(clinic=clinic).order_by("first_day", "id")
+
+    def perform_create(self, serializer):
+        serializer.instance = add_absence(clinic=self.clinic, by=self.request.user, **serializer.validated_data)

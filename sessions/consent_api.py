@@ -7,6 +7,8 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from audit.log import record
+from audit.models import Action
 from core.api import BoundedDateField
 from patients.consents import consents_of, current_consents
 from patients.models import Consent, ConsentKind
@@ -58,6 +60,8 @@ class PatientConsentsMixin:
         if request.method == "POST":
             body = ConsentInputSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            change_consent(patient=patient, by=request.user, **body.validated_data)
+            consent = change_consent(patient=patient, by=request.user, **body.validated_data)
+            # Consent rows keep no history table: the change is audited here.
+            record(action=Action.CREATE, request=request, obj=consent, summary=f"consent {consent.kind}")
             return Response(ConsentsSerializer(self._consents(patient)).data, status=201)
         return Response(ConsentsSerializer(self._consents(patient)).data)

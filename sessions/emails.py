@@ -25,7 +25,18 @@ from core.services import now as now_or
 from core.text import header_text
 
 from . import links
-from .models import NOTICE_KINDS, Reminder, ReminderKind, Session, SessionStatus
+from .models import (
+    NOTICE_KINDS,
+    ONLINE_CANCELLATION_WORDING,
+    PATIENT_WORDING,
+    BookingChange,
+    BookingChangeKind,
+    PatientCancellation,
+    Reminder,
+    ReminderKind,
+    Session,
+    SessionStatus,
+)
 
 ICS_PRODID = "-//Regimen//Treatment reminders//EN"
 
@@ -217,6 +228,11 @@ def email_context(reminder: Reminder) -> dict:
         context["missed_when"] = long_time(missed, tz) if missed else ""
     if reminder.kind in (ReminderKind.BOOKED, ReminderKind.CONFIRMATION, ReminderKind.MOVED):
         context["visit_url"] = links.visit_url(session)
+    if reminder.kind == ReminderKind.CANCELLED:
+        context["cancel_reason"] = _cancel_reason(reminder)
+    if reminder.kind == ReminderKind.BOOKED and session.start is not None:
+        # A reminder sent inside the cut-off offers no online cancellation (issue 24).
+        context["cancel_closed"] = not _may_cancel_online(reminder)
     if reminder.kind in (ReminderKind.WINDOW_OPEN, ReminderKind.MISSED) and clinic.patients_may_request_booking:
         context["book_request_url"] = links.book_request_url(session)
     if (
@@ -229,6 +245,31 @@ def email_context(reminder: Reminder) -> dict:
         context["self_book_url"] = links.self_book_url(session)
     context["unsubscribe_url"], context["one_click_unsubscribe_url"] = links.unsubscribe_urls(patient.pk)
     return context
+
+
+def _cancel_reason(reminder: Reminder) -> str:
+    """Why the booking the notice is about was given up, in the patient's
+    words: the staff's reason, or the patient's own online cancellation."""
+    change = (
+        BookingChange.objects.filter(
+            session_id=reminder.session_id, kind=BookingChangeKind.CANCELLED, previous_start=reminder.event_start
+        )
+        .order_by("-at")
+        .first()
+    )
+    if change is not None:
+        return PATIENT_WORDING.get(change.reason, "")
+    if PatientCancellation.objects.filter(session_id=reminder.session_id, start=reminder.event_start).exists():
+        return ONLINE_CANCELLATION_WORDING
+    return ""
+
+
+def _may_cancel_online(reminder: Reminder) -> bool:
+    """Whether, when this reminder is due, the patient may still cancel from
+    the link (until `cancel_cutoff_hours` before the start, SPEC §13)."""
+    from .patient_responses import cancel_deadline
+
+    return max(reminder.due_at, now_or(None)) < cancel_deadline(reminder.session)
 
 
 def build_email(reminder: Reminder, *, now: dt.datetime | None = None) -> EmailMultiAlternatives:

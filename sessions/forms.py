@@ -1,6 +1,7 @@
 """Forms of the session pages. They parse and label the input; the rules
 live in sessions.services, whose errors are put back beside these fields."""
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
 
@@ -13,7 +14,17 @@ from core.timezones import localize
 from protocols import instruments
 from protocols.models import Lot, Protocol, ValueType
 
-from .models import ChangeReason, ProductForm, Relatedness, Severity
+from .models import (
+    MOVE_LABELS,
+    ActionTaken,
+    AdverseEventOutcome,
+    ChangeReason,
+    PhotoView,
+    ProductForm,
+    Relatedness,
+    SessionStatus,
+    Severity,
+)
 
 
 class LotChoice(forms.ModelChoiceField):
@@ -62,7 +73,7 @@ class CancelForm(forms.Form):
     note = forms.CharField(label="Note (optional)", required=False, max_length=500)
 
 
-REBOOK_REASONS = [("", "Choose why it moves"), *ChangeReason.choices]
+REBOOK_REASONS = [("", "Choose why it moves"), *((value, MOVE_LABELS[value]) for value in ChangeReason.values)]
 
 
 class SlotForm(forms.Form):
@@ -164,7 +175,7 @@ class CompleteForm(forms.Form):
 
     lot = LotChoice(
         label="Product lot", queryset=Lot.objects.none(), required=False, empty_label="—",
-        help_text="Required for a treatment; not expired on the visit's date.",
+        help_text="Required for a treatment; received on or before the visit's date and not expired on it.",
     )
     product_form = forms.ChoiceField(label="Product form", choices=[("", "—"), *ProductForm.choices], required=False)
     product_concentration = forms.CharField(label="Concentration", max_length=80, required=False)
@@ -176,8 +187,9 @@ class CompleteForm(forms.Form):
         help_text="Leave empty when every measure above is recorded.",
     )
 
-    def __init__(self, *args, measures, lots=None, **kwargs):
+    def __init__(self, *args, measures, lots=None, age_years: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.age_years = age_years
         if lots is not None:
             self.fields["lot"].queryset = lots
         self.measures = list(measures)
@@ -207,6 +219,11 @@ class CompleteForm(forms.Form):
             field.widget.attrs.update({"step": step, "min": f"{low:f}", "max": f"{high:f}"})
             fields[self.measure_field(measure.code)] = field
             if measure.code in instruments.SCORED_CODES:
+                # A scored instrument's total is never typed (SPEC §10): shown, read-only, as
+                # worked out from its items; a posted value is ignored (a disabled field).
+                field.disabled = True
+                field.widget.attrs["readonly"] = True
+                field.help_text = "Worked out from the items below; never typed in."
                 fields.update(self._add_items(measure.code))
         # The measures come first on the page.
         self.fields = {**fields, **self.fields}
@@ -273,6 +290,12 @@ class CompleteForm(forms.Form):
             self.scored_items[code] = instruments.items_from_paths(
                 {path: data[name] if self.is_filled(name) else None for name, path in paths.items()}
             )
+            # The total the items give, shown in the read-only field (the service scores them
+            # again, and names what is wrong with items that give none).
+            with contextlib.suppress(ValidationError, ValueError, TypeError):
+                self.initial[self.measure_field(code)] = instruments.score_items(
+                    code, self.scored_items[code], age_years=self.age_years
+                )
         for code, paths in self.item_paths.items():
             # A total typed in without its items: said here in the page's words (the service's
             # message lists the API's item keys).
@@ -325,6 +348,30 @@ class AdverseEventForm(forms.Form):
     related_to_treatment = forms.ChoiceField(
         label="Related to treatment", choices=Relatedness.choices, initial=Relatedness.UNKNOWN, required=False
     )
+    onset_date = forms.DateField(label="Onset", required=False, widget=date_input(),
+                                 help_text="Default: the visit's day.",
+                                 error_messages={"invalid": "Enter a date such as 2026-12-07."})
+    resolved_date = forms.DateField(label="Resolved", required=False, widget=date_input(),
+                                    error_messages={"invalid": "Enter a date such as 2026-12-07."})
+    outcome = forms.ChoiceField(label="Outcome", choices=AdverseEventOutcome.choices,
+                                initial=AdverseEventOutcome.UNKNOWN, required=False)
+    action_taken = forms.ChoiceField(label="Action taken", choices=ActionTaken.choices, initial=ActionTaken.NONE,
+                                     required=False)
+
+    def event(self) -> dict:
+        """The event as the completion service takes it (the API's keys)."""
+        data = self.cleaned_data
+        event = {
+            "description": data["description"],
+            "serious": data["serious"],
+            "related_to_treatment": data["related_to_treatment"] or Relatedness.UNKNOWN,
+            "outcome": data["outcome"] or AdverseEventOutcome.UNKNOWN,
+            "action_taken": data["action_taken"] or ActionTaken.NONE,
+        }
+        for key in ("severity", "grade", "onset_date", "resolved_date"):
+            if data.get(key):
+                event[key] = data[key]
+        return event
 
     def is_blank(self) -> bool:
         data = self.cleaned_data
@@ -342,3 +389,56 @@ class AdverseEventForm(forms.Form):
 
 
 AdverseEventFormSet = forms.formset_factory(AdverseEventForm, extra=2, max_num=20, validate_max=True)
+
+
+class PhotoForm(forms.Form):
+    """A photograph of one of the patient's visits, as the API's upload takes it."""
+
+    session = forms.ModelChoiceField(queryset=None, label="Visit", empty_label="Choose the visit",
+                                     error_messages={"required": "Choose the visit the photograph was taken at."})
+    view = forms.ChoiceField(label="View", choices=[("", "Choose the view"), *PhotoView.choices],
+                             error_messages={"required": "Choose the view."})
+    image = forms.FileField(label="Photograph", error_messages={"required": "Choose the photograph file.",
+                                                                "empty": "The file is empty."})
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["session"].queryset = (
+            patient.sessions.filter(status__in=(SessionStatus.BOOKED, SessionStatus.COMPLETED))
+            .select_related("step").order_by("sequence", "enrolment_id")
+        )
+        self.fields["session"].label_from_instance = lambda s: (
+            f"#{s.sequence} {s.step.name}, {(s.completed_at or s.start):%d %b %Y}"
+        )
+        self.fields["image"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp,image/tiff"
+
+    def clean_image(self):
+        from .photos import MAX_UPLOAD_BYTES
+
+        image = self.cleaned_data["image"]
+        if image.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(f"The image is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        return image
+
+
+class LotForm(forms.Form):
+    """A new lot of one of the clinic's products (manager), as the API takes it."""
+
+    product = forms.ModelChoiceField(queryset=None, label="Product", empty_label="Choose the product",
+                                     error_messages={"required": "Choose the product."})
+    lot_number = forms.CharField(label="Lot number", max_length=80, error_messages={"required": "Give the lot number."})
+    expiry_date = forms.DateField(label="Expires", widget=date_input(),
+                                  error_messages={"required": "Give the expiry date.",
+                                                  "invalid": "Enter a date such as 2027-06-30."})
+    received_on = forms.DateField(label="Received", required=False, widget=date_input(),
+                                  error_messages={"invalid": "Enter a date such as 2026-12-07."})
+    concentration = forms.DecimalField(label="Concentration", required=False, min_value=0, max_digits=12,
+                                       decimal_places=4)
+    concentration_unit = forms.CharField(label="Unit", max_length=40, required=False,
+                                         help_text="e.g. µg/mL protein, particles/mL")
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        from protocols.products import products_of
+
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = products_of(clinic).filter(active=True)

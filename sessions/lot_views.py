@@ -1,20 +1,50 @@
 """Staff pages for products and lots (SPEC §12): the clinic's lots, and a
 lot's recall list laid out for printing, with its CSV."""
 
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from core.pages import clinic_today, staff_page
-from protocols.products import lots_of
+from clinics.models import Role
+from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, staff_page
+from protocols.products import LOT_FIELDS, create_lot, lots_of
 
+from .forms import LotForm
 from .recall import recall_rows
 
 
 @staff_page()
 def lot_list(request):
+    return _lot_page(request)
+
+
+def _lot_page(request, *, form=None, status=200):
     clinic = request.user.clinic
     lots = lots_of(clinic)
-    context = {"nav": "lots", "lots": lots, "today": clinic_today(clinic)}
-    return render(request, "sessions/lot_list.html", context)
+    context = {
+        "nav": "lots", "lots": lots, "today": clinic_today(clinic),
+        "may_add": request.user.has_role(Role.MANAGER),
+        "lot_form": form or LotForm(clinic=clinic, auto_id="lot_%s"),
+    }
+    return render(request, "sessions/lot_list.html", context, status=status)
+
+
+@require_POST
+@staff_page(Role.MANAGER)
+def lot_add(request):
+    """Add a lot of one of the clinic's products, as POST /api/v1/lots/ does."""
+    form = LotForm(request.POST, clinic=request.user.clinic, auto_id="lot_%s")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            lot = create_lot(product=data["product"], data={f: data[f] for f in LOT_FIELDS if data.get(f) not in (None, "")},
+                             by=request.user)
+        except SERVICE_ERRORS as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Lot {lot.lot_number} of {lot.product.name} was added.")
+            return redirect("lot_list")
+    return _lot_page(request, form=form, status=400)
 
 
 @staff_page()

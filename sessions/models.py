@@ -489,6 +489,25 @@ class ChangeReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# Why a booking was cancelled, in the words of the email to the patient
+# (issue 24); "other" says nothing rather than something vague.
+PATIENT_WORDING = {
+    ChangeReason.PATIENT: "We cancelled it as you asked.",
+    ChangeReason.LATE: "We cancelled it because you let us know you cannot come.",
+    ChangeReason.CLINIC: "We are sorry: the clinic had to cancel it.",
+    ChangeReason.OTHER: "",
+}
+ONLINE_CANCELLATION_WORDING = "You cancelled it online."
+
+# A move is not a cancellation: the same reasons, in a move's words (issue 24).
+MOVE_LABELS = {
+    ChangeReason.PATIENT: "Patient asked to move it",
+    ChangeReason.LATE: "Patient asked at short notice",
+    ChangeReason.CLINIC: "Clinic moved it",
+    ChangeReason.OTHER: "Other",
+}
+
+
 class BookingChangeKind(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     REBOOKED = "rebooked", "Rebooked"

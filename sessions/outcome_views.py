@@ -22,6 +22,25 @@ class CorrectionForm(CompleteForm):
     reason = forms.CharField(label="Reason for the correction", max_length=REASON_MAX)
 
 
+def _current_values(measurement: OutcomeMeasurement) -> dict:
+    """The form filled with what is recorded now: the value, or a scored
+    instrument's items (its total is worked out from them)."""
+    code = measurement.measure.code
+    initial = {CompleteForm.measure_field(code): measurement.value}
+    items = measurement.items or {}
+    for name, path in CompleteForm(measures=[measurement.measure]).item_paths.get(code, {}).items():
+        node = items
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                node = None
+                break
+        if node is not None:
+            initial[name] = node
+    return initial
+
+
 @staff_page(Role.CLINICIAN)
 def outcome_correct(request, pk):
     measurement = get_object_or_404(
@@ -29,7 +48,9 @@ def outcome_correct(request, pk):
         pk=pk,
         session__clinic=request.user.clinic,
     )
-    form = CorrectionForm(request.POST or None, measures=[measurement.measure])
+    form = CorrectionForm(
+        request.POST or None, measures=[measurement.measure], initial=_current_values(measurement)
+    )
     if request.method == "POST" and form.is_valid():
         [outcome] = form.outcomes() or [{}]
         try:

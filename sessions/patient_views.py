@@ -6,24 +6,28 @@ page shows their courses and an edit re-plans their reminders."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from audit.log import record_view
+from audit.log import record, record_view
+from audit.models import Action
 from clinics.models import Role
-from core.pages import add_service_errors, clinic_today, staff_page
+from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, staff_page
 from patients import services
-from patients.consents import current_consents
-from patients.forms import PatientForm, PatientSearchForm
+from patients.consents import consents_of, current_consents
+from patients.forms import ConsentForm, PatientForm, PatientSearchForm
 from patients.models import ConsentKind, Patient
 from patients.selectors import search_patients
 
 from .charts import outcome_chart
 from .enrolments.forms import WithdrawForm
 from .enrolments.selectors import enrolments_of
+from .forms import PhotoForm
 from .models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionPhoto, SessionStatus
 from .outcomes import outcomes_by_enrolment
-from .patient_changes import update_patient
-from .photos import baseline_and_latest
+from .patient_changes import change_consent, update_patient
+from .photos import add_photo, baseline_and_latest
 
 
 @staff_page()
@@ -122,9 +126,12 @@ def _timeline_rows(enrolment, *, today, now):
 
 @staff_page()
 def patient_detail(request, pk):
+    patient = get_object_or_404(Patient, pk=pk, clinic=request.user.clinic)
+    return _detail(request, patient)
+
+
+def _detail(request, patient, *, status=200, **forms):
     clinic = request.user.clinic
-    patient = get_object_or_404(Patient, pk=pk, clinic=clinic)
-    record_view(request, patient)
     today = clinic_today(clinic)
     now = timezone.now()
     enrolments = []
@@ -169,5 +176,52 @@ def patient_detail(request, pk):
         "may_complete": request.user.has_role(Role.CLINICIAN),
         "may_correct": request.user.has_role(Role.CLINICIAN),
         "today": today,
+        "consent_form": forms.get("consent_form") or ConsentForm(auto_id="consent_%s"),
+        "consent_history": consents_of(patient),
+        "photo_form": forms.get("photo_form") or PhotoForm(auto_id="photo_%s", patient=patient),
     }
-    return render(request, "patients/patient_detail.html", context)
+    response = render(request, "patients/patient_detail.html", context, status=status)
+    record_view(request, patient)  # once the page was built: only a successful read is logged
+    return response
+
+
+@require_POST
+@staff_page()
+def patient_consent(request, pk):
+    """Record a consent statement (given or withdrawn), as POST /api/v1/patients/{id}/consents/ does."""
+    patient = get_object_or_404(Patient, pk=pk, clinic=request.user.clinic)
+    form = ConsentForm(request.POST, auto_id="consent_%s")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            consent = change_consent(patient=patient, kind=data["kind"], given=data["given"], on=data["on"],
+                                     note=data["note"], by=request.user)
+        except SERVICE_ERRORS as error:
+            add_service_errors(form, error)
+        else:
+            record(action=Action.CREATE, request=request, obj=consent, summary=f"consent {consent.kind}")
+            messages.success(
+                request, f"{consent.get_kind_display()} consent {'given' if consent.given else 'withdrawn'} on "
+                f"{consent.on:%d %b %Y}, recorded by {request.user.display_name}.",
+            )
+            return redirect(reverse("patient_detail", args=[patient.pk]) + "#consent")
+    return _detail(request, patient, status=400, consent_form=form)
+
+
+@require_POST
+@staff_page(Role.CLINICIAN)
+def patient_photo(request, pk):
+    """Upload a photograph of a visit, with the API's checks (photography consent, a real image, the size)."""
+    patient = get_object_or_404(Patient, pk=pk, clinic=request.user.clinic)
+    form = PhotoForm(request.POST, request.FILES, auto_id="photo_%s", patient=patient)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            photo = add_photo(session=data["session"], view=data["view"], data=data["image"].read(), by=request.user)
+        except SERVICE_ERRORS as error:
+            add_service_errors(form, error)
+        else:
+            record(action=Action.CREATE, request=request, obj=photo, summary=f"photo {photo.view}")
+            messages.success(request, f"The {photo.get_view_display().lower()} photograph was added.")
+            return redirect(reverse("patient_detail", args=[patient.pk]) + "#photos")
+    return _detail(request, patient, status=400, photo_form=form)

@@ -12,6 +12,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from audit.log import record
+from audit.models import Action
 from core.api import ClinicTimeField, ClinicViewSet, FilterSet, IdFilter
 from core.roles import Role
 
@@ -82,6 +84,7 @@ class SessionPhotosMixin:
         body.is_valid(raise_exception=True)
         data = body.validated_data
         photo = add_photo(session=session, view=data["view"], data=data["image"].read(), by=request.user)
+        record(action=Action.CREATE, request=request, obj=photo, summary=f"photo {photo.view}")
         return Response(PhotoSerializer(photos_of(self.clinic).get(pk=photo.pk)).data, status=201)
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.db.models import BigIntegerField, Count, Func, Q, QuerySet
 
-from clinics.models import Clinic, User
+from clinics.models import Absence, Clinic, User
 from clinics.selectors import practitioners_of
 from core.services import now as now_or
 from patients.models import EnrolmentStatus
@@ -19,6 +19,8 @@ from .models import (
     BookingChange,
     BookingChangeKind,
     ChangeReason,
+    OutcomeMeasurement,
+    PatientCancellation,
     Reminder,
     Session,
     SessionStatus,
@@ -52,14 +54,15 @@ def awaiting_results_q(now: dt.datetime) -> Q:
 
 def booking_change_counts(clinic: Clinic, *, since: dt.datetime) -> list[dict]:
     """Cancellations and rebookings since `since`, counted per kind and
-    reason (every reason listed, zeros too): one query."""
+    reason (every reason listed, zeros too), and the patients' own online
+    cancellations: two queries."""
     counts = {
         (row["kind"], row["reason"]): row["n"]
         for row in BookingChange.objects.filter(clinic=clinic, at__gte=since)
         .values("kind", "reason")
         .annotate(n=Count("id"))
     }
-    return [
+    rows = [
         {
             "reason": label,
             "code": code,
@@ -68,6 +71,10 @@ def booking_change_counts(clinic: Clinic, *, since: dt.datetime) -> list[dict]:
         }
         for code, label in ChangeReason.choices
     ]
+    # A patient's own cancellation from an email's link leaves no BookingChange (issue 24).
+    online = PatientCancellation.objects.filter(clinic=clinic, at__gte=since).count()
+    rows.append({"reason": "Patient cancelled online", "code": "online", "cancelled": online, "rebooked": 0})
+    return rows
 
 
 def session_list_of(clinic: Clinic | None) -> QuerySet[Session]:
@@ -151,6 +158,16 @@ def free_slots(
             room_busy[room_id].append((start, end))
         if patient_id == session.patient_id:
             patient_busy.append((start, end))
+    # A practitioner's absence is a busy stretch over whole clinic-local days.
+    for absence in Absence.objects.filter(
+        practitioner_id__in=list(practitioner_busy), first_day__lte=last, last_day__gte=first
+    ):
+        practitioner_busy[absence.practitioner_id].append(
+            (
+                dt.datetime.combine(absence.first_day, dt.time.min, tzinfo=tz),
+                dt.datetime.combine(absence.last_day + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+            )
+        )
     hours: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for row in clinic.opening_hours.all():
         hours.setdefault(row.weekday, []).append((row.opens, row.closes))
@@ -168,3 +185,30 @@ def free_slots(
         patient_busy=patient_busy,
         limit=limit,
     )
+
+
+def correction_reasons(events) -> dict[int, str]:
+    """For the audit log: the reason given with each outcome correction among
+    `events`, from the history row the correction wrote (the same value, the
+    same user, the same moment)."""
+    wanted = [
+        e for e in events
+        if e.action == "change" and e.object_type == "treatment_sessions.outcomemeasurement" and e.object_id.isdigit()
+    ]
+    if not wanted:
+        return {}
+    rows = list(
+        OutcomeMeasurement.history.filter(id__in={int(e.object_id) for e in wanted}, history_type="~")
+        .exclude(history_change_reason=None)
+        .values_list("id", "history_user_id", "history_date", "history_change_reason")
+    )
+    reasons = {}
+    for event in wanted:
+        near = [
+            (abs((at - event.at).total_seconds()), reason)
+            for pk, user_id, at, reason in rows
+            if pk == int(event.object_id) and user_id == event.user_id and abs((at - event.at).total_seconds()) < 60
+        ]
+        if near:
+            reasons[event.pk] = min(near)[1]
+    return reasons

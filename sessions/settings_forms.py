@@ -30,6 +30,11 @@ class ClinicSettingsForm(forms.Form):
         label="Reminders (hours before the visit)", required=False,
         help_text="Hours, separated by commas, e.g. 72, 24. Leave empty for no reminders.",
     )
+    holiday_region = forms.CharField(
+        label="Public holidays of", max_length=12, required=False,
+        help_text="A country, or country and region, e.g. DE-BE for Berlin: its holidays of the next two years "
+        "become closures. Leave empty for none.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,6 +54,7 @@ class ClinicSettingsForm(forms.Form):
             "name": clinic.name, "address": clinic.address, "phone": clinic.phone,
             "timezone": clinic.timezone, "slot_minutes": clinic.slot_minutes,
             "reminder_offsets": ", ".join(str(h) for h in clinic.reminder_offsets_hours or []),
+            "holiday_region": clinic.holiday_region,
         }
         seen: dict[int, int] = {}
         for interval in clinic.opening_hours.all():
@@ -101,6 +107,7 @@ class ClinicSettingsForm(forms.Form):
             "name": data["name"], "address": data["address"], "phone": data["phone"],
             "timezone": data["timezone"], "slot_minutes": data["slot_minutes"],
             "reminder_offsets_hours": data["reminder_offsets"],
+            "holiday_region": data["holiday_region"].strip().upper(),
         }
 
 
@@ -114,6 +121,26 @@ class ClosureForm(forms.Form):
         label="Close the clinic on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": "Choose the day to close.", "invalid": "Enter a date such as 2026-12-24."},
     )
+    reason = forms.CharField(label="Why (optional)", max_length=200, required=False)
+
+
+class AbsenceForm(forms.Form):
+    AUTO_ID = "absence_%s"
+
+    practitioner = forms.ModelChoiceField(queryset=None, label="Who", empty_label="Choose who",
+                                          error_messages={"required": "Choose who is away."})
+    first_day = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                error_messages={"required": "Give the first day.", "invalid": "Enter a date such as 2026-12-24."})
+    last_day = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                               error_messages={"required": "Give the last day.", "invalid": "Enter a date such as 2026-12-24."})
+    reason = forms.CharField(label="Why (optional)", max_length=200, required=False)
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        from clinics.selectors import practitioners_of
+
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = practitioners_of(clinic)
+        self.fields["practitioner"].label_from_instance = lambda user: user.display_name
 
 
 class RoomForm(forms.Form):

@@ -3,16 +3,18 @@ opening hours, closures, rooms and staff accounts. Settings go through
 `clinic_settings.update_clinic`, rooms and staff through `clinics.services`;
 a refusal is shown beside the field it concerns and changes nothing."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from clinics import services as clinic_services
-from clinics.models import Role, Room, User
+from clinics.models import Absence, Role, Room, User
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
 
-from .clinic_settings import update_clinic
-from .settings_forms import ClinicSettingsForm, ClosureForm, RoomForm, StaffForm
+from .clinic_settings import add_absence, update_clinic
+from .settings_forms import AbsenceForm, ClinicSettingsForm, ClosureForm, RoomForm, StaffForm
 
 
 def _page(request, *, status=200, **forms):
@@ -25,6 +27,9 @@ def _page(request, *, status=200, **forms):
         "room_form": forms.get("room_form") or RoomForm(auto_id=RoomForm.AUTO_ID),
         "staff_form": forms.get("staff_form") or StaffForm(auto_id=StaffForm.AUTO_ID),
         "closures": clinic.closures.filter(date__gte=clinic_today(clinic)),
+        "absence_form": forms.get("absence_form") or AbsenceForm(auto_id=AbsenceForm.AUTO_ID, clinic=clinic),
+        "absences": Absence.objects.filter(clinic=clinic, last_day__gte=clinic_today(clinic)).select_related("practitioner"),
+        "clashes": forms.get("clashes", []),
         "rooms": Room.objects.filter(clinic=clinic).order_by("-active", "name"),
         "staff": User.objects.filter(clinic=clinic).order_by("-is_active", "last_name", "first_name", "username"),
     }
@@ -65,14 +70,49 @@ def closures(request):
         removing = request.POST.get("action") == "remove"
         wanted = [d for d in days if d != day] if removing else sorted(set(days) | {day})
         try:
-            update_clinic(clinic=clinic, data={}, closures=wanted, by=request.user)
+            update_clinic(
+                clinic=clinic, data={}, closures=wanted, closure_reasons={day: form.cleaned_data["reason"]},
+                by=request.user,
+            )
         except SERVICE_ERRORS as error:
             # The workflow names its "closures" argument; on this form that is the date.
             form.add_error("date", error_text(error))
+            clashes = _clashes(error)
+            return _page(request, closure_form=form, clashes=clashes, status=400)
         else:
             messages.success(request, f"{'Reopened' if removing else 'Closed'} on {day:%a %d %b %Y}.")
             return redirect("clinic_settings")
     return _page(request, closure_form=form, status=400)
+
+
+def _clashes(error) -> list[dict]:
+    """The bookings a refused closure or absence meets, each with its rebook link."""
+    rows = getattr(error, "extra", {}).get("bookings", [])
+    return [{**row, "start": dt.datetime.fromisoformat(row["start"])} for row in rows]
+
+
+@require_POST
+@staff_page(Role.MANAGER)
+def absences(request):
+    clinic = request.user.clinic
+    if request.POST.get("action") == "remove":
+        absence_id = request.POST.get("absence", "")
+        if absence_id.isdigit() and Absence.objects.filter(clinic=clinic, pk=int(absence_id)).delete()[0]:
+            messages.success(request, "The absence was removed.")
+        return redirect("clinic_settings")
+    form = AbsenceForm(request.POST, auto_id=AbsenceForm.AUTO_ID, clinic=clinic)
+    if form.is_valid():
+        try:
+            absence = add_absence(clinic=clinic, by=request.user, **form.cleaned_data)
+        except SERVICE_ERRORS as error:
+            add_service_errors(form, error)
+            clashes = _clashes(error)
+            return _page(request, absence_form=form, clashes=clashes, status=400)
+        messages.success(
+            request, f"{absence.practitioner.display_name} is away {absence.first_day:%d %b} – {absence.last_day:%d %b %Y}."
+        )
+        return redirect("clinic_settings")
+    return _page(request, absence_form=form, status=400)
 
 
 @require_POST

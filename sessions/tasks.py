@@ -87,3 +87,19 @@ def send_reminder(reminder_id: int, claimed_at: str) -> str:
     outcome = outbox.send_one(reminder_id, claimed_at=dt.datetime.fromisoformat(claimed_at))
     task_log.info("reminder %s: %s", reminder_id, outcome)
     return outcome
+
+
+@shared_task(name="sessions.sync_holiday_closures", ignore_result=True)
+def sync_holiday_closures() -> dict:
+    """Daily (beat): each clinic's region's public holidays for the next two
+    years become closures; one clinic at a time, in its own transaction."""
+    from clinics.models import Clinic
+
+    from .clinic_settings import sync_holiday_closures as sync
+
+    left_open = {}
+    for clinic in Clinic.objects.exclude(holiday_region=""):
+        if booked := sync(clinic):
+            left_open[clinic.pk] = [f"{day:%Y-%m-%d}" for day in booked]
+            log.warning("clinic %s: holidays with bookings left open: %s", clinic.pk, left_open[clinic.pk])
+    return left_open

@@ -24,11 +24,21 @@ from core.exceptions import Conflict
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, parse_date, safe_next, staff_page
 from core.timezones import at_local
 from patients.models import EnrolmentStatus
+from protocols.library import SEX_SPECIFIC_MEASURES
 from protocols.products import suggested_lot, usable_lots
 
 from . import agenda_grid, patient_selectors, selectors, services
 from .forms import AdverseEventFormSet, BookTimeForm, CancelForm, CompleteForm, SkipForm, SlotForm
-from .models import OCCUPYING, AdverseEvent, ChangeReason, Reminder, ReminderStatus, Session, SessionStatus
+from .models import (
+    MOVE_LABELS,
+    OCCUPYING,
+    AdverseEvent,
+    ChangeReason,
+    Reminder,
+    ReminderStatus,
+    Session,
+    SessionStatus,
+)
 from .outbox import resend_reminder
 
 
@@ -278,7 +288,9 @@ def book(request, pk):
     session = _session_or_404(request, pk)
     allow_override = request.user.has_role(Role.CLINICIAN)
     today = clinic_today(clinic)
-    initial = {"date": max(session.window_start, today), "practitioner": session.practitioner_id}
+    # The treating clinician of the course first (issue 24), unless the booking names another.
+    treating = session.practitioner_id or session.enrolment.clinician_id
+    initial = {"date": max(session.window_start, today), "practitioner": treating}
     # From a free cell of the agenda grid (through the due list): that time.
     if (day := parse_date(request.GET.get("date"), None)) and request.GET.get("time"):
         initial.update(date=day, time=request.GET["time"][:5], practitioner=request.GET.get("practitioner"))
@@ -303,9 +315,12 @@ def book(request, pk):
                         room=data["room"],
                         override_reason=data.get("override_reason", ""),
                         change_reason=data["change_reason"],
+                        later_bookings=request.POST.get("later_bookings", ""),
                         by=request.user,
                     )
                 except SERVICE_ERRORS as error:
+                    if asking := _ask_about_later_bookings(request, session, error):
+                        return asking
                     add_service_errors(time_form, error)
                     messages.error(request, f"Not booked: {error_text(error)}")
                 else:
@@ -326,9 +341,12 @@ def book(request, pk):
                     practitioner=data["practitioner"],
                     room=data["room"],
                     change_reason=data["change_reason"],
+                    later_bookings=request.POST.get("later_bookings", ""),
                     by=request.user,
                 )
             except SERVICE_ERRORS as error:
+                if asking := _ask_about_later_bookings(request, session, error):
+                    return asking
                 messages.error(request, f"Not booked: {error_text(error)} Choose another slot.")
                 return redirect(reverse("session_book", args=[session.pk]) + "#slots")
             return _booked(request, booked)
@@ -337,6 +355,9 @@ def book(request, pk):
     practitioner = None
     if request.GET.get("practitioner"):
         practitioner = next((p for p in practitioners if str(p.pk) == request.GET["practitioner"]), None)
+    elif "practitioner" not in request.GET:
+        # First shown: the treating clinician's slots; "Anyone" shows everyone's.
+        practitioner = next((p for p in practitioners if p.pk == treating), None)
     first_day = max(session.window_start, today)
     date_from = parse_date(request.GET.get("date"), first_day)
     date_from = max(date_from, first_day)
@@ -362,13 +383,29 @@ def book(request, pk):
         "skip_form": SkipForm(prefix="skip"),
         "cancel_form": CancelForm(prefix="cancel"),
         "change_reason": change_reason,
-        "change_reasons": ChangeReason.choices,
+        "change_reasons": [(value, MOVE_LABELS[value]) for value in ChangeReason.values],
         "allow_override": allow_override,
         "can_skip": request.user.has_role(Role.CLINICIAN),
         "may_complete": request.user.has_role(Role.CLINICIAN) and session.can_complete(timezone.now()),
         "may_mark_no_show": not session.no_show_refusal(timezone.now()),
     }
     return render(request, "sessions/book.html", context)
+
+
+def _ask_about_later_bookings(request, session, error):
+    """The move would push later bookings out of their windows: ask, before
+    anything moves, whether to release them or keep them (the same question
+    as the API's `later_bookings`), re-posting the same form."""
+    later = getattr(error, "extra", {}).get("later_sessions")
+    if not later or request.POST.get("later_bookings"):
+        return None
+    for row in later:
+        row["start"] = dt.datetime.fromisoformat(row["start"])
+        row["window_start"] = dt.date.fromisoformat(row["window_start"])
+        row["window_end"] = dt.date.fromisoformat(row["window_end"])
+    posted = [(k, v) for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "later_bookings")]
+    context = {"nav": "patients", "session": session, "later": later, "posted": posted}
+    return render(request, "sessions/book_later.html", context)
 
 
 def _booked(request, session):
@@ -434,21 +471,6 @@ def skip(request, pk):
 # --- Completion -----------------------------------------------------------------------------------
 
 
-def _reported_events(events) -> list[dict]:
-    """The adverse events filled in on the page (blank rows are left out)."""
-    return [
-        {
-            "description": e.cleaned_data["description"],
-            **({"severity": e.cleaned_data["severity"]} if e.cleaned_data["severity"] else {}),
-            **({"grade": e.cleaned_data["grade"]} if e.cleaned_data["grade"] else {}),
-            "serious": e.cleaned_data["serious"],
-            "related_to_treatment": e.cleaned_data["related_to_treatment"] or "unknown",
-        }
-        for e in events.forms
-        if e.cleaned_data and not e.is_blank()
-    ]
-
-
 def _show_completion_errors(form, events, error: ValidationError) -> None:
     """Put the service's messages where the clinician looks: outcome errors
     beside their measure, adverse-event errors above the events, the rest
@@ -481,7 +503,7 @@ def _complete_from_form(request, session: Session, form, events) -> bool:
             lot=data["lot"],
             product_form=data["product_form"],
             product_concentration=data["product_concentration"],
-            adverse_events=_reported_events(events),
+            adverse_events=[e.event() for e in events.forms if e.cleaned_data and not e.is_blank()],
         )
     except ValidationError as error:
         _show_completion_errors(form, events, error)
@@ -490,6 +512,14 @@ def _complete_from_form(request, session: Session, form, events) -> bool:
         form.add_error(None, error_text(error))
         return False
     return True
+
+
+def measure_applies(code: str, patient) -> bool:
+    """Whether the Complete page asks this patient for the measure: Norwood
+    only for men, Ludwig only for women (SEX_SPECIFIC_MEASURES); with the sex
+    unknown or "other", both are offered and neither is required."""
+    wanted = SEX_SPECIFIC_MEASURES.get(code)
+    return wanted is None or patient.sex not in SEX_SPECIFIC_MEASURES.values() or patient.sex == wanted
 
 
 @staff_page(Role.CLINICIAN)
@@ -501,11 +531,14 @@ def complete(request, pk):
     # Said before the form is filled in: a visit that has not started yet
     # shows the form locked, with the reason (pages offer no link to it).
     not_yet = session.completion_refusal(timezone.now())
-    lots = usable_lots(session.clinic, on=session.visit_date or clinic_today(session.clinic))
+    visit_day = session.visit_date or clinic_today(session.clinic)
+    lots = usable_lots(session.clinic, on=visit_day)
+    born = session.patient.date_of_birth
     form = CompleteForm(
         request.POST or None,
-        measures=list(session.step.measures.order_by("code")),
+        measures=[m for m in session.step.measures.order_by("code") if measure_applies(m.code, session.patient)],
         lots=lots,
+        age_years=visit_day.year - born.year - ((visit_day.month, visit_day.day) < (born.month, born.day)),
         initial={"lot": suggested_lot(lots, session.step.product or session.enrolment.protocol.product)},
     )
     events = AdverseEventFormSet(request.POST or None, prefix="ae")

@@ -9,4 +9,11 @@ document.addEventListener("DOMContentLoaded", function () {
       el.style.width = parseFloat(el.dataset.width) + "%";
     }
   });
+  // "My day" opens at the first visit rather than at opening time (issue 24).
+  var grid = document.querySelector("[data-scroll-to-first]");
+  var first = grid && !window.location.hash && grid.querySelector("td.booked");
+  if (first) {
+    var row = first.closest("tr");
+    window.scrollTo({ top: Math.max(0, row.getBoundingClientRect().top + window.scrollY - 80) });
+  }
 });

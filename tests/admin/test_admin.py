@@ -311,6 +311,6 @@ def test_the_admin_refuses_a_zone_change_or_closure_that_would_move_bookings(cli
     closures = {**data, "closures-TOTAL_FORMS": "1", "closures-0-date": first.target_date.isoformat(),
                 "closures-0-reason": "Staff day"}
     response = client.post(f"/admin/clinics/clinic/{clinic.pk}/change/", closures)
-    assert response.status_code == 200 and "rebook them before closing" in response.content.decode()
+    assert response.status_code == 200 and "Rebook them (or call the patients) before closing" in response.content.decode()
     clinic.refresh_from_db()
     assert clinic.timezone == "Europe/Berlin" and not clinic.closures.exists()

@@ -30,6 +30,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from clinics.models import Absence
 from core.env import media_storage
 from sessions import services
 from sessions.adverse_events import report_adverse_event
@@ -134,6 +135,11 @@ TABLE = [
     Row("GET",   "/api/v1/practitioners/{id}/",                  401, 200, 200, 200, 404, obj="practitioner"),
     Row("GET",   "/api/v1/rooms/",                               401, 200, 200, 200, 200, note="other: its own (none)"),
     Row("GET",   "/api/v1/rooms/{id}/",                          401, 200, 200, 200, 404, obj="room"),
+    Row("GET",   "/api/v1/absences/",                            401, 200, 200, 200, 200, note="other: its own (none)"),
+    Row("POST",  "/api/v1/absences/",                            401, 403, 403, 201, 400,
+        body=lambda world: {"practitioner": world.users["clin"].pk, "first_day": "2026-06-01", "last_day": "2026-06-02"},
+        note="other: 400, our clinician's id is unknown to it"),
+    Row("DELETE", "/api/v1/absences/{id}/",                      401, 403, 403, 204, 404, obj="absence"),
     Row("GET",   "/api/v1/enrolments/",                          401, 200, 200, 200, 200, note="other: its own (none)"),
     Row("POST",  "/api/v1/enrolments/",                          401, 201, 201, 201, 400,
         body=_enrolment_body, note="other: 400, our patient and protocol ids are unknown to it"),
@@ -302,6 +308,9 @@ def world(clinic, other_clinic, receptionist, clinician, manager, outsider, sett
                 "patient": patient,
                 "practitioner": clinician,
                 "room": room,
+                "absence": Absence.objects.create(
+                    clinic=clinic, practitioner=clinician, first_day=dt.date(2026, 7, 1), last_day=dt.date(2026, 7, 2)
+                ),
                 "enrolment": enrolment,
                 "booked_now": baseline,
                 "booked_later": first,

@@ -184,7 +184,7 @@ def test_the_audit_page_is_the_managers(client, manager, receptionist, patient):
     login(client, manager)
     page = client.get("/audit/", {"patient": patient.pk})
     assert page.status_code == 200
-    assert "rita" in page.content.decode()
+    assert receptionist.display_name in page.content.decode()  # issue 24: names, not usernames
     csv = client.get("/audit/export.csv", {"action": "view"})
     assert b"rita" in b"".join(csv.streaming_content)
 

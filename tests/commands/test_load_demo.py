@@ -112,8 +112,10 @@ class TestTheDemoClinicOnAWednesdayMorning:
     def test_opening_hours_are_weekdays_8_to_18_and_saturday_9_to_13(self, hours):
         assert hours == {(d, dt.time(8), dt.time(18)) for d in range(5)} | {(5, dt.time(9), dt.time(13))}
 
-    def test_two_closures_lie_ahead(self, closures):
-        assert len(closures) == 2 and all(day > TODAY for day in closures)
+    def test_berlins_holidays_are_closures_and_the_clinic_has_a_phone_and_address(self, demo, closures):
+        assert demo.holiday_region == "DE-BE" and demo.phone and demo.address
+        assert all(day >= TODAY for day in closures)
+        assert {dt.date(TODAY.year + 1, 1, 1), dt.date(TODAY.year + 1, 3, 8)} <= set(closures)
 
     def test_two_rooms(self, demo):
         assert demo.rooms.count() == 2

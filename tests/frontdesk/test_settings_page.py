@@ -93,7 +93,9 @@ def test_closures_are_added_and_removed_and_a_booked_day_is_refused(manager, cli
     booked_day = booked.start.astimezone(clinic.tz).date()
     refused = page.post(reverse("settings_closures"), {"date": booked_day.isoformat(), "action": "add"})
     assert refused.status_code == 400
-    assert f"Sessions are booked on {booked_day:%Y-%m-%d}" in refused.content.decode()
+    # Issue 24: the refusal names the patient and visit, with a link to rebook it.
+    assert f"{booked.patient.full_name}, {booked.step.name} #1 at {booked_day:%Y-%m-%d}" in refused.content.decode()
+    assert f'href="/sessions/{booked.pk}/book/"' in refused.content.decode()
     assert list(clinic.closures.values_list("date", flat=True)) == [free_day]
     page.post(reverse("settings_closures"), {"date": free_day.isoformat(), "action": "remove"})
     assert not clinic.closures.exists()

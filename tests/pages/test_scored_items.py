@@ -177,20 +177,21 @@ def test_an_item_out_of_range_is_refused_beside_it(doc, assessment):
     assert unchanged(assessment)
 
 
-def test_a_typed_value_and_items_together_are_refused(doc, assessment):
-    response = post(doc, assessment, measure_scorad="51.5", **SCORAD_POST)
-    assert response.status_code == 200
-    assert response.context["form"].errors["items_scorad"] == ["SCORAD: give the value or the items, not both."]
-    assert "SCORAD: give the value or the items, not both." in response.content.decode()
-    assert unchanged(assessment)
+def test_a_posted_total_is_ignored_and_the_items_decide(doc, assessment):
+    """Issue 24: the total is read-only on the page (a disabled field), so a
+    value posted anyway never reaches the service; the items give 51.5."""
+    response = post(doc, assessment, measure_scorad="12", **SCORAD_POST)
+    assert response.status_code == 302
+    assert OutcomeMeasurement.objects.get(session=assessment, measure__code="scorad").value == Decimal("51.5")
 
 
-def test_a_typed_in_score_is_refused_beside_it(doc, assessment):
+def test_a_posted_total_without_items_records_nothing(doc, assessment):
     response = post(doc, assessment, measure_scorad="40")
     assert response.status_code == 200
-    assert response.context["form"].errors["measure_scorad"] == [
-        "SCORAD is worked out from its items: fill them in under “Score SCORAD from items” instead of typing a total."
+    assert response.context["form"].errors["__all__"] == [
+        "This visit records SCORAD: enter the results, or say why they were not recorded."
     ]
+    assert 'value="40"' not in response.content.decode()
     assert unchanged(assessment)
 
 

@@ -216,7 +216,7 @@ def test_a_reminder_that_just_fell_due_survives_a_replan(hair_course, receptioni
     with clock("2026-03-17T09:00:30+00:00"):
         services.book_session(
             session=baseline, start=utc(2026, 3, 17, 10, 0), practitioner=clinician, by=clinician,
-            override_reason="Baseline was missed",
+            override_reason="Baseline was missed", later_bookings="keep",  # issue 24: the booking is kept
         )
     injection.refresh_from_db()
     assert (injection.window_start, injection.out_of_window) == (dt.date(2026, 3, 31), True)  # it did move

@@ -66,10 +66,11 @@ def test_the_cascade_through_the_services(patient, hair_protocol, receptionist, 
     def at(when):
         return time_machine.travel(dt.datetime.fromisoformat(when), tick=False)
 
-    def book(session, start, when="2026-02-20T09:00:00+00:00"):
+    def book(session, start, when="2026-02-20T09:00:00+00:00", **answer):
         with at(when):
             return services.book_session(
-                session=session, start=dt.datetime.fromisoformat(start), practitioner=clinician, by=receptionist
+                session=session, start=dt.datetime.fromisoformat(start), practitioner=clinician, by=receptionist,
+                **answer,
             )
 
     def state():
@@ -105,7 +106,8 @@ def test_the_cascade_through_the_services(patient, hair_protocol, receptionist, 
     assert state()[2:4] == [("skipped", "2026-04-08", False), ("planned", "2026-04-22", False)]
 
     book(s5, "2026-05-08T10:00:00+02:00", when="2026-04-10T09:00:00+00:00")
-    book(s4, "2026-05-04T10:00:00+02:00", when="2026-04-10T09:00:00+00:00")
+    # #5's booking falls out of its window: kept, as a deviation (issue 24: the move must say so).
+    book(s4, "2026-05-04T10:00:00+02:00", when="2026-04-10T09:00:00+00:00", later_bookings="keep")
     assert state()[3:6] == [
         ("booked", "2026-04-22", False),
         ("booked", "2026-05-18", True),  # its 05-08 booking is before its new window
@@ -122,4 +124,7 @@ def test_the_cascade_through_the_services(patient, hair_protocol, receptionist, 
     assert sorted(Deviation.objects.filter(session=s3).values_list("kind", flat=True)) == [
         DeviationKind.NO_SHOW, DeviationKind.SKIPPED,
     ]
-    assert not Deviation.objects.filter(session__in=[s4, s5]).exists()
+    assert not Deviation.objects.filter(session=s4).exists()
+    # Kept when #4 moved: one deviation on #5, saying so (issue 24).
+    [kept] = Deviation.objects.filter(session=s5)
+    assert kept.kind == DeviationKind.OUT_OF_WINDOW and kept.reason.startswith("Kept when Injection #4 moved")

@@ -34,6 +34,7 @@ from protocols.library import SEX_SPECIFIC_MEASURES
 from protocols.models import Lot, Product, ProductKind, Protocol, SourceTissue, StepKind, ValueType
 from protocols.services import set_up_clinic
 from sessions import services
+from sessions.clinic_settings import sync_holiday_closures
 from sessions.enrolments import workable
 from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 
@@ -45,14 +46,10 @@ PASSWORD = "regimen-demo"
 
 HOURS = [(weekday, dt.time(8), dt.time(18)) for weekday in range(5)] + [(5, dt.time(9), dt.time(13))]
 
-# Fixed-date German public holidays; the next two become closures.
-HOLIDAYS = [
-    (1, 1, "New Year's Day"),
-    (5, 1, "Labour Day"),
-    (10, 3, "Day of German Unity"),
-    (12, 25, "Christmas Day"),
-    (12, 26, "Second Day of Christmas"),
-]
+# Berlin's public holidays (the `holidays` library) are the demo's closures.
+HOLIDAY_REGION = "DE-BE"
+PHONE = "+49 30 5550 1000"
+ADDRESS = "Friedrichstraße 100, 10117 Berlin"
 
 # username, role, first name, last name
 STAFF = [
@@ -340,15 +337,12 @@ class Demo:
         return self.clinic
 
     def add_closures(self) -> set[dt.date]:
-        upcoming = sorted(
-            (dt.date(year, month, day), reason)
-            for year in (self.today.year, self.today.year + 1)
-            for month, day, reason in HOLIDAYS
-            if dt.date(year, month, day) > self.today
-        )[:2]
-        for day, reason in upcoming:
-            Closure.objects.create(clinic=self.clinic, date=day, reason=reason)
-        return {day for day, _ in upcoming}
+        """The clinic's details a patient's email shows, and Berlin's public
+        holidays of the next two years as closures (nothing is booked yet)."""
+        self.clinic.phone, self.clinic.address, self.clinic.holiday_region = PHONE, ADDRESS, HOLIDAY_REGION
+        self.clinic.save(update_fields=["phone", "address", "holiday_region"])
+        sync_holiday_closures(self.clinic, now=self.now)
+        return set(Closure.objects.filter(clinic=self.clinic).values_list("date", flat=True))
 
     def is_open(self, day: dt.date) -> bool:
         return day.weekday() in self.hours and day not in self.closures
@@ -657,7 +651,8 @@ class Demo:
             f"Created {NAME!r} (slug {SLUG}, {TIMEZONE}): {len(self.staff)} staff, {len(self.rooms)} rooms, "
             f"{Patient.objects.filter(clinic=self.clinic).count()} patients in "
             f"{Protocol.objects.filter(clinic=self.clinic, enrolments__isnull=False).distinct().count()} protocols, "
-            f"closed {', '.join(f'{d:%Y-%m-%d}' for d in sorted(self.closures))}."
+            f"closed on {len(self.closures)} public holidays of {HOLIDAY_REGION} "
+            f"(next {', '.join(f'{d:%Y-%m-%d}' for d in sorted(self.closures)[:2])})."
         )
         self.write(
             f"Sessions: {counts['completed']} completed, {counts['skipped']} skipped, {missed} with a no-show, "
