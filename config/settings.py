@@ -45,7 +45,9 @@ INSTALLED_APPS = [
     "protocols",
     "patients",
     "sessions.apps.TreatmentSessionsConfig",
+    "messaging",
     "reports",
+    "web",
     "demo",
 ]
 
