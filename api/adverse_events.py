@@ -8,13 +8,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from api.sessions import AdverseEventInputSerializer, AdverseEventSerializer
 from clinics.models import Role
 from core.api import ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter, StrictBooleanFilter
-
-from .adverse_events import report_adverse_event, update_adverse_event
-from .api import AdverseEventInputSerializer, AdverseEventSerializer
-from .models import AdverseEvent
-from .selectors import sessions_of
+from sessions.models import AdverseEvent
+from sessions.records.adverse_events import report_adverse_event, update_adverse_event
+from sessions.selectors import sessions_of
 
 
 def adverse_events_of(clinic):

@@ -8,12 +8,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, negotiation, serializers
 from rest_framework.decorators import action
 
+from audit.log import record, record_view
+from audit.models import Action, AuditEvent
+from audit.selectors import AuditFilter, csv_rows, events_of
 from clinics.models import Role
 from core.api import ClinicViewSet
-
-from .log import record, record_view
-from .models import Action, AuditEvent
-from .selectors import AuditFilter, csv_rows, events_of
 
 
 class AuditViews:

@@ -1,6 +1,6 @@
 """The clinic's settings over the API (`/api/v1/clinic/`): here, not in
 `clinics`, because a change acts on bookings and reminders
-(sessions/clinic_settings.py)."""
+(sessions/clinic.py)."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -10,8 +10,7 @@ from rest_framework.views import APIView
 from clinics.models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role
 from core.api import BoundedDateField, JSONOnlyParser
 from core.permissions import ClinicScoped
-
-from .clinic_settings import update_clinic
+from sessions.clinic import update_clinic
 
 
 @extend_schema_field({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "example": "08:30"})

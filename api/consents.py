@@ -10,8 +10,7 @@ from rest_framework.response import Response
 from core.api import BoundedDateField
 from patients.consents import consents_of, current_consents
 from patients.models import Consent, ConsentKind
-
-from .patient_changes import change_consent
+from sessions.patients.changes import change_consent
 
 
 class ConsentSerializer(serializers.ModelSerializer):

@@ -7,19 +7,18 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from audit.api import AuditViews
+from api.adverse_events import EnrolmentAdverseEventsMixin
+from api.audit import AuditViews
+from api.sessions import SessionSerializer
 from clinics.models import Role, User
 from core.api import ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter
 from patients.models import Enrolment, EnrolmentStatus
 from patients.selectors import patients_of
 from protocols.models import Protocol
-
-from ..adverse_event_api import EnrolmentAdverseEventsMixin
-from ..api import SessionSerializer
-from ..outcomes import enrolment_outcomes
-from .bulk import MAX_ROWS, import_enrolments
-from .selectors import enrolments_of
-from .services import enrol_patient, withdraw_enrolment
+from sessions.enrolments.bulk import MAX_ROWS, import_enrolments
+from sessions.enrolments.selectors import enrolments_of
+from sessions.enrolments.services import enrol_patient, withdraw_enrolment
+from sessions.outcomes.selectors import enrolment_outcomes
 
 
 class EnrolmentSerializer(serializers.ModelSerializer):

@@ -1,5 +1,5 @@
 """API: lots with their recall list (SPEC §12). The lot's own fields are
-protocols.product_api's; the recall reads sessions, so it lives here."""
+api.products's; the recall reads sessions, so it lives here."""
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -8,10 +8,9 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from protocols.product_api import LotViewSet as LotFieldsViewSet
-
-from .patient_api import FirstRendererNegotiation
-from .recall import recall_csv, recall_rows
+from api.patients import FirstRendererNegotiation
+from api.products import LotViewSet as LotFieldsViewSet
+from sessions.records.recall import recall_csv, recall_rows
 
 
 class RecallRowSerializer(serializers.Serializer):
@@ -55,7 +54,7 @@ class LotViewSet(LotFieldsViewSet):
         description="The recall list as CSV (one row per session).",
     )
     def recall_csv(self, request, pk=None):
-        # Routed in config/api.py as /lots/{id}/recall.csv (no trailing slash, like calendar.ics).
+        # Routed in api/urls.py as /lots/{id}/recall.csv (no trailing slash, like calendar.ics).
         lot = self.get_object()
         response = StreamingHttpResponse(recall_csv(recall_rows(self.clinic, lot)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="recall-lot-{lot.pk}.csv"'

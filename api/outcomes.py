@@ -6,13 +6,12 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.sessions import ITEMS_HELP, OutcomeSerializer
 from clinics.models import Role
 from core.api import ClinicTimeField, ClinicViewSet
-
-from . import services
-from .api import ITEMS_HELP, OutcomeSerializer
-from .completion import REASON_MAX
-from .models import OutcomeMeasurement
+from sessions import services
+from sessions.models import OutcomeMeasurement
+from sessions.outcomes.completion import REASON_MAX
 
 
 def outcomes_of(clinic):

@@ -11,17 +11,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, negotiation, serializers
 
-from audit.api import AuditViews
+from api.audit import AuditViews
+from api.consents import PatientConsentsMixin
 from core.api import ClinicViewSet, FilterSet
+from messaging.emails import calendar_ics  # one builder for this calendar and the emails' .ics
 from patients.models import Patient
 from patients.selectors import patients_of, search_patients
 from patients.services import PATIENT_FIELDS, create_patient
-
-from .consent_api import PatientConsentsMixin
-from .emails import calendar_ics  # one builder for this calendar and the emails' .ics
-from .models import SessionStatus
-from .patient_changes import update_patient
-from .selectors import sessions_of
+from sessions.models import SessionStatus
+from sessions.patients.changes import update_patient
+from sessions.selectors import sessions_of
 
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
 

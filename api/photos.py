@@ -12,12 +12,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from api.patients import FirstRendererNegotiation
 from core.api import ClinicTimeField, ClinicViewSet, FilterSet, IdFilter
 from core.roles import Role
-
-from .models import PhotoView, SessionPhoto
-from .patient_api import FirstRendererNegotiation
-from .photos import MAX_UPLOAD_BYTES, add_photo, photos_of
+from sessions.models import PhotoView, SessionPhoto
+from sessions.records.photos import MAX_UPLOAD_BYTES, add_photo, photos_of
 
 
 class PhotoSerializer(serializers.ModelSerializer):

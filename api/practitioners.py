@@ -1,12 +1,11 @@
 """API: the clinic's practitioners and rooms (SPEC §6); the clinic's own
-settings are sessions/clinic_api.py."""
+settings are api/clinic.py."""
 
 from rest_framework import mixins, serializers
 
+from clinics.models import Room, User
+from clinics.selectors import practitioners_of
 from core.api import ClinicViewSet
-
-from .models import Room, User
-from .selectors import practitioners_of
 
 
 class PractitionerSerializer(serializers.ModelSerializer):

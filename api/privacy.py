@@ -10,8 +10,7 @@ from audit.models import Action
 from clinics.models import Role
 from core.api import ClinicViewSet
 from patients.selectors import patients_of
-
-from .services import erase_patient, export_patient
+from privacy.services import erase_patient, export_patient
 
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
 

@@ -1,6 +1,6 @@
 """API: the clinic's products and their lots (SPEC §12). Everyone reads;
 the manager creates and corrects them. A lot's recall list is
-sessions.lot_api's (it reads sessions)."""
+api.lots's (it reads sessions)."""
 
 from django_filters import rest_framework as filters
 from rest_framework import mixins, serializers, status
@@ -8,9 +8,8 @@ from rest_framework.response import Response
 
 from clinics.models import Role
 from core.api import BoundedDateField, ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter, StrictBooleanFilter
-
-from .models import Lot, Product, ProductKind, SourceTissue
-from .products import create_lot, create_product, lots_of, products_of, update_lot, update_product
+from protocols.models import Lot, Product, ProductKind, SourceTissue
+from protocols.products import create_lot, create_product, lots_of, products_of, update_lot, update_product
 
 MANAGER_WRITES = {"create": Role.MANAGER, "update": Role.MANAGER, "partial_update": Role.MANAGER}
 

@@ -13,11 +13,10 @@ from rest_framework.response import Response
 from clinics.models import Role
 from core.api import ClinicViewSet, FilterSet, StrictBooleanFilter
 from core.text import single_line
-
-from . import schedule
-from .models import Adjunct, Anchor, Delivery, Indication, OutcomeMeasure, Protocol, StepKind
-from .selectors import measures, protocols_of
-from .services import create_protocol, update_protocol
+from protocols import schedule
+from protocols.models import Adjunct, Anchor, Delivery, Indication, OutcomeMeasure, Protocol, StepKind
+from protocols.selectors import measures, protocols_of
+from protocols.services import create_protocol, update_protocol
 
 
 class MeasureSerializer(serializers.ModelSerializer):

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.patients import FirstRendererNegotiation
 from audit.log import record
 from audit.models import Action
 from core.api import MAX_ID, BoundedDateField, ClinicRelatedField
@@ -16,11 +17,9 @@ from core.permissions import ClinicScoped
 from core.roles import Role
 from patients.models import Patient
 from protocols.models import Indication, Lot, Protocol
-from sessions.patient_api import FirstRendererNegotiation
-
-from .exports import outcomes_csv
-from .fhir import fhir_patient, patient_bundle
-from .selectors import cohort_report
+from reports.exports import outcomes_csv
+from reports.fhir import fhir_patient, patient_bundle
+from reports.selectors import cohort_report
 
 
 class CohortFilterSerializer(serializers.Serializer):

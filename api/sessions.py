@@ -16,7 +16,8 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from audit.api import AuditViews
+from api.audit import AuditViews
+from api.photos import SessionPhotosMixin
 from clinics.models import Role, Room, User
 from core.api import (
     BoundedDateField,
@@ -36,9 +37,8 @@ from core.text import single_line
 from patients.models import EnrolmentStatus
 from protocols import instruments
 from protocols.products import lots_of
-
-from . import services
-from .models import (
+from sessions import services
+from sessions.models import (
     ActionTaken,
     AdverseEvent,
     AdverseEventOutcome,
@@ -54,8 +54,7 @@ from .models import (
     SessionStatus,
     Severity,
 )
-from .photo_api import SessionPhotosMixin
-from .selectors import (
+from sessions.selectors import (
     EpochMicroseconds,
     awaiting_results_q,
     free_slots,

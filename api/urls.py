@@ -16,25 +16,25 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from audit.api import AuditViewSet
+from api.adverse_events import AdverseEventViewSet
+from api.audit import AuditViewSet
+from api.clinic import ClinicView
+from api.enrolments import EnrolmentViewSet
+from api.lots import LotViewSet
+from api.outcomes import OutcomeViewSet
+from api.patients import PatientCalendarViewSet, PatientViewSet
+from api.photos import PhotoViewSet
+from api.practitioners import PractitionerViewSet, RoomViewSet
+from api.privacy import PatientRightsViewSet
+from api.products import ProductViewSet
+from api.protocols import MeasureViewSet, ProtocolViewSet
+from api.reports import CohortReportView, OutcomesExportView, PatientFhirView
+from api.root import ApiRoot
+from api.sessions import ReminderViewSet, SessionViewSet
 from audit.log import record
 from audit.models import Action
-from clinics.api import PractitionerViewSet, RoomViewSet
 from core.api import ErrorDetailSerializer, JSONOnlyParser
-from core.api_root import ApiRoot
 from core.tokens import expires_at, issue_token, revoke_tokens
-from privacy.api import PatientRightsViewSet
-from protocols.api import MeasureViewSet, ProtocolViewSet
-from protocols.product_api import ProductViewSet
-from reports.api import CohortReportView, OutcomesExportView, PatientFhirView
-from sessions.adverse_event_api import AdverseEventViewSet
-from sessions.api import ReminderViewSet, SessionViewSet
-from sessions.clinic_api import ClinicView
-from sessions.enrolments.api import EnrolmentViewSet
-from sessions.lot_api import LotViewSet
-from sessions.outcome_api import OutcomeViewSet
-from sessions.patient_api import PatientCalendarViewSet, PatientViewSet
-from sessions.photo_api import PhotoViewSet
 
 LOCKED_OUT = "Too many failed logins for this username: it is locked for a while. Try again later."
 

@@ -78,11 +78,11 @@ from clinics.models import Clinic, Role, User  # noqa: E402
 from clinics.services import create_staff  # noqa: E402
 from core import mail  # noqa: E402
 from demo.load import generate  # noqa: E402
+from messaging import outbox  # noqa: E402
+from messaging.emails import build_email  # noqa: E402
 from patients.models import Enrolment, Patient  # noqa: E402
 from protocols.models import Protocol  # noqa: E402
 from protocols.services import set_up_clinic  # noqa: E402
-from sessions import outbox  # noqa: E402
-from sessions.emails import build_email  # noqa: E402
 from sessions.enrolments.bulk import import_enrolments  # noqa: E402
 from sessions.enrolments.services import enrol_patient  # noqa: E402
 from sessions.enrolments.workable import check_schedule  # noqa: E402

@@ -12,7 +12,7 @@ attachments; for anything else it answers None and the caller leaves the
 message to Django. The message object stays Django's, so the locmem, file
 and console backends, and the tests, see what they always saw. `begin` and
 `end` send the bytes over smtplib in two steps, so that the caller can work
-while the server answers (the reminder outbox, sessions/outbox.py).
+while the server answers (the reminder outbox, messaging/outbox.py).
 """
 
 import base64

@@ -22,9 +22,9 @@ from django.core.mail import EmailMultiAlternatives
 from clinics.models import Clinic
 from core.services import now as now_or
 from core.text import header_text
-
-from . import links, stencils
-from .models import NOTICE_KINDS, Reminder, ReminderKind, Session
+from messaging import links
+from sessions import stencils
+from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, Session
 
 ICS_PRODID = "-//Regimen//Treatment reminders//EN"
 
@@ -77,7 +77,7 @@ def session_event(
         _ics_time("DTEND", (end or session.end).astimezone(tz)),
         f"DTSTAMP:{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}",
         _ics_line("UID", _ics_text(session_uid(session))),
-        # Every booking, rebooking and cancellation raises it (sessions/notices.py),
+        # Every booking, rebooking and cancellation raises it (sessions/reminders/notices.py),
         # so a calendar replaces its entry instead of adding a second one.
         f"SEQUENCE:{session.ics_sequence if sequence is None else sequence}",
         _ics_line("DESCRIPTION", _ics_text(f"{step.name} ({protocol.name}) at {clinic.name}." + _contact_line(clinic))),
@@ -271,7 +271,7 @@ def composing(reminder: Reminder, *, now: dt.datetime | None = None) -> Generato
     """`build_email` a step at a time: each `next()` does a part of the work
     and the generator returns the email. The outbox composes the next email
     this way while the SMTP server answers each command of the one before
-    (sessions/outbox.py)."""
+    (messaging/outbox.py)."""
     session = reminder.session
     clinic, patient = session.clinic, session.patient
     shared, fields = email_context(reminder)

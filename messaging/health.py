@@ -5,7 +5,7 @@ to take the web server out of service (restarting it would not send them)."""
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from . import outbox
+from messaging import outbox
 
 # A due row older than this is worth a warning: the beat, the worker or SMTP is stuck.
 LATE_SECONDS = 15 * 60

@@ -17,8 +17,7 @@ from django.core import signing
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from core.timezones import at_local
-
-from .models import Session
+from sessions.models import Session
 
 SALT = "regimen.patient-links"
 VISIT, BOOK, UNSUBSCRIBE = "visit", "book", "unsubscribe"

@@ -36,10 +36,9 @@ from core.db import Unawaited
 from core.exceptions import Conflict
 from core.services import now as _now
 from core.timezones import at_local
-
-from .emails import composing
-from .models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, SessionStatus
-from .reminders import MORNING
+from messaging.emails import composing
+from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, SessionStatus
+from sessions.reminders.plan import MORNING
 
 log = logging.getLogger(__name__)
 

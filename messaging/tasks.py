@@ -21,8 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.health import mark_beat
-
-from . import outbox
+from messaging import outbox
 
 log = logging.getLogger(__name__)
 task_log = get_task_logger(__name__)

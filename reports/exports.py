@@ -29,7 +29,7 @@ from patients.consents import latest_statement
 from patients.models import ConsentKind
 from protocols.models import ValueType
 from sessions.models import OutcomeMeasurement, SessionStatus
-from sessions.outcomes import baseline_session_subquery
+from sessions.outcomes.selectors import baseline_session_subquery
 
 COLUMNS = (
     "subject",

@@ -6,8 +6,8 @@ from clinics.models import Clinic, Closure, OpeningHours
 from core.admin import ClinicScopedAdmin, HistoryAdmin, ManagedInline, ReadOnlyAdmin
 from patients.models import Enrolment
 from protocols.services import load_library
+from sessions.clinic import closure_refusal, replan_reminders, zone_change_refusal
 
-from .clinic_settings import closure_refusal, replan_reminders, zone_change_refusal
 from .models import AdverseEvent, Deviation, OutcomeMeasurement, Reminder, Session
 
 
@@ -113,7 +113,7 @@ class ReminderAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     date_hierarchy = "due_at"
 
 
-# --- The clinic's settings: here, beside the bookings they guard (sessions/clinic_settings.py) ------
+# --- The clinic's settings: here, beside the bookings they guard (sessions/clinic.py) ------
 
 
 class OpeningHoursInline(ManagedInline, admin.TabularInline):

@@ -14,9 +14,8 @@ from clinics.services import set_opening_hours
 from core.exceptions import Conflict
 from core.services import model_update
 from core.services import now as now_or
-
-from .models import Session, SessionStatus
-from .reminders import sync_reminders
+from sessions.models import Session, SessionStatus
+from sessions.reminders.plan import sync_reminders
 
 CLINIC_SETTINGS = (
     "name",

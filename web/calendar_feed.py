@@ -17,9 +17,8 @@ from django.views.decorators.http import require_POST
 
 from clinics.models import Role
 from core.pages import staff_page
-
-from .emails import ICS_PRODID, session_uid
-from .models import OCCUPYING, CalendarFeed, Session
+from messaging.emails import ICS_PRODID, session_uid
+from sessions.models import OCCUPYING, CalendarFeed, Session
 
 # How far back the feed reaches (ahead: everything booked).
 PAST_DAYS = 30

@@ -1,7 +1,7 @@
 """What every staff page's navigation shows: the count of visits awaiting
 results beside the due list."""
 
-from .selectors import awaiting_results
+from sessions.selectors import awaiting_results
 
 
 def navigation(request) -> dict:

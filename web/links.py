@@ -1,6 +1,6 @@
 """The pages a patient reaches from an email, without logging in (SPEC §13).
 
-A signed link (sessions/links.py) opens a small page about one visit:
+A signed link (messaging/links.py) opens a small page about one visit:
 **I'll come**, **Cancel** (until the clinic's cut-off) and **Ask to rebook**;
 a "time to book" email's link asks for a booking; the unsubscribe link
 withdraws email consent. The pages have their own base template, with no
@@ -26,12 +26,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from core.exceptions import Conflict
+from messaging import links
+from messaging.emails import long_time
 from patients.models import Patient
-
-from . import links
-from .emails import long_time
-from .models import Session, SessionStatus
-from .patient_responses import (
+from sessions.booking.responses import (
     TOO_LATE,
     cancel_by_patient,
     cancel_deadline,
@@ -40,6 +38,7 @@ from .patient_responses import (
     request_rebooking,
     withdraw_email_consent,
 )
+from sessions.models import Session, SessionStatus
 
 log = logging.getLogger(__name__)
 

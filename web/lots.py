@@ -5,8 +5,7 @@ from django.shortcuts import get_object_or_404, render
 
 from core.pages import clinic_today, staff_page
 from protocols.products import lots_of
-
-from .recall import recall_rows
+from sessions.records.recall import recall_rows
 
 
 @staff_page()

@@ -8,15 +8,14 @@ import io
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from api.reports import CohortFilterSerializer
 from audit.log import record
 from audit.models import Action
 from core.pages import clinic_today, staff_page
 from core.roles import Role
 from protocols.models import Indication, Lot, Protocol
-
-from .api import CohortFilterSerializer
-from .exports import neutralised
-from .selectors import cohort_report
+from reports.exports import neutralised
+from reports.selectors import cohort_report
 
 CHART_WIDTH = 560
 BAR_HEIGHT = 26

@@ -3,14 +3,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from audit import views as audit_views
-from clinics import views as clinic_views
-from protocols import authoring_views
-from protocols import views as protocol_views
-from reports import views as report_views
-from sessions import calendar_feed, lot_views, outcome_views, patient_links, patient_views, settings_views
-from sessions import views as session_views
-from sessions.enrolments import views as enrolment_views
+from web import audit as audit_views
+from web import calendar_feed
+from web import home as clinic_views
+from web import links as patient_links
+from web import lots as lot_views
+from web import reports as report_views
+from web.clinic import views as settings_views
+from web.enrolments import views as enrolment_views
+from web.patients import views as patient_views
+from web.protocols import authoring as authoring_views
+from web.protocols import views as protocol_views
+from web.sessions import outcomes as outcome_views
+from web.sessions import views as session_views
 
 urlpatterns = [
     path("", clinic_views.home, name="home"),

@@ -13,11 +13,10 @@ from core.exceptions import Conflict
 from core.services import now as now_or
 from core.services import workflow
 from patients.models import ConsentKind, Patient
-
-from .booking import give_up_booking
-from .models import PatientCancellation, Reminder, ReminderStatus, Session, SessionStatus
-from .patient_changes import change_consent
-from .workflows import locked
+from sessions.booking.services import give_up_booking
+from sessions.models import PatientCancellation, Reminder, ReminderStatus, Session, SessionStatus
+from sessions.patients.changes import change_consent
+from sessions.workflows import locked
 
 TOO_LATE = "It is too late to cancel online; please call the clinic."
 

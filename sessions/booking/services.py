@@ -12,8 +12,7 @@ from clinics.models import Role, Room, User
 from core.exceptions import Conflict, is_contention
 from core.services import now as now_or
 from core.services import workflow
-
-from .models import (
+from sessions.models import (
     OCCUPYING,
     BookingChange,
     BookingChangeKind,
@@ -23,9 +22,9 @@ from .models import (
     Session,
     SessionStatus,
 )
-from .notices import plan_booking_notice, plan_cancel_notice
-from .reminders import add_missed_reminder
-from .workflows import changing, finish_if_done, recascade
+from sessions.reminders.notices import plan_booking_notice, plan_cancel_notice
+from sessions.reminders.plan import add_missed_reminder
+from sessions.workflows import changing, finish_if_done, recascade
 
 
 def _check_slot(session: Session, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
@@ -192,7 +191,7 @@ def _clear_booking(session: Session) -> None:
 def give_up_booking(session: Session, *, by: User | None, now: dt.datetime) -> Session:
     """Cancel a locked, booked session inside the caller's transaction: the
     slot is freed, later sessions re-dated, the patient told. Staff and the
-    patient's own link (sessions/patient_links.py) both cancel through it."""
+    patient's own link (web/links.py) both cancel through it."""
     if refusal := session.cancel_refusal():
         raise Conflict(refusal)
     start, end = session.start, session.end

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .outcomes import MeasureOutcome
+from sessions.outcomes.selectors import MeasureOutcome
 
 WIDTH, HEIGHT = 640, 280
 LEFT, RIGHT, TOP, BOTTOM = 64, 24, 20, 64

@@ -16,9 +16,7 @@ from protocols.library import SEX_SPECIFIC_MEASURES
 from protocols.models import Lot, OutcomeMeasure, StepKind
 from protocols.outcome_values import measured_value
 from protocols.products import check_lot_for
-
-from .adverse_events import clean_event
-from .models import (
+from sessions.models import (
     AdverseEvent,
     OutcomeMeasurement,
     ProductForm,
@@ -26,7 +24,8 @@ from .models import (
     Session,
     SessionStatus,
 )
-from .workflows import changing, finish_if_done, recascade
+from sessions.records.adverse_events import clean_event
+from sessions.workflows import changing, finish_if_done, recascade
 
 
 def _clean_outcomes(

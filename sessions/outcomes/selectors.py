@@ -17,8 +17,7 @@ from decimal import Decimal
 from patients.models import Enrolment
 from protocols import instruments
 from protocols.models import OutcomeMeasure, StepKind, ValueType
-
-from .models import OutcomeMeasurement, Session, SessionStatus
+from sessions.models import OutcomeMeasurement, Session, SessionStatus
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ from core.services import now as now_or
 from patients import services as patient_services
 from patients.consents import record_consent
 from patients.models import Consent, ConsentKind, Patient
-
-from .models import Session, SessionStatus
-from .reminders import sync_reminders
+from sessions.models import Session, SessionStatus
+from sessions.reminders.plan import sync_reminders
 
 
 @transaction.atomic

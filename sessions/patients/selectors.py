@@ -7,8 +7,7 @@ from django.db.models import QuerySet
 
 from clinics.models import Clinic
 from patients.models import EnrolmentStatus
-
-from .models import PatientCancellation, Session, SessionStatus
+from sessions.models import PatientCancellation, Session, SessionStatus
 
 
 def rebook_requests(clinic: Clinic) -> QuerySet[Session]:

@@ -11,8 +11,7 @@ from clinics.models import Role, User
 from core.services import now as now_or
 from core.services import require_role, workflow
 from patients.models import Enrolment
-
-from .models import (
+from sessions.models import (
     GRADE_OF_SEVERITY,
     ActionTaken,
     AdverseEvent,

@@ -22,8 +22,7 @@ from core.services import now as now_or
 from core.services import require_role, workflow
 from patients.consents import has_consent
 from patients.models import ConsentKind
-
-from .models import PhotoView, Session, SessionPhoto, SessionStatus
+from sessions.models import PhotoView, Session, SessionPhoto, SessionStatus
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel camera; more is refused as a possible decompression bomb

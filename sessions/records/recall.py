@@ -9,8 +9,7 @@ from django.db.models import QuerySet
 
 from clinics.models import Clinic
 from protocols.models import Lot
-
-from .models import Session
+from sessions.models import Session
 
 RECALL_COLUMNS = (
     "record_number",

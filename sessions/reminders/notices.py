@@ -10,7 +10,7 @@ the patient already has (same UID, higher SEQUENCE)."""
 
 import datetime as dt
 
-from .models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, Session
+from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, Session
 
 
 def _void_pending_notices(session: Session) -> list[Reminder]:

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.timezones import at_local
-
-from .models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
+from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 
 # Home sessions and "time to book" emails go out at this clinic-local hour.
 MORNING = dt.time(8, 0)
@@ -132,7 +131,7 @@ def sync_reminders(session: Session, *, now: dt.datetime) -> None:
 def _notice_fits(notice: Reminder, session: Session, *, can_email: bool) -> bool:
     """A confirmation or "moved" notice fits while the booking it names still
     stands; a cancellation while the session was not booked again since
-    (sessions/notices.py plans them; outbox.notice_stale_reason judges the
+    (sessions/reminders/notices.py plans them; outbox.notice_stale_reason judges the
     same at send time)."""
     if not can_email:
         return False

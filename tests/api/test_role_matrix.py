@@ -32,7 +32,7 @@ from rest_framework.test import APIClient
 
 from core.env import media_storage
 from sessions import services
-from sessions.adverse_events import report_adverse_event
+from sessions.records.adverse_events import report_adverse_event
 from tests.factories import PASSWORD, PatientFactory, RoomFactory, lot_of, make_protocol
 
 from .conftest import at
@@ -250,7 +250,7 @@ def _photo_of(session, by):
     from PIL import Image
 
     from patients.consents import record_consent
-    from sessions.photos import add_photo
+    from sessions.records.photos import add_photo
 
     record_consent(patient=session.patient, kind="photography", given=True, by=by)
     buffer = io.BytesIO()

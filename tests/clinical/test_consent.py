@@ -6,7 +6,7 @@ import pytest
 
 from patients.models import Consent, Patient
 from sessions.models import Reminder, ReminderStatus
-from sessions.patient_changes import change_consent
+from sessions.patients.changes import change_consent
 
 
 def consents_url(patient):

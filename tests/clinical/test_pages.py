@@ -14,9 +14,9 @@ from PIL import Image
 
 from core.env import media_storage
 from patients.consents import record_consent
-from sessions.adverse_events import report_adverse_event
 from sessions.models import SessionStatus
-from sessions.photos import add_photo
+from sessions.records.adverse_events import report_adverse_event
+from sessions.records.photos import add_photo
 from tests.factories import PASSWORD, lot_of
 from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, no_horizontal_scroll, unlabelled_fields
 

@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 
 from clinics.models import OpeningHours
-from sessions.agenda_grid import build_grid
 from tests.pages.conftest import login
+from web.sessions.agenda_grid import build_grid
 
 pytestmark = pytest.mark.django_db
 

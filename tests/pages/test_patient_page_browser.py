@@ -17,7 +17,8 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from sessions import outbox, services
+from messaging import outbox
+from sessions import services
 from sessions.models import PatientCancellation, SessionStatus
 from tests.factories import make_protocol, step
 from tests.pages.conftest import browser_login, no_horizontal_scroll

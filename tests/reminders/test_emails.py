@@ -5,7 +5,8 @@ import datetime as dt
 import icalendar
 import time_machine
 
-from sessions import outbox, services
+from messaging import outbox
+from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus
 from tests.factories import make_protocol, step
 from tests.reminders.conftest import confirmations_delivered, parts
@@ -185,9 +186,9 @@ def test_missed_email_after_a_no_show_names_the_missed_time(
 
 
 def test_the_ics_text_escapes_folds_and_writes_utc_with_z(clinic, patient, quick_protocol, receptionist, clinician):
-    """The VEVENT is written by hand (sessions/emails.py): what icalendar
+    """The VEVENT is written by hand (messaging/emails.py): what icalendar
     reads back is what the clinic entered, every line within 75 octets."""
-    from sessions.emails import calendar_ics
+    from messaging.emails import calendar_ics
 
     clinic.name = "Charité Skin – Zentrum für Haut- und Haarbehandlung, Berlin-Mitte"
     clinic.address = "Hof 2; Haus B, 3. OG\nLuisenstraße 2 \\ 10117 Berlin"

@@ -8,9 +8,10 @@ from urllib.parse import urlparse
 import icalendar
 import time_machine
 
-from sessions import outbox, services
+from messaging import outbox
+from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus
-from sessions.patient_changes import update_patient
+from sessions.patients.changes import update_patient
 from tests.reminders.conftest import parts
 
 UTC = dt.UTC

@@ -11,9 +11,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from core.exceptions import Conflict
-from sessions import outbox, services
+from messaging import outbox
+from sessions import services
 from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus
-from sessions.patient_changes import update_patient
+from sessions.patients.changes import update_patient
 from tests.factories import PatientFactory
 from tests.reminders.conftest import book_due_now, confirmations_delivered
 
@@ -417,7 +418,7 @@ def test_a_broker_refusal_gives_back_only_the_batches_not_yet_queued(
     """tasks.enqueue sends one task per claim token. When the broker refuses
     one, the batches already queued keep their claims (their task will send
     them) and the rest are pending again for the next scan."""
-    from sessions import tasks
+    from messaging import tasks
 
     now = timezone.now()
     ids = book_due_now(clinic, quick_protocol, 4, by=receptionist, practitioner=clinician, now=now)
@@ -524,7 +525,7 @@ def test_a_mark_that_fails_stops_the_batch_before_the_next_message_is_delivered(
 def test_an_email_that_cannot_be_built_fails_its_row_and_the_batch_goes_on(
     monkeypatch, smtp, clinic, quick_protocol, receptionist, clinician
 ):
-    from sessions import emails
+    from messaging import emails
 
     ids = book_due_now(clinic, quick_protocol, 3, by=receptionist, practitioner=clinician, now=timezone.now())
     broken = ids[1]

@@ -13,12 +13,13 @@ from django.conf import settings
 from django.core import signing
 from django.test import Client
 
-from sessions import links, outbox, services
+from messaging import links, outbox
+from sessions import services
 from sessions.models import PatientCancellation, Reminder, ReminderKind, ReminderStatus, SessionStatus
-from sessions.patient_links import invalid_link_count
 from tests.factories import PatientFactory
 from tests.pages.conftest import login
 from tests.reminders.conftest import parts
+from web.links import invalid_link_count
 
 UTC = dt.UTC
 BOOKED_AT = dt.datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -331,7 +332,7 @@ def test_link_urls_follow_the_site_url_and_the_routes(settings):
     the link is the one reverse() makes, on whatever SITE_URL is now."""
     from django.urls import reverse
 
-    from sessions import links
+    from messaging import links
 
     token = links.unsubscribe_token(42)
     for site in ("https://clinic.example", "https://other.example/regimen/"):

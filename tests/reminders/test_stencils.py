@@ -13,7 +13,7 @@ from sessions.models import ReminderKind
 KINDS = [kind.value for kind in ReminderKind]
 WHEN = {"when": "Monday 30 March 2026, 09:00", "until": "09:15"}
 WINDOW = {"window_from": "Monday 16 March 2026", "window_to": "Monday 30 March 2026", "target_day": "Monday 16 March 2026"}
-# What each kind's email has (sessions/emails.py email_context).
+# What each kind's email has (messaging/emails.py email_context).
 FIELDS = {
     ReminderKind.BOOKED: {**WHEN, "visit_url": "https://regimen.example/p/visit/a:b/"},
     ReminderKind.CONFIRMATION: {**WHEN, "visit_url": "https://regimen.example/p/visit/a:b/"},

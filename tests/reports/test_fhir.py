@@ -10,7 +10,7 @@ from fhir.resources.R4B.bundle import Bundle
 from patients.consents import record_consent
 from protocols.models import OutcomeMeasure
 from reports.fhir import LOINC, OWN_CODES
-from sessions.adverse_events import report_adverse_event
+from sessions.records.adverse_events import report_adverse_event
 
 from .conftest import at
 

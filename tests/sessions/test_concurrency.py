@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from core.exceptions import Conflict
 from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
-from sessions.reminders import booked_reminders
+from sessions.reminders.plan import booked_reminders
 from tests.factories import PatientFactory, RoomFactory
 from tests.sessions.conftest import BEFORE_ALL, clock, enrol, sessions_of, utc
 

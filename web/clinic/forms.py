@@ -1,5 +1,5 @@
 """Forms of the manager's settings page (issue 13). They parse and label the
-input; the rules live in sessions.clinic_settings and clinics.services."""
+input; the rules live in sessions.clinic and clinics.services."""
 
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_texts

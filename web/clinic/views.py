@@ -10,9 +10,8 @@ from django.views.decorators.http import require_POST
 from clinics import services as clinic_services
 from clinics.models import Role, Room, User
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
-
-from .clinic_settings import update_clinic
-from .settings_forms import ClinicSettingsForm, ClosureForm, RoomForm, StaffForm
+from sessions.clinic import update_clinic
+from web.clinic.forms import ClinicSettingsForm, ClosureForm, RoomForm, StaffForm
 
 
 def _page(request, *, status=200, **forms):

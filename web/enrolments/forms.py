@@ -3,8 +3,7 @@ from django import forms
 from clinics.models import Clinic, User
 from clinics.selectors import practitioners_of
 from protocols.models import Protocol
-
-from ..forms import PractitionerChoice, ProtocolChoice, date_input
+from web.sessions.forms import PractitionerChoice, ProtocolChoice, date_input
 
 
 class EnrolForm(forms.Form):

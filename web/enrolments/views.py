@@ -10,11 +10,10 @@ from clinics.models import Role
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
 from patients.models import Patient
 from protocols import schedule
-
-from . import workable
-from .forms import EnrolForm, WithdrawForm
-from .selectors import enrolments_of
-from .services import enrol_patient, withdraw_enrolment
+from sessions.enrolments import workable
+from sessions.enrolments.selectors import enrolments_of
+from sessions.enrolments.services import enrol_patient, withdraw_enrolment
+from web.enrolments.forms import EnrolForm, WithdrawForm
 
 
 def _preview(clinic, protocol, start_date):

@@ -1,7 +1,7 @@
 from django import forms
 
-from .models import Patient
-from .services import PATIENT_FIELDS
+from patients.models import Patient
+from patients.services import PATIENT_FIELDS
 
 SKIN_TYPES = [("", "Not recorded"), *((str(n), label) for n, label in enumerate(("I", "II", "III", "IV", "V", "VI"), 1))]
 

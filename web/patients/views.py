@@ -13,17 +13,16 @@ from clinics.models import Role
 from core.pages import add_service_errors, clinic_today, staff_page
 from patients import services
 from patients.consents import current_consents
-from patients.forms import PatientForm, PatientSearchForm
 from patients.models import ConsentKind, Patient
 from patients.selectors import search_patients
-
-from .charts import outcome_chart
-from .enrolments.forms import WithdrawForm
-from .enrolments.selectors import enrolments_of
-from .models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionPhoto, SessionStatus
-from .outcomes import outcomes_by_enrolment
-from .patient_changes import update_patient
-from .photos import baseline_and_latest
+from sessions.enrolments.selectors import enrolments_of
+from sessions.models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionPhoto, SessionStatus
+from sessions.outcomes.charts import outcome_chart
+from sessions.outcomes.selectors import outcomes_by_enrolment
+from sessions.patients.changes import update_patient
+from sessions.records.photos import baseline_and_latest
+from web.enrolments.forms import WithdrawForm
+from web.patients.forms import PatientForm, PatientSearchForm
 
 
 @staff_page()

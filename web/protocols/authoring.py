@@ -8,12 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from core.pages import SERVICE_ERRORS, add_service_errors, staff_page
 from core.roles import Role
-
-from . import services
-from .forms import ProtocolForm, StepFormSet
-from .models import Protocol, Step
-from .services import PROTOCOL_FIELDS, STEP_FIELDS
-from .views import _timeline
+from protocols import services
+from protocols.models import Protocol, Step
+from protocols.services import PROTOCOL_FIELDS, STEP_FIELDS
+from web.protocols.forms import ProtocolForm, StepFormSet
+from web.protocols.views import _timeline
 
 
 def _initial(protocol: Protocol) -> tuple[dict, list[dict]]:

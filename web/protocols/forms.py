@@ -4,8 +4,8 @@ above the steps."""
 
 from django import forms
 
-from . import schedule
-from .models import Adjunct, Anchor, Delivery, Indication, OutcomeMeasure, StepKind
+from protocols import schedule
+from protocols.models import Adjunct, Anchor, Delivery, Indication, OutcomeMeasure, StepKind
 
 
 def whole(label: str, low: int, high: int, **kwargs) -> forms.IntegerField:

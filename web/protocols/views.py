@@ -6,9 +6,8 @@ import datetime as dt
 from django.shortcuts import get_object_or_404, render
 
 from core.pages import staff_page
-
-from . import schedule
-from .models import Protocol
+from protocols import schedule
+from protocols.models import Protocol
 
 # The timeline is drawn from a nominal start: day 0 is the enrolment's start.
 NOMINAL_START = dt.date(2000, 1, 3)

@@ -12,8 +12,7 @@ from clinics.selectors import practitioners_of
 from core.timezones import localize
 from protocols import instruments
 from protocols.models import Lot, Protocol, ValueType
-
-from .models import ChangeReason, ProductForm, Relatedness, Severity
+from sessions.models import ChangeReason, ProductForm, Relatedness, Severity
 
 
 class LotChoice(forms.ModelChoiceField):

@@ -9,11 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from clinics.models import Role
 from core.pages import staff_page
-
-from . import services
-from .completion import REASON_MAX
-from .forms import CompleteForm
-from .models import OutcomeMeasurement
+from sessions import services
+from sessions.models import OutcomeMeasurement
+from sessions.outcomes.completion import REASON_MAX
+from web.sessions.forms import CompleteForm
 
 
 class CorrectionForm(CompleteForm):

@@ -23,13 +23,22 @@ from clinics.models import Role
 from core.exceptions import Conflict
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, parse_date, safe_next, staff_page
 from core.timezones import at_local
+from messaging.outbox import resend_reminder
 from patients.models import EnrolmentStatus
 from protocols.products import suggested_lot, usable_lots
-
-from . import agenda_grid, patient_selectors, selectors, services
-from .forms import AdverseEventFormSet, BookTimeForm, CancelForm, CompleteForm, SkipForm, SlotForm
-from .models import OCCUPYING, AdverseEvent, ChangeReason, Reminder, ReminderStatus, Session, SessionStatus
-from .outbox import resend_reminder
+from sessions import selectors, services
+from sessions.models import (
+    OCCUPYING,
+    AdverseEvent,
+    ChangeReason,
+    Reminder,
+    ReminderStatus,
+    Session,
+    SessionStatus,
+)
+from sessions.patients import selectors as patient_selectors
+from web.sessions import agenda_grid
+from web.sessions.forms import AdverseEventFormSet, BookTimeForm, CancelForm, CompleteForm, SkipForm, SlotForm
 
 
 def _session_or_404(request, pk) -> Session:

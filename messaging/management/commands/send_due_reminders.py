@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from sessions import outbox
+from messaging import outbox
 
 
 class Command(BaseCommand):
