@@ -1,16 +1,15 @@
 """API: the audit log for managers (SPEC §14), and the mixin that writes a
 'view' entry for every API answer about one object."""
 
-from django.http import StreamingHttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, negotiation, serializers
 from rest_framework.decorators import action
 
-from audit.log import record, record_view
-from audit.models import Action, AuditEvent
-from audit.selectors import AuditFilter, csv_rows, events_of
+from audit.exports import csv_response
+from audit.log import record_view
+from audit.models import AuditEvent
+from audit.selectors import AuditFilter, events_of
 from clinics.models import Role
 from core.api import ClinicViewSet
 
@@ -42,13 +41,6 @@ class AuditEventSerializer(serializers.ModelSerializer):
         fields = ["id", "at", "user", "username", "action", "object_type", "object_id", "patient_ref", "summary",
                   "ip", "user_agent"]
         read_only_fields = fields
-
-
-def csv_response(request, events) -> StreamingHttpResponse:
-    record(action=Action.EXPORT, request=request, object_type="audit.auditevent", summary="audit log as CSV")
-    response = StreamingHttpResponse(csv_rows(events), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="audit-{timezone.now():%Y%m%d-%H%M}.csv"'
-    return response
 
 
 class JSONOrCSVNegotiation(negotiation.DefaultContentNegotiation):

@@ -3,7 +3,7 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from api.audit import csv_response
+from audit.exports import csv_response
 from audit.selectors import AuditFilter, events_of
 from clinics.models import Role
 from core.pages import staff_page

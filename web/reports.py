@@ -8,13 +8,13 @@ import io
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from api.reports import CohortFilterSerializer
 from audit.log import record
 from audit.models import Action
 from core.pages import clinic_today, staff_page
 from core.roles import Role
 from protocols.models import Indication, Lot, Protocol
 from reports.exports import neutralised
+from reports.filters import CohortFilterSerializer
 from reports.selectors import cohort_report
 
 CHART_WIDTH = 560
