@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api.patients import FirstRendererNegotiation
+from api.helpers import FirstRendererNegotiation
 from api.products import LotViewSet as LotFieldsViewSet
 from sessions.records.recall import recall_csv, recall_rows
 

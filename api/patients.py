@@ -9,10 +9,11 @@ from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, negotiation, serializers
+from rest_framework import mixins, serializers
 
 from api.audit import AuditViews
 from api.consents import PatientConsentsMixin
+from api.helpers import FirstRendererNegotiation
 from core.api import ClinicViewSet, FilterSet
 from messaging.emails import calendar_ics  # one builder for this calendar and the emails' .ics
 from patients.models import Patient
@@ -77,17 +78,6 @@ class PatientViewSet(
         serializer.instance = update_patient(
             patient=serializer.instance, data=serializer.validated_data, by=self.request.user
         )
-
-
-class FirstRendererNegotiation(negotiation.BaseContentNegotiation):
-    """The calendar answers text/calendar whatever the Accept header says, and
-    its errors as JSON: no 406 for a calendar client that asks for text/calendar."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 class PatientCalendarViewSet(AuditViews, ClinicViewSet):

@@ -12,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from api.patients import FirstRendererNegotiation
+from api.helpers import FirstRendererNegotiation
 from core.api import ClinicTimeField, ClinicViewSet, FilterSet, IdFilter
 from core.roles import Role
 from sessions.models import PhotoView, SessionPhoto

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.patients import FirstRendererNegotiation
+from api.helpers import FirstRendererNegotiation
 from audit.log import record
 from audit.models import Action
 from core.api import MAX_ID
