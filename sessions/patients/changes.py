@@ -18,10 +18,12 @@ from sessions.reminders.plan import sync_reminders
 
 @transaction.atomic
 def update_patient(*, patient: Patient, data: Mapping, by: User, now: dt.datetime | None = None) -> Patient:
+    """Edit a patient's record (patients.services.edit_record checks and
+    saves it); a new reminder consent or email re-plans their reminders."""
     now = now_or(now)
     locked = Patient.objects.select_for_update().get(pk=patient.pk)
     before = (locked.reminder_consent, locked.email)
-    patient = patient_services.update_patient(patient=patient, data=data, by=by, now=now)
+    patient = patient_services.edit_record(patient=patient, data=data, by=by, now=now)
     if (patient.reminder_consent, patient.email) != before:
         _replan_reminders(patient, now=now)
     return patient
