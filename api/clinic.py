@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinics.models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role
+from clinics.models import CLINIC_SETTINGS, MAX_REMINDER_OFFSET_HOURS, Clinic, Role
 from core.api import BoundedDateField, JSONOnlyParser
 from core.permissions import ClinicScoped
 from sessions.clinic import update_clinic
@@ -54,21 +54,7 @@ class ClinicSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Clinic
-        fields = [
-            "id",
-            "name",
-            "slug",
-            "timezone",
-            "opening_hours",
-            "closures",
-            "slot_minutes",
-            "reminder_offsets_hours",
-            "sender_email",
-            "phone",
-            "address",
-            "cancel_cutoff_hours",
-            "patients_may_request_booking",
-        ]
+        fields = ["id", "slug", *CLINIC_SETTINGS, "opening_hours", "closures"]
         read_only_fields = ["id", "slug"]
         extra_kwargs = {
             "timezone": {"help_text": "IANA time zone, e.g. Europe/Berlin"},

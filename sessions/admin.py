@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 
-from clinics.models import Clinic, Closure, OpeningHours
+from clinics.models import CLINIC_SETTINGS, Clinic, Closure, OpeningHours
 from core.admin import ClinicScopedAdmin, HistoryAdmin, ManagedInline, ReadOnlyAdmin
 from patients.models import Enrolment
 from protocols.services import load_library
@@ -146,18 +146,7 @@ class ClosureInline(ManagedInline, admin.TabularInline):
 class ClinicForm(forms.ModelForm):
     class Meta:
         model = Clinic
-        fields = (
-            "name",
-            "slug",
-            "timezone",
-            "slot_minutes",
-            "reminder_offsets_hours",
-            "sender_email",
-            "phone",
-            "address",
-            "cancel_cutoff_hours",
-            "patients_may_request_booking",
-        )
+        fields = ("slug", *CLINIC_SETTINGS)
 
     def clean_timezone(self):
         zone = self.cleaned_data["timezone"]

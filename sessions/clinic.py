@@ -9,25 +9,13 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from clinics.models import Clinic, Closure, Role, User
+from clinics.models import CLINIC_SETTINGS, Clinic, Closure, Role, User
 from clinics.services import set_opening_hours
 from core.exceptions import Conflict
 from core.services import model_update
 from core.services import now as now_or
 from sessions.models import Session, SessionStatus
 from sessions.reminders.plan import sync_reminders
-
-CLINIC_SETTINGS = (
-    "name",
-    "timezone",
-    "slot_minutes",
-    "reminder_offsets_hours",
-    "sender_email",
-    "phone",
-    "address",
-    "cancel_cutoff_hours",
-    "patients_may_request_booking",
-)
 
 
 @transaction.atomic
