@@ -239,7 +239,7 @@ def retry_delay(attempts: int) -> dt.timedelta:
 # reminder's clinic is the session's: one join fewer to plan). The six
 # tables' other columns took longer to load than the query took to run
 # (docs/benchmarks.md); reading one of them costs a query an email, which
-# tests/reminders/test_outbox.py would count.
+# tests/messaging/test_outbox.py would count.
 BATCH_READS = {
     "session": ("status", "target_date", "window_start", "window_end", "start", "end", "ics_sequence"),
     "session__clinic": ("name", "slug", "timezone", "sender_email", "phone", "address", "cancel_cutoff_hours",

@@ -178,7 +178,7 @@ class Recording:
 def server(settings):
     from aiosmtpd.controller import Controller
 
-    from tests.reminders.conftest import free_port
+    from tests.messaging.conftest import free_port
 
     handler = Recording()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())

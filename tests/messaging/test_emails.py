@@ -9,7 +9,7 @@ from messaging import outbox
 from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus
 from tests.factories import make_protocol, step
-from tests.reminders.conftest import confirmations_delivered, parts
+from tests.messaging.conftest import confirmations_delivered, parts
 
 UTC = dt.UTC
 BERLIN = "Europe/Berlin"

@@ -12,7 +12,7 @@ from messaging import outbox
 from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus
 from sessions.patients.changes import update_patient
-from tests.reminders.conftest import parts
+from tests.messaging.conftest import parts
 
 UTC = dt.UTC
 BOOKED_AT = dt.datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

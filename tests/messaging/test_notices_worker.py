@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from sessions import services
 from sessions.models import Reminder, ReminderKind
-from tests.reminders.conftest import parts, quarter_hours, wait_until
+from tests.messaging.conftest import parts, quarter_hours, wait_until
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 

@@ -16,7 +16,7 @@ from sessions import services
 from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus
 from sessions.patients.changes import update_patient
 from tests.factories import PatientFactory
-from tests.reminders.conftest import book_due_now, confirmations_delivered
+from tests.messaging.conftest import book_due_now, confirmations_delivered
 
 UTC = dt.UTC
 BERLIN_MONDAY_0900 = dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # CEST, after the change on Sunday 29 March
@@ -221,7 +221,7 @@ def test_451_twice_then_accepted_is_one_delivery_after_three_attempts(
 def test_an_unreachable_server_is_retried_until_the_last_attempt_then_failed(
     smtp, settings, patient, quick_protocol, receptionist, clinician
 ):
-    from tests.reminders.conftest import free_port
+    from tests.messaging.conftest import free_port
 
     settings.EMAIL_PORT = free_port()  # nothing listens there: connection refused
     settings.REMINDER_MAX_ATTEMPTS = 3
@@ -319,7 +319,7 @@ def test_concurrent_claims_take_different_rows_without_waiting(clinic, quick_pro
 
     from django.db import connection, transaction
 
-    from tests.reminders.conftest import book_due_now
+    from tests.messaging.conftest import book_due_now
 
     now = timezone.now()
     ids = book_due_now(clinic, quick_protocol, 4, by=receptionist, practitioner=clinician, now=now)
@@ -383,7 +383,7 @@ def test_a_batch_on_a_slow_server_renews_its_claims_so_none_is_taken_back_and_se
     import threading
     import time
 
-    from tests.reminders.conftest import book_due_now
+    from tests.messaging.conftest import book_due_now
 
     settings.REMINDER_SENDING_TIMEOUT_SECONDS = 3
     ids = book_due_now(clinic, quick_protocol, 4, by=receptionist, practitioner=clinician, now=timezone.now())
@@ -588,7 +588,7 @@ def test_a_batch_reads_its_rows_once_whatever_their_number_and_kind(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tests.reminders.conftest import book_due_now
+    from tests.messaging.conftest import book_due_now
 
     def scanned(day: int, count: int) -> int:
         now = dt.datetime(2026, 6, day, 7, 0, tzinfo=UTC)  # 09:00 in Berlin

@@ -17,8 +17,8 @@ from messaging import links, outbox
 from sessions import services
 from sessions.models import PatientCancellation, Reminder, ReminderKind, ReminderStatus, SessionStatus
 from tests.factories import PatientFactory
-from tests.pages.conftest import login
-from tests.reminders.conftest import parts
+from tests.messaging.conftest import parts
+from tests.web.conftest import login
 from web.links import invalid_link_count
 
 UTC = dt.UTC

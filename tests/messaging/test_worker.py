@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from sessions.models import Reminder, ReminderStatus
-from tests.reminders.conftest import book_due_now, book_many_due_now, free_port, parts, statuses, wait_until
+from tests.messaging.conftest import book_due_now, book_many_due_now, free_port, parts, statuses, wait_until
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from sessions import services
 from tests.factories import PatientFactory, make_protocol, step
-from tests.pages.conftest import browser, console, new_page  # noqa: F401 (the browser fixtures)
+from tests.web.conftest import browser, console, new_page  # noqa: F401 (the browser fixtures)
 
 START = dt.date(2026, 3, 2)  # a Monday
 END_VISIT = dt.date(2026, 3, 30)

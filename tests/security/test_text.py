@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from core.text import forbidden_character
 from patients.models import Patient
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 BAD = {
     "CR LF": "Anna\r\nBcc: x@example.org",

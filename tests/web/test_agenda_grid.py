@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from clinics.models import OpeningHours
-from tests.pages.conftest import login
+from tests.web.conftest import login
 from web.sessions.agenda_grid import build_grid
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from protocols.services import load_library
 from sessions import services
 from sessions.models import Session, SessionStatus
 from tests.factories import PatientFactory, lot_of
-from tests.pages.conftest import browser_login
+from tests.web.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ from clinics.models import OpeningHours
 from sessions import services
 from sessions.models import Session, SessionStatus
 from tests.factories import PASSWORD, PatientFactory
-from tests.pages.conftest import browser_login
+from tests.web.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

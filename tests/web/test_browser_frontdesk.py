@@ -13,7 +13,7 @@ from clinics.models import OpeningHours
 from patients.models import EnrolmentStatus
 from sessions.models import BookingChange, CalendarFeed, SessionStatus
 from tests.factories import PatientFactory, make_protocol, step
-from tests.pages.conftest import browser_login
+from tests.web.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from protocols.models import Protocol
 from protocols.services import load_measures
-from tests.pages.conftest import browser_login, no_horizontal_scroll, unlabelled_fields
+from tests.web.conftest import browser_login, no_horizontal_scroll, unlabelled_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

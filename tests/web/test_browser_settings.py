@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.pages.conftest import browser_login, no_horizontal_scroll, unlabelled_fields
+from tests.web.conftest import browser_login, no_horizontal_scroll, unlabelled_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

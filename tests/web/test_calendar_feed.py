@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sessions.models import CalendarFeed
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 

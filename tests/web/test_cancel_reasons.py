@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from sessions import services
 from sessions.models import BookingChange, SessionStatus
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ console error), and the schedule timeline is still drawn."""
 
 import pytest
 
-from tests.pages.conftest import browser_login
+from tests.web.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from patients.models import Enrolment
 from protocols.services import update_protocol
 from sessions import services
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 

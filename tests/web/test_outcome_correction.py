@@ -10,7 +10,7 @@ from django.utils import timezone
 from sessions import services
 from sessions.models import OutcomeMeasurement
 from tests.factories import make_protocol, step
-from tests.pages.conftest import browser_login
+from tests.web.conftest import browser_login
 
 STEPS = [
     step("Baseline assessment", "assessment", measures=["hair_density", "glogau"]),

@@ -26,7 +26,7 @@ from sessions.models import (
     SessionStatus,
 )
 from tests.factories import PatientFactory, lot_of, make_protocol, step
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 
 def url(name, *args):

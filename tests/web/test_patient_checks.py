@@ -6,7 +6,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from patients.models import Patient
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 width (375 px): read the visit, say "I'll come", then cancel (asked twice). The link is
 read out of the confirmation email the outbox sent. (A spent link's page is
 a 404, which the console watch would count as an error: the HTTP tests in
-tests/reminders/test_patient_links.py cover it.)
+tests/messaging/test_patient_links.py cover it.)
 
 `make screenshots` (REGIMEN_SCREENSHOTS) keeps the PNGs in docs/screenshots."""
 
@@ -21,7 +21,7 @@ from messaging import outbox
 from sessions import services
 from sessions.models import PatientCancellation, SessionStatus
 from tests.factories import make_protocol, step
-from tests.pages.conftest import browser_login, no_horizontal_scroll
+from tests.web.conftest import browser_login, no_horizontal_scroll
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

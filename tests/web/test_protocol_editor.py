@@ -7,7 +7,7 @@ from django.urls import reverse
 from protocols.models import Protocol
 from protocols.services import load_measures
 from tests.factories import make_protocol, step
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from protocols.instruments import EASI_ITEMS, EASI_REGIONS, SCORAD_INTENSITY_ITE
 from sessions import services
 from sessions.models import OutcomeMeasurement, SessionStatus
 from tests.factories import make_protocol, step
-from tests.pages.conftest import browser_login, login, no_horizontal_scroll, unlabelled_fields
+from tests.web.conftest import browser_login, login, no_horizontal_scroll, unlabelled_fields
 
 # A = 40 %, B = 2+2+1+2+1+1 = 9, C = 7 + 5 = 12: 40/5 + 7*9/2 + 12 = 51.5
 SCORAD_POST = {

@@ -20,7 +20,7 @@ from protocols.services import load_library
 from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus
 from tests.factories import PatientFactory, RoomFactory, UserFactory, lot_of
-from tests.pages.conftest import browser_login, no_horizontal_scroll, unlabelled_fields
+from tests.web.conftest import browser_login, no_horizontal_scroll, unlabelled_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from tests.factories import PatientFactory
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 

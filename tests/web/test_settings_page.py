@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from clinics.models import Room, User
 from tests.factories import RoomFactory
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from clinics.models import Closure, OpeningHours
 from patients.models import Enrolment
 from tests.factories import make_protocol, step
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 

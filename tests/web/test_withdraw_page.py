@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from patients.models import EnrolmentStatus
 from sessions.models import SessionStatus
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from sessions.models import SessionStatus
 from sessions.records.adverse_events import report_adverse_event
 from sessions.records.photos import add_photo
 from tests.factories import PASSWORD, lot_of
-from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, no_horizontal_scroll, unlabelled_fields
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, no_horizontal_scroll, unlabelled_fields
 
 SHOTS = os.environ.get("REGIMEN_SHOTS_DIR", "/tmp/regimen-shots-w10")
 
