@@ -12,7 +12,7 @@ from protocols.instruments import EASI_ITEMS, EASI_REGIONS, SCORAD_INTENSITY_ITE
 from protocols.models import OutcomeMeasure
 from sessions import services
 from sessions.models import OutcomeMeasurement, SessionStatus
-from tests.factories import PatientFactory, make_protocol, step
+from tests.factories import PatientFactory, complete_visit, make_protocol, step
 
 from .conftest import clock, enrol, sessions_of, utc
 
@@ -69,17 +69,12 @@ def assessment(assessment_of, patient):
 LATE_EVENING = "2026-03-01T23:30:00+00:00"
 
 
-def complete(session, by, outcomes, at=LATE_EVENING):
-    with clock(at):
-        return services.complete_session(session=session, by=by, outcomes=outcomes)
-
-
 def recorded(session):
     return {m.measure.code: m for m in OutcomeMeasurement.objects.filter(session=session).select_related("measure")}
 
 
 def test_scorad_from_items_is_computed_and_stored_with_them(assessment, clinician):
-    done = complete(assessment, clinician, [{"measure": "scorad", "items": SCORAD_ITEMS}])
+    done = complete_visit(assessment, clinician, LATE_EVENING, outcomes=[{"measure": "scorad", "items": SCORAD_ITEMS}])
     assert done.status == SessionStatus.COMPLETED
     scorad = recorded(done)["scorad"]
     assert scorad.value == Decimal("51.5")
@@ -96,7 +91,7 @@ def test_a_bare_total_of_a_scored_instrument_is_refused_naming_its_items(assessm
     name = OutcomeMeasure.objects.get(code=code).name
     # SPEC §10: a SCORAD of 51.5432 typed in has nothing behind it.
     with pytest.raises(ValidationError) as refused:
-        complete(assessment, clinician, [{"measure": code, "value": "20"}, {"measure": "itch_nrs", "value": 6}])
+        complete_visit(assessment, clinician, LATE_EVENING, outcomes=[{"measure": code, "value": "20"}, {"measure": "itch_nrs", "value": 6}])
     assert refused.value.message_dict["outcomes"] == [
         f"{name}: give its items ({items}), not a total; the value is computed from them."
     ]
@@ -115,7 +110,7 @@ def test_a_bare_total_of_a_scored_instrument_is_refused_naming_its_items(assessm
 )
 def test_easi_weights_follow_the_patients_age_on_the_visit_date(assessment_of, clinic, clinician, born, value):
     session = assessment_of(PatientFactory(clinic=clinic, date_of_birth=born))
-    done = complete(session, clinician, [{"measure": "easi", "items": easi_items()}])
+    done = complete_visit(session, clinician, LATE_EVENING, outcomes=[{"measure": "easi", "items": easi_items()}])
     easi = recorded(done)["easi"]
     assert easi.value == Decimal(value)
     assert easi.items == easi_items()
@@ -133,8 +128,11 @@ def test_pasi_and_dlqi_from_items_are_stored_as_plain_json(assessment, clinician
         }
     }
     answers = (1, 2, 0, 3, 1, 0, 3, 0, 1, 2)
-    done = complete(
-        assessment, clinician, [{"measure": "pasi", "items": pasi}, {"measure": "dlqi", "items": {"answers": answers}}]
+    done = complete_visit(
+        assessment,
+        clinician,
+        LATE_EVENING,
+        outcomes=[{"measure": "pasi", "items": pasi}, {"measure": "dlqi", "items": {"answers": answers}}],
     )
     rows = recorded(done)
     assert rows["pasi"].value == Decimal("5.3")
@@ -175,7 +173,7 @@ def test_pasi_and_dlqi_from_items_are_stored_as_plain_json(assessment, clinician
 )
 def test_bad_items_are_refused_on_outcomes_and_change_nothing(assessment, clinician, outcome, message):
     with pytest.raises(ValidationError) as refused:
-        complete(assessment, clinician, [{"measure": "pain_vas", "value": 3}, outcome])
+        complete_visit(assessment, clinician, LATE_EVENING, outcomes=[{"measure": "pain_vas", "value": 3}, outcome])
     assert list(refused.value.message_dict) == ["outcomes"]
     assert [m for m in refused.value.message_dict["outcomes"] if m.startswith(message)], refused.value.message_dict
     assessment.refresh_from_db()
@@ -188,13 +186,13 @@ def test_a_computed_value_is_still_range_checked(assessment, clinician):
     # The catalogue's range is the last word: a narrowed range refuses a computed 51.5.
     OutcomeMeasure.objects.filter(code="scorad").update(max_value=50)
     with pytest.raises(ValidationError) as refused:
-        complete(assessment, clinician, [{"measure": "scorad", "items": SCORAD_ITEMS}])
+        complete_visit(assessment, clinician, LATE_EVENING, outcomes=[{"measure": "scorad", "items": SCORAD_ITEMS}])
     assert refused.value.message_dict["outcomes"] == ["SCORAD: 51.5 is outside 0–50 score."]
     assert not OutcomeMeasurement.objects.exists()
 
 
 def test_a_correction_rescores_items_never_takes_a_bare_total(assessment, clinician):
-    done = complete(assessment, clinician, [{"measure": "scorad", "items": SCORAD_ITEMS}])
+    done = complete_visit(assessment, clinician, LATE_EVENING, outcomes=[{"measure": "scorad", "items": SCORAD_ITEMS}])
     scorad = recorded(done)["scorad"]
     milder = {**SCORAD_ITEMS, "area_percent": 10, "pruritus": 2}  # 2 + 31.5 + 7 = 40.5
     with clock("2026-03-03T09:00:00+00:00"):
@@ -224,7 +222,7 @@ def test_an_easi_correction_scores_at_the_age_on_the_visit_date(assessment_of, c
     # 7 on the visit's date (1 March), 8 by the day of the correction: the child's weights still apply.
     session = assessment_of(PatientFactory(clinic=clinic, date_of_birth=dt.date(2018, 3, 4)))
     milder = {"regions": {r: {**v, "area_percent": 0} for r, v in easi_items()["regions"].items()}}
-    easi = recorded(complete(session, clinician, [{"measure": "easi", "items": milder}]))["easi"]
+    easi = recorded(complete_visit(session, clinician, LATE_EVENING, outcomes=[{"measure": "easi", "items": milder}]))["easi"]
     with clock("2026-03-05T09:00:00+00:00"):
         services.correct_outcome(measurement=easi, items=easi_items(), reason="Mistyped.", by=clinician)
     easi.refresh_from_db()

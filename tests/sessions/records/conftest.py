@@ -5,7 +5,7 @@ import pytest
 import time_machine
 
 from sessions import services
-from tests.api.conftest import NOW, START, at, baseline, client_as, enrolment, first_injection, frozen, room  # noqa: F401
+from tests.api.conftest import NOW, START, at, baseline, enrolment, first_injection, frozen, room  # noqa: F401
 
 INJECTION_DAY = START.replace(day=16)
 

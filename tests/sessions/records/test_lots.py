@@ -8,12 +8,7 @@ import io
 
 from protocols.models import Lot, Product
 from sessions.models import Session, SessionStatus
-from tests.factories import lot_of
-
-
-def complete(client, session, body):
-    return client.post(f"/api/v1/sessions/{session.pk}/complete/", body, format="json")
-
+from tests.factories import complete_over_api, lot_of
 
 PAIN = {"outcomes": [{"measure": "pain_vas", "value": 2}]}
 
@@ -56,7 +51,7 @@ def test_bad_lots_are_refused_naming_the_field(client_as, manager, lot):
 
 
 def test_a_treatment_session_cannot_be_completed_without_a_lot(client_as, clinician, booked_injection):
-    answer = complete(client_as(clinician), booked_injection, PAIN)
+    answer = complete_over_api(client_as(clinician), booked_injection, PAIN)
     assert answer.status_code == 400
     assert "lot" in answer.json()
     assert Session.objects.get(pk=booked_injection.pk).status == SessionStatus.BOOKED
@@ -64,7 +59,7 @@ def test_a_treatment_session_cannot_be_completed_without_a_lot(client_as, clinic
 
 def test_a_lot_expired_on_the_visit_date_is_refused(client_as, clinician, booked_injection, clinic):
     expired = lot_of(clinic, "OLD-1", expiry=dt.date(2026, 3, 15))  # the day before the visit
-    answer = complete(client_as(clinician), booked_injection, {**PAIN, "lot": expired.pk})
+    answer = complete_over_api(client_as(clinician), booked_injection, {**PAIN, "lot": expired.pk})
     assert answer.status_code == 400
     assert "expired on 2026-03-15" in answer.json()["lot"][0]
     assert Session.objects.get(pk=booked_injection.pk).status == SessionStatus.BOOKED
@@ -72,14 +67,14 @@ def test_a_lot_expired_on_the_visit_date_is_refused(client_as, clinician, booked
 
 def test_a_lot_expiring_on_the_visit_date_is_still_usable(client_as, clinician, booked_injection, clinic):
     last_day = lot_of(clinic, "LAST-DAY", expiry=dt.date(2026, 3, 16))
-    answer = complete(client_as(clinician), booked_injection, {**PAIN, "lot": last_day.pk})
+    answer = complete_over_api(client_as(clinician), booked_injection, {**PAIN, "lot": last_day.pk})
     assert answer.status_code == 200, answer.content
     assert answer.json()["lot"] == last_day.pk
 
 
 def test_another_clinics_lot_is_unknown(client_as, clinician, booked_injection, other_clinic):
     theirs = lot_of(other_clinic, "THEIRS")
-    answer = complete(client_as(clinician), booked_injection, {**PAIN, "lot": theirs.pk})
+    answer = complete_over_api(client_as(clinician), booked_injection, {**PAIN, "lot": theirs.pk})
     assert answer.status_code == 400
     assert answer.json()["lot"] == [f"Unknown id {theirs.pk}."]
     assert client_as(clinician).get(f"/api/v1/lots/{theirs.pk}/").status_code == 404
@@ -88,7 +83,7 @@ def test_another_clinics_lot_is_unknown(client_as, clinician, booked_injection, 
 def test_the_recall_list_names_every_patient_treated_with_the_lot(
     client_as, clinician, receptionist, booked_injection, lot, patient
 ):
-    assert complete(client_as(clinician), booked_injection, {**PAIN, "lot": lot.pk}).status_code == 200
+    assert complete_over_api(client_as(clinician), booked_injection, {**PAIN, "lot": lot.pk}).status_code == 200
     recall = client_as(receptionist).get(f"/api/v1/lots/{lot.pk}/recall/")
     assert recall.status_code == 200
     assert [(r["record_number"], r["email"], r["visit_date"], r["step_name"]) for r in recall.json()] == [
@@ -104,13 +99,13 @@ def test_the_recall_list_names_every_patient_treated_with_the_lot(
 
 
 def test_another_lot_recalls_nobody(client_as, clinician, booked_injection, lot, clinic):
-    assert complete(client_as(clinician), booked_injection, {**PAIN, "lot": lot.pk}).status_code == 200
+    assert complete_over_api(client_as(clinician), booked_injection, {**PAIN, "lot": lot.pk}).status_code == 200
     unused = lot_of(clinic, "UNUSED")
     assert client_as(clinician).get(f"/api/v1/lots/{unused.pk}/recall/").json() == []
 
 
 def test_a_used_lot_keeps_its_number(client_as, clinician, manager, booked_injection, lot):
-    assert complete(client_as(clinician), booked_injection, {**PAIN, "lot": lot.pk}).status_code == 200
+    assert complete_over_api(client_as(clinician), booked_injection, {**PAIN, "lot": lot.pk}).status_code == 200
     answer = client_as(manager).patch(f"/api/v1/lots/{lot.pk}/", {"lot_number": "RENAMED"}, format="json")
     assert answer.status_code == 400 and "lot_number" in answer.json()
     assert Lot.objects.get(pk=lot.pk).lot_number == "SEC-2026-01"
