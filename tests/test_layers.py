@@ -91,3 +91,20 @@ def test_the_check_catches_an_upward_import(tmp_path, package, source, upward):
     path.write_text(source)
     tops = {module.split(".")[0] for _, module in imported_packages(path)}
     assert any(forbidden(package, top) for top in tops if top in RANK) is upward
+
+
+def test_no_package_holds_more_than_a_quarter_of_the_source_lines():
+    """docs/design.md, "Layout": a folder past a quarter of the code is split."""
+    lines = {package: 0 for package in LAYERS}
+    for package, path in modules():
+        lines[package] += len(path.read_text(encoding="utf-8").splitlines())
+    total = sum(lines.values())
+    assert {package: n for package, n in lines.items() if n > total / 4} == {}
+
+
+def test_the_design_doc_opens_with_every_package():
+    design = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+    diagram = design.split("```")[1]  # the first block: the layer diagram
+    named = {line.split()[0] for line in diagram.splitlines() if line[:1].isalpha()}
+    assert set(LAYERS) <= named | {"api", "web"}
+    assert "api │ web" in diagram
