@@ -104,6 +104,17 @@ def lot_of(clinic: Clinic, number: str = "SEC-2026-01", expiry: dt.date = dt.dat
     return lot
 
 
+def enrol(patient: Patient, protocol: Protocol, start: str | dt.date, by: User, *, at=None, **extra):
+    """An enrolment through sessions.services.enrol_patient starting on
+    `start` (a date or an ISO date), with time stopped at `at` (an ISO 8601
+    instant or a datetime) when given."""
+    start_date = dt.date.fromisoformat(start) if isinstance(start, str) else start
+    if at is None:
+        return session_services.enrol_patient(patient=patient, protocol=protocol, start_date=start_date, by=by, **extra)
+    with time_machine.travel(dt.datetime.fromisoformat(at) if isinstance(at, str) else at, tick=False):
+        return session_services.enrol_patient(patient=patient, protocol=protocol, start_date=start_date, by=by, **extra)
+
+
 WITH_ITS_LOT = object()
 
 

@@ -12,6 +12,7 @@ from messaging import outbox
 from sessions import services
 from sessions.models import Reminder, ReminderKind, ReminderStatus
 from sessions.patients.changes import update_patient
+from tests import factories
 from tests.messaging.conftest import parts
 
 UTC = dt.UTC
@@ -28,11 +29,8 @@ def setup_clinic(clinic):
 
 
 def enrol(patient, protocol, receptionist):
-    with time_machine.travel(BOOKED_AT, tick=False):
-        enrolment = services.enrol_patient(
-            patient=patient, protocol=protocol, start_date=dt.date(2026, 11, 25), by=receptionist
-        )
-    return enrolment.sessions.get()
+    """The one session of a single-visit course starting on 25 November."""
+    return factories.enrol(patient, protocol, dt.date(2026, 11, 25), receptionist, at=BOOKED_AT).sessions.get()
 
 
 def at(moment, action):
