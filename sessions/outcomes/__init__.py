@@ -1,1 +1,1 @@
-"""A session completed: its outcomes recorded and corrected, read per enrolment, and charted."""
+"""A session completed: its outcomes recorded and corrected, and read per enrolment."""

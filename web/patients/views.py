@@ -17,11 +17,11 @@ from patients.models import ConsentKind, Patient
 from patients.selectors import search_patients
 from sessions.enrolments.selectors import enrolments_of
 from sessions.models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionPhoto, SessionStatus
-from sessions.outcomes.charts import outcome_chart
 from sessions.outcomes.selectors import outcomes_by_enrolment
 from sessions.patients.changes import update_patient
 from sessions.records.photos import baseline_and_latest
 from web.enrolments.forms import WithdrawForm
+from web.patients.charts import outcome_chart
 from web.patients.forms import PatientForm, PatientSearchForm
 
 
