@@ -51,9 +51,9 @@ lock: $(STAMP)  ## re-resolve requirements.in and requirements-dev.in into the t
 	/tmp/regimen-lock/bin/pip freeze --exclude-editable | grep -v '^pip==' > requirements-dev.lock
 
 screenshots: $(STAMP)  ## a PNG of every staff page under docs/screenshots/
-	REGIMEN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/pages/test_screenshots.py \
-	  tests/pages/test_patient_page_browser.py tests/pages/test_self_booking_browser.py tests/reports/test_page.py \
-	  tests/frontdesk/test_browser_settings.py tests/frontdesk/test_browser_protocol_editor.py
+	REGIMEN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/web/test_screenshots.py \
+	  tests/web/test_patient_page_browser.py tests/web/test_self_booking_browser.py tests/reports/test_page.py \
+	  tests/web/test_browser_settings.py tests/web/test_browser_protocol_editor.py
 
 bench: $(STAMP)  ## each path against its floor (BENCH_SCALE=0.02 for a quick run); docs/benchmarks.md, bench/results.json
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python bench/run.py

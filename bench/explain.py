@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinics.models import Clinic
-from sessions import outbox
+from messaging import outbox
 from sessions.models import Session, SessionStatus
 
 

@@ -17,7 +17,7 @@ The patients (bench/locustfile.py, Patient) open links made with the
 server's key by bench/patient_links.py: the confirm page of a booking ("I'll
 come") and the self-booking page (pick a time). All of them come from
 127.0.0.1, so the per-address limit of patient links is lifted for the run
-(PATIENT_LINK_RATE_PER_MINUTE); tests/reminders/test_self_booking.py tests it.
+(PATIENT_LINK_RATE_PER_MINUTE); tests/messaging/test_self_booking.py tests it.
 """
 
 import csv

@@ -27,7 +27,7 @@ django.setup()
 
 from django.utils import timezone  # noqa: E402
 
-from sessions import links  # noqa: E402
+from messaging import links  # noqa: E402
 from sessions.models import Session, SessionStatus  # noqa: E402
 
 

@@ -82,11 +82,11 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 from clinics.models import Clinic, Role, User  # noqa: E402
 from clinics.services import create_staff  # noqa: E402
 from demo.load import generate  # noqa: E402
+from messaging import outbox  # noqa: E402
+from messaging.emails import build_email  # noqa: E402
 from patients.models import Enrolment, Patient  # noqa: E402
 from protocols.models import Protocol  # noqa: E402
 from protocols.services import set_up_clinic  # noqa: E402
-from sessions import outbox  # noqa: E402
-from sessions.emails import build_email  # noqa: E402
 from sessions.enrolments.bulk import import_enrolments  # noqa: E402
 from sessions.enrolments.services import enrol_patient  # noqa: E402
 from sessions.enrolments.workable import check_schedule  # noqa: E402
@@ -273,7 +273,7 @@ def bench_self_booking(big: Clinic) -> tuple[dict, str]:
     the practitioners' names and the HTML of every time."""
     from django.test import override_settings
 
-    from sessions import links
+    from messaging import links
 
     with transaction.atomic(), override_settings(PATIENT_LINK_RATE_PER_MINUTE=10**9):
         Clinic.objects.filter(pk=big.pk).update(patients_may_book=True)

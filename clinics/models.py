@@ -64,6 +64,24 @@ def validate_holiday_region(value: str) -> None:
         )
 
 
+# The settings a clinic's manager changes, in the order the forms show them:
+# one list for the API, the admin and sessions.clinic.update_clinic (which
+# saves them and re-plans what they move).
+CLINIC_SETTINGS = (
+    "name",
+    "timezone",
+    "slot_minutes",
+    "reminder_offsets_hours",
+    "sender_email",
+    "phone",
+    "address",
+    "cancel_cutoff_hours",
+    "patients_may_request_booking",
+    "patients_may_book",
+    "holiday_region",
+)
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=200, validators=[single_line])
     slug = models.SlugField(max_length=60, unique=True)

@@ -45,7 +45,9 @@ INSTALLED_APPS = [
     "protocols",
     "patients",
     "sessions.apps.TreatmentSessionsConfig",
+    "messaging",
     "reports",
+    "web",
     "demo",
 ]
 
@@ -83,7 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "sessions.context_processors.navigation",
+                "web.context_processors.navigation",
             ],
         },
     },
@@ -134,7 +136,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Clinical photographs: files under var/media/, or an S3-compatible bucket
 # when MEDIA_STORAGE_URL is set (core.env.media_storage). Never served by URL:
-# only through sessions.photos' clinic-checked views.
+# only through sessions.records.photos' clinic-checked views.
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": media_storage(env_str("MEDIA_STORAGE_URL"), media_root=str(MEDIA_ROOT)),
@@ -193,7 +195,7 @@ REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 60, minimum=1)
 REMINDER_SENDING_TIMEOUT_SECONDS = env_int("REMINDER_SENDING_TIMEOUT_SECONDS", 300, minimum=1)
 if REMINDER_SENDING_TIMEOUT_SECONDS <= 2 * EMAIL_TIMEOUT:
     # A live but slow SMTP conversation must never look abandoned: that
-    # would send its reminder twice (sessions/outbox.py).
+    # would send its reminder twice (messaging/outbox.py).
     raise ImproperlyConfigured(
         f"REMINDER_SENDING_TIMEOUT_SECONDS={REMINDER_SENDING_TIMEOUT_SECONDS} must exceed twice "
         f"EMAIL_TIMEOUT={EMAIL_TIMEOUT}"

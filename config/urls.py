@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from core import health
-from sessions.health import check_outbox
+from messaging.health import check_outbox
 
 readyz = health.readiness_view(
     {
@@ -19,8 +19,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("config.api")),
+    path("api/v1/", include("api.urls")),
     # Browsers and bookmark tools ask for /favicon.ico whatever the page links.
     path("favicon.ico", RedirectView.as_view(url=static("regimen/favicon.svg"), permanent=True)),
-    path("", include("config.pages")),
+    path("", include("web.urls")),
 ]

@@ -57,7 +57,7 @@ from sessions.models import (
     SessionStatus,
     Severity,
 )
-from sessions.reminders import MORNING, booked_reminders
+from sessions.reminders.plan import MORNING, booked_reminders
 
 OPENS, HOURS_A_DAY = 8, 10  # 08:00-18:00, one booking an hour per practitioner
 OPEN_WEEKDAYS = tuple(range(6))  # Monday to Saturday, unless generate() is told otherwise

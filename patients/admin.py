@@ -29,7 +29,7 @@ class PatientAdmin(NoDeleteAdmin, HistoryAdmin):
     list_select_related = ("clinic",)
     search_fields = ("record_number", "last_name", "first_name", "email")
     # Consent and email decide the reminder outbox; the staff pages change
-    # them through sessions.patient_changes.update_patient, which re-plans it.
+    # them through sessions.patients.changes.update_patient, which re-plans it.
     readonly_fields = ("email", "reminder_consent", "reminder_consent_changed_at", "created_at")
 
     def has_add_permission(self, request):

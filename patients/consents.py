@@ -66,7 +66,7 @@ def record_consent(
     """Record that the patient gave or withdrew consent of `kind` on `on`
     (default: today in the clinic). `by` None is the patient acting alone
     (an unsubscribe link); otherwise a member of the patient's clinic. Runs
-    inside the caller's transaction (sessions.patient_changes.change_consent
+    inside the caller's transaction (sessions.patients.changes.change_consent
     re-plans reminders with it, in one transaction)."""
     now = now_or(now)
     if by is not None:

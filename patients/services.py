@@ -68,9 +68,10 @@ def _log_email_consent(patient: Patient, *, by: User, now: dt.datetime) -> None:
 
 
 @transaction.atomic
-def update_patient(*, patient: Patient, data: Mapping, by: User, now: dt.datetime | None = None) -> Patient:
-    """Edit a patient's record, dating a change of reminder consent. What the
-    edit means for the patient's reminders is sessions.patient_changes'."""
+def edit_record(*, patient: Patient, data: Mapping, by: User, now: dt.datetime | None = None) -> Patient:
+    """Edit a patient's record, dating a change of reminder consent: the
+    record's half of sessions.patients.changes.update_patient, the one
+    workflow the pages and the API call (it also re-plans the reminders)."""
     now = now_or(now)
     _check(by, patient.clinic)
     patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)

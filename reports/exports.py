@@ -29,7 +29,7 @@ from core.text import csv_cell
 from patients.consents import latest_statement
 from patients.models import ConsentKind
 from sessions.models import OutcomeMeasurement, SessionStatus
-from sessions.outcomes import baseline_session_subquery
+from sessions.outcomes.selectors import baseline_session_subquery
 
 COLUMNS = (
     "subject",

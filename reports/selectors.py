@@ -3,7 +3,7 @@
 Every figure is computed by PostgreSQL: counts with `filter=`, means and
 standard deviations with aggregates, medians with `percentile_cont`, each
 value paired with the same measure's value at its enrolment's baseline visit
-(as `sessions.outcomes` defines it) by a hash join in one statement. Python only turns a mean, a standard
+(as `sessions.outcomes.selectors` defines it) by a hash join in one statement. Python only turns a mean, a standard
 deviation and an n into a t-interval (scipy) and a count into a Wilson interval
 (statsmodels). `cohort_report(clinic, **filters)` costs a fixed handful of
 queries whatever the cohort's size (tests/reports/test_cohort.py counts them).
@@ -29,7 +29,7 @@ from django.db.models import (
 from patients.models import Enrolment, EnrolmentStatus
 from protocols.models import OutcomeMeasure, Protocol, StepKind
 from sessions.models import AdverseEvent, OutcomeMeasurement, Relatedness, Session, SessionStatus
-from sessions.outcomes import baseline_sessions
+from sessions.outcomes.selectors import baseline_sessions
 
 # A follow-up time point is reached by a completed visit planned at least this
 # many days after the start (the library's "12 weeks" counts as 3 months, a
@@ -200,7 +200,7 @@ def _values(enrolments):
 
 
 def _baseline_visits(enrolments):
-    """Enrolment → its baseline visit, as `sessions.outcomes.baseline_session_ids` finds it."""
+    """Enrolment → its baseline visit, as `sessions.outcomes.selectors.baseline_session_ids` finds it."""
     return (
         baseline_sessions()
         .filter(enrolment__in=enrolments)
@@ -241,7 +241,7 @@ FROM paired
 GROUP BY measure_id, step_position, step_name, occurrence
 ORDER BY measure_id, step_position, occurrence
 """
-# Percent change as sessions.outcomes.compare: not for grades, a baseline above 0 and a value of 0 or more.
+# Percent change as sessions.outcomes.selectors.compare: not for grades, a baseline above 0 and a value of 0 or more.
 _PERCENT_OK = "baseline > 0 AND value >= 0 AND NOT ordinal"
 
 

@@ -2,12 +2,12 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 
-from clinics.models import Clinic, Closure, OpeningHours
+from clinics.models import CLINIC_SETTINGS, Clinic, Closure, OpeningHours
 from core.admin import ClinicScopedAdmin, HistoryAdmin, ManagedInline, ReadOnlyAdmin
 from patients.models import Enrolment
 from protocols.services import load_library
+from sessions.clinic import closure_refusal, replan_reminders, zone_change_refusal
 
-from .clinic_settings import closure_refusal, replan_reminders, zone_change_refusal
 from .models import AdverseEvent, Deviation, OutcomeMeasurement, Reminder, Session
 
 
@@ -113,7 +113,7 @@ class ReminderAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     date_hierarchy = "due_at"
 
 
-# --- The clinic's settings: here, beside the bookings they guard (sessions/clinic_settings.py) ------
+# --- The clinic's settings: here, beside the bookings they guard (sessions/clinic.py) ------
 
 
 class OpeningHoursInline(ManagedInline, admin.TabularInline):
@@ -146,19 +146,7 @@ class ClosureInline(ManagedInline, admin.TabularInline):
 class ClinicForm(forms.ModelForm):
     class Meta:
         model = Clinic
-        fields = (
-            "name",
-            "slug",
-            "timezone",
-            "slot_minutes",
-            "reminder_offsets_hours",
-            "sender_email",
-            "phone",
-            "address",
-            "cancel_cutoff_hours",
-            "patients_may_request_booking",
-            "patients_may_book",
-        )
+        fields = ("slug", *CLINIC_SETTINGS)
 
     def clean_timezone(self):
         zone = self.cleaned_data["timezone"]

@@ -314,7 +314,7 @@ def _consistent_event() -> models.Q:
 class AdverseEvent(models.Model):
     """An adverse event of an enrolment, reported at a visit (`session`) or
     between visits (no session), and updated later; every version is kept in
-    its history (sessions.adverse_events)."""
+    its history (sessions.records.adverse_events)."""
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="adverse_events", null=True)
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="adverse_events", null=True, blank=True)
@@ -459,7 +459,7 @@ def _photo_path(photo: "SessionPhoto", filename: str) -> str:
 class SessionPhoto(models.Model):
     """A clinical photograph of one view at one session (SPEC §12): stored
     re-encoded without EXIF through Django's storage API, served only to the
-    clinic's staff (sessions.photos)."""
+    clinic's staff (sessions.records.photos)."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="photos")
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="photos")

@@ -12,8 +12,8 @@ from clinics.models import Absence, Clinic, User
 from clinics.selectors import practitioners_of
 from core.services import now as now_or
 from patients.models import EnrolmentStatus
+from sessions.booking import slots as slot_rules
 
-from . import slots as slot_rules
 from .models import (
     OCCUPYING,
     BookingChange,

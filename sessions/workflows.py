@@ -14,9 +14,9 @@ from core.exceptions import Conflict
 from core.services import require_role
 from patients.models import Enrolment, EnrolmentStatus
 from protocols import schedule
+from sessions.reminders.plan import sync_reminders
 
 from .models import Session, SessionStatus
-from .reminders import sync_reminders
 
 
 def changing(session: Session, *, by: User, role: str) -> Session:

@@ -1,4 +1,5 @@
 import pytest
+from rest_framework.test import APIClient
 
 from clinics.models import Role
 from tests.factories import ClinicFactory, PatientFactory, UserFactory, lot_of, make_protocol
@@ -70,3 +71,16 @@ def pytest_sessionfinish(session, exitstatus):
     if skipped:
         reporter.write_line(f"CI=true: {skipped} skipped test(s) count as failures", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture
+def client_as():
+    """client_as(user) is an API client acting as that user; client_as(None) is anonymous."""
+
+    def make(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make

@@ -1,13 +1,17 @@
-"""Factories whose dates follow from each other, and the personas of the suite."""
+"""Factories whose dates follow from each other, the personas of the suite,
+and the one way a test completes a visit (complete_visit, complete_over_api)."""
 
 import datetime as dt
 
 import factory
+import time_machine
 
 from clinics.models import Clinic, OpeningHours, Role, Room, User
 from patients.models import Patient
 from protocols.models import Lot, Product, Protocol
 from protocols.services import create_protocol, load_measures
+from sessions import services as session_services
+from sessions.models import Session
 
 PASSWORD = "correct-horse-battery"
 
@@ -98,3 +102,38 @@ def lot_of(clinic: Clinic, number: str = "SEC-2026-01", expiry: dt.date = dt.dat
     )
     lot, _ = Lot.objects.get_or_create(product=product, lot_number=number, defaults={"expiry_date": expiry})
     return lot
+
+
+def enrol(patient: Patient, protocol: Protocol, start: str | dt.date, by: User, *, at=None, **extra):
+    """An enrolment through sessions.services.enrol_patient starting on
+    `start` (a date or an ISO date), with time stopped at `at` (an ISO 8601
+    instant or a datetime) when given."""
+    start_date = dt.date.fromisoformat(start) if isinstance(start, str) else start
+    if at is None:
+        return session_services.enrol_patient(patient=patient, protocol=protocol, start_date=start_date, by=by, **extra)
+    with time_machine.travel(dt.datetime.fromisoformat(at) if isinstance(at, str) else at, tick=False):
+        return session_services.enrol_patient(patient=patient, protocol=protocol, start_date=start_date, by=by, **extra)
+
+
+WITH_ITS_LOT = object()
+
+
+def complete_visit(session: Session, by: User, at: str | dt.datetime | None = None, *, lot=WITH_ITS_LOT, **extra):
+    """A completed visit with its lot, through sessions.services.complete_session:
+    the clinic's secretome lot (lot_of) unless `lot` names another (None: no
+    lot), with time stopped at `at` (an ISO 8601 instant or a datetime) when
+    given; `extra` are complete_session's other arguments (outcomes,
+    not_done_reason, ...)."""
+    if lot is WITH_ITS_LOT:
+        lot = lot_of(session.clinic)
+    if lot is not None:
+        extra["lot"] = lot
+    if at is None:
+        return session_services.complete_session(session=session, by=by, **extra)
+    with time_machine.travel(dt.datetime.fromisoformat(at) if isinstance(at, str) else at, tick=False):
+        return session_services.complete_session(session=session, by=by, **extra)
+
+
+def complete_over_api(client, session: Session, body: dict):
+    """POST /api/v1/sessions/{id}/complete/ as `client` (the API's way to complete a visit)."""
+    return client.post(f"/api/v1/sessions/{session.pk}/complete/", body, format="json")

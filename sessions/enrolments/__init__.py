@@ -1,1 +1,1 @@
-"""Enrolment in one place: its workflows, read queries, API and staff page."""
+"""Enrolment: its workflows and read queries (its API is api/enrolments.py, its pages web/enrolments/)."""

@@ -31,9 +31,9 @@ from core.services import require_role, workflow
 from patients.models import Enrolment, Patient
 from patients.services import PATIENT_FIELDS
 from protocols.models import Protocol
+from sessions.reminders.plan import wanted_reminders
 
 from ..models import Reminder, Session, SessionStatus
-from ..reminders import wanted_reminders
 from . import workable
 from .services import MAX_START_DISTANCE, plan_enrolment
 

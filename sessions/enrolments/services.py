@@ -13,10 +13,10 @@ from core.services import require_role, workflow
 from patients.models import Enrolment, EnrolmentStatus, Patient
 from protocols import schedule
 from protocols.models import Protocol
+from sessions.reminders.notices import plan_cancel_notice
+from sessions.reminders.plan import sync_reminders
 
 from ..models import Session, SessionStatus
-from ..notices import plan_cancel_notice
-from ..reminders import sync_reminders
 from . import workable
 
 # How far from today an enrolment may start (issue 3: "more than two years

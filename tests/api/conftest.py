@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
 
 from sessions import services
 from tests.factories import RoomFactory
@@ -19,19 +18,6 @@ START = dt.date(2026, 3, 2)  # enrolment start: the baseline's target and whole 
 def frozen():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def client_as():
-    """client_as(user) is an API client acting as that user; client_as(None) is anonymous."""
-
-    def make(user):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from messaging.emails import build_email
 from sessions import services
-from sessions.emails import build_email
+from sessions.booking.responses import cancel_by_patient
 from sessions.models import Reminder, ReminderKind
-from sessions.patient_responses import cancel_by_patient
 from tests.factories import PatientFactory
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 from .conftest import NOW, START, at
 

@@ -10,6 +10,7 @@ import time_machine
 from protocols.models import Protocol
 from protocols.services import load_library
 from sessions import services
+from tests.factories import complete_over_api
 
 from .conftest import START, at
 
@@ -32,7 +33,7 @@ def complete(client, session, grades):
     outcomes = [{"measure": "hair_density", "value": 100}, {"measure": "hair_thickness", "value": 58}]
     outcomes += [{"measure": code, "value": value} for code, value in grades.items()]
     with time_machine.travel(at(START, 10) + dt.timedelta(minutes=40), tick=False):
-        return client.post(f"/api/v1/sessions/{session.pk}/complete/", {"outcomes": outcomes}, format="json")
+        return complete_over_api(client, session, {"outcomes": outcomes})
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import pytest
 from django.test import Client
 
 from clinics.models import Absence, Clinic, Closure
-from sessions import tasks
+from messaging import tasks
 from sessions.services import book_session
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 from .conftest import at
 

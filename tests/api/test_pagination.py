@@ -78,7 +78,7 @@ def test_a_filter_set_builds_its_form_class_once(rf, receptionist):
     is still the field's error."""
     from django.http import QueryDict
 
-    from sessions.api import SessionFilter
+    from api.sessions import SessionFilter
     from sessions.models import Session
 
     request = rf.get("/")

@@ -149,7 +149,7 @@ def test_calendar_has_one_event_per_booking_at_the_clinics_times(
     assert answer.status_code == 200
     assert answer["Content-Type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(answer.content)
-    # In UTC, no VTIMEZONE (icalendar's is wrong at the spring change: tests/reminders/test_calendar.py).
+    # In UTC, no VTIMEZONE (icalendar's is wrong at the spring change: tests/messaging/test_calendar.py).
     assert calendar.walk("VTIMEZONE") == []
     events = sorted(calendar.walk("VEVENT"), key=lambda e: e.decoded("dtstart"))
     assert len(events) == 2

@@ -33,7 +33,7 @@ from rest_framework.test import APIClient
 from clinics.models import Absence
 from core.env import media_storage
 from sessions import services
-from sessions.adverse_events import report_adverse_event
+from sessions.records.adverse_events import report_adverse_event
 from tests.factories import PASSWORD, PatientFactory, RoomFactory, lot_of, make_protocol
 
 from .conftest import at
@@ -207,7 +207,7 @@ TABLE += [
         body={"kind": "registry", "given": True}),
     Row("GET",   "/api/v1/sessions/{id}/photos/",                401, 200, 200, 200, 404, obj="booked_now"),
     Row("POST",  "/api/v1/sessions/{id}/photos/",                401, 403, 415, 415, 404, obj="booked_now",
-        note="the matrix sends JSON: 415 for the allowed roles (uploads: tests/clinical/test_photos.py)"),
+        note="the matrix sends JSON: 415 for the allowed roles (uploads: tests/sessions/records/test_photos.py)"),
     Row("GET",   "/api/v1/photos/",                              401, 200, 200, 200, 200, note="other: its own (none)"),
     Row("GET",   "/api/v1/photos/{id}/",                         401, 200, 200, 200, 404, obj="photo"),
     Row("GET",   "/api/v1/photos/{id}/image/",                   401, 200, 200, 200, 404, obj="photo"),
@@ -256,7 +256,7 @@ def _photo_of(session, by):
     from PIL import Image
 
     from patients.consents import record_consent
-    from sessions.photos import add_photo
+    from sessions.records.photos import add_photo
 
     record_consent(patient=session.patient, kind="photography", given=True, by=by)
     buffer = io.BytesIO()

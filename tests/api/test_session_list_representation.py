@@ -12,9 +12,9 @@ from django.test import Client
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 
+from api.sessions import SessionDetailSerializer, SessionSerializer
 from clinics.models import Role, User
 from demo.load import generate
-from sessions.api import SessionDetailSerializer, SessionSerializer
 from sessions.models import ProductForm, ProductSource, Session, SessionStatus
 from sessions.selectors import session_list_of
 

@@ -8,7 +8,7 @@ import time_machine
 
 from sessions import services
 from sessions.models import AdverseEvent, Deviation, OutcomeMeasurement, Reminder, Session
-from tests.factories import PatientFactory, UserFactory, lot_of
+from tests.factories import PatientFactory, UserFactory, complete_over_api, lot_of
 
 from .conftest import NOW, START, at
 
@@ -306,12 +306,8 @@ def booked_injection(client_as, receptionist, clinician, first_injection):
         yield first_injection
 
 
-def complete(client, session, body):
-    return client.post(f"/api/v1/sessions/{session.pk}/complete/", body, format="json")
-
-
 def test_complete_records_everything(client_as, clinician, booked_injection, lot):
-    answer = complete(client_as(clinician), booked_injection, {
+    answer = complete_over_api(client_as(clinician), booked_injection, {
         "outcomes": [{"measure": "pain_vas", "value": 3}],
         "notes": "Tolerated well.",
         "lot": lot.pk,
@@ -332,7 +328,7 @@ def test_complete_records_everything(client_as, clinician, booked_injection, lot
 
 
 def test_reception_cannot_complete(client_as, receptionist, booked_injection):
-    answer = complete(client_as(receptionist), booked_injection, {"outcomes": [{"measure": "pain_vas", "value": 2}]})
+    answer = complete_over_api(client_as(receptionist), booked_injection, {"outcomes": [{"measure": "pain_vas", "value": 2}]})
     assert answer.status_code == 403
 
 
@@ -340,7 +336,7 @@ def test_complete_before_the_start_is_409(client_as, clinician, first_injection,
     with time_machine.travel(NOW, tick=False):
         client_as(receptionist).post(book_url(first_injection), {"start": "2026-03-16T10:00",
                                                                  "practitioner": clinician.pk}, format="json")
-        answer = complete(client_as(clinician), first_injection, {"outcomes": [{"measure": "pain_vas", "value": 2}]})
+        answer = complete_over_api(client_as(clinician), first_injection, {"outcomes": [{"measure": "pain_vas", "value": 2}]})
     assert answer.status_code == 409
 
 
@@ -374,7 +370,7 @@ def test_complete_before_the_start_is_409(client_as, clinician, first_injection,
 def test_bad_completions_are_400_and_change_nothing(client_as, clinician, booked_injection, body, field):
     if isinstance(body, dict) and field != "lot":
         body = {"lot": lot_of(booked_injection.clinic).pk, **body}  # a treatment names its lot (SPEC §12)
-    answer = complete(client_as(clinician), booked_injection, body)
+    answer = complete_over_api(client_as(clinician), booked_injection, body)
     assert answer.status_code == 400, answer.content
     assert field in answer.json()
     booked_injection.refresh_from_db()
@@ -391,7 +387,7 @@ def test_huge_float_in_raw_json_is_400(client_as, clinician, booked_injection):
 
 
 def test_a_not_done_reason_excuses_missing_measures(client_as, clinician, booked_injection):
-    answer = complete(
+    answer = complete_over_api(
         client_as(clinician), booked_injection,
         {"not_done_reason": "patient declined the scale", "lot": lot_of(booked_injection.clinic).pk},
     )

@@ -10,7 +10,7 @@ from audit.models import Action, AppendOnly, AuditEvent
 from clinics.services import create_staff
 from patients.models import Patient
 from tests.factories import PASSWORD
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 
 def api(user):

@@ -15,7 +15,7 @@ from audit.models import Action, AuditEvent
 from sessions import services
 from sessions.models import OutcomeMeasurement
 from tests.factories import PatientFactory, make_protocol, step
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,7 @@ def test_a_correction_shows_its_reason(manager, clinician, receptionist, patient
 
 def test_only_successful_report_reads_are_logged(manager):
     boss = login(Client(), manager)
-    with mock.patch("reports.views.cohort_report", side_effect=RuntimeError("boom")), pytest.raises(RuntimeError):
+    with mock.patch("web.reports.cohort_report", side_effect=RuntimeError("boom")), pytest.raises(RuntimeError):
         boss.get(reverse("report_cohort"))
     assert not AuditEvent.objects.filter(action=Action.REPORT).exists()
     assert boss.get(reverse("report_cohort")).status_code == 200

@@ -8,8 +8,8 @@ import time_machine
 from django.conf import settings
 
 from core.health import last_beat
+from messaging.tasks import scan_due_reminders
 from sessions.models import Reminder, ReminderStatus
-from sessions.tasks import scan_due_reminders
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 

@@ -6,11 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
 
 from sessions import services
-from tests.factories import PatientFactory, make_protocol, step
-from tests.pages.conftest import browser, console, new_page  # noqa: F401 (the browser fixtures)
+from tests.factories import PatientFactory, complete_visit, make_protocol, step
+from tests.web.conftest import browser, console, new_page  # noqa: F401 (the browser fixtures)
 
 START = dt.date(2026, 3, 2)  # a Monday
 END_VISIT = dt.date(2026, 3, 30)
@@ -25,17 +24,6 @@ STEPS = [
 
 def at(day: dt.date, hour: int) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=BERLIN)
-
-
-@pytest.fixture
-def client_as():
-    def make(user):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
 
 
 @pytest.fixture
@@ -88,7 +76,8 @@ def ten(make_course):
 def _complete(session, values, clinician):
     outcomes = [{"measure": code, "value": value} for code, value in values.items()]
     missing = {"hair_density", "itch_nrs"} - set(values)
-    services.complete_session(
-        session=session, by=clinician, outcomes=outcomes,
+    # No lot: the cohort's lot filter is tested on lots set by hand.
+    complete_visit(
+        session, clinician, lot=None, outcomes=outcomes,
         not_done_reason=f"Not measured: {', '.join(sorted(missing))}." if missing else "",
     )

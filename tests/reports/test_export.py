@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from patients.consents import record_consent
 from reports.exports import subject_of
-from sessions.patient_changes import change_consent
+from sessions.patients.changes import change_consent
 
 from .conftest import at
 

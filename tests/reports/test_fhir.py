@@ -11,8 +11,8 @@ from patients.consents import record_consent
 from protocols.models import OutcomeMeasure
 from reports.fhir import LOINC, OWN_CODES
 from sessions import services
-from sessions.adverse_events import report_adverse_event
 from sessions.models import AdverseEvent, OutcomeMeasurement
+from sessions.records.adverse_events import report_adverse_event
 from tests.factories import PatientFactory, make_protocol, step
 
 from .conftest import at

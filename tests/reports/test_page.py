@@ -10,7 +10,7 @@ import time_machine
 from django.test import Client
 
 from tests.factories import PASSWORD
-from tests.pages.conftest import browser_login, no_horizontal_scroll, unlabelled_fields
+from tests.web.conftest import browser_login, no_horizontal_scroll, unlabelled_fields
 
 ASKED = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from rest_framework.test import APIClient
 
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 ROOT = Path(__file__).resolve().parents[2]
 

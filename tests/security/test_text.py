@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from core.text import forbidden_character
 from patients.models import Patient
-from tests.pages.conftest import login
+from tests.web.conftest import login
 
 BAD = {
     "CR LF": "Anna\r\nBcc: x@example.org",
@@ -87,8 +87,8 @@ def test_a_name_saved_before_the_rules_does_not_break_its_emails(patient, clinic
 
     from django.utils import timezone
 
+    from messaging.emails import build_email
     from sessions import services
-    from sessions.emails import build_email
     from sessions.models import Reminder
 
     Patient.objects.filter(pk=patient.pk).update(last_name="Weber\r\nBcc: spy@example.org")

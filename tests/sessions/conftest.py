@@ -2,12 +2,13 @@
 dates follow from SPEC §3's worked example, and clinics in other zones."""
 
 import datetime as dt
+import functools
 
 import pytest
 import time_machine
 
 from clinics.models import Role
-from sessions import services
+from tests import factories
 from tests.factories import ClinicFactory, PatientFactory, UserFactory, make_protocol, step
 
 UTC = dt.UTC
@@ -25,11 +26,8 @@ def utc(*parts: int) -> dt.datetime:
     return dt.datetime(*parts, tzinfo=UTC)
 
 
-def enrol(patient, protocol, start: str, by, **extra):
-    with clock(BEFORE_ALL):
-        return services.enrol_patient(
-            patient=patient, protocol=protocol, start_date=dt.date.fromisoformat(start), by=by, **extra
-        )
+# The session tests enrol before every course starts (tests.factories.enrol).
+enrol = functools.partial(factories.enrol, at=BEFORE_ALL)
 
 
 def sessions_of(enrolment):

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from core.timezones import as_clinic_time
 from sessions import selectors, services
 from sessions.models import Reminder, ReminderKind, ReminderStatus, Session
-from sessions.reminders import booked_reminders
+from sessions.reminders.plan import booked_reminders
 from tests.factories import lot_of
 from tests.sessions.conftest import BEFORE_ALL, clock, utc
 

@@ -27,7 +27,16 @@ from sessions.models import (
     Session,
     SessionStatus,
 )
-from tests.factories import HAIR_STEPS, PatientFactory, RoomFactory, UserFactory, lot_of, make_protocol, step
+from tests.factories import (
+    HAIR_STEPS,
+    PatientFactory,
+    RoomFactory,
+    UserFactory,
+    complete_visit,
+    lot_of,
+    make_protocol,
+    step,
+)
 from tests.sessions.conftest import BEFORE_ALL, clock, enrol, sessions_of, utc
 
 MONDAY_TEN = utc(2026, 3, 16, 9, 0)  # 10:00 CET, on session 2's target date
@@ -125,13 +134,6 @@ def test_cancel_a_booking(course, receptionist, clinician):
     assert Session.objects.get(pk=course[2].pk).target_date == dt.date(2026, 3, 30)
 
 
-def _complete(session, by, at, **extra):
-    with clock(at):
-        # A treatment names its lot (SPEC §12); any session may.
-        extra.setdefault("lot", lot_of(session.clinic))
-        return services.complete_session(session=session, by=by, **extra)
-
-
 def _skip(session, by, at=BEFORE_ALL, reason="Patient unwell"):
     with clock(at):
         return services.skip_session(session=session, by=by, reason=reason)
@@ -139,7 +141,7 @@ def _skip(session, by, at=BEFORE_ALL, reason="Patient unwell"):
 
 @pytest.fixture
 def completed(booked, clinician):
-    return _complete(booked, clinician, "2026-03-16T09:50:00+00:00", outcomes=[{"measure": "pain_vas", "value": 3}])
+    return complete_visit(booked, clinician, "2026-03-16T09:50:00+00:00", outcomes=[{"measure": "pain_vas", "value": 3}])
 
 
 @pytest.fixture
@@ -235,13 +237,13 @@ def test_skip_a_booked_session(course, clinician):
 
 def test_completion_needs_a_clinician_and_a_booking_that_has_begun(course, booked, receptionist, clinician):
     with pytest.raises(PermissionDenied):
-        _complete(booked, receptionist, "2026-03-16T10:00:00+00:00", outcomes=[{"measure": "pain_vas", "value": 3}])
+        complete_visit(booked, receptionist, "2026-03-16T10:00:00+00:00", outcomes=[{"measure": "pain_vas", "value": 3}])
     with pytest.raises(Conflict):
-        _complete(booked, clinician, "2026-03-16T08:59:59+00:00", outcomes=[{"measure": "pain_vas", "value": 3}])
+        complete_visit(booked, clinician, "2026-03-16T08:59:59+00:00", outcomes=[{"measure": "pain_vas", "value": 3}])
     with pytest.raises(Conflict):  # planned, not a home session: book it first
-        _complete(course[2], clinician, "2026-03-31T10:00:00+00:00", not_done_reason="n/a")
+        complete_visit(course[2], clinician, "2026-03-31T10:00:00+00:00", not_done_reason="n/a")
     assert Session.objects.get(pk=booked.pk).status == SessionStatus.BOOKED
-    done = _complete(booked, clinician, "2026-03-16T09:00:00+00:00", outcomes=[{"measure": "pain_vas", "value": 3}])
+    done = complete_visit(booked, clinician, "2026-03-16T09:00:00+00:00", outcomes=[{"measure": "pain_vas", "value": 3}])
     assert (done.status, done.completed_at, done.completed_by) == (
         SessionStatus.COMPLETED, utc(2026, 3, 16, 9, 0), clinician,
     )
@@ -251,7 +253,7 @@ def test_completion_needs_a_clinician_and_a_booking_that_has_begun(course, booke
 def test_late_completion_moves_the_next_session(course, clinician):
     session = book(course[1], utc(2026, 3, 25, 9, 0), clinician)
     # Completed a day after its booking: the completion date counts.
-    _complete(session, clinician, "2026-03-26T09:00:00+00:00", outcomes=[{"measure": "pain_vas", "value": 2}])
+    complete_visit(session, clinician, "2026-03-26T09:00:00+00:00", outcomes=[{"measure": "pain_vas", "value": 2}])
     third = Session.objects.get(pk=course[2].pk)
     assert (third.target_date, third.window_start, third.window_end) == (
         dt.date(2026, 4, 9), dt.date(2026, 4, 9), dt.date(2026, 4, 23),
@@ -259,7 +261,7 @@ def test_late_completion_moves_the_next_session(course, clinician):
 
 
 def test_completion_stores_outcomes_adverse_events_and_product(booked, clinician):
-    done = _complete(
+    done = complete_visit(
         booked, clinician, "2026-03-16T09:45:00+00:00",
         outcomes=[{"measure": "pain_vas", "value": "4"}, {"measure": "hair_density", "value": 120.25}],
         notes="Tolerated well",
@@ -315,14 +317,14 @@ def test_completion_stores_outcomes_adverse_events_and_product(booked, clinician
 def test_bad_outcomes_are_refused_and_change_nothing(booked, clinician, outcomes):
     before = snapshot(booked)
     with pytest.raises(ValidationError) as error:
-        _complete(booked, clinician, "2026-03-16T10:00:00+00:00", outcomes=outcomes)
+        complete_visit(booked, clinician, "2026-03-16T10:00:00+00:00", outcomes=outcomes)
     assert list(error.value.message_dict) == ["outcomes"]
     assert snapshot(booked) == before
     assert not OutcomeMeasurement.objects.exists()
 
 
 def test_measures_may_be_left_out_with_a_not_done_reason(booked, clinician):
-    done = _complete(booked, clinician, "2026-03-16T10:00:00+00:00", not_done_reason="Patient declined the VAS")
+    done = complete_visit(booked, clinician, "2026-03-16T10:00:00+00:00", not_done_reason="Patient declined the VAS")
     assert (done.status, done.not_done_reason) == (SessionStatus.COMPLETED, "Patient declined the VAS")
     assert not OutcomeMeasurement.objects.filter(session=done).exists()
 
@@ -340,7 +342,7 @@ def test_measures_may_be_left_out_with_a_not_done_reason(booked, clinician):
 def test_bad_adverse_events_and_products_are_refused(booked, clinician, extra, field):
     before = snapshot(booked)
     with pytest.raises(ValidationError) as error:
-        _complete(booked, clinician, "2026-03-16T10:00:00+00:00", outcomes=[{"measure": "pain_vas", "value": 3}], **extra)
+        complete_visit(booked, clinician, "2026-03-16T10:00:00+00:00", outcomes=[{"measure": "pain_vas", "value": 3}], **extra)
     assert list(error.value.message_dict) == [field]
     assert snapshot(booked) == before
     assert not AdverseEvent.objects.exists()
@@ -545,8 +547,8 @@ def test_home_session_completes_from_its_local_target_date(home_course, clinicia
     assert home.target_date == dt.date(2026, 3, 9)
     assert pending(home) == [(ReminderKind.HOME, utc(2026, 3, 9, 7, 0))]  # 08:00 CET
     with pytest.raises(Conflict):  # 23:30 on 03-08 in Berlin
-        _complete(home, clinician, "2026-03-08T22:30:00+00:00")
-    done = _complete(home, clinician, "2026-03-08T23:30:00+00:00")  # 00:30 on 03-09 in Berlin
+        complete_visit(home, clinician, "2026-03-08T22:30:00+00:00")
+    done = complete_visit(home, clinician, "2026-03-08T23:30:00+00:00")  # 00:30 on 03-09 in Berlin
     assert (done.status, done.start, done.practitioner, done.room) == (SessionStatus.COMPLETED, None, None, None)
     assert not pending(home)
     # Completed on its target date: the next one stays a week later.
@@ -675,12 +677,12 @@ def test_enrolment_completes_when_nothing_is_left_open(clinic, patient, receptio
     enrolment = enrol(patient, protocol, "2026-03-02", receptionist)
     first, second, third = sessions_of(enrolment)
     first = book(first, utc(2026, 3, 9, 9, 0), clinician)
-    _complete(first, clinician, "2026-03-09T09:30:00+00:00")
+    complete_visit(first, clinician, "2026-03-09T09:30:00+00:00")
     _skip(second, clinician, at="2026-03-10T09:00:00+00:00")
     third = book(third, utc(2026, 3, 23, 9, 0), clinician, when="2026-03-10T09:00:00+00:00")
     enrolment.refresh_from_db()
     assert enrolment.status == EnrolmentStatus.ACTIVE  # one is still booked
-    _complete(third, clinician, "2026-03-23T09:30:00+00:00")
+    complete_visit(third, clinician, "2026-03-23T09:30:00+00:00")
     enrolment.refresh_from_db()
     assert enrolment.status == EnrolmentStatus.COMPLETED
 

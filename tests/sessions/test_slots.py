@@ -1,4 +1,4 @@
-"""sessions/slots.py: the pure free-slot walk (SPEC §4, free slots)."""
+"""sessions/booking/slots.py: the pure free-slot walk (SPEC §4, free slots)."""
 
 import datetime as dt
 import zoneinfo
@@ -7,7 +7,7 @@ import pytest
 
 from clinics.models import Closure
 from sessions import selectors, services
-from sessions.slots import Busy, Slot, free_slots, opening_starts
+from sessions.booking.slots import Busy, Slot, free_slots, opening_starts
 from tests.factories import PatientFactory
 from tests.sessions.conftest import BEFORE_ALL, clock, enrol, sessions_of
 

@@ -34,7 +34,7 @@ from protocols.library import SEX_SPECIFIC_MEASURES
 from protocols.models import Lot, Product, ProductKind, Protocol, SourceTissue, StepKind, ValueType
 from protocols.services import set_up_clinic
 from sessions import services
-from sessions.clinic_settings import sync_holiday_closures
+from sessions.clinic import sync_holiday_closures
 from sessions.enrolments import workable
 from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
 

@@ -1,0 +1,16 @@
+"""Helpers shared by the API's resources (the base classes they build on are
+core.api's)."""
+
+from rest_framework import negotiation
+
+
+class FirstRendererNegotiation(negotiation.BaseContentNegotiation):
+    """A file answer (a calendar, a photo, a CSV) in its own type whatever the
+    Accept header says, and its errors as JSON: no 406 for a calendar client
+    that asks for text/calendar."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type

@@ -1,0 +1,147 @@
+"""The HTTP API v1 router (SPEC §6): token login, the resources, the
+OpenAPI 3 schema and the interactive docs."""
+
+from django.contrib.auth.signals import user_logged_in
+from django.urls import include, path
+from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import serializers, status
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from api.adverse_events import AdverseEventViewSet
+from api.audit import AuditViewSet
+from api.clinic import AbsenceViewSet, ClinicView
+from api.enrolments import EnrolmentViewSet
+from api.lots import LotViewSet
+from api.outcomes import OutcomeViewSet
+from api.patients import PatientCalendarViewSet, PatientViewSet
+from api.photos import PhotoViewSet
+from api.practitioners import PractitionerViewSet, RoomViewSet
+from api.privacy import PatientRightsViewSet
+from api.products import ProductViewSet
+from api.protocols import MeasureViewSet, ProtocolViewSet
+from api.reports import CohortReportView, OutcomesExportView, PatientFhirView
+from api.root import ApiRoot
+from api.sessions import ReminderViewSet, SessionViewSet
+from audit.log import record
+from audit.models import Action
+from core.api import ErrorDetailSerializer, JSONOnlyParser
+from core.tokens import expires_at, issue_token, revoke_tokens
+
+LOCKED_OUT = "Too many failed logins for this username: it is locked for a while. Try again later."
+
+
+class TokenView(ObtainAuthToken):
+    """Trade a username and password for the API token: the same token until
+    it expires (TOKEN_TTL_HOURS) or is revoked. Five failures for a username
+    lock it (django-axes), and the endpoint is throttled per address."""
+
+    parser_classes = [JSONOnlyParser, FormParser]
+    authentication_classes = []  # a login, not an authenticated call (and no CSRF check)
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer(
+                "Token", {"token": serializers.CharField(), "expires": serializers.DateTimeField()}
+            ),
+            429: ErrorDetailSerializer,
+        },
+        description="Send `username` and `password`; use the answer as `Authorization: Token <token>` "
+        "(in these docs: Authorize → tokenAuth → `Token <token>`). The token expires at `expires`; "
+        "five failed logins lock the username for 15 minutes (429).",
+        tags=["auth"],
+    )
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except ValidationError:
+            # django-axes marks the request when the username is (or has just become) locked.
+            if getattr(request, "axes_locked_out", False):
+                return Response({"detail": LOCKED_OUT}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            raise
+        user = serializer.validated_data["user"]
+        token = issue_token(user)
+        # As a page login does: django-axes resets the username's failures,
+        # the audit log gets its entry, last_login moves.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+        return Response({"token": token.key, "expires": expires_at(token)})
+
+
+class LogoutView(APIView):
+    """Revoke the caller's API token (and end the session, for a browser)."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONOnlyParser]
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: ErrorDetailSerializer, 403: ErrorDetailSerializer},
+        description="Revokes the caller's API token at once: later calls with it are 401.",
+        tags=["auth"],
+    )
+    def post(self, request):
+        revoke_tokens(request.user)
+        record(action=Action.LOGOUT, request=request, summary="API token revoked")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("measures", MeasureViewSet, basename="measure")
+router.register("protocols", ProtocolViewSet, basename="protocol")
+router.register("patients", PatientViewSet, basename="patient")
+router.register("practitioners", PractitionerViewSet, basename="practitioner")
+router.register("rooms", RoomViewSet, basename="room")
+router.register("absences", AbsenceViewSet, basename="absence")
+router.register("enrolments", EnrolmentViewSet, basename="enrolment")
+router.register("sessions", SessionViewSet, basename="session")
+router.register("reminders", ReminderViewSet, basename="reminder")
+router.register("outcomes", OutcomeViewSet, basename="outcome")
+router.register("products", ProductViewSet, basename="product")
+router.register("lots", LotViewSet, basename="lot")
+router.register("adverse-events", AdverseEventViewSet, basename="adverse-event")
+router.register("photos", PhotoViewSet, basename="photo")
+router.register("audit", AuditViewSet, basename="audit")
+
+ROOT_LINKS = {
+    "auth_token": "api-token",
+    "clinic": "api-clinic",
+    # Resources that can be listed (an outcome is reached through its enrolment).
+    **{prefix: f"{basename}-list" for prefix, viewset, basename in router.registry if hasattr(viewset, "list")},
+    "schema": "api-schema",
+    "docs": "api-docs",
+}
+
+urlpatterns = [
+    path("", ApiRoot.as_view(resources=ROOT_LINKS), name="api-root"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
+    path("patients/<str:pk>/export/", PatientRightsViewSet.as_view({"get": "export"}), name="api-patient-export"),
+    path("patients/<str:pk>/erase/", PatientRightsViewSet.as_view({"post": "erase"}), name="api-patient-erase"),
+    path("clinic/", ClinicView.as_view(), name="api-clinic"),
+    path("reports/cohort/", CohortReportView.as_view(), name="api-report-cohort"),
+    path("exports/outcomes.csv", OutcomesExportView.as_view(), name="api-export-outcomes"),
+    path("patients/<str:pk>/fhir/", PatientFhirView.as_view(), name="api-patient-fhir"),
+    path(
+        "patients/<str:pk>/calendar.ics",
+        PatientCalendarViewSet.as_view({"get": "retrieve"}),
+        name="api-patient-calendar",
+    ),
+    path("lots/<str:pk>/recall.csv", LotViewSet.as_view({"get": "recall_csv"}), name="api-lot-recall-csv"),
+    path("", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script under the CSP.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]

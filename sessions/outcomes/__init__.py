@@ -1,0 +1,1 @@
+"""A session completed: its outcomes recorded and corrected, and read per enrolment."""

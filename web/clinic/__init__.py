@@ -1,0 +1,1 @@
+"""The clinic settings pages: the clinic, closures, rooms and staff."""

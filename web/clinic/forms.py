@@ -1,0 +1,165 @@
+"""Forms of the manager's settings page (issue 13). They parse and label the
+input; the rules live in sessions.clinic and clinics.services."""
+
+from django import forms
+from django.contrib.auth.password_validation import password_validators_help_texts
+from django.core.exceptions import ValidationError
+
+from clinics.models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role, iana_zone_names
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+INTERVALS = 2  # a morning and an afternoon around a lunch break
+
+
+def time_input():
+    return forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class ClinicSettingsForm(forms.Form):
+    name = forms.CharField(max_length=200, error_messages={"required": "Give the clinic's name."})
+    address = forms.CharField(max_length=300, required=False)
+    phone = forms.CharField(max_length=40, required=False)
+    timezone = forms.ChoiceField(label="Time zone", choices=())
+    slot_minutes = forms.IntegerField(
+        label="Slot length (minutes)", min_value=5, max_value=240,
+        error_messages={"invalid": "Enter whole minutes between 5 and 240.",
+                        "min_value": "Too short: slots are at least 5 minutes.",
+                        "max_value": "Too long: slots are at most 240 minutes."},
+    )
+    reminder_offsets = forms.CharField(
+        label="Reminders (hours before the visit)", required=False,
+        help_text="Hours, separated by commas, e.g. 72, 24. Leave empty for no reminders.",
+    )
+    holiday_region = forms.CharField(
+        label="Public holidays of", max_length=12, required=False,
+        help_text="A country, or country and region, e.g. DE-BE for Berlin: its holidays of the next two years "
+        "become closures. Leave empty for none.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = [(z, z) for z in sorted(iana_zone_names()) if "/" in z or z == "UTC"]
+        for weekday, day in enumerate(WEEKDAYS):
+            for i in range(INTERVALS):
+                for edge in ("opens", "closes"):
+                    self.fields[f"d{weekday}_{i}_{edge}"] = forms.TimeField(
+                        label=f"{day} {'first' if i == 0 else 'second'} interval {edge}",
+                        required=False, widget=time_input(),
+                        error_messages={"invalid": "Enter a time such as 09:00."},
+                    )
+
+    @classmethod
+    def initial_for(cls, clinic: Clinic) -> dict:
+        initial = {
+            "name": clinic.name, "address": clinic.address, "phone": clinic.phone,
+            "timezone": clinic.timezone, "slot_minutes": clinic.slot_minutes,
+            "reminder_offsets": ", ".join(str(h) for h in clinic.reminder_offsets_hours or []),
+            "holiday_region": clinic.holiday_region,
+        }
+        seen: dict[int, int] = {}
+        for interval in clinic.opening_hours.all():
+            i = seen.get(interval.weekday, 0)
+            if i < INTERVALS:
+                initial[f"d{interval.weekday}_{i}_opens"] = interval.opens
+                initial[f"d{interval.weekday}_{i}_closes"] = interval.closes
+            seen[interval.weekday] = i + 1
+        return initial
+
+    def grid(self):
+        """The weekday grid for the template: one row per weekday, its intervals' bound fields."""
+        return [
+            {"day": day, "intervals": [(self[f"d{w}_{i}_opens"], self[f"d{w}_{i}_closes"]) for i in range(INTERVALS)]}
+            for w, day in enumerate(WEEKDAYS)
+        ]
+
+    def clean_reminder_offsets(self) -> list[int]:
+        raw = self.cleaned_data["reminder_offsets"].replace(";", ",")
+        try:
+            hours = [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError:
+            raise ValidationError("Enter whole hours separated by commas, e.g. 72, 24.") from None
+        if any(not 1 <= h <= MAX_REMINDER_OFFSET_HOURS for h in hours):
+            raise ValidationError(f"Each reminder is 1 to {MAX_REMINDER_OFFSET_HOURS} hours before the visit.")
+        if len(set(hours)) != len(hours):
+            raise ValidationError("Each number of hours once, please.")
+        return sorted(hours, reverse=True)
+
+    def clean(self):
+        data = super().clean()
+        hours = []
+        for weekday, day in enumerate(WEEKDAYS):
+            for i in range(INTERVALS):
+                opens, closes = data.get(f"d{weekday}_{i}_opens"), data.get(f"d{weekday}_{i}_closes")
+                if opens is None and closes is None:
+                    continue
+                if opens is None or closes is None:
+                    self.add_error(f"d{weekday}_{i}_opens", f"{day}: give both the opening and the closing time.")
+                elif opens >= closes:
+                    self.add_error(f"d{weekday}_{i}_opens", f"{day}: opens {opens:%H:%M} must be before closes {closes:%H:%M}.")
+                else:
+                    hours.append((weekday, opens, closes))
+        data["opening_hours"] = hours
+        return data
+
+    def settings_data(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data["name"], "address": data["address"], "phone": data["phone"],
+            "timezone": data["timezone"], "slot_minutes": data["slot_minutes"],
+            "reminder_offsets_hours": data["reminder_offsets"],
+            "holiday_region": data["holiday_region"].strip().upper(),
+        }
+
+
+# The page holds several forms: each has its own element ids (the posted names stay plain).
+
+
+class ClosureForm(forms.Form):
+    AUTO_ID = "closure_%s"
+
+    date = forms.DateField(
+        label="Close the clinic on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "Choose the day to close.", "invalid": "Enter a date such as 2026-12-24."},
+    )
+    reason = forms.CharField(label="Why (optional)", max_length=200, required=False)
+
+
+class AbsenceForm(forms.Form):
+    AUTO_ID = "absence_%s"
+
+    practitioner = forms.ModelChoiceField(queryset=None, label="Who", empty_label="Choose who",
+                                          error_messages={"required": "Choose who is away."})
+    first_day = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                error_messages={"required": "Give the first day.", "invalid": "Enter a date such as 2026-12-24."})
+    last_day = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                               error_messages={"required": "Give the last day.", "invalid": "Enter a date such as 2026-12-24."})
+    reason = forms.CharField(label="Why (optional)", max_length=200, required=False)
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        from clinics.selectors import practitioners_of
+
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = practitioners_of(clinic)
+        self.fields["practitioner"].label_from_instance = lambda user: user.display_name
+
+
+class RoomForm(forms.Form):
+    AUTO_ID = "room_%s"
+
+    name = forms.CharField(label="Room name", max_length=100, error_messages={"required": "Give the room a name."})
+
+
+class StaffForm(forms.Form):
+    AUTO_ID = "staff_%s"
+
+    username = forms.CharField(max_length=150, error_messages={"required": "Give a username to log in with."})
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(required=False, error_messages={"invalid": "Enter an email address such as anna@example.com."})
+    role = forms.ChoiceField(choices=Role.choices)
+    password = forms.CharField(widget=forms.PasswordInput, error_messages={"required": "Give a first password."})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The site's own password rules (settings.AUTH_PASSWORD_VALIDATORS), said before they refuse.
+        self.fields["password"].help_text = " ".join(password_validators_help_texts())

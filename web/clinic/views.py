@@ -1,0 +1,175 @@
+"""The manager's clinic settings page (issue 13): the clinic's details,
+opening hours, closures, rooms and staff accounts. Settings go through
+`clinic_settings.update_clinic`, rooms and staff through `clinics.services`;
+a refusal is shown beside the field it concerns and changes nothing."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from clinics import services as clinic_services
+from clinics.models import Absence, Role, Room, User
+from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
+from sessions.clinic import add_absence, update_clinic
+from web.clinic.forms import AbsenceForm, ClinicSettingsForm, ClosureForm, RoomForm, StaffForm
+
+
+def _page(request, *, status=200, **forms):
+    clinic = request.user.clinic
+    context = {
+        "nav": "settings",
+        "clinic": clinic,
+        "form": forms.get("form") or ClinicSettingsForm(initial=ClinicSettingsForm.initial_for(clinic)),
+        "closure_form": forms.get("closure_form") or ClosureForm(auto_id=ClosureForm.AUTO_ID),
+        "room_form": forms.get("room_form") or RoomForm(auto_id=RoomForm.AUTO_ID),
+        "staff_form": forms.get("staff_form") or StaffForm(auto_id=StaffForm.AUTO_ID),
+        "closures": clinic.closures.filter(date__gte=clinic_today(clinic)),
+        "absence_form": forms.get("absence_form") or AbsenceForm(auto_id=AbsenceForm.AUTO_ID, clinic=clinic),
+        "absences": Absence.objects.filter(clinic=clinic, last_day__gte=clinic_today(clinic)).select_related("practitioner"),
+        "clashes": forms.get("clashes", []),
+        "rooms": Room.objects.filter(clinic=clinic).order_by("-active", "name"),
+        "staff": User.objects.filter(clinic=clinic).order_by("-is_active", "last_name", "first_name", "username"),
+    }
+    return render(request, "sessions/settings.html", context, status=status)
+
+
+@staff_page(Role.MANAGER)
+def clinic_settings(request):
+    if request.method != "POST":
+        return _page(request)
+    form = ClinicSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            update_clinic(
+                clinic=request.user.clinic, data=form.settings_data(),
+                opening_hours=form.cleaned_data["opening_hours"], by=request.user,
+            )
+        except SERVICE_ERRORS as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "The clinic's settings were saved.")
+            return redirect("clinic_settings")
+    return _page(request, form=form, status=400)
+
+
+def _closures(clinic) -> list:
+    return list(clinic.closures.values_list("date", flat=True))
+
+
+@require_POST
+@staff_page(Role.MANAGER)
+def closures(request):
+    clinic = request.user.clinic
+    form = ClosureForm(request.POST, auto_id=ClosureForm.AUTO_ID)
+    if form.is_valid():
+        day = form.cleaned_data["date"]
+        days = _closures(clinic)
+        removing = request.POST.get("action") == "remove"
+        wanted = [d for d in days if d != day] if removing else sorted(set(days) | {day})
+        try:
+            update_clinic(
+                clinic=clinic, data={}, closures=wanted, closure_reasons={day: form.cleaned_data["reason"]},
+                by=request.user,
+            )
+        except SERVICE_ERRORS as error:
+            # The workflow names its "closures" argument; on this form that is the date.
+            form.add_error("date", error_text(error))
+            clashes = _clashes(error)
+            return _page(request, closure_form=form, clashes=clashes, status=400)
+        else:
+            messages.success(request, f"{'Reopened' if removing else 'Closed'} on {day:%a %d %b %Y}.")
+            return redirect("clinic_settings")
+    return _page(request, closure_form=form, status=400)
+
+
+def _clashes(error) -> list[dict]:
+    """The bookings a refused closure or absence meets, each with its rebook link."""
+    rows = getattr(error, "extra", {}).get("bookings", [])
+    return [{**row, "start": dt.datetime.fromisoformat(row["start"])} for row in rows]
+
+
+@require_POST
+@staff_page(Role.MANAGER)
+def absences(request):
+    clinic = request.user.clinic
+    if request.POST.get("action") == "remove":
+        absence_id = request.POST.get("absence", "")
+        if absence_id.isdigit() and Absence.objects.filter(clinic=clinic, pk=int(absence_id)).delete()[0]:
+            messages.success(request, "The absence was removed.")
+        return redirect("clinic_settings")
+    form = AbsenceForm(request.POST, auto_id=AbsenceForm.AUTO_ID, clinic=clinic)
+    if form.is_valid():
+        try:
+            absence = add_absence(clinic=clinic, by=request.user, **form.cleaned_data)
+        except SERVICE_ERRORS as error:
+            add_service_errors(form, error)
+            clashes = _clashes(error)
+            return _page(request, absence_form=form, clashes=clashes, status=400)
+        messages.success(
+            request, f"{absence.practitioner.display_name} is away {absence.first_day:%d %b} – {absence.last_day:%d %b %Y}."
+        )
+        return redirect("clinic_settings")
+    return _page(request, absence_form=form, status=400)
+
+
+@require_POST
+@staff_page(Role.MANAGER)
+def room_add(request):
+    form = RoomForm(request.POST, auto_id=RoomForm.AUTO_ID)
+    if form.is_valid():
+        try:
+            room = clinic_services.create_room(clinic=request.user.clinic, name=form.cleaned_data["name"], by=request.user)
+        except SERVICE_ERRORS as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Room {room.name} was added.")
+            return redirect("clinic_settings")
+    return _page(request, room_form=form, status=400)
+
+
+@require_POST
+@staff_page(Role.MANAGER)
+def room_change(request, pk):
+    room = get_object_or_404(Room.objects.filter(clinic=request.user.clinic).select_related("clinic"), pk=pk)
+    action = request.POST.get("action")
+    try:
+        if action == "rename":
+            clinic_services.update_room(room=room, name=request.POST.get("name", ""), by=request.user)
+            messages.success(request, f"The room is now called {room.name}.")
+        else:
+            clinic_services.update_room(room=room, active=action == "activate", by=request.user)
+            messages.success(request, f"Room {room.name} is {'in use' if room.active else 'deactivated'}.")
+    except SERVICE_ERRORS as error:
+        messages.error(request, f"Not changed: {error_text(error)}")
+    return redirect("clinic_settings")
+
+
+@require_POST
+@staff_page(Role.MANAGER)
+def staff_add(request):
+    form = StaffForm(request.POST, auto_id=StaffForm.AUTO_ID)
+    if form.is_valid():
+        try:
+            user = clinic_services.create_staff_account(clinic=request.user.clinic, by=request.user, **form.cleaned_data)
+        except SERVICE_ERRORS as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{user.display_name} can now log in as {user.get_role_display().lower()}.")
+            return redirect("clinic_settings")
+    return _page(request, staff_form=form, status=400)
+
+
+@require_POST
+@staff_page(Role.MANAGER)
+def staff_change(request, pk):
+    user = get_object_or_404(User.objects.filter(clinic=request.user.clinic).select_related("clinic"), pk=pk)
+    active = request.POST.get("action") == "activate"
+    try:
+        clinic_services.set_staff_active(user=user, active=active, by=request.user)
+    except SERVICE_ERRORS as error:
+        messages.error(request, f"Not changed: {error_text(error)}")
+    else:
+        messages.success(request, f"{user.display_name} {'can log in again' if active else 'can no longer log in'}.")
+    return redirect("clinic_settings")

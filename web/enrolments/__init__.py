@@ -1,0 +1,1 @@
+"""The enrol and withdraw pages."""

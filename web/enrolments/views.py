@@ -1,0 +1,95 @@
+"""The enrol page: choose a protocol and start date, preview the dated
+schedule, then enrol (SPEC §3)."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from audit.log import record_view
+from clinics.models import Role
+from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
+from patients.models import Patient
+from protocols import schedule
+from sessions.enrolments import workable
+from sessions.enrolments.selectors import enrolments_of
+from sessions.enrolments.services import enrol_patient, withdraw_enrolment
+from web.enrolments.forms import EnrolForm, WithdrawForm
+
+
+def _preview(clinic, protocol, start_date):
+    """The planned rows (each marked when its window holds no open day) and
+    the next start date that works, or (None, None) past the year 9999."""
+    steps = list(protocol.steps.order_by("position"))
+    rules = [schedule.StepRule.of(s) for s in steps]
+    try:
+        planned = schedule.initial_schedule(start_date, rules)
+        faults, suggestion = workable.check_schedule(clinic, start_date, steps)
+    except OverflowError:
+        return None, None
+    rows = [{"planned": p, "step": steps[p.step_index], "unbookable": p.sequence in faults} for p in planned]
+    return rows, {"faults": faults, "suggestion": suggestion, "text": workable.refusal(faults, suggestion)} if faults else None
+
+
+@staff_page()
+def enrol(request, pk):
+    clinic = request.user.clinic
+    patient = get_object_or_404(Patient, pk=pk, clinic=clinic)
+    if request.method == "GET":
+        record_view(request, patient)
+    initial = {"start_date": clinic_today(clinic)}
+    if request.user.is_practitioner:
+        initial["clinician"] = request.user.pk
+    form = EnrolForm(request.POST or None, clinic=clinic, initial=initial)
+    preview = problem = None
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        if request.POST.get("action") == "save":
+            try:
+                enrolment = enrol_patient(
+                    patient=patient,
+                    protocol=data["protocol"],
+                    start_date=data["start_date"],
+                    clinician=data["clinician"],
+                    area=data["area"],
+                    allow_concurrent=data["allow_concurrent"],
+                    by=request.user,
+                )
+            except SERVICE_ERRORS as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"{patient.full_name} is enrolled in {enrolment.protocol.name}; "
+                    f"{enrolment.sessions.count()} sessions were planned.",
+                )
+                return redirect("patient_detail", pk=patient.pk)
+        # Shown after a refused "Enrol" too, so the page says what to change.
+        protocol, start_date = data.get("protocol"), data.get("start_date")
+        if protocol is not None and start_date is not None:
+            preview, problem = _preview(clinic, protocol, start_date)
+            if preview is None:
+                form.add_error("start_date", "This start date puts sessions past the year 9999.")
+    context = {"nav": "patients", "patient": patient, "form": form, "preview": preview, "problem": problem}
+    return render(request, "sessions/enrol.html", context)
+
+
+@require_POST
+@staff_page(Role.CLINICIAN)
+def withdraw(request, pk):
+    """Withdraw an enrolment from the patient page, with the reason."""
+    enrolment = get_object_or_404(enrolments_of(request.user.clinic), pk=pk)
+    form = WithdrawForm(request.POST, prefix=f"withdraw-{enrolment.pk}")
+    if not form.is_valid():
+        messages.error(request, "Not withdrawn: " + " ".join(m for errors in form.errors.values() for m in errors))
+    else:
+        try:
+            withdraw_enrolment(enrolment=enrolment, reason=form.cleaned_data["reason"], by=request.user)
+        except SERVICE_ERRORS as error:
+            messages.error(request, f"Not withdrawn: {error_text(error)}")
+        else:
+            messages.success(
+                request,
+                f"{enrolment.patient.full_name} is withdrawn from {enrolment.protocol.name}; "
+                "planned and booked visits are cancelled and their reminders stopped.",
+            )
+    return redirect("patient_detail", pk=enrolment.patient_id)

@@ -1,0 +1,1 @@
+"""The patient list, record and edit pages."""

@@ -1,0 +1,1 @@
+"""The protocol list, detail and editor pages."""

@@ -1,0 +1,1 @@
+"""The agenda, the due list and a session's pages: book, cancel, skip, complete, correct an outcome."""
