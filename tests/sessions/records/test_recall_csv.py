@@ -5,7 +5,8 @@ would run is read back as the text it is."""
 import csv
 import io
 
-from tests.sessions.records.test_lots import PAIN, complete
+from tests.factories import complete_over_api
+from tests.sessions.records.test_lots import PAIN
 
 ATTACK = "-2+3+cmd|' /C calc'!A0"
 
@@ -17,7 +18,7 @@ def test_the_recall_csv_quotes_every_cell_a_spreadsheet_would_run(
     patient.first_name = "=HYPERLINK(\"http://x.example\")"
     patient.phone = "+49 30 450 000"
     patient.save()
-    assert complete(client_as(clinician), booked_injection, {**PAIN, "lot": lot.pk}).status_code == 200
+    assert complete_over_api(client_as(clinician), booked_injection, {**PAIN, "lot": lot.pk}).status_code == 200
     answer = client_as(receptionist).get(f"/api/v1/lots/{lot.pk}/recall.csv")
     [row] = list(csv.DictReader(io.StringIO(b"".join(answer.streaming_content).decode())))
     assert row["last_name"] == "'" + ATTACK
