@@ -271,7 +271,7 @@ BOOKING_FIELDS = ("status", "start", "end", "practitioner", "room", "out_of_wind
 
 
 def _save_booking(session: Session) -> None:
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3):
         try:
             with transaction.atomic():
                 session.save(update_fields=[*BOOKING_FIELDS, "patient_confirmed_at", "rebook_requested_at"])
@@ -283,7 +283,10 @@ def _save_booking(session: Session) -> None:
             # this one was aborted. Its savepoint is gone, so the rival goes
             # on; the retry waits for the rival to commit and then meets the
             # constraint (or finds the time free if the rival rolled back).
-            if not is_contention(error) or attempt == 2:
+            # On a loaded machine the retry itself was seen to deadlock once
+            # more (the rival still writing its cascade): a third try names
+            # the practitioner instead of a generic conflict.
+            if not is_contention(error) or attempt == 3:
                 raise
 
 
