@@ -19,7 +19,7 @@ from web.enrolments.forms import EnrolForm, WithdrawForm
 def _preview(clinic, protocol, start_date):
     """The planned rows (each marked when its window holds no open day) and
     the next start date that works, or (None, None) past the year 9999."""
-    steps = list(protocol.steps.order_by("position"))
+    steps = list(protocol.steps.filter(arm="").order_by("position"))
     rules = [schedule.StepRule.of(s) for s in steps]
     try:
         planned = schedule.initial_schedule(start_date, rules)

@@ -69,7 +69,7 @@ def protocol_list(request):
         .prefetch_related("steps")
         .order_by("-active", "name")
     )
-    items = [{"protocol": p, "sessions": sum(s.repeat for s in p.steps.all())} for p in protocols]
+    items = [{"protocol": p, "sessions": sum(s.repeat for s in p.steps.all() if not s.arm)} for p in protocols]
     return render(request, "protocols/protocol_list.html", {"nav": "protocols", "items": items})
 
 
@@ -82,7 +82,7 @@ def protocol_detail(request, pk):
         "nav": "protocols",
         "protocol": protocol,
         "steps": steps,
-        "timeline": _timeline(steps) if steps else None,
+        "timeline": _timeline([s for s in steps if not s.arm]) if steps else None,
         "versions": versions,
     }
     return render(request, "protocols/protocol_detail.html", context)
