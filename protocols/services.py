@@ -278,9 +278,10 @@ def load_library(clinic: Clinic) -> int:
         fields = {f: spec[f] for f in PROTOCOL_FIELDS if f in spec}
         steps = clean_steps(spec["steps"])
         old = current.get(spec["key"])
+        edition = spec.get("edition", EDITION)
         if old is None:
             protocol = Protocol.objects.create(clinic=clinic, library_key=spec["key"], library_edition=EDITION, **fields)
-        elif old.library_edition < EDITION:
+        elif old.library_edition < edition:
             old.is_current = False
             old.save(update_fields=["is_current"])
             protocol = Protocol.objects.create(
