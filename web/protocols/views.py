@@ -77,6 +77,14 @@ def protocol_list(request):
 def protocol_detail(request, pk):
     protocol = get_object_or_404(Protocol.objects.filter(clinic=request.user.clinic), pk=pk)
     steps = list(protocol.steps.prefetch_related("measures").order_by("position"))
+    for step in steps:
+        # SPEC §19: the rules as the clinician reads them, the default last.
+        data = step.decision or {}
+        step.rule_rows = [(r.get("if"), r.get("then"), r.get("reason", "")) for r in data.get("rules", [])]
+        if data:
+            default = data.get("default") or {}
+            step.rule_rows.append(("otherwise", default.get("then"), default.get("reason", "")))
+            step.decided_at = "every visit" if data.get("at") == "every" else "the last visit of this step"
     versions = Protocol.objects.filter(lineage=protocol.lineage).order_by("-version")
     context = {
         "nav": "protocols",
