@@ -86,7 +86,8 @@ def outcome(code, value):
 class Course:
     """One patient's course of a library protocol, walked visit by visit with the clock moved."""
 
-    def __init__(self, clinic, key, receptionist, clinician, client):
+    def __init__(self, clinic, key, receptionist, clinician, client, hour=10):
+        self.hour = hour  # each course of a test books its own hour with the one clinician
         self.clinic, self.receptionist, self.clinician, self.client = clinic, receptionist, clinician, client
         self.clock = time_machine.travel(dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC), tick=False)
         self.traveller = self.clock.start()
@@ -105,7 +106,7 @@ class Course:
         session.refresh_from_db()
         day = session.target_date
         self.traveller.move_to(at(day, 8))
-        return services.book_session(session=session, start=at(day, 10), practitioner=self.clinician,
+        return services.book_session(session=session, start=at(day, self.hour), practitioner=self.clinician,
                                      by=self.receptionist)
 
     def visit(self, session, over_api=False, **values):
@@ -114,7 +115,7 @@ class Course:
             self.book(session)
         session.refresh_from_db()
         day = session.start.date() if session.start else session.target_date
-        self.traveller.move_to(at(day, 11))
+        self.traveller.move_to(at(day, self.hour, 45))
         codes = list(session.step.measures.values_list("code", flat=True))
         outcomes = [outcome(c, values.get(c, FILL[c])) for c in codes if values.get(c, 0) is not None]
         body = {"outcomes": outcomes}
@@ -152,11 +153,11 @@ def course(clinic, receptionist, clinician, client_as):
     made = []
 
     def make(key):
-        made.append(Course(clinic, key, receptionist, clinician, client_as))
+        made.append(Course(clinic, key, receptionist, clinician, client_as, hour=10 + 2 * len(made)))
         return made[-1]
 
     yield make
-    for c in made:
+    for c in reversed(made):  # clocks stop in the reverse order they started
         c.close()
 
 
