@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from api.adverse_events import EnrolmentAdverseEventsMixin
 from api.audit import AuditViews
+from api.decisions import EnrolmentDecisionsMixin
 from api.sessions import SessionSerializer
 from clinics.models import Role, User
 from core.api import ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter
@@ -152,6 +153,7 @@ class EnrolmentFilter(FilterSet):
 class EnrolmentViewSet(
     AuditViews,
     EnrolmentAdverseEventsMixin,
+    EnrolmentDecisionsMixin,
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ClinicViewSet):
     """Enrolments of patients in protocols, each with its generated sessions."""
 

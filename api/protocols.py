@@ -73,6 +73,16 @@ class StepSerializer(serializers.Serializer):
         default=False,
         help_text="A follow-up assessment: kept planned when the patient withdraws with `keep_follow_up`.",
     )
+    arm = serializers.CharField(
+        max_length=40, allow_blank=True, default="",
+        help_text="Blank on the main path; else the arm (a named sequence of steps) a `switch_to: <arm>` rule schedules.",
+    )
+    decision = serializers.JSONField(
+        allow_null=True, default=None,
+        help_text='Decision rules at this step (SPEC §19): {"at": "last"|"every", "rules": [{"if": "responder: pasi_75" '
+        'or "<measure> [value|change|percent_change] <op> <number>", "then": "continue" | "switch_to: <arm>" | '
+        '"stop_treatments" | "review", "reason": "..."}], "default": {"then": ..., "reason": ...}}.',
+    )
 
 
 class ProtocolSerializer(serializers.ModelSerializer):

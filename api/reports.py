@@ -97,12 +97,40 @@ class FollowUpSerializer(serializers.Serializer):
     reached_12_months = serializers.IntegerField()
 
 
+class DecisionProposalSerializer(serializers.Serializer):
+    step_name = serializers.CharField(help_text="The decision visit's step.")
+    proposed_action = serializers.CharField()
+    total = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    overridden = serializers.IntegerField()
+    pending = serializers.IntegerField()
+
+
+class DecisionCountsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    overridden = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    needs_review = serializers.IntegerField(help_text="Flagged by a correction after the decision.")
+    by_proposal = DecisionProposalSerializer(many=True)
+
+
+class ArmSerializer(serializers.Serializer):
+    arm = serializers.CharField(help_text="`main` for enrolments never switched; else the arm of their latest switch.")
+    enrolments = serializers.IntegerField()
+    measures = MeasureReportSerializer(
+        many=True, help_text="The arm's outcomes, as `measures`; empty while no enrolment is on an arm."
+    )
+
+
 class CohortReportSerializer(serializers.Serializer):
     enrolments = EnrolmentCountsSerializer()
     adherence = AdherenceSerializer()
     measures = MeasureReportSerializer(many=True)
     adverse_events = AdverseEventCountsSerializer()
     follow_up = FollowUpSerializer()
+    decisions = DecisionCountsSerializer(help_text="Proposals at decision visits (SPEC §19).")
+    arms = ArmSerializer(many=True, help_text="Enrolments and outcomes per arm (SPEC §19).")
 
 
 class CohortReportView(ClinicScoped, APIView):

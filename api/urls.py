@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from api.adverse_events import AdverseEventViewSet
 from api.audit import AuditViewSet
 from api.clinic import AbsenceViewSet, ClinicView
+from api.decisions import DecisionViewSet
 from api.enrolments import EnrolmentViewSet
 from api.lots import LotViewSet
 from api.outcomes import OutcomeViewSet
@@ -112,6 +113,7 @@ router.register("outcomes", OutcomeViewSet, basename="outcome")
 router.register("products", ProductViewSet, basename="product")
 router.register("lots", LotViewSet, basename="lot")
 router.register("adverse-events", AdverseEventViewSet, basename="adverse-event")
+router.register("decisions", DecisionViewSet, basename="decision")
 router.register("photos", PhotoViewSet, basename="photo")
 router.register("audit", AuditViewSet, basename="audit")
 

@@ -167,7 +167,7 @@ def generate(
     )
     plans = []
     for protocol in protocols:
-        steps = list(protocol.steps.all())
+        steps = [s for s in protocol.steps.all() if not s.arm]
         rules = [schedule.StepRule.of(s) for s in steps]
         length = schedule.last_date(dt.date(2000, 1, 3), rules) - dt.date(2000, 1, 3)
         plans.append((protocol, steps, rules, [list(s.measures.all()) for s in steps], length))

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from clinics.models import Role, User
 from core.exceptions import Conflict
 from patients.models import Enrolment, Patient
-from sessions.models import AdverseEvent, Deviation, OutcomeMeasurement, Reminder, ReminderStatus, Session
+from sessions.models import AdverseEvent, Decision, Deviation, OutcomeMeasurement, Reminder, ReminderStatus, Session
 
 HISTORY_META = ("history_id", "history_date", "history_type", "history_user_id", "history_change_reason")
 
@@ -67,6 +67,7 @@ def export_patient(*, patient: Patient, by: User, now: dt.datetime | None = None
     events = by_session(_row(e) for e in AdverseEvent.objects.filter(session_id__in=session_ids))
     deviations = by_session(_row(d) for d in Deviation.objects.filter(session_id__in=session_ids))
     reminders = by_session(_row(r) for r in Reminder.objects.filter(session_id__in=session_ids))
+    decisions = by_session(_row(d) for d in Decision.objects.filter(session_id__in=session_ids))
 
     enrolments = []
     for enrolment in Enrolment.objects.filter(patient=patient).select_related("protocol").order_by("start_date", "pk"):
@@ -85,6 +86,7 @@ def export_patient(*, patient: Patient, by: User, now: dt.datetime | None = None
                         "adverse_events": events.get(s.pk, []),
                         "deviations": deviations.get(s.pk, []),
                         "reminders": reminders.get(s.pk, []),
+                        "decisions": decisions.get(s.pk, []),
                     }
                     for s in sessions
                     if s.enrolment_id == enrolment.pk

@@ -9,7 +9,12 @@ the previous session's reference date + ``interval_days``; with
 ``anchor="start"`` its j-th occurrence (j = 1..repeat) is the enrolment start +
 ``interval_days`` * j.
 
-This is the second edition of the library (protocols.md "The second
+The third edition (protocols.md "The third edition", SPEC §19) adds decision
+rules and arms to psoriasis, atopic dermatitis, wound, hair and scars; see
+``_decision`` and the ``arm`` steps. Arms are anchored on the decision visit
+(an arm step's ``anchor="start"`` counts from it).
+
+Before it, this was the second edition of the library (protocols.md "The second
 edition of the library"): follow-ups at 6 and 12 months after the last
 treatment or dispensing visit (``anchor="treatment"``: the latest treatment
 session's reference date + ``interval_days``), dispensing visits for the
@@ -31,9 +36,11 @@ DELIVERY_ROUTES = ("topical", "microneedling", "injection", "mesotherapy", "othe
 STEP_KINDS = ("treatment", "assessment", "home")
 ANCHORS = ("previous", "start", "treatment")
 
-# Bumped whenever PROTOCOLS changes: load_library adds a new version of every
-# clinic protocol loaded from an older edition (enrolments keep theirs).
-EDITION = 2
+# Bumped whenever PROTOCOLS changes. Each protocol names the edition it last
+# changed in (its "edition"); load_library adds a new version of a clinic
+# protocol loaded from an older edition than that (enrolments keep theirs),
+# so photoaging and post-laser, unchanged by the third edition, stay as they are.
+EDITION = 3
 
 # Measures a step records only for one sex (Norwood for men, Ludwig for women,
 # clinical/instruments.md): completing the step does not ask for the other
@@ -393,6 +400,8 @@ def _step(
     adjunct="none",
     primary_endpoint=False,
     follow_up=False,
+    arm="",
+    decision=None,
 ):
     return {
         "name": name,
@@ -408,6 +417,8 @@ def _step(
         "adjunct": adjunct,
         "primary_endpoint": primary_endpoint,
         "follow_up": follow_up,
+        "arm": arm,
+        "decision": decision,
     }
 
 
@@ -492,7 +503,21 @@ def _baseline(measures):
     )
 
 
-def _scar_course(measures):
+def _rule(condition, action, reason=""):
+    return {"if": condition, "then": action, "reason": reason}
+
+
+def _decision(rules, default, default_reason="", at="last"):
+    """Decision rules at a step (SPEC §19): checked at its last occurrence
+    (``at="every"``: at each), first match wins, else the default."""
+    return {"at": at, "rules": list(rules), "default": {"then": default, "reason": default_reason}}
+
+
+PASI_75 = _rule("responder: pasi_75", "switch_to: maintenance", "PASI-75 reached: maintenance")
+PSORIASIS_REVIEW = "No PASI-50: the clinician decides to stop or change treatment"
+
+
+def _scar_course(measures, decision=None):
     """Baseline, three microneedling sessions 4 weeks apart, the assessment 3
     months after the last one (the end point) and the two follow-ups."""
     return [
@@ -512,6 +537,7 @@ def _scar_course(measures):
             measures=(*measures, "pain_vas"),
             product=SCAR_PRODUCT,
             adjunct="microneedling",
+            decision=decision,
         ),
         # Without pain_vas: no procedure is done at this visit.
         _step(
@@ -526,12 +552,48 @@ def _scar_course(measures):
             measures=measures,
         ),
         *_follow_ups(measures),
+        *(_scar_extension(measures) if decision else []),
+    ]
+
+
+def _scar_extension(measures):
+    """Third edition: two more sessions every 4 weeks when the grade has not
+    fallen by a point at the third. The course's 3-month assessment leaves
+    the path with the switch, so the arm has its own, 3 months after its
+    last session (the end point); the follow-ups keep their dates."""
+    return [
+        _step(
+            "Extension microneedling with secretome",
+            "treatment",
+            repeat=2,
+            interval_days=28,
+            window_before_days=3,
+            window_after_days=7,
+            duration_minutes=60,
+            measures=(*measures, "pain_vas"),
+            product=SCAR_PRODUCT,
+            adjunct="microneedling",
+            arm="extension",
+        ),
+        _step(
+            "Assessment 3 months after the last extension session",
+            "assessment",
+            primary_endpoint=True,
+            repeat=1,
+            interval_days=90,
+            window_before_days=14,
+            window_after_days=14,
+            duration_minutes=30,
+            measures=measures,
+            arm="extension",
+        ),
     ]
 
 
 PROTOCOLS = (
     {
         "key": "hair-aga",
+        "edition": 3,
         "name": "Hair regeneration, androgenetic alopecia",
         "indication": "hair",
         "delivery": "injection",
@@ -569,13 +631,35 @@ PROTOCOLS = (
                 window_after_days=7,
                 duration_minutes=30,
                 measures=("hair_density", "hair_thickness"),
+                decision=_decision(
+                    [_rule("hair_density percent_change >= 10", "switch_to: maintenance", "Density +10 % or more")],
+                    "stop_treatments",
+                    "Density up less than 10 %: treatment stops, the follow-ups stay",
+                ),
             ),
-            # Counted from the last injection, not from the end-of-course visit.
+            # Counted from the last injection, not from the end-of-course visit; a
+            # switch to maintenance keeps their dates (they precede the arm).
             *_follow_ups(("hair_density", "hair_thickness")),
+            # Third edition: one injection every 3 months, twice, from the decision visit.
+            _step(
+                "Maintenance injection",
+                "treatment",
+                repeat=2,
+                interval_days=91,
+                anchor="start",
+                window_before_days=14,
+                window_after_days=14,
+                duration_minutes=60,
+                measures=("pain_vas",),
+                product=HAIR_PRODUCT,
+                adjunct="microneedling",
+                arm="maintenance",
+            ),
         ],
     },
     {
         "key": "photoaging-4wk",
+        "edition": 2,
         "name": "Photoaging, 4-week topical course",
         "indication": "photoaging",
         "delivery": "topical",
@@ -619,6 +703,7 @@ PROTOCOLS = (
     },
     {
         "key": "post-laser",
+        "edition": 2,
         "name": "Post-laser recovery",
         # Recovery after a resurfacing procedure is not one of the disease indications.
         "indication": "other",
@@ -684,6 +769,7 @@ PROTOCOLS = (
     },
     {
         "key": "chronic-wound",
+        "edition": 3,
         "name": "Chronic wound / diabetic ulcer",
         "indication": "wound",
         "delivery": "topical",
@@ -708,6 +794,12 @@ PROTOCOLS = (
                 duration_minutes=30,
                 measures=WOUND_MEASURES,
                 product=WOUND_PRODUCT,
+                # Third edition: at any dressing, a closed wound stops the dressings.
+                decision=_decision(
+                    [_rule("wound_closed = 1", "stop_treatments", "Wound closed: no more dressings")],
+                    "continue",
+                    at="every",
+                ),
             ),
             # Anchored on the start, so it falls among the dressings by date (days 25-31)
             # and moves none of them.
@@ -721,6 +813,11 @@ PROTOCOLS = (
                 window_after_days=3,
                 duration_minutes=30,
                 measures=("wound_area",),
+                decision=_decision(
+                    [_rule("wound_area percent_change <= -50", "continue", "Area reduced by half or more")],
+                    "review",
+                    "fewer than half of such wounds heal by week 12",
+                ),
             ),
             _step(
                 "Week-12 outcome",
@@ -739,6 +836,7 @@ PROTOCOLS = (
     },
     {
         "key": "atopic-dermatitis",
+        "edition": 3,
         "name": "Atopic dermatitis, topical steroid-sparing course",
         "indication": "atopic_dermatitis",
         "delivery": "topical",
@@ -763,6 +861,10 @@ PROTOCOLS = (
                 window_after_days=3,
                 duration_minutes=30,
                 measures=ATOPIC_MEASURES,
+                # Third edition: decided at week 4 (the step's last occurrence).
+                decision=_decision(
+                    [_rule("responder: easi_50", "continue", "EASI-50 reached")], "review", "early non-response"
+                ),
             ),
             _step(
                 "Follow-up at 12 weeks",
@@ -781,6 +883,7 @@ PROTOCOLS = (
     },
     {
         "key": "psoriasis",
+        "edition": 3,
         "name": "Psoriasis, topical secretome",
         "indication": "psoriasis",
         "delivery": "topical",
@@ -816,8 +919,41 @@ PROTOCOLS = (
                 window_after_days=7,
                 duration_minutes=30,
                 measures=PSORIASIS_MEASURES,
+                decision=_decision(
+                    [PASI_75, _rule("pasi percent_change <= -50", "switch_to: extension", "PASI-50, not PASI-75")],
+                    "review",
+                    PSORIASIS_REVIEW,
+                ),
             ),
             *_follow_ups(PSORIASIS_MEASURES),
+            # Third edition arms, anchored on the week-12 visit.
+            _step(
+                "Maintenance review",
+                "assessment",
+                repeat=3,
+                interval_days=56,
+                anchor="start",
+                window_before_days=7,
+                window_after_days=7,
+                duration_minutes=30,
+                measures=("pasi", "dlqi"),
+                arm="maintenance",
+            ),
+            # Weeks 16 and 20; the decision is taken again at week 20, once: no
+            # second extension (PASI-75 goes to maintenance, anything else to review).
+            _step(
+                "Extension assessment, weeks 16 and 20",
+                "assessment",
+                repeat=2,
+                interval_days=28,
+                anchor="start",
+                window_before_days=5,
+                window_after_days=5,
+                duration_minutes=30,
+                measures=("pasi", "iga"),
+                arm="extension",
+                decision=_decision([PASI_75], "review", "No PASI-75 after the extension: the clinician decides"),
+            ),
         ],
     },
     # protocols.md: the Vancouver Scar Scale is for burn and hypertrophic scars, so
@@ -827,6 +963,7 @@ PROTOCOLS = (
     # burn-scar protocol.
     {
         "key": "scars",
+        "edition": 3,
         "name": "Atrophic acne scars",
         "indication": "scar",
         "delivery": "microneedling",
@@ -836,10 +973,18 @@ PROTOCOLS = (
             f"12 months ({SEED_REVIEW})."
         ),
         "product": SCAR_PRODUCT,
-        "steps": _scar_course(("scar_grade",)),
+        "steps": _scar_course(
+            ("scar_grade",),
+            decision=_decision(
+                [_rule("scar_grade change <= -1", "continue", "Goodman & Baron grade down by 1 or more")],
+                "switch_to: extension",
+                "Grade not down by 1: two more sessions",
+            ),
+        ),
     },
     {
         "key": "surgical-scars",
+        "edition": 2,
         "name": "Surgical scars",
         "indication": "scar",
         "delivery": "microneedling",

@@ -148,6 +148,13 @@ class Step(models.Model):
     # A follow-up assessment after the course: it stays planned and bookable
     # when the patient withdraws from treatment with `keep_follow_up`.
     follow_up = models.BooleanField(default=False)
+    # SPEC §19. The arm this step belongs to: blank on the main path, else a
+    # named sequence of steps that a `switch_to: <arm>` decision schedules,
+    # anchored on the decision visit. Enrolment plans only the main path.
+    arm = models.SlugField(max_length=40, blank=True)
+    # Decision rules at this step (the decision visit), as data read by
+    # protocols.schedule.parse_rule_set; null when the step decides nothing.
+    decision = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["protocol", "position"]

@@ -10,6 +10,7 @@ caller's business (and the only place time zones matter).
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 PREVIOUS = "previous"
 START = "start"
@@ -90,6 +91,10 @@ class SessionState:
     target_date: dt.date
     booked_date: dt.date | None = None
     completed_date: dt.date | None = None
+    # A session of an arm (SPEC §19): the decision visit's date its arm is
+    # anchored on, which stands in for the start date (and the previous
+    # session of its first step); None on the protocol's main path.
+    arm_anchor: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -176,14 +181,18 @@ def cascade(start_date: dt.date, sessions: Sequence[SessionState]) -> list[Recom
     """
     results: list[Recomputed] = []
     previous_reference = treatment_reference = start_date
+    segment: dt.date | None = None
     for state in sessions:
+        if state.arm_anchor is not None and state.arm_anchor != segment:
+            # An arm begins: it counts from its decision visit.
+            segment = previous_reference = treatment_reference = state.arm_anchor
         if state.status in FROZEN:
             current = state
         else:
             target = target_for(
                 state.rule,
                 state.occurrence,
-                start_date=start_date,
+                start_date=state.arm_anchor or start_date,
                 previous_reference=previous_reference,
                 treatment_reference=treatment_reference,
             )
@@ -198,6 +207,7 @@ def cascade(start_date: dt.date, sessions: Sequence[SessionState]) -> list[Recom
                 target_date=target,
                 booked_date=state.booked_date,
                 completed_date=state.completed_date,
+                arm_anchor=state.arm_anchor,
             )
         previous_reference = reference_date(current)
         # A cancelled or skipped treatment passes its target on, as for `previous`.
@@ -210,3 +220,242 @@ def last_date(start_date: dt.date, rules: Sequence[StepRule]) -> dt.date:
     """The latest window end of a fresh schedule; used to bound inputs."""
     schedule = initial_schedule(start_date, rules)
     return max((p.dates.window_end for p in schedule), default=start_date)
+
+
+# --- Response-guided schedules (SPEC §19): decision rules and re-planning -------------------------
+# A decision step carries rules as data: {"at": "last" | "every", "rules":
+# [{"if": <condition>, "then": <action>, "reason": <text>}], "default":
+# {"then": <action>, "reason": <text>}}. Conditions are `responder: <code>`
+# or `<measure> [value|change|percent_change] <op> <number>`; actions are
+# `continue`, `switch_to: <arm>`, `stop_treatments` and `review`. Everything
+# here is pure: the caller reads the visit's values into `Facts`.
+
+CONTINUE = "continue"
+SWITCH_TO = "switch_to"
+STOP_TREATMENTS = "stop_treatments"
+REVIEW = "review"
+ACTIONS = (CONTINUE, SWITCH_TO, STOP_TREATMENTS, REVIEW)
+MEASURE_BASES = ("value", "change", "percent_change")
+OPERATORS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+DECIDE_AT = ("last", "every")
+MAX_RULES = 20
+HOME_KIND = "home"
+
+
+class RuleError(ValueError):
+    """A rule that cannot be read; its message names the part."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    responder: str = ""
+    measure: str = ""
+    basis: str = "value"
+    op: str = ""
+    number: Decimal | None = None
+
+    def text(self) -> str:
+        if self.responder:
+            return f"responder: {self.responder}"
+        basis = "" if self.basis == "value" else f" {self.basis}"
+        return f"{self.measure}{basis} {self.op} {self.number}"
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    arm: str = ""
+
+    def text(self) -> str:
+        return f"{SWITCH_TO}: {self.arm}" if self.kind == SWITCH_TO else self.kind
+
+
+def parse_condition(text) -> Condition:
+    if not isinstance(text, str) or not text.strip():
+        raise RuleError("a condition is required")
+    text = " ".join(text.split())
+    if text.startswith("responder:"):
+        code = text.removeprefix("responder:").strip()
+        if not code or " " in code:
+            raise RuleError(f"condition {text!r}: write responder: <code>")
+        return Condition(responder=code)
+    parts = text.split(" ")
+    if len(parts) == 3:
+        parts.insert(1, "value")
+    if len(parts) != 4:
+        raise RuleError(f"condition {text!r}: write <measure> [value|change|percent_change] <op> <number>")
+    measure, basis, op, number = parts
+    if basis not in MEASURE_BASES:
+        raise RuleError(f"condition {text!r}: {basis!r} is not one of {', '.join(MEASURE_BASES)}")
+    if op not in OPERATORS:
+        raise RuleError(f"condition {text!r}: operator {op!r} is not one of {' '.join(OPERATORS)}")
+    try:
+        value = Decimal(number)
+    except (InvalidOperation, ValueError):
+        raise RuleError(f"condition {text!r}: {number!r} is not a number") from None
+    if not value.is_finite() or abs(value) > 10**9:
+        raise RuleError(f"condition {text!r}: {number!r} is not a usable number")
+    return Condition(measure=measure, basis=basis, op=op, number=value)
+
+
+def parse_action(text) -> Action:
+    if not isinstance(text, str) or not text.strip():
+        raise RuleError("an action is required")
+    text = " ".join(text.split())
+    if text.startswith(f"{SWITCH_TO}:"):
+        arm = text.removeprefix(f"{SWITCH_TO}:").strip()
+        if not arm or " " in arm:
+            raise RuleError(f"action {text!r}: write switch_to: <arm>")
+        return Action(SWITCH_TO, arm)
+    if text in (CONTINUE, STOP_TREATMENTS, REVIEW):
+        return Action(text)
+    raise RuleError(f"action {text!r} is not one of continue, switch_to: <arm>, stop_treatments, review")
+
+
+@dataclass(frozen=True)
+class Rule:
+    condition: Condition
+    action: Action
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    at: str
+    rules: tuple[Rule, ...]
+    default: Action
+    default_reason: str = ""
+
+    def decides_at(self, occurrence: int, repeat: int) -> bool:
+        return self.at == "every" or occurrence == repeat
+
+
+def parse_rule_set(data) -> RuleSet:
+    """A step's `decision` data as a RuleSet; RuleError names what is wrong."""
+    if not isinstance(data, dict):
+        raise RuleError("decision must be an object with rules and a default")
+    unknown = sorted(set(data) - {"at", "rules", "default"})
+    if unknown:
+        raise RuleError(f"decision: unknown key(s) {', '.join(unknown)}")
+    at = data.get("at", "last")
+    if at not in DECIDE_AT:
+        raise RuleError(f"decision: at must be one of {', '.join(DECIDE_AT)}")
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list) or len(raw_rules) > MAX_RULES:
+        raise RuleError(f"decision: rules must be a list of at most {MAX_RULES}")
+    rules = []
+    for index, raw in enumerate(raw_rules, start=1):
+        if not isinstance(raw, dict) or set(raw) - {"if", "then", "reason"}:
+            raise RuleError(f"rule {index}: write {{\"if\": ..., \"then\": ..., \"reason\": ...}}")
+        try:
+            rules.append(Rule(parse_condition(raw.get("if")), parse_action(raw.get("then")), _reason(raw)))
+        except RuleError as error:
+            raise RuleError(f"rule {index}: {error}") from None
+    default = data.get("default")
+    if not isinstance(default, dict) or set(default) - {"then", "reason"}:
+        raise RuleError("decision: a default {\"then\": ..., \"reason\": ...} is required")
+    try:
+        action = parse_action(default.get("then"))
+    except RuleError as error:
+        raise RuleError(f"default: {error}") from None
+    return RuleSet(at, tuple(rules), action, _reason(default))
+
+
+def _reason(raw: dict) -> str:
+    reason = raw.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > 300 or "\n" in reason:
+        raise RuleError("reason must be one line of at most 300 characters")
+    return reason.strip()
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One measure at the decision visit: its value and baseline (None when missing)."""
+
+    value: Decimal | None
+    baseline: Decimal | None = None
+    ordinal: bool = False
+
+    def of(self, basis: str) -> Decimal | None:
+        if self.value is None:
+            return None
+        if basis == "value":
+            return self.value
+        if self.baseline is None:
+            return None
+        if basis == "change":
+            return self.value - self.baseline
+        if self.ordinal or self.baseline <= 0:
+            return None
+        return (self.value - self.baseline) * 100 / self.baseline
+
+
+@dataclass(frozen=True)
+class Facts:
+    readings: dict  # measure code -> Reading
+    responders: dict  # responder code -> bool | None (None: a value is missing)
+
+
+def holds(condition: Condition, facts: Facts) -> bool | None:
+    """True or False, or None when a value it needs is missing."""
+    if condition.responder:
+        return facts.responders.get(condition.responder)
+    reading = facts.readings.get(condition.measure)
+    number = reading.of(condition.basis) if reading else None
+    if number is None:
+        return None
+    return OPERATORS[condition.op](number, condition.number)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    rule_index: int | None  # 1-based; None: the default applied
+    reason: str
+
+
+def evaluate(rule_set: RuleSet, facts: Facts) -> Verdict:
+    """Exactly one action: the first rule whose condition holds, else the
+    default (also when a value a rule needs is missing)."""
+    for index, rule in enumerate(rule_set.rules, start=1):
+        if holds(rule.condition, facts) is True:
+            return Verdict(rule.action, index, rule.reason)
+    return Verdict(rule_set.default, None, rule_set.default_reason)
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """What re-planning needs to know of a session still to come."""
+
+    sequence: int
+    kind: str
+    follow_up: bool
+
+
+def leaving(action: Action, sessions: Sequence[OpenSession]) -> list[int]:
+    """Sequences of the open (planned or booked) sessions the action takes
+    off the path: a switch cancels every one but the follow-ups (they keep
+    their dates), stop_treatments the treatment and home sessions; continue
+    and review none."""
+    if action.kind == SWITCH_TO:
+        return [s.sequence for s in sessions if not s.follow_up]
+    if action.kind == STOP_TREATMENTS:
+        return [s.sequence for s in sessions if s.kind in (TREATMENT_KIND, HOME_KIND)]
+    return []
+
+
+def plan_arm(decision_date: dt.date, rules: Sequence[StepRule], first_sequence: int) -> list[PlannedSession]:
+    """An arm's sessions anchored on the decision visit: `start` steps count
+    from it, the first `previous` step from it too; numbered on from
+    `first_sequence`. `step_index` is the index within the arm."""
+    return [
+        PlannedSession(p.sequence + first_sequence - 1, p.step_index, p.occurrence, p.dates)
+        for p in initial_schedule(decision_date, rules)
+    ]

@@ -5,6 +5,7 @@ makes the next version of the same lineage, and existing enrolments keep the
 version (and the steps) they started on.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,6 +34,8 @@ STEP_FIELDS = (
     "adjunct",
     "primary_endpoint",
     "follow_up",
+    "arm",
+    "decision",
 )
 STEP_DEFAULTS = {
     "repeat": 1,
@@ -45,6 +48,8 @@ STEP_DEFAULTS = {
     "adjunct": Adjunct.NONE,
     "primary_endpoint": False,
     "follow_up": False,
+    "arm": "",
+    "decision": None,
 }
 
 
@@ -93,11 +98,78 @@ def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
         cleaned.append(
             {**{f: step.get(f) for f in STEP_FIELDS}, "measures": [catalogue[c] for c in step.get("measures", ()) if c in catalogue]}
         )
+    _check_decisions(steps, cleaned, catalogue, errors)
     if total > schedule.MAX_SESSIONS:
         errors.setdefault("steps", []).append(f"A protocol may generate at most {schedule.MAX_SESSIONS} sessions.")
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+ARM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _responder_codes() -> dict[str, str]:
+    """Responder code -> the code of the measure it judges, over the catalogue."""
+    return {r["code"]: m.code for m in OutcomeMeasure.objects.all() for r in (m.responders or [])}
+
+
+def _check_decisions(raw_steps: Sequence[Mapping], cleaned: list[dict], catalogue: dict, errors: dict) -> None:
+    """SPEC §19: arms are named, the main path has a step, and every rule names
+    a measure the decision step records, a responder of one of them and an
+    arm of this version. Errors go on `steps`, naming step, rule and the
+    unknown name."""
+    def fail(message: str) -> None:
+        errors.setdefault("steps", []).append(message)
+
+    arms = set()
+    for index, step in enumerate(cleaned, start=1):
+        arm = step.get("arm")
+        if arm is None:
+            step["arm"] = arm = ""
+        if not isinstance(arm, str) or (arm and not ARM_NAME.match(arm)):
+            fail(f"Step {index}: arm must be a short lower-case name (letters, digits, - and _).")
+            continue
+        arms.add(arm)
+    if cleaned and "" not in arms:
+        fail("The main path (steps without an arm) needs at least one step.")
+    responders = None
+    for index, step in enumerate(cleaned, start=1):
+        data = step.get("decision")
+        if data in (None, {}):
+            step["decision"] = None
+            continue
+        try:
+            rule_set = schedule.parse_rule_set(data)
+        except schedule.RuleError as error:
+            fail(f"Step {index}: {error}.")
+            continue
+        recorded = {code for code in raw_steps[index - 1].get("measures", ()) if code in catalogue}
+        if responders is None:
+            responders = _responder_codes()
+        verdicts = [(f"rule {n}", r.condition, r.action) for n, r in enumerate(rule_set.rules, start=1)]
+        verdicts.append(("default", None, rule_set.default))
+        for label, condition, action in verdicts:
+            if action.kind == schedule.SWITCH_TO and action.arm not in arms - {""}:
+                fail(f"Step {index}, {label}: unknown arm {action.arm!r}.")
+            if condition is None:
+                continue
+            if condition.responder:
+                measure = responders.get(condition.responder)
+                if measure is None:
+                    fail(f"Step {index}, {label}: unknown responder {condition.responder!r}.")
+                elif measure not in recorded:
+                    fail(f"Step {index}, {label}: responder {condition.responder!r} needs {measure}, not recorded at this step.")
+            elif condition.measure not in catalogue and not OutcomeMeasure.objects.filter(code=condition.measure).exists():
+                fail(f"Step {index}, {label}: unknown measure {condition.measure!r}.")
+            elif condition.measure not in recorded:
+                fail(f"Step {index}, {label}: measure {condition.measure!r} is not recorded at this step.")
+            elif condition.basis == "percent_change" and catalogue[condition.measure].ordinal:
+                fail(
+                    f"Step {index}, {label}: {condition.measure} is a grade or class: "
+                    "use its change in points, never a percent change."
+                )
+        step["decision"] = data
 
 
 def _write_steps(protocol: Protocol, steps: list[dict]) -> None:
@@ -206,9 +278,10 @@ def load_library(clinic: Clinic) -> int:
         fields = {f: spec[f] for f in PROTOCOL_FIELDS if f in spec}
         steps = clean_steps(spec["steps"])
         old = current.get(spec["key"])
+        edition = spec.get("edition", EDITION)
         if old is None:
             protocol = Protocol.objects.create(clinic=clinic, library_key=spec["key"], library_edition=EDITION, **fields)
-        elif old.library_edition < EDITION:
+        elif old.library_edition < edition:
             old.is_current = False
             old.save(update_fields=["is_current"])
             protocol = Protocol.objects.create(

@@ -23,12 +23,21 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
+    Subquery,
     Sum,
 )
 
 from patients.models import Enrolment, EnrolmentStatus
 from protocols.models import OutcomeMeasure, Protocol, StepKind
-from sessions.models import AdverseEvent, OutcomeMeasurement, Relatedness, Session, SessionStatus
+from sessions.models import (
+    AdverseEvent,
+    Decision,
+    DecisionStatus,
+    OutcomeMeasurement,
+    Relatedness,
+    Session,
+    SessionStatus,
+)
 from sessions.outcomes.selectors import baseline_sessions
 
 # A follow-up time point is reached by a completed visit planned at least this
@@ -336,6 +345,77 @@ def _rounded(interval, places):
     return None if interval is None else [_round(bound, places) for bound in interval]
 
 
+# --- Response-guided schedules (SPEC §19) ---------------------------------------------------------
+
+MAIN_PATH = "main"
+SWITCH_PREFIX = "switch_to:"
+
+
+def with_arm(enrolments):
+    """Each enrolment with `arm_action`: the chosen action of its latest
+    decided switch (`switch_to: <arm>`), null on the main path."""
+    latest_switch = (
+        Decision.objects.filter(enrolment=OuterRef("pk"), chosen_action__startswith=SWITCH_PREFIX)
+        .exclude(status=DecisionStatus.PENDING)
+        .order_by("-decided_at", "-pk")
+        .values("chosen_action")[:1]
+    )
+    return enrolments.annotate(arm_action=Subquery(latest_switch))
+
+
+def _arm_name(action: str | None) -> str:
+    return action.removeprefix(SWITCH_PREFIX).strip() if action else MAIN_PATH
+
+
+def _decisions(enrolments) -> dict:
+    """The proposals of the cohort's decision visits: how many were accepted,
+    overridden or are pending, and per decision visit and proposal."""
+    rows = list(
+        Decision.objects.filter(enrolment__in=enrolments)
+        .order_by()
+        .values("session__step__name", "proposed_action")
+        .annotate(
+            total=Count("pk"),
+            accepted=Count("pk", filter=Q(status=DecisionStatus.ACCEPTED)),
+            overridden=Count("pk", filter=Q(status=DecisionStatus.OVERRIDDEN)),
+            pending=Count("pk", filter=Q(status=DecisionStatus.PENDING)),
+            needs_review=Count("pk", filter=~Q(review_reason="")),
+        )
+        .order_by("session__step__name", "proposed_action")
+    )
+    keys = ("total", "accepted", "overridden", "pending", "needs_review")
+    totals = {key: sum(row[key] for row in rows) for key in keys}
+    totals["by_proposal"] = [
+        {"step_name": row.pop("session__step__name"), **{k: v for k, v in row.items() if k != "needs_review"}}
+        for row in rows
+    ]
+    return totals
+
+
+def _arms(enrolments, *, total: int, decided: int) -> list[dict]:
+    """Enrolments per arm (the main path for those never switched) and, once
+    any enrolment is on an arm, the outcomes of each arm as `measures` gives
+    them for the whole cohort. A cohort without a decided proposal is all on
+    the main path, which costs no query."""
+    if not decided:
+        return [{"arm": MAIN_PATH, "enrolments": total, "measures": []}]
+    annotated = with_arm(enrolments)
+    counts = {
+        row["arm_action"]: row["n"]
+        for row in annotated.order_by().values("arm_action").annotate(n=Count("pk"))
+    }
+    switched = any(action is not None for action in counts)
+    arms = []
+    for action in sorted(counts, key=lambda a: (a is not None, a or "")):
+        arm_enrolments = annotated.filter(arm_action=action) if action else annotated.filter(arm_action__isnull=True)
+        arms.append({
+            "arm": _arm_name(action),
+            "enrolments": counts[action],
+            "measures": _measures(Enrolment.objects.filter(pk__in=arm_enrolments.values("pk"))) if switched else [],
+        })
+    return arms
+
+
 def cohort_report(clinic, *, today: dt.date, **filters) -> dict:
     """Every figure of SPEC §11's cohort report for the clinic's enrolments
     that match `filters` (see `CohortFilters`)."""
@@ -348,4 +428,6 @@ def cohort_report(clinic, *, today: dt.date, **filters) -> dict:
         "measures": _measures(enrolments),
         "adverse_events": _adverse_events(enrolments, adherence.pop("treatments")),
         "follow_up": follow_up,
+        "decisions": (decisions := _decisions(enrolments)),
+        "arms": _arms(enrolments, total=counts["total"], decided=decisions["accepted"] + decisions["overridden"]),
     }

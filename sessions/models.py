@@ -83,6 +83,10 @@ class Session(models.Model):
     rebook_requested_at = models.DateTimeField(null=True, blank=True)
     # The booking was made (or last moved) by the patient from their link (SPEC §18).
     booked_by_patient = models.BooleanField(default=False)
+    # SPEC §19: a session of an arm (its name) and the decision visit's date
+    # the arm is anchored on; blank/null on the protocol's main path.
+    arm = models.SlugField(max_length=40, blank=True)
+    arm_anchor = models.DateField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -564,3 +568,52 @@ class PatientCancellation(models.Model):
 
     def __str__(self) -> str:
         return f"Session {self.session_id} cancelled by the patient at {self.at:%Y-%m-%d %H:%M}"
+
+
+class DecisionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    OVERRIDDEN = "overridden", "Overridden"
+
+
+class Decision(models.Model):
+    """A proposal made when a decision visit is completed (SPEC §19): the
+    action its rules give, the rule that matched (none: the default) and the
+    values it read; a clinician accepts it or overrides it with a reason,
+    which re-plans the enrolment (sessions/decisions.py)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="decisions")
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="decisions")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="decisions")
+    proposed_action = models.CharField(max_length=80)
+    rule_index = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1-based; null: the default")
+    rule_text = models.CharField(max_length=300, blank=True)
+    rule_reason = models.CharField(max_length=300, blank=True)
+    values = models.JSONField(default=dict)
+    status = models.CharField(max_length=12, choices=DecisionStatus.choices, default=DecisionStatus.PENDING)
+    chosen_action = models.CharField(max_length=80, blank=True)
+    override_reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The decision visit's values were corrected after the decision: a
+    # clinician must look again (nothing is re-planned silently).
+    review_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session"], name="decision_one_per_visit"),
+            models.CheckConstraint(
+                condition=models.Q(status="pending") | (models.Q(decided_at__isnull=False) & ~models.Q(chosen_action="")),
+                name="decision_decided_has_action",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="overridden") | ~models.Q(override_reason=""),
+                name="decision_override_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposed_action} ({self.status})"

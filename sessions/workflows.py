@@ -49,6 +49,7 @@ def state_of(session: Session) -> schedule.SessionState:
         target_date=session.target_date,
         booked_date=session.start.astimezone(tz).date() if session.start else None,
         completed_date=session.completed_at.astimezone(tz).date() if session.completed_at else None,
+        arm_anchor=session.arm_anchor,
     )
 
 

@@ -161,6 +161,19 @@ def report_lines(report) -> list[list]:
         lines.append(["adverse_events", f"grade_{grade}", "", count, "", ""])
     for key, value in report["follow_up"].items():
         lines.append(["follow_up", key, "", value, "", ""])
+    decisions = report["decisions"]
+    for key in ("total", "accepted", "overridden", "pending", "needs_review"):
+        lines.append(["decisions", key, "", decisions[key], "", ""])
+    for row in decisions["by_proposal"]:
+        for key in ("accepted", "overridden", "pending"):
+            lines.append(["decisions", f"{row['proposed_action']} {key}", row["step_name"], row[key], "", ""])
+    for arm in report["arms"]:
+        lines.append(["arms", f"{arm['arm']} enrolments", "", arm["enrolments"], "", ""])
+        for measure in arm["measures"]:
+            for p in measure["time_points"]:
+                when = f"{p['step_name']} #{p['occurrence']}"
+                mean = "" if p["mean_change"] is None else p["mean_change"]
+                lines.append([f"{arm['arm']}: {measure['code']}", "mean_change", when, mean, *(p["mean_change_ci95"] or ["", ""])])
     return lines
 
 

@@ -14,6 +14,7 @@ from web.enrolments import views as enrolment_views
 from web.patients import views as patient_views
 from web.protocols import authoring as authoring_views
 from web.protocols import views as protocol_views
+from web.sessions import decisions as decision_views
 from web.sessions import outcomes as outcome_views
 from web.sessions import views as session_views
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("agenda/", session_views.agenda, name="agenda"),
     path("due/", session_views.due_list, name="due"),
+    path("decisions/<int:pk>/", decision_views.decision_detail, name="decision_detail"),
     path("patients/", patient_views.patient_list, name="patient_list"),
     path("patients/new/", patient_views.patient_create, name="patient_create"),
     path("patients/<int:pk>/", patient_views.patient_detail, name="patient_detail"),

@@ -133,7 +133,7 @@ def _protocol_lookup(clinic: Clinic) -> dict[str, tuple[Protocol, list]]:
     their steps in order."""
     found = {}
     for protocol in Protocol.objects.filter(clinic=clinic, is_current=True).prefetch_related("steps"):
-        entry = (protocol, sorted(protocol.steps.all(), key=lambda s: s.position))
+        entry = (protocol, sorted((s for s in protocol.steps.all() if not s.arm), key=lambda s: s.position))
         found[protocol.name.casefold()] = entry
         if protocol.library_key:
             found[protocol.library_key.casefold()] = entry

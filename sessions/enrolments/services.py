@@ -67,7 +67,8 @@ def enrol_patient(
     require_role(by, Role.RECEPTION, clinic_id=patient.clinic_id, what="patient")
     require_role(by, Role.RECEPTION, clinic_id=protocol.clinic_id, what="protocol")
     today = now.astimezone(patient.clinic.tz).date()
-    steps = list(protocol.steps.order_by("position"))
+    # The main path only: an arm is scheduled by a decision (SPEC §19).
+    steps = list(protocol.steps.filter(arm="").order_by("position"))
     planned = plan_enrolment(protocol=protocol, steps=steps, start_date=start_date, clinician=clinician, by=by,
                              today=today)
     if not allow_concurrent:

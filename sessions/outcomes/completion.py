@@ -16,6 +16,7 @@ from protocols.library import SEX_SPECIFIC_MEASURES
 from protocols.models import Lot, OutcomeMeasure, StepKind
 from protocols.outcome_values import measured_value
 from protocols.products import check_lot_for
+from sessions.decisions import propose, values_corrected
 from sessions.models import (
     AdverseEvent,
     OutcomeMeasurement,
@@ -180,6 +181,8 @@ def complete_session(
         )
         adverse._history_user = by
         adverse.save()
+    # A decision visit makes its proposal (SPEC §19); nothing is re-planned until a clinician decides.
+    propose(session, now=now)
     recascade(session.enrolment, now=now, touched=[session.pk])
     finish_if_done(session.enrolment)
     session.refresh_from_db()
@@ -228,4 +231,5 @@ def correct_outcome(
     measurement._history_user = by
     measurement._change_reason = reason
     measurement.save(update_fields=["value", "items", "recorded_by", "recorded_at"])
+    values_corrected(session, code=measurement.measure.code, by=by, now=now)
     return measurement

@@ -52,6 +52,8 @@ def test_manager_creates_a_protocol_with_steps(client_as, manager, hair_protocol
         "adjunct": "microneedling",
         "primary_endpoint": False,
         "follow_up": False,
+        "arm": "",
+        "decision": None,
     }
     assert (data["library_key"], data["library_edition"]) == ("", 0)
     assert Protocol.objects.get(pk=data["id"]).clinic == manager.clinic

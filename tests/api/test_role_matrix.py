@@ -33,6 +33,7 @@ from rest_framework.test import APIClient
 from clinics.models import Absence
 from core.env import media_storage
 from sessions import services
+from sessions.models import Decision
 from sessions.records.adverse_events import report_adverse_event
 from tests.factories import PASSWORD, PatientFactory, RoomFactory, lot_of, make_protocol
 
@@ -203,6 +204,12 @@ TABLE += [
     Row("POST",  "/api/v1/enrolments/{id}/adverse-events/",      401, 403, 201, 201, 404, obj="enrolment",
         body={"description": "Scalp itching", "grade": 1}),
     Row("GET",   "/api/v1/patients/{id}/consents/",              401, 200, 200, 200, 404, obj="patient"),
+    Row("GET",   "/api/v1/decisions/",                           401, 200, 200, 200, 200, note="other: its own (none)"),
+    Row("GET",   "/api/v1/decisions/{id}/",                      401, 200, 200, 200, 404, obj="decision"),
+    Row("POST",  "/api/v1/decisions/{id}/accept/",               401, 403, 200, 200, 404, obj="decision"),
+    Row("POST",  "/api/v1/decisions/{id}/override/",             401, 403, 200, 200, 404, obj="decision",
+        body={"action": "continue", "reason": "Seen the patient."}),
+    Row("GET",   "/api/v1/enrolments/{id}/decisions/",           401, 200, 200, 200, 404, obj="enrolment"),
     Row("POST",  "/api/v1/patients/{id}/consents/",              401, 201, 201, 201, 404, obj="patient",
         body={"kind": "registry", "given": True}),
     Row("GET",   "/api/v1/sessions/{id}/photos/",                401, 200, 200, 200, 404, obj="booked_now"),
@@ -322,6 +329,10 @@ def world(clinic, other_clinic, receptionist, clinician, manager, outsider, sett
                     enrolment=enrolment, data={"description": "Redness", "grade": 1}, by=clinician
                 ),
                 "photo": _photo_of(baseline, clinician),
+                "decision": Decision.objects.create(
+                    clinic=clinic, enrolment=earlier, session=earlier_baseline, proposed_action="review",
+                    rule_text="default", created_at=BUILT,
+                ),
             },
         )
 

@@ -8,11 +8,13 @@ from protocols.library import (
     DELIVERY_ROUTES,
     INDICATIONS,
     MEASURES,
-    PROTOCOLS,
     RESPONDERS,
     SEX_SPECIFIC_MEASURES,
     STEP_KINDS,
     VALUE_TYPES,
+)
+from protocols.library import (
+    PROTOCOLS as LIBRARY,
 )
 
 # The codes of the table in clinical/instruments.md.
@@ -57,7 +59,7 @@ MEASURE_KEYS = {
     "higher_is_better",
     "used_for",
 }
-PROTOCOL_KEYS = {"key", "name", "indication", "delivery", "description", "product", "steps"}
+PROTOCOL_KEYS = {"key", "edition", "name", "indication", "delivery", "description", "product", "steps"}
 STEP_KEYS = {
     "name",
     "kind",
@@ -72,11 +74,16 @@ STEP_KEYS = {
     "adjunct",
     "primary_endpoint",
     "follow_up",
+    "arm",
+    "decision",
 }
+# The schedule tests read each protocol's main path: an arm is scheduled only
+# by a decision (third edition, tests/protocols/test_third_edition.py).
+PROTOCOLS = tuple({**p, "steps": [s for s in p["steps"] if not s["arm"]]} for p in LIBRARY)
 MEASURES_BY_CODE = {measure["code"]: measure for measure in MEASURES}
 PROTOCOLS_BY_KEY = {protocol["key"]: protocol for protocol in PROTOCOLS}
 ALL_STEPS = [
-    pytest.param(step, id=f"{protocol['key']}:{step['name']}") for protocol in PROTOCOLS for step in protocol["steps"]
+    pytest.param(step, id=f"{protocol['key']}:{step['name']}") for protocol in LIBRARY for step in protocol["steps"]
 ]
 
 
@@ -185,7 +192,7 @@ def test_the_responders_of_the_corrections():
 
 
 def test_each_protocol_marks_its_end_of_course_assessment_as_primary_end_point():
-    # clinical/protocols.md: one end point per protocol, an assessment.
+    # clinical/protocols.md: one end point per protocol's main path, an assessment.
     for protocol in PROTOCOLS:
         marked = [step for step in protocol["steps"] if step["primary_endpoint"]]
         assert [step["kind"] for step in marked] == ["assessment"], protocol["key"]

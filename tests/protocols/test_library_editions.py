@@ -50,9 +50,10 @@ def first_edition(clinic, key="hair-aga", steps=FIRST_EDITION_HAIR, **fields):
 
 
 def steps_of(protocol):
+    """The main path's steps (an arm is scheduled only by a decision)."""
     return [
         (s.name, s.repeat, s.interval_days, s.anchor, sorted(m.code for m in s.measures.all()))
-        for s in protocol.steps.order_by("position")
+        for s in protocol.steps.filter(arm="").order_by("position")
     ]
 
 

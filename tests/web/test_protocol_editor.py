@@ -67,7 +67,7 @@ def test_a_protocol_in_use_is_saved_as_a_new_version(manager, clinic, enrolment,
     body = page.get(url).content.decode()
     assert "Save as a new version" in body and "a course keeps the steps it started with" in body
     form = page.get(url).context["formset"]
-    steps = [{k: ("on" if v is True else v) for k, v in f.initial.items() if v is not False} for f in form.forms if f.initial]
+    steps = [{k: ("on" if v is True else v) for k, v in f.initial.items() if v not in (False, None)} for f in form.forms if f.initial]
     for s in steps:
         s["measures"] = [m.code for m in s.get("measures", [])]
     steps[0]["window_after_days"] = "5"
@@ -90,3 +90,55 @@ def test_an_unused_protocol_is_edited_in_place_and_another_clinics_is_a_404(mana
     assert (mine.name, mine.version, mine.steps.get().name) == ("Mine renamed", 1, "Baseline visit")
     theirs = make_protocol(other_clinic, name="Theirs")
     assert page.get(reverse("protocol_edit", args=[theirs.pk])).status_code == 404
+
+
+def test_rules_and_arms_are_shown_edited_and_validated(manager, clinic):
+    """SPEC §19 in the editor: a step's arm and rules are kept through an
+    edit, shown on the protocol page, and a bad rule is refused naming it."""
+    from protocols.services import load_library
+
+    load_library(clinic)
+    psoriasis = Protocol.objects.get(clinic=clinic, library_key="psoriasis", is_current=True)
+    page = login(Client(), manager)
+    detail = page.get(reverse("protocol_detail", args=[psoriasis.pk])).content.decode()
+    assert "arm: maintenance" in detail and "responder: pasi_75" in detail and "switch_to: extension" in detail
+    url = reverse("protocol_edit", args=[psoriasis.pk])
+    formset = page.get(url).context["formset"]
+    steps = [{k: ("on" if v is True else v) for k, v in f.initial.items() if v not in (False, None)} for f in formset.forms if f.initial]
+    import json
+
+    for s in steps:
+        s["measures"] = [m.code for m in s.get("measures", [])]
+        if "decision" in s:
+            s["decision"] = json.dumps(s["decision"])
+    bad = [dict(s) for s in steps]
+    week_12 = next(i for i, s in enumerate(bad) if s["name"] == "Week-12 assessment")
+    bad[week_12]["decision"] = bad[week_12]["decision"].replace("switch_to: extension", "switch_to: extention")
+    response = page.post(url, {**editor_post(bad, name=psoriasis.name, indication="psoriasis", delivery="topical"),
+                               "save": "1"})
+    assert response.status_code == 400
+    assert "unknown arm &#x27;extention&#x27;" in response.content.decode()
+    response = page.post(url, {**editor_post(steps, name=psoriasis.name, indication="psoriasis", delivery="topical",
+                                             description="Edited"), "save": "1"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    psoriasis.refresh_from_db()
+    assert list(psoriasis.steps.exclude(arm="").values_list("arm", flat=True)) == ["maintenance", "extension"]
+    assert psoriasis.steps.exclude(decision=None).count() == 2
+    assert psoriasis.steps.filter(follow_up=True).count() == 2  # the follow-up flags survive the editor
+
+
+def test_the_enrolment_preview_shows_each_path(manager, clinic, patient):
+    from protocols.services import load_library
+
+    load_library(clinic)
+    psoriasis = Protocol.objects.get(clinic=clinic, library_key="psoriasis", is_current=True)
+    page = login(Client(), manager)
+    response = page.post(reverse("enrol", args=[patient.pk]),
+                         {"protocol": psoriasis.pk, "start_date": "2030-03-04", "action": "preview"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-arm="maintenance"' in body and 'data-arm="extension"' in body
+    # Maintenance after week 12 (2030-05-27): 8, 16 and 24 weeks on.
+    assert "Mon 22 Jul 2030" in body
+    assert response.context["paths"][0]["when"] == "responder: pasi_75"
+    assert [p["arm"] for p in response.context["paths"]] == ["maintenance", "extension"]

@@ -19,7 +19,7 @@ from web.enrolments.forms import EnrolForm, WithdrawForm
 def _preview(clinic, protocol, start_date):
     """The planned rows (each marked when its window holds no open day) and
     the next start date that works, or (None, None) past the year 9999."""
-    steps = list(protocol.steps.order_by("position"))
+    steps = list(protocol.steps.filter(arm="").order_by("position"))
     rules = [schedule.StepRule.of(s) for s in steps]
     try:
         planned = schedule.initial_schedule(start_date, rules)
@@ -28,6 +28,43 @@ def _preview(clinic, protocol, start_date):
         return None, None
     rows = [{"planned": p, "step": steps[p.step_index], "unbookable": p.sequence in faults} for p in planned]
     return rows, {"faults": faults, "suggestion": suggestion, "text": workable.refusal(faults, suggestion)} if faults else None
+
+
+def _paths(protocol, main_steps, planned) -> list[dict]:
+    """Each path a decision may switch to (SPEC §19), planned as if every
+    visit fell on its target date: the arm's sessions from its decision
+    visit's target, and the paths an arm's own decision leads to, once each."""
+    arms: dict[str, list] = {}
+    for step in protocol.steps.exclude(arm="").order_by("position"):
+        arms.setdefault(step.arm, []).append(step)
+    paths, seen = [], set()
+    queue = [(main_steps, planned, "")]
+    while queue:
+        steps, sessions, via = queue.pop(0)
+        for p in sessions:
+            step = steps[p.step_index]
+            if not step.decision or (p.occurrence != step.repeat and step.decision.get("at") != "every"):
+                continue
+            try:
+                rules = schedule.parse_rule_set(step.decision)
+            except schedule.RuleError:
+                continue
+            for verdict in [*[(r.action, r.condition.text()) for r in rules.rules], (rules.default, "otherwise")]:
+                action, when = verdict
+                if action.kind != schedule.SWITCH_TO or action.arm in seen or action.arm not in arms:
+                    continue
+                seen.add(action.arm)
+                arm_steps = arms[action.arm]
+                arm_planned = schedule.plan_arm(
+                    p.dates.target_date, [schedule.StepRule.of(s) for s in arm_steps], first_sequence=1
+                )
+                paths.append({
+                    "arm": action.arm, "when": when, "at": f"{via}{step.name}", "rows": [
+                        {"planned": a, "step": arm_steps[a.step_index]} for a in arm_planned
+                    ],
+                })
+                queue.append((arm_steps, arm_planned, f"{action.arm}: "))
+    return paths
 
 
 @staff_page()
@@ -41,6 +78,7 @@ def enrol(request, pk):
         initial["clinician"] = request.user.pk
     form = EnrolForm(request.POST or None, clinic=clinic, initial=initial)
     preview = problem = None
+    paths = []
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         if request.POST.get("action") == "save":
@@ -69,7 +107,17 @@ def enrol(request, pk):
             preview, problem = _preview(clinic, protocol, start_date)
             if preview is None:
                 form.add_error("start_date", "This start date puts sessions past the year 9999.")
-    context = {"nav": "patients", "patient": patient, "form": form, "preview": preview, "problem": problem}
+            else:
+                main = [row["step"] for row in preview]
+                steps = list(protocol.steps.filter(arm="").order_by("position"))
+                try:
+                    paths = _paths(protocol, steps, [row["planned"] for row in preview]) if main else []
+                except OverflowError:
+                    paths = []
+    context = {
+        "nav": "patients", "patient": patient, "form": form, "preview": preview, "problem": problem,
+        "paths": paths,
+    }
     return render(request, "sessions/enrol.html", context)
 
 

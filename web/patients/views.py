@@ -19,7 +19,7 @@ from patients.consents import consents_of, current_consents
 from patients.models import ConsentKind, Patient
 from patients.selectors import search_patients
 from sessions.enrolments.selectors import enrolments_of
-from sessions.models import AdverseEvent, Deviation, Reminder, ReminderStatus, SessionPhoto, SessionStatus
+from sessions.models import AdverseEvent, Decision, Deviation, Reminder, ReminderStatus, SessionPhoto, SessionStatus
 from sessions.outcomes.selectors import outcomes_by_enrolment
 from sessions.patients.changes import change_consent, update_patient
 from sessions.records.photos import add_photo, baseline_and_latest
@@ -136,6 +136,11 @@ def _detail(request, patient, *, status=200, **forms):
     enrolments = []
     courses = list(enrolments_of(clinic).filter(patient=patient))
     summaries = outcomes_by_enrolment(courses)  # two queries for every course together
+    decisions = {}  # SPEC §19: the proposals of every course, in one query
+    for decision in (
+        Decision.objects.filter(enrolment__in=courses).select_related("session__step").order_by("created_at", "pk")
+    ):
+        decisions.setdefault(decision.enrolment_id, []).append(decision)
     for enrolment in courses:
         charts = [outcome_chart(summary) for summary in summaries.get(enrolment.pk, [])]
         enrolments.append(
@@ -144,6 +149,7 @@ def _detail(request, patient, *, status=200, **forms):
                 "rows": _timeline_rows(enrolment, today=today, now=now) if enrolment.sessions.all() else [],
                 "charts": charts,
                 "withdraw_form": WithdrawForm(prefix=f"withdraw-{enrolment.pk}"),
+                "decisions": decisions.get(enrolment.pk, []),
             }
         )
     # Voided reminders (superseded by a rebooking or a cascade) are noise

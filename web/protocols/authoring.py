@@ -37,7 +37,8 @@ def protocol_edit(request, pk=None):
             steps = [f.as_step() for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
             if "preview" in request.POST:
                 if steps:
-                    timeline = _timeline([Step(**{k: v for k, v in s.items() if k != "measures"}) for s in steps])
+                    main = [s for s in steps if not s.get("arm")]
+                    timeline = _timeline([Step(**{k: v for k, v in s.items() if k != "measures"}) for s in main]) if main else None
             else:
                 try:
                     if protocol is None:
@@ -62,7 +63,8 @@ def protocol_edit(request, pk=None):
         data, steps = _initial(protocol)
         form = ProtocolForm(initial=data)
         formset = StepFormSet(initial=steps, prefix="steps")
-        timeline = _timeline(list(protocol.steps.order_by("position"))) if steps else None
+        main = list(protocol.steps.filter(arm="").order_by("position"))
+        timeline = _timeline(main) if main else None
     else:
         form = ProtocolForm()
         formset = StepFormSet(prefix="steps")

@@ -42,6 +42,20 @@ class StepForm(forms.Form):
     product = forms.CharField(max_length=300, required=False)
     adjunct = forms.ChoiceField(choices=Adjunct.choices, initial=Adjunct.NONE)
     primary_endpoint = forms.BooleanField(required=False, label="Primary end point")
+    follow_up = forms.BooleanField(required=False, label="Follow-up (kept when treatment stops)")
+    # SPEC §19: rules and arms, checked by protocols.services on save.
+    arm = forms.CharField(
+        max_length=40, required=False, label="Arm",
+        help_text="Blank: the main path. A name (e.g. maintenance): a step of that arm, scheduled only by a switch_to.",
+    )
+    decision = forms.JSONField(
+        required=False, label="Decision rules",
+        widget=forms.Textarea(attrs={"rows": 4, "class": "code", "spellcheck": "false"}),
+        help_text='Blank: no decision. {"rules": [{"if": "responder: pasi_75" or "pasi percent_change <= -50", '
+        '"then": "continue" | "switch_to: <arm>" | "stop_treatments" | "review", "reason": "..."}], '
+        '"default": {"then": "review"}, "at": "last" or "every"}; the first rule that holds wins.',
+        error_messages={"invalid": "Write the rules as JSON (see the example below the box)."},
+    )
 
     def as_step(self) -> dict:
         """The step as protocols.services takes it (measure codes)."""

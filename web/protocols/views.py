@@ -69,7 +69,7 @@ def protocol_list(request):
         .prefetch_related("steps")
         .order_by("-active", "name")
     )
-    items = [{"protocol": p, "sessions": sum(s.repeat for s in p.steps.all())} for p in protocols]
+    items = [{"protocol": p, "sessions": sum(s.repeat for s in p.steps.all() if not s.arm)} for p in protocols]
     return render(request, "protocols/protocol_list.html", {"nav": "protocols", "items": items})
 
 
@@ -77,12 +77,20 @@ def protocol_list(request):
 def protocol_detail(request, pk):
     protocol = get_object_or_404(Protocol.objects.filter(clinic=request.user.clinic), pk=pk)
     steps = list(protocol.steps.prefetch_related("measures").order_by("position"))
+    for step in steps:
+        # SPEC §19: the rules as the clinician reads them, the default last.
+        data = step.decision or {}
+        step.rule_rows = [(r.get("if"), r.get("then"), r.get("reason", "")) for r in data.get("rules", [])]
+        if data:
+            default = data.get("default") or {}
+            step.rule_rows.append(("otherwise", default.get("then"), default.get("reason", "")))
+            step.decided_at = "every visit" if data.get("at") == "every" else "the last visit of this step"
     versions = Protocol.objects.filter(lineage=protocol.lineage).order_by("-version")
     context = {
         "nav": "protocols",
         "protocol": protocol,
         "steps": steps,
-        "timeline": _timeline(steps) if steps else None,
+        "timeline": _timeline([s for s in steps if not s.arm]) if steps else None,
         "versions": versions,
     }
     return render(request, "protocols/protocol_detail.html", context)

@@ -33,6 +33,8 @@ from sessions.models import (
     OCCUPYING,
     AdverseEvent,
     ChangeReason,
+    Decision,
+    DecisionStatus,
     Reminder,
     ReminderStatus,
     Session,
@@ -236,6 +238,13 @@ def due_list(request):
         "changes": selectors.booking_change_counts(clinic, since=timezone.now() - dt.timedelta(days=30)),
         "may_complete": request.user.has_role(Role.CLINICIAN),
         "rebook_requests": list(patient_selectors.rebook_requests(clinic)[:200]),
+        # Proposals made at decision visits and not yet decided, or flagged by a correction (SPEC §19).
+        "proposals": list(
+            Decision.objects.filter(clinic=clinic)
+            .filter(Q(status=DecisionStatus.PENDING) | ~Q(review_reason=""))
+            .select_related("session__step", "session__patient", "enrolment__protocol")
+            .order_by("created_at")[:200]
+        ),
     }
     return render(request, "sessions/due_list.html", context)
 
@@ -547,6 +556,10 @@ def complete(request, pk):
         request, session, form, events
     ):
         messages.success(request, f"{session.step.name} for {session.patient.full_name} is completed.")
+        # A decision visit shows its proposal next (SPEC §19).
+        proposal = Decision.objects.filter(session=session).first()
+        if proposal is not None:
+            return redirect("decision_detail", pk=proposal.pk)
         return redirect("patient_detail", pk=session.patient_id)
     context = {"nav": "patients", "session": session, "form": form, "events": events, "not_yet": not_yet}
     return render(request, "sessions/complete.html", context)
