@@ -52,11 +52,9 @@ def main() -> int:
     def manage(*args: str) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
-    manage("migrate", "--no-input", "-v", "0")
     # No collectstatic: with DEBUG on, WhiteNoise serves from the finders.
     (VAR / "static").mkdir(exist_ok=True)
-    manage("load_protocol_library")
-    manage("load_demo")
+    manage("prepare_run")  # migrate, protocol library, demo clinic: one process
 
     processes = {
         "worker": [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "1",
