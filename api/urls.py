@@ -33,8 +33,8 @@ from api.root import ApiRoot
 from api.sessions import ReminderViewSet, SessionViewSet
 from audit.log import record
 from audit.models import Action
+from clinics.tokens import active_sign_ins, active_tokens, end_sign_ins, expires_at, issue_token, revoke_tokens
 from core.api import ErrorDetailSerializer, JSONOnlyParser
-from core.tokens import expires_at, issue_token, revoke_tokens
 
 LOCKED_OUT = "Too many failed logins for this username: it is locked for a while. Try again later."
 
@@ -72,9 +72,11 @@ class TokenView(ObtainAuthToken):
                 return Response({"detail": LOCKED_OUT}, status=status.HTTP_429_TOO_MANY_REQUESTS)
             raise
         user = serializer.validated_data["user"]
-        token = issue_token(user)
+        token = issue_token(user, request=request)
         # As a page login does: django-axes resets the username's failures,
-        # the audit log gets its entry, last_login moves.
+        # the audit log gets its entry, last_login moves. The token is the
+        # sign-in here: no browser session is recorded.
+        request._request.regimen_token_login = True
         user_logged_in.send(sender=user.__class__, request=request, user=user)
         return Response({"token": token.key, "expires": expires_at(token)})
 
@@ -94,6 +96,102 @@ class LogoutView(APIView):
     def post(self, request):
         revoke_tokens(request.user)
         record(action=Action.LOGOUT, request=request, summary="API token revoked")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SignInsView(APIView):
+    """The caller's live sign-ins: browser sessions and API tokens (SPEC §21)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "SignIns",
+                {
+                    "sessions": inline_serializer(
+                        "BrowserSignIn",
+                        {
+                            "id": serializers.IntegerField(),
+                            "created": serializers.DateTimeField(),
+                            "address": serializers.CharField(allow_null=True),
+                            "user_agent": serializers.CharField(),
+                            "current": serializers.BooleanField(),
+                        },
+                        many=True,
+                    ),
+                    "tokens": inline_serializer(
+                        "TokenSignIn",
+                        {
+                            "id": serializers.IntegerField(),
+                            "prefix": serializers.CharField(),
+                            "created": serializers.DateTimeField(),
+                            "expires": serializers.DateTimeField(),
+                            "address": serializers.CharField(allow_null=True),
+                            "user_agent": serializers.CharField(),
+                            "current": serializers.BooleanField(),
+                        },
+                        many=True,
+                    ),
+                },
+            ),
+            401: ErrorDetailSerializer,
+        },
+        description="Your sign-ins that are still live: browser sessions (login page, admin) and API tokens "
+        "(only their first eight characters: the keys themselves are kept nowhere).",
+        tags=["auth"],
+    )
+    def get(self, request):
+        current_session = request.session.session_key if hasattr(request, "session") else None
+        current_token = request.auth.pk if getattr(request.auth, "pk", None) else None
+        return Response(
+            {
+                "sessions": [
+                    {
+                        "id": s.pk,
+                        "created": s.created,
+                        "address": s.address,
+                        "user_agent": s.user_agent,
+                        "current": s.session_key == current_session and request.auth is None,
+                    }
+                    for s in active_sign_ins(request.user)
+                ],
+                "tokens": [
+                    {
+                        "id": t.pk,
+                        "prefix": t.prefix,
+                        "created": t.created,
+                        "expires": expires_at(t),
+                        "address": t.address,
+                        "user_agent": t.user_agent,
+                        "current": t.pk == current_token,
+                    }
+                    for t in active_tokens(request.user)
+                ],
+            }
+        )
+
+
+class LogoutEverywhereView(APIView):
+    """End every sign-in of the caller: all API tokens and all browser sessions."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONOnlyParser]
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: ErrorDetailSerializer},
+        description="Revokes all your API tokens and ends all your browser sessions, this one included.",
+        tags=["auth"],
+    )
+    def post(self, request):
+        tokens = revoke_tokens(request.user)
+        sessions = end_sign_ins(request.user)
+        record(
+            action=Action.LOGOUT,
+            request=request,
+            summary=f"Logged out everywhere: {tokens} API token(s), {sessions} browser session(s) ended",
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -128,6 +226,8 @@ urlpatterns = [
     path("", ApiRoot.as_view(resources=ROOT_LINKS), name="api-root"),
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("auth/logout/", LogoutView.as_view(), name="api-logout"),
+    path("auth/sessions/", SignInsView.as_view(), name="api-sign-ins"),
+    path("auth/logout-everywhere/", LogoutEverywhereView.as_view(), name="api-logout-everywhere"),
     path("patients/<str:pk>/export/", PatientRightsViewSet.as_view({"get": "export"}), name="api-patient-export"),
     path("patients/<str:pk>/erase/", PatientRightsViewSet.as_view({"post": "erase"}), name="api-patient-erase"),
     path("clinic/", ClinicView.as_view(), name="api-clinic"),

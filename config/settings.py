@@ -206,7 +206,7 @@ REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 200, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "core.tokens.ExpiringTokenAuthentication",
+        "clinics.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -278,7 +278,7 @@ SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30, minim
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-# API tokens expire this many hours after they were issued (core.tokens).
+# API tokens expire this many hours after they were issued (clinics.tokens).
 TOKEN_TTL_HOURS = env_int("TOKEN_TTL_HOURS", 12, minimum=1)
 
 # django-axes: five failures for a username lock it for 15 minutes, whichever

@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from web import account as account_views
 from web import audit as audit_views
 from web import calendar_feed, self_booking
 from web import home as clinic_views
@@ -21,6 +22,8 @@ urlpatterns = [
     path("", clinic_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/sign-ins/", account_views.sign_ins, name="sign_ins"),
+    path("accounts/logout-everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("agenda/", session_views.agenda, name="agenda"),
     path("due/", session_views.due_list, name="due"),
     path("patients/", patient_views.patient_list, name="patient_list"),

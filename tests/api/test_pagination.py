@@ -4,9 +4,9 @@ names it."""
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from clinics.models import Role, User
+from clinics.tokens import issue_token
 from demo.load import generate
 from sessions.models import Session
 
@@ -15,7 +15,7 @@ from sessions.models import Session
 def big(db):
     clinic = generate(slug="pages", patients=20, sessions=180, practitioners=2).clinic
     manager = User.objects.get(clinic=clinic, role=Role.MANAGER)
-    token = Token.objects.create(user=manager)
+    token = issue_token(manager)
     return clinic, Client(HTTP_AUTHORIZATION=f"Token {token.key}")
 
 
