@@ -13,7 +13,6 @@ from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from api.adverse_events import AdverseEventViewSet
@@ -35,6 +34,7 @@ from audit.log import record
 from audit.models import Action
 from clinics.tokens import active_sign_ins, active_tokens, end_sign_ins, expires_at, issue_token, revoke_tokens
 from core.api import ErrorDetailSerializer, JSONOnlyParser
+from core.auth import THROTTLED
 
 LOCKED_OUT = "Too many failed logins for this username: it is locked for a while. Try again later."
 
@@ -42,12 +42,12 @@ LOCKED_OUT = "Too many failed logins for this username: it is locked for a while
 class TokenView(ObtainAuthToken):
     """Trade a username and password for the API token: the same token until
     it expires (TOKEN_TTL_HOURS) or is revoked. Five failures for a username
-    lock it (django-axes), and the endpoint is throttled per address."""
+    lock it (django-axes), and logins are throttled per address and per
+    username on every door (core.throttle)."""
 
     parser_classes = [JSONOnlyParser, FormParser]
     authentication_classes = []  # a login, not an authenticated call (and no CSRF check)
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = []  # core.auth.LockoutBackend throttles every login door
 
     @extend_schema(
         request=AuthTokenSerializer,
@@ -67,7 +67,12 @@ class TokenView(ObtainAuthToken):
         try:
             serializer.is_valid(raise_exception=True)
         except ValidationError:
-            # django-axes marks the request when the username is (or has just become) locked.
+            # core.auth marks a throttled attempt; django-axes a username that is
+            # (or has just become) locked.
+            if getattr(request, "login_throttled", False):
+                return Response(
+                    {"detail": THROTTLED}, status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": "60"}
+                )
             if getattr(request, "axes_locked_out", False):
                 return Response({"detail": LOCKED_OUT}, status=status.HTTP_429_TOO_MANY_REQUESTS)
             raise

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # A login refused by the throttles (core.throttle) answers 429, after axes' answer.
+    "core.middleware.LoginThrottleMiddleware",
     # Last: turns a login refused for a locked-out username into its answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -219,9 +221,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Only the login is throttled (ScopedRateThrottle on the token view): per
-    # address, on top of django-axes' per-username lockout.
-    "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "30/minute")},
+    # Logins are throttled in the authentication backend, on every door
+    # (core.throttle); should a DRF throttle be added, it finds the client as
+    # the rest of the product does.
+    "NUM_PROXIES": None,  # set below, with TRUSTED_PROXY_COUNT
 }
 SPECTACULAR_SETTINGS = {
     # One schema name per choice set, where several fields share one.
@@ -264,6 +267,16 @@ SPECTACULAR_SETTINGS = {
 # which scheme the client used; trust it only when told the proxy is there.
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of the app append to X-Forwarded-For (Caddy in
+# docker-compose.yml: 1). The client's address is that many entries from the
+# right (core.addresses); never the first entry, which the client writes.
+# 0: REMOTE_ADDR is the client. Defaults to 1 behind the TLS proxy.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if env_bool("SECURE_PROXY_SSL_HEADER", False) else 0, minimum=0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT or None
+# Login attempts per client address and per username, on every login door
+# (core.throttle), before django-axes' lockout.
+LOGIN_THROTTLE_RATE = env_str("LOGIN_THROTTLE_RATE", "20/minute")
+LOGIN_USERNAME_THROTTLE_RATE = env_str("LOGIN_USERNAME_THROTTLE_RATE", "10/minute")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 # The container healthchecks talk plain HTTP to the process itself.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
@@ -292,9 +305,9 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = 1 if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
+AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"
 # SPEC §14 locks the username, wherever the attempts come from; the address
-# is limited by the login throttle instead (REST_FRAMEWORK below).
+# is limited by the login throttle instead (core.throttle).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Content-Security-Policy (django-csp): our own files only, no inline script

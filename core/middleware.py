@@ -79,3 +79,21 @@ class PrivateResponseMiddleware:
         add_never_cache_headers(response)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class LoginThrottleMiddleware:
+    """A page or admin login refused by the login throttles (core.auth marks
+    the request) answers 429 with a page saying so; the API's token
+    endpoint answers its own JSON 429."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if getattr(request, "login_throttled", False) and not request.path.startswith("/api/"):
+            from django.shortcuts import render
+
+            response = render(request, "registration/throttled.html", status=429)
+            response["Retry-After"] = "60"
+        return response

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from core.addresses import client_address
 from core.exceptions import Conflict
 from messaging import links
 from messaging.emails import long_time
@@ -59,9 +60,11 @@ def _count_invalid(reason: str) -> None:
 
 
 def _over_limit(request) -> bool:
-    """A fixed one-minute window per client address: enough to stop a
-    script guessing tokens, never in the way of a patient."""
-    address = request.META.get("REMOTE_ADDR", "unknown")
+    """A fixed one-minute window per client address, as the trusted proxy
+    reports it (core.addresses): enough to stop a script guessing tokens,
+    and one client's requests never use up another's (behind the proxy,
+    REMOTE_ADDR is the proxy for everyone)."""
+    address = client_address(request) or "unknown"
     key = f"patient-link:rate:{address}:{int(timezone.now().timestamp() // 60)}"
     cache.add(key, 0, timeout=120)
     try:

@@ -102,11 +102,9 @@ def test_failures_and_the_lockout_are_in_the_audit_log(manager):
     assert AuditEvent.objects.filter(action=Action.LOCKOUT, username="max", clinic=manager.clinic).exists()
 
 
-def test_token_login_is_throttled_per_address(db, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
-
-    # DRF reads the rates once, at import; the setting is LOGIN_THROTTLE_RATE.
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"login": "3/minute"})
+def test_token_login_is_throttled_per_address(db, settings):
+    # Every door: tests/security/test_login_throttles.py.
+    settings.LOGIN_THROTTLE_RATE = "3/minute"
     codes = [token_login(f"nobody{n}", "x" * 12).status_code for n in range(4)]
     assert codes == [400, 400, 400, 429]
 
