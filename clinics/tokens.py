@@ -181,7 +181,7 @@ def _token_lookup():
         parts.append((model, [field.attname for field in fields], converters))
     # Names from the models' own metadata; the prefix is the one parameter.
     sql = (
-        f"SELECT {', '.join(columns)} FROM \"{ApiToken._meta.db_table}\" t "  # noqa: S608
+        f'SELECT {", ".join(columns)} FROM "{ApiToken._meta.db_table}" t '  # noqa: S608
         f'INNER JOIN "{user_model._meta.db_table}" u ON u."id" = t."user_id" '
         f'LEFT OUTER JOIN "{clinic_model._meta.db_table}" c ON c."id" = u."clinic_id" '
         'WHERE t."prefix" = %s'
@@ -198,6 +198,9 @@ def revoke_on_password_change(sender, instance, created, **kwargs) -> None:
         return
     if getattr(instance, "_password", None) is not None or not instance.is_active:
         revoke_tokens(instance)
+        # Django ends the browser sessions itself (the session's auth hash no
+        # longer matches); the list of sign-ins says so too.
+        SignIn.objects.filter(user=instance, ended__isnull=True).update(ended=timezone.now())
 
 
 def revoke_on_logout(sender, request, user, **kwargs) -> None:

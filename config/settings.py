@@ -277,6 +277,12 @@ REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT or None
 # (core.throttle), before django-axes' lockout.
 LOGIN_THROTTLE_RATE = env_str("LOGIN_THROTTLE_RATE", "20/minute")
 LOGIN_USERNAME_THROTTLE_RATE = env_str("LOGIN_USERNAME_THROTTLE_RATE", "10/minute")
+# Password reset requests (web/password_reset.py): per client address (over
+# it, 429), per address entered (over it, no further email, the same answer).
+PASSWORD_RESET_RATE_PER_ADDRESS = env_str("PASSWORD_RESET_RATE_PER_ADDRESS", "10/hour")
+PASSWORD_RESET_RATE_PER_ACCOUNT = env_str("PASSWORD_RESET_RATE_PER_ACCOUNT", "3/hour")
+# A reset link's lifetime (Django's setting): one hour.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3600, minimum=60)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 # The container healthchecks talk plain HTTP to the process itself.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

@@ -34,7 +34,7 @@ PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """"30/minute" → (30, 60)."""
+    """ "30/minute" → (30, 60)."""
     try:
         count, period = rate.split("/")
         return int(count), PERIODS[period]

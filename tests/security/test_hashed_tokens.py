@@ -52,7 +52,12 @@ def test_the_migration_hashes_existing_tokens_in_place(receptionist):
 def test_sessions_lists_browser_sign_ins_and_tokens(client, receptionist, clinician):
     key = token_login("rita", HTTP_USER_AGENT="curl/8").json()["token"]
     token_login("claire")
-    assert client.post("/accounts/login/", {"username": "rita", "password": PASSWORD}, HTTP_USER_AGENT="Firefox").status_code == 302
+    assert (
+        client.post(
+            "/accounts/login/", {"username": "rita", "password": PASSWORD}, HTTP_USER_AGENT="Firefox"
+        ).status_code
+        == 302
+    )
     answer = APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/auth/sessions/")
     assert answer.status_code == 200
     body = answer.json()

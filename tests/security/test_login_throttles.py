@@ -21,7 +21,9 @@ def door_attempt(door, username, password="wrong-password-123", *, forwarded="",
     if forwarded:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
     if door == "token":
-        return APIClient(**extra).post("/api/v1/auth/token/", {"username": username, "password": password}, format="json")
+        return APIClient(**extra).post(
+            "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
+        )
     path = "/accounts/login/" if door == "page" else "/admin/login/"
     return Client(**extra).post(path, {"username": username, "password": password, "next": "/admin/"})
 
