@@ -2,11 +2,11 @@
 OpenAPI 3 schema and the interactive docs."""
 
 from django.contrib.auth.signals import user_logged_in
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers, status
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser
@@ -32,6 +32,7 @@ from api.root import ApiRoot
 from api.sessions import ReminderViewSet, SessionViewSet
 from audit.log import record
 from audit.models import Action
+from clinics import two_factor
 from clinics.tokens import active_sign_ins, active_tokens, end_sign_ins, expires_at, issue_token, revoke_tokens
 from core.api import ErrorDetailSerializer, JSONOnlyParser
 from core.auth import THROTTLED
@@ -50,16 +51,26 @@ class TokenView(ObtainAuthToken):
     throttle_classes = []  # core.auth.LockoutBackend throttles every login door
 
     @extend_schema(
-        request=AuthTokenSerializer,
+        request=inline_serializer(
+            "TokenRequest",
+            {
+                "username": serializers.CharField(),
+                "password": serializers.CharField(),
+                "otp": serializers.CharField(
+                    required=False,
+                    help_text="With a second factor on (or required by the clinic): a current code from the "
+                    "authenticator app, or an unused recovery code.",
+                ),
+            },
+        ),
         responses={
-            200: inline_serializer(
-                "Token", {"token": serializers.CharField(), "expires": serializers.DateTimeField()}
-            ),
+            200: inline_serializer("Token", {"token": serializers.CharField(), "expires": serializers.DateTimeField()}),
             429: ErrorDetailSerializer,
         },
         description="Send `username` and `password`; use the answer as `Authorization: Token <token>` "
         "(in these docs: Authorize → tokenAuth → `Token <token>`). The token expires at `expires`; "
-        "five failed logins lock the username for 15 minutes (429).",
+        "five failed logins lock the username for 15 minutes (429). With a second factor, send `otp` too; "
+        "without it the answer is 400 naming `otp`.",
         tags=["auth"],
     )
     def post(self, request, *args, **kwargs):
@@ -77,6 +88,9 @@ class TokenView(ObtainAuthToken):
                 return Response({"detail": LOCKED_OUT}, status=status.HTTP_429_TOO_MANY_REQUESTS)
             raise
         user = serializer.validated_data["user"]
+        problem = second_factor_problem(user, request.data.get("otp"))  # a dict: the serializer took it
+        if problem:
+            raise ValidationError({"otp": [problem]})
         token = issue_token(user, request=request)
         # As a page login does: django-axes resets the username's failures,
         # the audit log gets its entry, last_login moves. The token is the
@@ -84,6 +98,82 @@ class TokenView(ObtainAuthToken):
         request._request.regimen_token_login = True
         user_logged_in.send(sender=user.__class__, request=request, user=user)
         return Response({"token": token.key, "expires": expires_at(token)})
+
+
+def second_factor_problem(user, otp) -> str:
+    """Why the token endpoint refuses a right password without a right `otp` (SPEC §21); "" when it does not."""
+    if not two_factor.needs_second_factor(user):
+        return ""
+    if not two_factor.has_second_factor(user):
+        return (
+            "Your clinic requires a second factor and this account has none yet: set it up at "
+            "/accounts/two-factor/ (or with a session, POST /api/v1/auth/totp/), then send otp."
+        )
+    if otp in (None, ""):
+        return "This account has a second factor: send otp, a current code from the app or an unused recovery code."
+    if not isinstance(otp, str) or two_factor.verify(user, otp) is None:
+        return "That code is wrong, or a recovery code already used."
+    return ""
+
+
+class TotpStartView(APIView):
+    """Start setting up the second factor: a secret for the authenticator app."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONOnlyParser]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "TotpSecret", {"secret": serializers.CharField(), "otpauth_uri": serializers.CharField()}
+            ),
+            401: ErrorDetailSerializer,
+            409: ErrorDetailSerializer,
+        },
+        description="Answers the base32 `secret` and the `otpauth_uri` (for a QR code) of a new authenticator "
+        "app entry; `POST /api/v1/auth/totp/confirm/` with a current code turns it on. 409 when it is on already.",
+        tags=["auth"],
+    )
+    def post(self, request):
+        if two_factor.has_second_factor(request.user):
+            return Response(
+                {
+                    "detail": "The second factor is on already: new recovery codes are on the page /accounts/two-factor/."
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        device = two_factor.start_enrolment(request.user)
+        return Response({"secret": two_factor.secret_of(device), "otpauth_uri": two_factor.otpauth_uri(device)})
+
+
+class TotpConfirmView(APIView):
+    """Turn the second factor on with a current code; answers the recovery codes."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONOnlyParser]
+
+    @extend_schema(
+        request=inline_serializer("TotpConfirm", {"code": serializers.CharField()}),
+        responses={
+            200: inline_serializer(
+                "RecoveryCodes", {"recovery_codes": serializers.ListField(child=serializers.CharField())}
+            ),
+            400: ErrorDetailSerializer,
+            401: ErrorDetailSerializer,
+        },
+        description="Send `code`, the app's current six digits. Answers ten one-time `recovery_codes`, shown "
+        "only now; from then on `POST /api/v1/auth/token/` needs `otp`.",
+        tags=["auth"],
+    )
+    def post(self, request):
+        try:
+            data = request.data if isinstance(request.data, dict) else {}
+            codes = two_factor.confirm_enrolment(request.user, data.get("code"))
+        except DjangoValidationError as error:
+            raise ValidationError({"code": error.messages}) from None
+        record(action=Action.CHANGE, request=request, obj=request.user, summary="Second factor turned on")
+        return Response({"recovery_codes": codes})
 
 
 class LogoutView(APIView):
@@ -231,6 +321,8 @@ urlpatterns = [
     path("", ApiRoot.as_view(resources=ROOT_LINKS), name="api-root"),
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("auth/logout/", LogoutView.as_view(), name="api-logout"),
+    path("auth/totp/", TotpStartView.as_view(), name="api-totp"),
+    path("auth/totp/confirm/", TotpConfirmView.as_view(), name="api-totp-confirm"),
     path("auth/sessions/", SignInsView.as_view(), name="api-sign-ins"),
     path("auth/logout-everywhere/", LogoutEverywhereView.as_view(), name="api-logout-everywhere"),
     path("patients/<str:pk>/export/", PatientRightsViewSet.as_view({"get": "export"}), name="api-patient-export"),

@@ -79,7 +79,16 @@ CLINIC_SETTINGS = (
     "patients_may_request_booking",
     "patients_may_book",
     "holiday_region",
+    "two_factor",
 )
+
+
+class TwoFactor(models.TextChoices):
+    """Whose sign-in needs a second factor (SPEC §21)."""
+
+    OFF = "off", "Nobody (each may choose)"
+    MANAGERS = "managers", "Managers"
+    EVERYONE = "everyone", "Everyone"
 
 
 class Clinic(models.Model):
@@ -102,6 +111,8 @@ class Clinic(models.Model):
     # A country or country-subdivision code of the `holidays` library
     # ("DE", "DE-BE"): its public holidays become closures (issue 24).
     holiday_region = models.CharField(max_length=12, blank=True, validators=[validate_holiday_region])
+    # Whose sign-in needs a second factor (SPEC §21, clinics/two_factor.py).
+    two_factor = models.CharField(max_length=10, choices=TwoFactor.choices, default=TwoFactor.OFF)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clinics",
     "audit",
     "protocols",
@@ -64,6 +67,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(), then the second factor a user or clinic needs (SPEC §21).
+    "django_otp.middleware.OTPMiddleware",
+    "clinics.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -277,6 +283,8 @@ REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT or None
 # (core.throttle), before django-axes' lockout.
 LOGIN_THROTTLE_RATE = env_str("LOGIN_THROTTLE_RATE", "20/minute")
 LOGIN_USERNAME_THROTTLE_RATE = env_str("LOGIN_USERNAME_THROTTLE_RATE", "10/minute")
+# The issuer named in authenticator apps (SPEC §21).
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Regimen")
 # Password reset requests (web/password_reset.py): per client address (over
 # it, 429), per address entered (over it, no further email, the same answer).
 PASSWORD_RESET_RATE_PER_ADDRESS = env_str("PASSWORD_RESET_RATE_PER_ADDRESS", "10/hour")

@@ -5,7 +5,7 @@ from django.urls import path
 
 from web import account as account_views
 from web import audit as audit_views
-from web import calendar_feed, password_reset, self_booking
+from web import calendar_feed, password_reset, self_booking, two_factor
 from web import home as clinic_views
 from web import links as patient_links
 from web import lots as lot_views
@@ -30,6 +30,9 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("accounts/two-factor/", two_factor.set_up, name="two_factor"),
+    path("accounts/two-factor/verify/", two_factor.verify, name="two_factor_verify"),
+    path("accounts/two-factor/recovery-codes/", two_factor.recovery_codes, name="two_factor_recovery_codes"),
     path("accounts/sign-ins/", account_views.sign_ins, name="sign_ins"),
     path("accounts/logout-everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("agenda/", session_views.agenda, name="agenda"),
