@@ -8,6 +8,8 @@ from .models import Action, AuditEvent
 
 log = logging.getLogger("regimen.audit")
 
+READS = (Action.VIEW, Action.EXPORT, Action.REPORT)
+
 
 def client_ip(request) -> str | None:
     """The client's address as the trusted proxy reports it (core.addresses)."""
@@ -60,6 +62,11 @@ def record(
         clinic_id = clinic_id if clinic_id is not None else _clinic_id(obj)
     if clinic_id is None and user is not None:
         clinic_id = user.clinic_id
+    if request is not None and action in READS:
+        # One row per request for a read: audit.reads adds none after this.
+        for target in (request, getattr(request, "_request", None)):
+            if target is not None:
+                target._audit_read_recorded = True
     event = AuditEvent.objects.create(
         action=action,
         user=user,

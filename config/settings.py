@@ -70,6 +70,8 @@ MIDDLEWARE = [
     # request.user.is_verified(), then the second factor a user or clinic needs (SPEC §21).
     "django_otp.middleware.OTPMiddleware",
     "clinics.two_factor.SecondFactorMiddleware",
+    # One audit row for every read of patient data the view did not log itself.
+    "audit.reads.ReadAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
