@@ -9,6 +9,7 @@ class ClinicsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in, user_logged_out
         from django.db.models.signals import post_save
 
+        import core.checks  # noqa: F401 - registers the settings checks
         from core.auth import clear_claims_on_login
 
         from .models import User

@@ -171,8 +171,10 @@ else:
     EMAIL_BACKEND = "core.mail_files.EmlFileBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "emails")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "reminders@regimen.invalid")
-# Where patients' links in emails point (SPEC §13): the public address of this site.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Where patients' links in emails point (SPEC §13): the public address of this
+# site. Required when DEBUG is off: the system check regimen.E001
+# (core/checks.py) fails without it, as emails would link to nowhere.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 # The patient link pages answer this many requests per client address and minute.
 PATIENT_LINK_RATE_PER_MINUTE = env_int("PATIENT_LINK_RATE_PER_MINUTE", 30, minimum=1)
 

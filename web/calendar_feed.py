@@ -7,6 +7,7 @@ import datetime as dt
 import secrets
 
 import icalendar
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse
@@ -91,7 +92,7 @@ def feed(request, token: str):
 @staff_page(Role.CLINICIAN)
 def my_calendar(request):
     subscription = CalendarFeed.objects.filter(user=request.user).first()
-    url = request.build_absolute_uri(reverse("calendar_feed", args=[subscription.token])) if subscription else ""
+    url = settings.SITE_URL + reverse("calendar_feed", args=[subscription.token]) if subscription else ""
     return render(request, "sessions/my_calendar.html", {"nav": "calendar", "subscription": subscription, "url": url})
 
 
