@@ -82,10 +82,17 @@ def patient_page(view):
         if _over_limit(request):
             response = render(request, "sessions/patient/limited.html", status=429)
             response["Retry-After"] = "60"
-            return _unlogged(response)
-        return view(request, token, *args, **kwargs)
+            return _no_referrer(_unlogged(response))
+        return _no_referrer(view(request, token, *args, **kwargs))
 
     return never_cache(wrapped)
+
+
+def _no_referrer(response):
+    # The page's address holds the token: its CSS and any link followed from
+    # it must not carry it in a Referer (issue 30). Elsewhere: same-origin.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _unlogged(response):
