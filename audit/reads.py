@@ -10,11 +10,9 @@ not to need it: a new page is covered before anyone thinks of it, and
 tests/audit/test_every_read_audited.py fails for a read of patient data
 without a row.
 
-The row says, in words: what was looked at, the search and filters (the
-query string), and for an API list the ids it returned (at most
-MAX_IDS)."""
-
-from django.utils.http import urlencode
+The row says, in words: what was looked at, the filters (the query string;
+of a search, its length, never its words), and for an API list the ids it
+returned (at most MAX_IDS)."""
 
 from .log import record
 from .models import Action
@@ -46,6 +44,11 @@ NOT_PATIENT_DATA = frozenset(
 
 # Admin models (url names "<app>_<model>_<view>") that hold no patient data.
 NOT_PATIENT_ADMIN_APPS = ("clinics_", "protocols_", "auth_", "otp_totp_", "otp_static_", "axes_", "authtoken_")
+
+# Search words may be a patient's name: the row says a search was made and
+# which ids it returned, never the words (an erasure leaves no name behind in
+# the log, which is append-only).
+SEARCH_KEYS = frozenset({"q", "search", "name", "first_name", "last_name", "email", "phone", "record_number"})
 
 # What a manager reads for the commonest names; others are spelled from the URL name.
 WORDS = {
@@ -94,9 +97,13 @@ def describe(request, response) -> tuple[str, dict]:
     else:
         what = WORDS.get(name) or name.replace("-", " ").replace("_", " ")
     parts = [f"Viewed {what}"]
-    query = {key: value for key, value in request.GET.items() if key not in ("format",)}
+    query = {
+        key: (f"({len(value)} characters)" if key in SEARCH_KEYS else value)
+        for key, value in request.GET.items()
+        if key not in ("format",)
+    }
     if query:
-        parts.append(f"with {urlencode(query)[:120]}")
+        parts.append("with " + "&".join(f"{key}={value}" for key, value in query.items())[:120])
     ids = _ids_in(getattr(response, "data", None))
     if ids:
         more = f" and {len(ids) - MAX_IDS} more" if len(ids) > MAX_IDS else ""

@@ -180,3 +180,13 @@ def test_a_photo_read_names_its_patient_kind(world):  # noqa: F811
     event = AuditEvent.objects.order_by("-pk").first()
     assert event.action == Action.VIEW and event.summary.startswith("Viewed a photo")
     assert event.at.date() == dt.date(2026, 3, 2)
+
+
+def test_a_search_row_keeps_the_ids_not_the_words(world):  # noqa: F811
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {world.tokens['mgr']}")
+    name = world.patient.last_name
+    with time_machine.travel(ASKED, tick=False):
+        answer = client.get("/api/v1/patients/", {"search": name})
+    event = AuditEvent.objects.order_by("-pk").first()
+    assert f"search=({len(name)} characters)" in event.summary and name not in event.summary
+    assert str(answer.json()["results"][0]["id"]) in event.summary
