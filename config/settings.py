@@ -355,6 +355,9 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 # A request body over this many bytes is refused with a JSON 413 before it
 # is read (core.middleware); Django's own limit for form and JSON bodies.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+# A multipart upload's whole body: a 15 MB photo (sessions.records.photos) and
+# the form around it. deploy/Caddyfile lets as much through.
+UPLOAD_MAX_BODY_SIZE = env_int("UPLOAD_MAX_BODY_SIZE", 16 * 1024 * 1024, minimum=1024)
 
 # Caches: Redis beside the broker in production (login throttling and the
 # beat's heartbeat are shared by every process); files under var/ otherwise,
