@@ -73,6 +73,8 @@ def test_the_image_gets_runtime_dependencies_only():
         assert package in runtime, package
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {"tests", "bench", "requirements-dev.*"} <= set(ignored)
+    # Issue 30: build and tool leftovers stay out too.
+    assert {"build", "dist", "*.egg-info", ".coverage", "htmlcov", ".env", "node_modules"} <= set(ignored)
 
 
 def test_web_migrates_then_serves_with_gunicorn_and_celery_runs_worker_and_beat():
