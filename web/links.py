@@ -119,6 +119,9 @@ def _session_for(link: links.Link) -> Session | None:
         # Good only for the booking it was mailed for.
         if session.status != SessionStatus.BOOKED or links.booking_expiry(session) != link.expires:
             return None
+        # Dead for good once the booking changed, even if booked at the same time again.
+        if link.version is not None and link.version != links.booking_version(session):
+            return None
     elif link.purpose == links.BOOK:
         if session.status != SessionStatus.PLANNED or not session.clinic.patients_may_request_booking:
             return None

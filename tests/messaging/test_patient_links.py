@@ -376,3 +376,25 @@ def test_behind_the_proxy_junk_from_other_clients_leaves_the_patients_link_worki
     sly = [Client(REMOTE_ADDR="172.18.0.2", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 192.0.2.66") for n in range(4)]
     codes = [at(BOOKED_AT, lambda c=c: c.get("/p/guess/")).status_code for c in sly]
     assert codes[-1] == 429
+
+
+def test_a_link_dies_for_good_once_its_booking_changed_even_if_booked_at_the_same_time_again(
+    course, browser_client, clinician, receptionist
+):
+    """Issue 30: an old visit link came back to life when staff booked the same
+    session at the same time again."""
+    path = course["links"]["page"]
+    session = course["session"]
+    assert at(BOOKED_AT, lambda: browser_client.get(path)).status_code == 200
+    with time_machine.travel(BOOKED_AT, tick=False):
+        services.cancel_booking(session=session, by=receptionist)
+        session.refresh_from_db()
+        services.book_session(
+            session=session, start=WEDNESDAY_1000, practitioner=clinician, override_reason="patient travels",
+            by=clinician,
+        )
+    assert at(BOOKED_AT, lambda: browser_client.get(path)).status_code == 404
+    # The link mailed for the new booking works.
+    session.refresh_from_db()
+    fresh = urlparse(links.visit_url(session)).path
+    assert at(BOOKED_AT, lambda: browser_client.get(fresh)).status_code == 200
