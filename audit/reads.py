@@ -112,10 +112,12 @@ def describe(request, response) -> tuple[str, dict]:
     pk = kwargs.get("pk") or kwargs.get("object_id")
     if pk is not None:
         about["object_type"] = name
-        about["object_id"] = str(pk)[:64]
+        about["object_id"] = "".join(char for char in str(pk) if char.isprintable())[:64]
         if str(pk).isdigit() and (name.startswith(("patient", "api-patient")) or "patients_patient" in name):
             about["patient_ref"] = int(pk)
-    return "; ".join(parts), about
+    # The query string is the client's: no NUL or other control character
+    # reaches the row (PostgreSQL refuses NUL in text).
+    return "".join(char for char in "; ".join(parts) if char.isprintable()), about
 
 
 def _ids_in(data) -> list:
