@@ -4,7 +4,7 @@ OpenAPI 3 schema and the interactive docs."""
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import include, path
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -159,7 +159,7 @@ class TotpConfirmView(APIView):
             200: inline_serializer(
                 "RecoveryCodes", {"recovery_codes": serializers.ListField(child=serializers.CharField())}
             ),
-            400: ErrorDetailSerializer,
+            400: OpenApiResponse(description='The field errors, e.g. `{"code": ["…"]}`.'),
             401: ErrorDetailSerializer,
         },
         description="Send `code`, the app's current six digits. Answers ten one-time `recovery_codes`, shown "
