@@ -28,4 +28,4 @@ RUN SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused/unused python m
 
 USER regimen
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]

@@ -2,28 +2,18 @@
 
 import logging
 
-from django.conf import settings
-from django.db import models
+from core.addresses import client_address
 
 from .models import Action, AuditEvent
 
 log = logging.getLogger("regimen.audit")
 
+READS = (Action.VIEW, Action.EXPORT, Action.REPORT)
+
 
 def client_ip(request) -> str | None:
-    """The client's address. Behind the proxy (SECURE_PROXY_SSL_HEADER on),
-    the last X-Forwarded-For entry is the one the proxy itself appended;
-    earlier ones are whatever the client sent."""
-    meta = getattr(request, "META", {})
-    address = meta.get("REMOTE_ADDR") or None
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if forwarded:
-            address = forwarded[-1]
-    try:
-        return models.GenericIPAddressField().to_python(address) if address else None
-    except Exception:
-        return None
+    """The client's address as the trusted proxy reports it (core.addresses)."""
+    return client_address(request)
 
 
 def _patient_ref(obj) -> int | None:
@@ -72,6 +62,11 @@ def record(
         clinic_id = clinic_id if clinic_id is not None else _clinic_id(obj)
     if clinic_id is None and user is not None:
         clinic_id = user.clinic_id
+    if request is not None and action in READS:
+        # One row per request for a read: audit.reads adds none after this.
+        for target in (request, getattr(request, "_request", None)):
+            if target is not None:
+                target._audit_read_recorded = True
     event = AuditEvent.objects.create(
         action=action,
         user=user,

@@ -121,14 +121,17 @@ def fresh_database(env: dict) -> None:
                    cwd=ROOT, env=env, check=True)
     # Staff log in once a day; 50 logins hashing their passwords at the same
     # second would measure PBKDF2, not the product. Each gets a token up front.
+    import hashlib
     import json
 
     with psycopg.connect(DATABASE_URL.replace("postgres://", "postgresql://")) as conn:
         tokens = {}
         for user_id, username in conn.execute("SELECT id, username FROM clinics_user").fetchall():
             tokens[username] = secrets.token_hex(20)
-            conn.execute("INSERT INTO authtoken_token (key, user_id, created) VALUES (%s, %s, now())",
-                         [tokens[username], user_id])
+            key = tokens[username]  # stored hashed, as clinics.tokens.issue_token does
+            conn.execute("INSERT INTO clinics_apitoken (user_id, prefix, digest, created, user_agent) "
+                         "VALUES (%s, %s, %s, now(), '')",
+                         [user_id, key[:8], hashlib.sha256(key.encode()).hexdigest()])
     (OUT / "tokens.json").write_text(json.dumps(tokens))
 
 

@@ -77,10 +77,10 @@ from django.db.models.functions import TruncDate  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
 from clinics.models import Clinic, Role, User  # noqa: E402
 from clinics.services import create_staff  # noqa: E402
+from clinics.tokens import issue_token  # noqa: E402
 from demo.load import generate  # noqa: E402
 from messaging import outbox  # noqa: E402
 from messaging.emails import build_email  # noqa: E402
@@ -144,8 +144,7 @@ def manager_of(clinic: Clinic) -> User:
 
 
 def api_client(user: User) -> Client:
-    token, _ = Token.objects.get_or_create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return Client(HTTP_AUTHORIZATION=f"Token {issue_token(user).key}")
 
 
 def today_in(clinic: Clinic) -> dt.date:

@@ -12,10 +12,16 @@ which keep the schedule, the audit trail and the reminder outbox in step.
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from core.admin import ClinicScopedAdmin
 
 from .models import Room, User
+
+# DRF's plain-text token admin would show and make keys that nothing accepts:
+# tokens are stored hashed (clinics/tokens.py) and issued by logging in.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
 
 admin.site.site_header = "Regimen admin"
 admin.site.site_title = "Regimen admin"

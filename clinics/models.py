@@ -79,7 +79,16 @@ CLINIC_SETTINGS = (
     "patients_may_request_booking",
     "patients_may_book",
     "holiday_region",
+    "two_factor",
 )
+
+
+class TwoFactor(models.TextChoices):
+    """Whose sign-in needs a second factor (SPEC §21)."""
+
+    OFF = "off", "Nobody (each may choose)"
+    MANAGERS = "managers", "Managers"
+    EVERYONE = "everyone", "Everyone"
 
 
 class Clinic(models.Model):
@@ -102,6 +111,8 @@ class Clinic(models.Model):
     # A country or country-subdivision code of the `holidays` library
     # ("DE", "DE-BE"): its public holidays become closures (issue 24).
     holiday_region = models.CharField(max_length=12, blank=True, validators=[validate_holiday_region])
+    # Whose sign-in needs a second factor (SPEC §21, clinics/two_factor.py).
+    two_factor = models.CharField(max_length=10, choices=TwoFactor.choices, default=TwoFactor.OFF)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -240,3 +251,43 @@ class Room(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiToken(models.Model):
+    """An API token, stored hashed (SPEC §21): `prefix` (the key's first
+    eight characters) finds the row, `digest` (SHA-256 of the whole key)
+    checks it. The key itself is shown once, when issued, and is kept
+    nowhere. A plain hash is enough: the key is 40 random hex digits, not a
+    password anyone could guess (clinics/tokens.py)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    prefix = models.CharField(max_length=8, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField()
+    address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… of {self.user}"
+
+
+class SignIn(models.Model):
+    """A browser sign-in (login page or admin), so that a staff member sees
+    their sessions and can end them all (SPEC §21). `session_key` is the
+    session's own key, the same value as in Django's session table."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_ins")
+    session_key = models.CharField(max_length=40, db_index=True)
+    created = models.DateTimeField()
+    address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    ended = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.user} signed in at {self.created:%Y-%m-%d %H:%M}"

@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clinics",
     "audit",
     "protocols",
@@ -64,10 +67,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(), then the second factor a user or clinic needs (SPEC §21).
+    "django_otp.middleware.OTPMiddleware",
+    "clinics.two_factor.SecondFactorMiddleware",
+    # One audit row for every read of patient data the view did not log itself.
+    "audit.reads.ReadAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # A login refused by the throttles (core.throttle) answers 429, after axes' answer.
+    "core.middleware.LoginThrottleMiddleware",
     # Last: turns a login refused for a locked-out username into its answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -161,8 +171,10 @@ else:
     EMAIL_BACKEND = "core.mail_files.EmlFileBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "emails")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "reminders@regimen.invalid")
-# Where patients' links in emails point (SPEC §13): the public address of this site.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Where patients' links in emails point (SPEC §13): the public address of this
+# site. Required when DEBUG is off: the system check regimen.E001
+# (core/checks.py) fails without it, as emails would link to nowhere.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 # The patient link pages answer this many requests per client address and minute.
 PATIENT_LINK_RATE_PER_MINUTE = env_int("PATIENT_LINK_RATE_PER_MINUTE", 30, minimum=1)
 
@@ -206,7 +218,7 @@ REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 200, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "core.tokens.ExpiringTokenAuthentication",
+        "clinics.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -219,9 +231,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Only the login is throttled (ScopedRateThrottle on the token view): per
-    # address, on top of django-axes' per-username lockout.
-    "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "30/minute")},
+    # Logins are throttled in the authentication backend, on every door
+    # (core.throttle); should a DRF throttle be added, it finds the client as
+    # the rest of the product does.
+    "NUM_PROXIES": None,  # set below, with TRUSTED_PROXY_COUNT
 }
 SPECTACULAR_SETTINGS = {
     # One schema name per choice set, where several fields share one.
@@ -264,7 +277,28 @@ SPECTACULAR_SETTINGS = {
 # which scheme the client used; trust it only when told the proxy is there.
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of the app append to X-Forwarded-For (Caddy in
+# docker-compose.yml: 1). The client's address is that many entries from the
+# right (core.addresses); never the first entry, which the client writes.
+# 0: REMOTE_ADDR is the client. Defaults to 1 behind the TLS proxy.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if env_bool("SECURE_PROXY_SSL_HEADER", False) else 0, minimum=0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT or None
+# Login attempts per client address and per username, on every login door
+# (core.throttle), before django-axes' lockout.
+LOGIN_THROTTLE_RATE = env_str("LOGIN_THROTTLE_RATE", "20/minute")
+LOGIN_USERNAME_THROTTLE_RATE = env_str("LOGIN_USERNAME_THROTTLE_RATE", "10/minute")
+# The issuer named in authenticator apps (SPEC §21).
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Regimen")
+# Password reset requests (web/password_reset.py): per client address (over
+# it, 429), per address entered (over it, no further email, the same answer).
+PASSWORD_RESET_RATE_PER_ADDRESS = env_str("PASSWORD_RESET_RATE_PER_ADDRESS", "10/hour")
+PASSWORD_RESET_RATE_PER_ACCOUNT = env_str("PASSWORD_RESET_RATE_PER_ACCOUNT", "3/hour")
+# A reset link's lifetime (Django's setting): one hour.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3600, minimum=60)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# No Referer leaves for another site; the patient's link pages send none at
+# all (web/links.py), as their address holds the token.
+SECURE_REFERRER_POLICY = "same-origin"
 # The container healthchecks talk plain HTTP to the process itself.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
@@ -278,7 +312,7 @@ SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30, minim
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-# API tokens expire this many hours after they were issued (core.tokens).
+# API tokens expire this many hours after they were issued (clinics.tokens).
 TOKEN_TTL_HOURS = env_int("TOKEN_TTL_HOURS", 12, minimum=1)
 
 # django-axes: five failures for a username lock it for 15 minutes, whichever
@@ -292,9 +326,9 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = 1 if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
+AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"
 # SPEC §14 locks the username, wherever the attempts come from; the address
-# is limited by the login throttle instead (REST_FRAMEWORK below).
+# is limited by the login throttle instead (core.throttle).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Content-Security-Policy (django-csp): our own files only, no inline script
@@ -321,6 +355,9 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 # A request body over this many bytes is refused with a JSON 413 before it
 # is read (core.middleware); Django's own limit for form and JSON bodies.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+# A multipart upload's whole body: a 15 MB photo (sessions.records.photos) and
+# the form around it. deploy/Caddyfile lets as much through.
+UPLOAD_MAX_BODY_SIZE = env_int("UPLOAD_MAX_BODY_SIZE", 16 * 1024 * 1024, minimum=1024)
 
 # Caches: Redis beside the broker in production (login throttling and the
 # beat's heartbeat are shared by every process); files under var/ otherwise,

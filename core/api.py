@@ -204,11 +204,24 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+EARLIEST_DAY = dt.date(1900, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
+
+
+def sensible_day(value: dt.date) -> None:
+    """Days a clinic's data can hold: 0001-01-01 or 9999-12-31 overflowed
+    turning into an instant in the clinic's zone (a 500, issue 30)."""
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise DjangoValidationError(f"Give a day between {EARLIEST_DAY} and {LATEST_DAY}.")
+
+
 class IsoDateFilter(filters.DateFilter):
-    """YYYY-MM-DD only: the locale's 13/03/2026 would be ambiguous."""
+    """YYYY-MM-DD only: the locale's 13/03/2026 would be ambiguous; a day out
+    of range is a 400 naming the filter."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("input_formats", ["%Y-%m-%d"])
+        kwargs.setdefault("validators", [sensible_day])
         super().__init__(*args, **kwargs)
 
 

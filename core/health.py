@@ -12,6 +12,7 @@ having run (a stack that has just started has no scan yet).
 
 import contextlib
 import datetime as dt
+import ipaddress
 import time
 from collections.abc import Callable
 
@@ -83,11 +84,29 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _may_see_details(request) -> bool:
+    """Staff signed in, or a request from inside: a private or loopback
+    address that came through no proxy (the containers' healthchecks)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and (user.is_staff or user.is_superuser):
+        return True
+    if request.META.get("HTTP_X_FORWARDED_FOR"):
+        return False
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback
+
+
 def readiness_view(checks: dict[str, Check]):
     @require_GET
     def readyz(request):
         results = {name: _timed(check) for name, check in checks.items()}
         ready = all(result["ok"] for result in results.values())
+        if not _may_see_details(request):
+            # Outsiders learn up or down per check, not the internals (issue 30).
+            results = {name: {"ok": result["ok"]} for name, result in results.items()}
         return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
 
     return readyz

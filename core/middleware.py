@@ -31,9 +31,19 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        if length > self.limit(request):
             return too_large()
         return self.get_response(request)
+
+    @staticmethod
+    def limit(request) -> int:
+        """Uploads (multipart: a photo of up to 15 MB, the API promises) may be
+        as large as UPLOAD_MAX_BODY_SIZE; other bodies DATA_UPLOAD_MAX_MEMORY_SIZE
+        (Django counts only non-file parts against it; issue 30: a 3 MB photo
+        was a 413)."""
+        if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+            return max(settings.UPLOAD_MAX_BODY_SIZE, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig):
@@ -78,4 +88,22 @@ class PrivateResponseMiddleware:
         response = self.get_response(request)
         add_never_cache_headers(response)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class LoginThrottleMiddleware:
+    """A page or admin login refused by the login throttles (core.auth marks
+    the request) answers 429 with a page saying so; the API's token
+    endpoint answers its own JSON 429."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if getattr(request, "login_throttled", False) and not request.path.startswith("/api/"):
+            from django.shortcuts import render
+
+            response = render(request, "registration/throttled.html", status=429)
+            response["Retry-After"] = "60"
         return response

@@ -18,6 +18,10 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 # Zero-width and invisible joiners/spaces, the word joiner and the BOM.
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e")
 LINE_BREAKS = frozenset("\n\r")
+# Letters that draw nothing (issue 30: U+3164 passed the name check): the
+# Hangul fillers. Format characters (Cf: the soft hyphen, tag characters
+# U+E0000–U+E007F, and the above) are refused by category.
+INVISIBLE_LETTERS = frozenset("\u3164\u115f\u1160\uffa0")
 
 
 def forbidden_character(value: str, *, multiline: bool = False) -> str | None:
@@ -25,10 +29,11 @@ def forbidden_character(value: str, *, multiline: bool = False) -> str | None:
     for char in value:
         if multiline and (char in LINE_BREAKS or char == "\t"):
             continue
-        if char in BIDI_CONTROLS or char in ZERO_WIDTH:
+        if char in BIDI_CONTROLS or char in ZERO_WIDTH or char in INVISIBLE_LETTERS:
             return char
-        # Cc: C0/C1 controls (NUL, CR, LF, ESC, DEL…); Zl/Zp: line and paragraph separators.
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+        # Cc: C0/C1 controls (NUL, CR, LF, ESC, DEL…); Cf: invisible format
+        # characters (soft hyphen, tags…); Zl/Zp: line and paragraph separators.
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
             return char
     return None
 

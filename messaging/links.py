@@ -29,6 +29,10 @@ class Link:
     purpose: str
     subject_id: int  # a session's id, or a patient's for UNSUBSCRIBE
     expires: int | None  # a POSIX timestamp
+    # A visit link: the booking it was mailed for (booking_version). Any later
+    # change (a cancellation, a move) makes it dead for good, even when staff
+    # book the same time again (issue 30). None in links mailed before this.
+    version: int | None = None
 
 
 def _dumps(link: Link) -> str:
@@ -36,7 +40,10 @@ def _dumps(link: Link) -> str:
     payload, so it is not tried), by a signer made once per key: an email
     carries two tokens, and making the signer and trying zlib took more
     than half of signing."""
-    return _signer(settings.SECRET_KEY).sign_object({"p": link.purpose, "i": link.subject_id, "e": link.expires})
+    payload = {"p": link.purpose, "i": link.subject_id, "e": link.expires}
+    if link.version is not None:
+        payload["v"] = link.version
+    return _signer(settings.SECRET_KEY).sign_object(payload)
 
 
 @functools.lru_cache(maxsize=4)
@@ -49,7 +56,13 @@ def read(token: str, *, now: dt.datetime) -> Link | None:
     malformed or has expired."""
     try:
         data = signing.loads(token, salt=SALT)
-        link = Link(purpose=data["p"], subject_id=int(data["i"]), expires=data["e"])
+        version = data.get("v")
+        link = Link(
+            purpose=data["p"],
+            subject_id=int(data["i"]),
+            expires=data["e"],
+            version=None if version is None else int(version),
+        )
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
     if link.purpose not in (VISIT, BOOK, UNSUBSCRIBE, SELF_BOOK):
@@ -87,8 +100,17 @@ def _url_around(name: str, site_url: str, script_prefix: str, urlconf) -> str:
     return urljoin(site_url, reverse(name, args=[STAND_IN], urlconf=urlconf))
 
 
+def booking_version(session: Session) -> int:
+    """Which booking of the session this is: its iCalendar sequence, which
+    every booking, move and cancellation (by staff or the patient) raises
+    (sessions.reminders.notices), and which the outbox reads anyway."""
+    return session.ics_sequence
+
+
 def visit_url(session: Session) -> str:
-    return link_url("patient_visit", _dumps(Link(VISIT, session.pk, booking_expiry(session))))
+    return link_url(
+        "patient_visit", _dumps(Link(VISIT, session.pk, booking_expiry(session), booking_version(session)))
+    )
 
 
 def book_request_url(session: Session) -> str:

@@ -5,14 +5,24 @@ import datetime as dt
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from audit.models import AuditEvent
 from clinics.models import Role, User
 from core.exceptions import Conflict
-from patients.models import Enrolment, Patient
-from sessions.models import AdverseEvent, Decision, Deviation, OutcomeMeasurement, Reminder, ReminderStatus, Session
+from patients.models import Consent, Enrolment, Patient
+from sessions.models import (
+    AdverseEvent,
+    BookingChange,
+    Decision,
+    Deviation,
+    OutcomeMeasurement,
+    Reminder,
+    ReminderStatus,
+    Session,
+)
 
 HISTORY_META = ("history_id", "history_date", "history_type", "history_user_id", "history_change_reason")
 
@@ -115,6 +125,38 @@ def export_patient(*, patient: Patient, by: User, now: dt.datetime | None = None
 ERASED_FIRST_NAME = "Erased"
 
 
+ERASED_TEXT = "(erased with the patient's identifying data)"
+
+
+def _erase_free_text(patient: Patient) -> None:
+    """Every free-text field that can name the patient (or others), in the rows
+    and in every historical version of them (issue 30: an enrolment's area
+    read "scalp of <name>", a cancellation note and a consent note kept the
+    name and phone). A history row's change reason (an outcome's correction
+    reason, say) goes too."""
+    session_ids = list(Session.objects.filter(patient=patient).values_list("pk", flat=True))
+    enrolment_ids = list(Enrolment.objects.filter(patient=patient).values_list("pk", flat=True))
+    free_text = {"notes": "", "not_done_reason": "", "skip_reason": ""}
+    Session.objects.filter(pk__in=session_ids).update(**free_text)
+    Session.history.filter(id__in=session_ids).update(**free_text, history_change_reason=None)
+    Deviation.objects.filter(session_id__in=session_ids).update(reason="")
+    BookingChange.objects.filter(session_id__in=session_ids).update(note="")
+    Reminder.objects.filter(session_id__in=session_ids).update(last_error="")
+    Enrolment.objects.filter(pk__in=enrolment_ids).update(withdrawn_reason="", area="")
+    Enrolment.history.filter(id__in=enrolment_ids).update(withdrawn_reason="", area="", history_change_reason=None)
+    Consent.objects.filter(patient=patient).update(note="")
+    Patient.history.filter(id=patient.pk).update(history_change_reason=None)
+    events = AdverseEvent.objects.filter(Q(enrolment_id__in=enrolment_ids) | Q(session_id__in=session_ids))
+    event_ids = list(events.values_list("pk", flat=True))
+    # The event stays (a safety record: grade, dates, relation to treatment); its words go.
+    AdverseEvent.objects.filter(pk__in=event_ids).update(description=ERASED_TEXT, review_reason="")
+    AdverseEvent.history.filter(id__in=event_ids).update(
+        description=ERASED_TEXT, review_reason="", history_change_reason=None
+    )
+    outcome_ids = OutcomeMeasurement.objects.filter(session_id__in=session_ids).values_list("pk", flat=True)
+    OutcomeMeasurement.history.filter(id__in=list(outcome_ids)).update(history_change_reason=None)
+
+
 @transaction.atomic
 def erase_patient(*, patient: Patient, by: User, confirm: str, now: dt.datetime | None = None) -> dict:
     """Remove what identifies a patient and keep the de-identified clinical
@@ -122,11 +164,13 @@ def erase_patient(*, patient: Patient, by: User, confirm: str, now: dt.datetime 
 
     Removed, in the record and in every historical version of it: names,
     record number, email, phone, the day and month of birth (the year stays,
-    so ages at treatment stay right to the year), and free text written
-    about the patient's visits (session notes and reasons, deviation and
-    withdrawal reasons), which may name them or others. Kept: skin type,
-    enrolments, sessions and their dates, outcome values and items, adverse
-    events (a safety record), product lots. Pending reminders are voided, so
+    so ages at treatment stay right to the year), and every free text that
+    may name them or others (session notes and reasons, deviation,
+    withdrawal and correction reasons, treatment areas, booking-change and
+    consent notes, adverse-event descriptions, delivery errors: see
+    _erase_free_text). Kept: skin type, enrolments, sessions and their
+    dates, outcome values and items, adverse events without their words (a
+    safety record), product lots. Pending reminders are voided, so
     nothing is sent to them again. The caller writes the audit entry."""
     _require_manager(by, patient)
     now = now or timezone.now()
@@ -155,10 +199,5 @@ def erase_patient(*, patient: Patient, by: User, confirm: str, now: dt.datetime 
     patient.save()
     # The history tables held every earlier version: they are scrubbed too.
     Patient.history.filter(id=patient.pk).update(**identifying)
-    free_text = {"notes": "", "not_done_reason": "", "skip_reason": ""}
-    Session.objects.filter(patient=patient).update(**free_text)
-    Session.history.filter(patient_id=patient.pk).update(**free_text)
-    Deviation.objects.filter(session__patient=patient).update(reason="")
-    Enrolment.objects.filter(patient=patient).update(withdrawn_reason="")
-    Enrolment.history.filter(patient_id=patient.pk).update(withdrawn_reason="")
+    _erase_free_text(patient)
     return {"patient": patient.pk, "erased_at": now, "reminders_voided": voided}

@@ -86,11 +86,14 @@ class AdverseEventAdmin(ReadOnlyAdmin, HistoryAdmin):
     clinic_lookup = "session__clinic"
     list_display = ("__str__", "severity", "related_to_treatment", "patient", "reported_by", "reported_at")
     list_filter = ("session__clinic", "severity", "related_to_treatment")
-    list_select_related = ("session__patient", "reported_by")
+    list_select_related = ("session__patient", "enrolment__patient", "reported_by")
 
     @admin.display(ordering="session__patient__last_name")
     def patient(self, obj):
-        return obj.session.patient
+        # An event between visits has no session (issue 30: the list was a 500).
+        if obj.session_id:
+            return obj.session.patient
+        return obj.enrolment.patient if obj.enrolment_id else None
 
 
 @admin.register(Deviation)

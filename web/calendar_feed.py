@@ -7,6 +7,7 @@ import datetime as dt
 import secrets
 
 import icalendar
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse
@@ -15,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from audit.log import record
+from audit.models import Action
 from clinics.models import Role
 from core.pages import staff_page
 from messaging.emails import ICS_PRODID, session_uid
@@ -71,6 +74,16 @@ def feed(request, token: str):
     if subscription is None or not subscription.user.is_active:
         raise Http404("No such calendar.")
     response = HttpResponse(feed_ics(subscription.user, now=timezone.now()), content_type="text/calendar; charset=utf-8")
+    # The calendar service reads the practitioner's bookings, patients named by
+    # first name and initial: a read of patient data, in the owner's name.
+    record(
+        action=Action.VIEW,
+        request=request,
+        user=subscription.user,
+        object_type="calendar feed",
+        object_id=str(subscription.pk),
+        summary="A calendar service fetched the practitioner's calendar feed (bookings, patients by first name)",
+    )
     response["Content-Disposition"] = 'inline; filename="regimen.ics"'
     response["Cache-Control"] = "private, max-age=300"
     return response
@@ -79,7 +92,7 @@ def feed(request, token: str):
 @staff_page(Role.CLINICIAN)
 def my_calendar(request):
     subscription = CalendarFeed.objects.filter(user=request.user).first()
-    url = request.build_absolute_uri(reverse("calendar_feed", args=[subscription.token])) if subscription else ""
+    url = settings.SITE_URL + reverse("calendar_feed", args=[subscription.token]) if subscription else ""
     return render(request, "sessions/my_calendar.html", {"nav": "calendar", "subscription": subscription, "url": url})
 
 

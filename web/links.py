@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from core.addresses import client_address
 from core.exceptions import Conflict
 from messaging import links
 from messaging.emails import long_time
@@ -59,9 +60,11 @@ def _count_invalid(reason: str) -> None:
 
 
 def _over_limit(request) -> bool:
-    """A fixed one-minute window per client address: enough to stop a
-    script guessing tokens, never in the way of a patient."""
-    address = request.META.get("REMOTE_ADDR", "unknown")
+    """A fixed one-minute window per client address, as the trusted proxy
+    reports it (core.addresses): enough to stop a script guessing tokens,
+    and one client's requests never use up another's (behind the proxy,
+    REMOTE_ADDR is the proxy for everyone)."""
+    address = client_address(request) or "unknown"
     key = f"patient-link:rate:{address}:{int(timezone.now().timestamp() // 60)}"
     cache.add(key, 0, timeout=120)
     try:
@@ -79,10 +82,17 @@ def patient_page(view):
         if _over_limit(request):
             response = render(request, "sessions/patient/limited.html", status=429)
             response["Retry-After"] = "60"
-            return _unlogged(response)
-        return view(request, token, *args, **kwargs)
+            return _no_referrer(_unlogged(response))
+        return _no_referrer(view(request, token, *args, **kwargs))
 
     return never_cache(wrapped)
+
+
+def _no_referrer(response):
+    # The page's address holds the token: its CSS and any link followed from
+    # it must not carry it in a Referer (issue 30). Elsewhere: same-origin.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _unlogged(response):
@@ -108,6 +118,9 @@ def _session_for(link: links.Link) -> Session | None:
     if link.purpose == links.VISIT:
         # Good only for the booking it was mailed for.
         if session.status != SessionStatus.BOOKED or links.booking_expiry(session) != link.expires:
+            return None
+        # Dead for good once the booking changed, even if booked at the same time again.
+        if link.version is not None and link.version != links.booking_version(session):
             return None
     elif link.purpose == links.BOOK:
         if session.status != SessionStatus.PLANNED or not session.clinic.patients_may_request_booking:

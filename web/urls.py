@@ -3,8 +3,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from web import account as account_views
 from web import audit as audit_views
-from web import calendar_feed, self_booking
+from web import calendar_feed, password_reset, self_booking, two_factor
 from web import home as clinic_views
 from web import links as patient_links
 from web import lots as lot_views
@@ -22,6 +23,19 @@ urlpatterns = [
     path("", clinic_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_reset/", password_reset.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("accounts/two-factor/", two_factor.set_up, name="two_factor"),
+    path("accounts/two-factor/verify/", two_factor.verify, name="two_factor_verify"),
+    path("accounts/two-factor/recovery-codes/", two_factor.recovery_codes, name="two_factor_recovery_codes"),
+    path("accounts/sign-ins/", account_views.sign_ins, name="sign_ins"),
+    path("accounts/logout-everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
     path("agenda/", session_views.agenda, name="agenda"),
     path("due/", session_views.due_list, name="due"),
     path("decisions/<int:pk>/", decision_views.decision_detail, name="decision_detail"),

@@ -59,8 +59,12 @@ def reencode(data: bytes) -> tuple[bytes, bytes, int, int]:
         raise _refuse("The image is too large when decoded (a decompression bomb?).") from None
     except Exception:  # a decoder may fail in many ways on a crafted file; each is a refusal
         raise _refuse("The file is not an image that can be read.") from None
+    # Pillow writes a JPEG comment (COM) back from `info` on save, and keeps
+    # ICC/XMP and the like there: the pixels only (issue 30: a comment
+    # "PATIENT-…-GPS-…" survived). No exif= either: the EXIF is gone too.
+    upright.info = {}
     full = io.BytesIO()
-    upright.save(full, "JPEG", quality=90, optimize=True)  # no exif= : the metadata is gone
+    upright.save(full, "JPEG", quality=90, optimize=True)
     thumb = upright.copy()
     thumb.thumbnail(THUMBNAIL_SIZE)
     small = io.BytesIO()

@@ -9,9 +9,9 @@ import zoneinfo
 import pytest
 import requests
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from clinics.models import Role
+from clinics.tokens import issue_token
 from sessions import services
 from sessions.models import Session, SessionStatus
 from tests.factories import ClinicFactory, PatientFactory, UserFactory, make_protocol, step
@@ -35,7 +35,7 @@ def test_ten_concurrent_bookings_of_one_slot(live_server):
         )
         sessions.append(enrolment.sessions.get())
     slot = f"{today + dt.timedelta(days=8)}T10:00:00"  # clinic-local, inside every window
-    token = Token.objects.create(user=desk).key
+    token = issue_token(desk).key
     barrier = threading.Barrier(len(sessions))
     statuses: list[int] = []
     lock = threading.Lock()

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clinics.models import Role
+from clinics.tokens import issue_token
 from protocols.models import OutcomeMeasure
 from sessions import services
 from tests.factories import PatientFactory, RoomFactory, UserFactory, make_protocol, step
@@ -80,7 +80,7 @@ LISTS = [
 def test_list_queries_do_not_grow_with_rows(frozen, clinic, manager, path, add, params):
     ctx = {"clinic": clinic, "manager": manager, "counter": 0, "protocol": make_protocol(clinic, steps=ONE_STEP,
                                                                                           name="One step")}
-    client = APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=manager).key}")
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {issue_token(manager).key}")
 
     def measure():
         with CaptureQueriesContext(connection) as queries:

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 import pytest
 import time_machine
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clinics.models import Absence
+from clinics.tokens import issue_token
 from core.env import media_storage
 from sessions import services
 from sessions.models import Decision
@@ -170,6 +170,14 @@ TABLE = [
     Row("GET",   "/api/v1/outcomes/{id}/history/",               401, 200, 200, 200, 404, obj="outcome"),
     Row("POST",  "/api/v1/auth/logout/",                         401, 204, 204, 204, 204,
         note="revokes the caller's own token"),
+    Row("POST",  "/api/v1/auth/totp/",                           401, 200, 200, 200, 200,
+        note="starts the caller's own second factor"),
+    Row("POST",  "/api/v1/auth/totp/confirm/",                   401, 400, 400, 400, 400,
+        body={"code": "000000"}, note="a wrong code: 400 naming code"),
+    Row("GET",   "/api/v1/auth/sessions/",                       401, 200, 200, 200, 200,
+        note="the caller's own sign-ins"),
+    Row("POST",  "/api/v1/auth/logout-everywhere/",              401, 204, 204, 204, 204,
+        note="ends the caller's own sign-ins"),
     Row("GET",   "/api/v1/audit/",                               401, 403, 403, 200, 200, note="other: its own log"),
     Row("GET",   "/api/v1/audit/csv/",                           401, 403, 403, 200, 200, note="other: its own log"),
     Row("GET",   "/api/v1/patients/{id}/export/",                401, 403, 403, 200, 404, obj="patient"),
@@ -304,7 +312,7 @@ def world(clinic, other_clinic, receptionist, clinician, manager, outsider, sett
         outcome = earlier_baseline.outcomes.get()
         yield World(
             users=users,
-            tokens={persona: Token.objects.create(user=user).key for persona, user in users.items()},
+            tokens={persona: issue_token(user).key for persona, user in users.items()},
             protocol=protocol,
             patient=patient,
             spare_patient=PatientFactory(clinic=clinic),

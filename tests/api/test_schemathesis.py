@@ -31,12 +31,12 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from clinics.models import Clinic, Room, User
 from clinics.selectors import practitioners_of
+from clinics.tokens import issue_token
 from config.wsgi import application
 from patients.models import Enrolment, Patient
 from protocols.models import Protocol
@@ -77,7 +77,7 @@ def demo(django_db_setup, django_db_blocker):
         request_started.disconnect(close_old_connections)
         request_finished.disconnect(close_old_connections)
         try:
-            yield {"token": Token.objects.create(user=manager).key, "ids": ids}
+            yield {"token": issue_token(manager).key, "ids": ids}
         finally:
             request_started.connect(close_old_connections)
             request_finished.connect(close_old_connections)

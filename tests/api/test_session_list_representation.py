@@ -10,10 +10,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F
 from django.test import Client
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 
 from api.sessions import SessionDetailSerializer, SessionSerializer
 from clinics.models import Role, User
+from clinics.tokens import issue_token
 from demo.load import generate
 from sessions.models import ProductForm, ProductSource, Session, SessionStatus
 from sessions.selectors import session_list_of
@@ -50,7 +50,7 @@ def test_the_written_out_rows_are_the_declared_fields(zone):
 
     # The list over the API: the same rows, as JSON.
     manager = User.objects.get(clinic=clinic, role=Role.MANAGER)
-    client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=manager).key}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {issue_token(manager).key}")
     listed = client.get("/api/v1/sessions/", {"page_size": 500}).json()["results"]
     assert listed == [json.loads(json.dumps(declared(s), cls=DjangoJSONEncoder)) for s in sessions]
 

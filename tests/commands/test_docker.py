@@ -73,12 +73,14 @@ def test_the_image_gets_runtime_dependencies_only():
         assert package in runtime, package
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {"tests", "bench", "requirements-dev.*"} <= set(ignored)
+    # Issue 30: build and tool leftovers stay out too.
+    assert {"build", "dist", "*.egg-info", ".coverage", "htmlcov", ".env", "node_modules"} <= set(ignored)
 
 
 def test_web_migrates_then_serves_with_gunicorn_and_celery_runs_worker_and_beat():
     services = compose()["services"]
     web = " ".join(services["web"]["command"])
-    assert web.index("migrate") < web.index("gunicorn config.wsgi")
+    assert web.index("migrate") < web.index("gunicorn -c config/gunicorn.py config.wsgi")
     assert "celery -A config worker" in " ".join(services["worker"]["command"])
     assert "celery -A config beat" in " ".join(services["beat"]["command"])
 

@@ -357,3 +357,44 @@ def test_a_link_token_is_what_signing_dumps_writes(link, settings):
         other = links._dumps(link)
     assert other != expected
     assert links.read(other, now=dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)) == link
+
+
+def test_behind_the_proxy_junk_from_other_clients_leaves_the_patients_link_working(course, settings):
+    """Issue 30: behind Caddy REMOTE_ADDR is the proxy for everyone; the limit
+    counts per client address as the proxy reports it (the last
+    X-Forwarded-For entry, the one it appended), so 31 junk requests from 31
+    addresses do not use up the real patient's."""
+    settings.PATIENT_LINK_RATE_PER_MINUTE = 3
+    settings.TRUSTED_PROXY_COUNT = 1
+    path = course["links"]["page"]
+    for n in range(31):
+        junk = Client(REMOTE_ADDR="172.18.0.2", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
+        at(BOOKED_AT, lambda junk=junk: junk.get("/p/guess/"))
+    patient_browser = Client(REMOTE_ADDR="172.18.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert at(BOOKED_AT, lambda: patient_browser.get(path)).status_code == 200
+    # A client that writes its own X-Forwarded-For entries is still counted by the one the proxy appends.
+    sly = [Client(REMOTE_ADDR="172.18.0.2", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 192.0.2.66") for n in range(4)]
+    codes = [at(BOOKED_AT, lambda c=c: c.get("/p/guess/")).status_code for c in sly]
+    assert codes[-1] == 429
+
+
+def test_a_link_dies_for_good_once_its_booking_changed_even_if_booked_at_the_same_time_again(
+    course, browser_client, clinician, receptionist
+):
+    """Issue 30: an old visit link came back to life when staff booked the same
+    session at the same time again."""
+    path = course["links"]["page"]
+    session = course["session"]
+    assert at(BOOKED_AT, lambda: browser_client.get(path)).status_code == 200
+    with time_machine.travel(BOOKED_AT, tick=False):
+        services.cancel_booking(session=session, by=receptionist)
+        session.refresh_from_db()
+        services.book_session(
+            session=session, start=WEDNESDAY_1000, practitioner=clinician, override_reason="patient travels",
+            by=clinician,
+        )
+    assert at(BOOKED_AT, lambda: browser_client.get(path)).status_code == 404
+    # The link mailed for the new booking works.
+    session.refresh_from_db()
+    fresh = urlparse(links.visit_url(session)).path
+    assert at(BOOKED_AT, lambda: browser_client.get(fresh)).status_code == 200

@@ -124,3 +124,72 @@ def test_options_on_the_new_endpoints_is_not_a_500(manager, patient):
     for path in (f"/api/v1/patients/{patient.pk}/erase/", f"/api/v1/patients/{patient.pk}/export/",
                  "/api/v1/auth/logout/", "/api/v1/audit/", "/api/v1/audit/csv/"):
         assert client.options(path).status_code == 200, path
+
+
+def text_columns_holding(values: list[str]) -> list[str]:
+    """Every table and text column (of the whole database, history tables
+    and the audit log included) in which one of `values` occurs: a dump
+    searched for them."""
+    from django.db import connection
+
+    found = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND data_type IN ('character varying', 'text', 'jsonb', 'json')"
+        )
+        for table, column in cursor.fetchall():
+            for value in values:
+                cursor.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE "{column}"::text ILIKE %s',
+                    [f"%{value}%"],
+                )
+                if cursor.fetchone()[0]:
+                    found.append(f"{table}.{column}: {value}")
+    return found
+
+
+def test_erasure_leaves_no_identifying_free_text_anywhere(manager, clinician, receptionist, patient, hair_protocol):
+    """Issue 30: after erasure a dump held the name and phone in the
+    enrolment's area (and its history), a cancellation note and a consent
+    note; the export showed the area."""
+    from patients.consents import record_consent
+    from sessions.records.adverse_events import report_adverse_event
+
+    patient.phone = "+49 30 5556677"
+    patient.email = "hanna.weber@example.org"
+    patient.save()
+    with time_machine.travel(NOW, tick=False):
+        enrolment = services.enrol_patient(
+            patient=patient, protocol=hair_protocol, start_date=START, by=receptionist, area="scalp of Weber"
+        )
+        enrolment.area = "vertex scalp of Hanna Weber"
+        enrolment.save()
+        baseline, first = enrolment.sessions.order_by("sequence")[:2]
+        services.book_session(session=baseline, start=at(START, 10), practitioner=clinician, by=receptionist)
+        services.book_session(session=first, start=at(dt.date(2026, 3, 16), 10), practitioner=clinician,
+                              by=receptionist)
+        services.cancel_booking(session=first, by=receptionist, note="Weber called from +49 30 5556677")
+        record_consent(patient=patient, kind="photography", given=True, note="Hanna Weber signed", by=receptionist)
+        report_adverse_event(
+            enrolment=enrolment, data={"description": "Hanna Weber reports redness", "grade": 1}, by=clinician
+        )
+    with time_machine.travel(at(START, 11), tick=False):
+        services.complete_session(
+            session=baseline, outcomes=[{"measure": "hair_density", "value": 100}], notes="Weber, sister came",
+            by=clinician,
+        )
+        outcome = OutcomeMeasurement.objects.get(session=baseline)
+        services.correct_outcome(
+            measurement=outcome, value=Decimal("104"), reason="Weber's chart was misread", by=clinician
+        )
+    identifying = ["Weber", "Hanna", "5556677", "hanna.weber@example.org", patient.record_number]
+    assert text_columns_holding(identifying), "the test data is there before"
+    with time_machine.travel(at(START, 12), tick=False):
+        answer = api(manager).post(
+            f"/api/v1/patients/{patient.pk}/erase/", {"confirm": patient.record_number}, format="json"
+        )
+        assert answer.status_code == 200
+        export = api(manager).get(f"/api/v1/patients/{patient.pk}/export/").content.decode()
+    assert not [value for value in identifying if value.lower() in export.lower()]
+    assert text_columns_holding(identifying) == []

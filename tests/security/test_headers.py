@@ -94,7 +94,9 @@ def test_check_deploy_is_clean_with_the_compose_https_settings(tmp_path):
     for key in ("SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
                 "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "DEBUG"):
         env[key] = compose[key]
+    assert compose["SITE_URL"] == "https://${SITE_ADDRESS:-localhost}"
     env.update(
+        SITE_URL="https://regimen.clinic.example",
         SECURE_HSTS_SECONDS="31536000",
         SECRET_KEY="k" * 20 + "-a-long-and-random-production-secret-" + "z" * 20,
         ALLOWED_HOSTS="regimen.clinic.example",
@@ -122,3 +124,20 @@ def test_without_the_https_settings_check_deploy_complains(tmp_path):
     assert result.returncode != 0
     for code in ("W004", "W008", "W012", "W016"):
         assert code in result.stdout + result.stderr
+
+
+def test_check_fails_without_site_url_when_debug_is_off(tmp_path):
+    """Issue 30: without SITE_URL, production emails linked to http://127.0.0.1:8000/p/…"""
+    env = {key: value for key, value in os.environ.items() if key != "SITE_URL"}
+    env.update(DEBUG="false", SECRET_KEY="k" * 60, ALLOWED_HOSTS="x.example", DJANGO_SETTINGS_MODULE="config.settings",
+               REGIMEN_VAR_DIR=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "regimen.E001" in result.stdout + result.stderr
+    env["SITE_URL"] = "https://x.example"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -10,10 +10,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import Action, AuditEvent
+from clinics.models import ApiToken
+from clinics.tokens import issue_token
 from tests.factories import PASSWORD
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -97,15 +98,14 @@ def test_failures_and_the_lockout_are_in_the_audit_log(manager):
             token_login("max", "nope-nope-nope")
     failed = AuditEvent.objects.filter(action=Action.LOGIN_FAILED, username="max")
     assert failed.count() == 5
-    assert all(event.clinic_id == manager.clinic_id for event in failed)
+    # Anonymous attempts go to the security log, not the clinic's (issue 30).
+    assert all(event.clinic_id is None for event in failed)
     assert AuditEvent.objects.filter(action=Action.LOCKOUT, username="max", clinic=manager.clinic).exists()
 
 
-def test_token_login_is_throttled_per_address(db, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
-
-    # DRF reads the rates once, at import; the setting is LOGIN_THROTTLE_RATE.
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"login": "3/minute"})
+def test_token_login_is_throttled_per_address(db, settings):
+    # Every door: tests/security/test_login_throttles.py.
+    settings.LOGIN_THROTTLE_RATE = "3/minute"
     codes = [token_login(f"nobody{n}", "x" * 12).status_code for n in range(4)]
     assert codes == [400, 400, 400, 429]
 
@@ -151,33 +151,33 @@ def test_logout_revokes_the_token(receptionist):
     client = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.post("/api/v1/auth/logout/").status_code == 204
     assert client.get("/api/v1/patients/").status_code == 401
-    assert not Token.objects.filter(user=receptionist).exists()
+    assert not ApiToken.objects.filter(user=receptionist).exists()
     assert AuditEvent.objects.filter(action=Action.LOGOUT, user=receptionist).exists()
 
 
 def test_a_password_change_or_deactivation_revokes_the_token(receptionist, clinician):
-    Token.objects.create(user=receptionist)
-    Token.objects.create(user=clinician)
+    issue_token(receptionist)
+    issue_token(clinician)
     receptionist.set_password("a-brand-new-password")
     receptionist.save()
-    assert not Token.objects.filter(user=receptionist).exists()
+    assert not ApiToken.objects.filter(user=receptionist).exists()
     clinician.is_active = False
     clinician.save()
-    assert not Token.objects.filter(user=clinician).exists()
+    assert not ApiToken.objects.filter(user=clinician).exists()
 
 
 def test_other_saves_keep_the_token(receptionist):
-    Token.objects.create(user=receptionist)
+    issue_token(receptionist)
     receptionist.first_name = "Rita"
     receptionist.save()
-    assert Token.objects.filter(user=receptionist).exists()
+    assert ApiToken.objects.filter(user=receptionist).exists()
 
 
 def test_logging_out_of_the_pages_revokes_the_token_too(client, receptionist):
-    Token.objects.create(user=receptionist)
+    issue_token(receptionist)
     client.force_login(receptionist)
     client.post("/accounts/logout/")
-    assert not Token.objects.filter(user=receptionist).exists()
+    assert not ApiToken.objects.filter(user=receptionist).exists()
 
 
 def test_the_docs_page_does_not_persist_authorization(db):

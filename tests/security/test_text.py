@@ -18,6 +18,10 @@ BAD = {
     "zero-width joiner": "An\u200dna",
     "BOM": "\ufeffAnna",
     "line separator": "Anna\u2028B",
+    # Issue 30: invisible format characters and fillers.
+    "soft hyphen": "An\u00adna",
+    "Hangul filler": "Anna\u3164",
+    "tag character": "Anna\U000e0041",
 }
 
 
@@ -48,11 +52,22 @@ def test_the_clinic_name_address_and_phone_too(api, clinic, field):
 
 
 def test_new_patient_record_number_and_protocol_and_step_names(api, hair_protocol):
-    answer = api.post("/api/v1/patients/", {"record_number": "M\u200b1", "first_name": "A", "last_name": "B",
-                                            "date_of_birth": "1980-01-01"}, format="json")
+    answer = api.post(
+        "/api/v1/patients/",
+        {"record_number": "M\u200b1", "first_name": "A", "last_name": "B", "date_of_birth": "1980-01-01"},
+        format="json",
+    )
     assert answer.status_code == 400 and "record_number" in answer.json()
-    answer = api.post("/api/v1/protocols/", {"name": "Scar\u202e", "indication": "scar", "delivery": "topical",
-                                             "steps": [{"name": "Needle\nstep", "kind": "treatment"}]}, format="json")
+    answer = api.post(
+        "/api/v1/protocols/",
+        {
+            "name": "Scar\u202e",
+            "indication": "scar",
+            "delivery": "topical",
+            "steps": [{"name": "Needle\nstep", "kind": "treatment"}],
+        },
+        format="json",
+    )
     assert answer.status_code == 400
     body = answer.json()
     assert "name" in body or "steps" in body
@@ -65,10 +80,15 @@ def test_ordinary_names_pass(api, patient):
 
 def test_the_patient_form_refuses_them_beside_the_field(client, receptionist, patient):
     login(client, receptionist)
-    response = client.post(f"/patients/{patient.pk}/edit/", {
-        "record_number": patient.record_number, "first_name": "Hanna\u200b", "last_name": "Weber",
-        "date_of_birth": "1980-05-17",
-    })
+    response = client.post(
+        f"/patients/{patient.pk}/edit/",
+        {
+            "record_number": patient.record_number,
+            "first_name": "Hanna\u200b",
+            "last_name": "Weber",
+            "date_of_birth": "1980-05-17",
+        },
+    )
     assert response.status_code == 200
     assert "first_name" in response.context["form"].errors
     assert Patient.objects.get(pk=patient.pk).first_name == "Hanna"
@@ -94,8 +114,9 @@ def test_a_name_saved_before_the_rules_does_not_break_its_emails(patient, clinic
     Patient.objects.filter(pk=patient.pk).update(last_name="Weber\r\nBcc: spy@example.org")
     type(clinic).objects.filter(pk=clinic.pk).update(name="Charité\r\nSkin")
     start = timezone.now().astimezone(clinic.tz).date() + dt.timedelta(days=1)
-    enrolment = services.enrol_patient(patient=Patient.objects.get(pk=patient.pk), protocol=hair_protocol,
-                                       start_date=start, by=receptionist)
+    enrolment = services.enrol_patient(
+        patient=Patient.objects.get(pk=patient.pk), protocol=hair_protocol, start_date=start, by=receptionist
+    )
     reminder = Reminder.objects.filter(session__enrolment=enrolment).first()
     assert reminder is not None
     message = build_email(reminder).message()  # raised BadHeaderError before
@@ -107,9 +128,30 @@ def test_a_name_saved_before_the_rules_does_not_break_its_emails(patient, clinic
     import email
     import email.policy
 
-    wired = email.message_from_bytes(build_email(reminder).message().as_bytes(linesep="\r\n"),
-                                     policy=email.policy.default)
+    wired = email.message_from_bytes(
+        build_email(reminder).message().as_bytes(linesep="\r\n"), policy=email.policy.default
+    )
     assert wired["Bcc"] is None
     assert wired["To"].addresses[0].display_name.endswith("Weber Bcc: spy@example.org")
     assert wired["From"].addresses[0].display_name == "Charité Skin"
     assert str(wired["Subject"]).startswith("Charité Skin: ")
+
+
+@pytest.mark.parametrize("text", ["Redness\x1b[31m", "Itch\x07", "Pain \u202eevil", "Swelling\u00ad"])
+def test_adverse_event_text_refuses_control_and_bidi_characters_but_keeps_newlines(
+    clinician, patient, hair_protocol, text
+):
+    from sessions import services
+    from sessions.models import AdverseEvent
+
+    enrolment = services.enrol_patient(
+        patient=patient, protocol=hair_protocol, start_date=__import__("datetime").date(2026, 3, 2), by=clinician
+    )
+    client = APIClient()
+    client.force_authenticate(clinician)
+    url = f"/api/v1/enrolments/{enrolment.pk}/adverse-events/"
+    answer = client.post(url, {"description": text, "grade": 1}, format="json")
+    assert answer.status_code == 400 and "description" in answer.json()
+    assert not AdverseEvent.objects.exists()
+    ok = client.post(url, {"description": "Redness\nand itch,\tmild", "grade": 1}, format="json")
+    assert ok.status_code == 201, ok.content

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -99,5 +100,6 @@ def test_a_clinician_withdraws_and_subscribes(live_server, new_page, clinician, 
     doc.get_by_role("button", name="Make my calendar address").click()
     token = CalendarFeed.objects.get(user=clinician).token
     expect(doc.get_by_label("Your secret calendar address")).to_have_value(
-        f"{live_server.url}/calendar/feed/{token}.ics"
+        # Built from SITE_URL, the public address, not the request's host (issue 30).
+        f"{settings.SITE_URL}/calendar/feed/{token}.ics"
     )

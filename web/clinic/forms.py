@@ -5,7 +5,7 @@ from django import forms
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
 
-from clinics.models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role, iana_zone_names
+from clinics.models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role, TwoFactor, iana_zone_names
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 INTERVALS = 2  # a morning and an afternoon around a lunch break
@@ -35,6 +35,10 @@ class ClinicSettingsForm(forms.Form):
         help_text="A country, or country and region, e.g. DE-BE for Berlin: its holidays of the next two years "
         "become closures. Leave empty for none.",
     )
+    two_factor = forms.ChoiceField(
+        label="Second factor required of", choices=TwoFactor.choices, required=False,
+        help_text="Whose sign-in needs a code from an authenticator app (pages, admin and API).",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,7 +58,7 @@ class ClinicSettingsForm(forms.Form):
             "name": clinic.name, "address": clinic.address, "phone": clinic.phone,
             "timezone": clinic.timezone, "slot_minutes": clinic.slot_minutes,
             "reminder_offsets": ", ".join(str(h) for h in clinic.reminder_offsets_hours or []),
-            "holiday_region": clinic.holiday_region,
+            "holiday_region": clinic.holiday_region, "two_factor": clinic.two_factor,
         }
         seen: dict[int, int] = {}
         for interval in clinic.opening_hours.all():
@@ -108,6 +112,8 @@ class ClinicSettingsForm(forms.Form):
             "timezone": data["timezone"], "slot_minutes": data["slot_minutes"],
             "reminder_offsets_hours": data["reminder_offsets"],
             "holiday_region": data["holiday_region"].strip().upper(),
+            # Left out of the post: unchanged.
+            **({"two_factor": data["two_factor"]} if data.get("two_factor") else {}),
         }
 
 
