@@ -59,8 +59,10 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
     desk.get_by_label("Treating clinician").select_option(label=clinician.display_name)
     desk.get_by_label("Treatment area").fill("vertex scalp")
     desk.get_by_role("button", name="Preview schedule").click()
-    preview = desk.locator("#preview tbody tr")
-    expect(preview).to_have_count(10)  # the second edition: baseline, 6 injections, end of course, 6 and 12 months
+    preview = desk.locator("#preview table:not(.path) tbody tr")
+    expect(preview).to_have_count(10)  # the main path: baseline, 6 injections, end of course, 6 and 12 months
+    # The third edition's maintenance arm is previewed apart (SPEC §19).
+    expect(desk.locator("#preview table.path tbody tr")).to_have_count(2)
     expect(preview.first).to_contain_text("Baseline assessment")
     expect(preview.first).to_contain_text(f"{tomorrow:%d %b %Y}")
     assert not patient.enrolments.exists()
