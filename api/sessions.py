@@ -54,6 +54,7 @@ from sessions.models import (
     SessionStatus,
     Severity,
 )
+from sessions.records.adverse_events import EVENT_FIELDS
 from sessions.selectors import (
     EpochMicroseconds,
     awaiting_results_q,
@@ -230,15 +231,7 @@ class AdverseEventSerializer(serializers.ModelSerializer):
             "enrolment",
             "patient",
             "session",
-            "description",
-            "severity",
-            "grade",
-            "serious",
-            "onset_date",
-            "resolved_date",
-            "outcome",
-            "action_taken",
-            "related_to_treatment",
+            *EVENT_FIELDS,
             "review_reason",
             "reported_by",
             "reported_at",
