@@ -70,7 +70,8 @@ def demo(tmp_path_factory):
     var = tmp_path_factory.mktemp("make-run-var")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "PYTEST"))}
-    env.update({"REGIMEN_VAR_DIR": str(var), "PORT": str(port), "REMINDER_SCAN_SECONDS": "5"})
+    env.update({"REGIMEN_VAR_DIR": str(var), "PORT": str(port), "REMINDER_SCAN_SECONDS": "5",
+                "SITE_URL": f"http://127.0.0.1:{port}"})  # also for the commands run beside it
     # Its own Redis database: the suite's workers and a developer's `make run` use others.
     redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     env["REDIS_URL"] = re.sub(r"/\d+$", "", redis) + "/11"
