@@ -24,14 +24,14 @@ from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.utils import timezone, translation
-from django.views.decorators.cache import never_cache
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from core.addresses import client_address
 from core.exceptions import Conflict
-from messaging import links
 from core.languages import long_date, long_time
+from messaging import links
 from patients.models import Patient
 from sessions.booking.responses import (
     TOO_LATE,

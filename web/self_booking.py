@@ -34,10 +34,10 @@ from django.utils.translation import gettext_lazy
 from clinics.models import Room, User
 from clinics.selectors import practitioners_of
 from core.exceptions import Conflict
+from core.languages import long_date, long_time
 from core.services import now as now_or
 from core.services import workflow
 from messaging import links
-from core.languages import long_date, long_time
 from messaging.emails import calendar_ics
 from protocols import schedule
 from sessions.booking.responses import cancel_deadline
