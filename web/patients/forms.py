@@ -28,7 +28,7 @@ class PatientForm(forms.ModelForm):
         # A new patient: the clinic's language, unless staff choose another (SPEC §20).
         self.fields["language"].required = False
         if not self.instance.language:
-            self.initial.setdefault("language", self.instance.clinic.language)
+            self.initial["language"] = self.instance.clinic.language
 
     def clean_language(self):
         return self.cleaned_data["language"] or self.instance.language or self.instance.clinic.language
