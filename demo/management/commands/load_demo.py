@@ -267,13 +267,14 @@ class Demo:
     # --- the clinic ---------------------------------------------------------------------------
 
     def build(self) -> Clinic:
-        self.clinic = set_up_clinic(name=NAME, slug=SLUG, timezone=TIMEZONE, sender_email="desk@demo-clinic.example")
-        # The demo lets patients book their own visits from their emails (SPEC §18).
-        self.clinic.patients_may_book = True
         # A Berlin clinic writes to its patients in German (SPEC §20); its staff's
         # pages follow their browsers, as no demo login has a language of its own.
-        self.clinic.language = Language.GERMAN
-        self.clinic.save(update_fields=["patients_may_book", "language"])
+        self.clinic = set_up_clinic(
+            name=NAME, slug=SLUG, timezone=TIMEZONE, sender_email="desk@demo-clinic.example", language=Language.GERMAN
+        )
+        # The demo lets patients book their own visits from their emails (SPEC §18).
+        self.clinic.patients_may_book = True
+        self.clinic.save(update_fields=["patients_may_book"])
         self.tz = self.clinic.tz
         self.today = self.now.astimezone(self.tz).date()
         set_opening_hours(clinic=self.clinic, hours=HOURS)
