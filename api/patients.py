@@ -5,7 +5,7 @@ calendar lists their sessions."""
 import datetime as dt
 
 from django.http import HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -35,6 +35,13 @@ class PatientSerializer(serializers.ModelSerializer):
         model = Patient
         fields = ["id", *PATIENT_FIELDS, "reminder_consent_changed_at"]
         read_only_fields = ["id", "reminder_consent_changed_at"]
+        extra_kwargs = {
+            "language": {
+                "required": False,
+                "help_text": "The language of the patient's emails and link pages; when creating, "
+                "it defaults to the clinic's `language`.",
+            },
+        }
 
     def validate_date_of_birth(self, value):
         today = timezone.now().astimezone(self.context["clinic"].tz).date()
@@ -100,7 +107,9 @@ class PatientCalendarViewSet(AuditViews, ClinicViewSet):
             .select_related("step__protocol")
             .order_by("start")
         )
-        body = calendar_ics(booked)
+        # The patient's calendar file, in the patient's words (SPEC §20).
+        with translation.override(patient.reading_language):
+            body = calendar_ics(booked)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="patient-{patient.pk}.ics"'
         return response

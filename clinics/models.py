@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from core.languages import Language
 from core.roles import Role, outranks
 from core.text import single_line
 
@@ -80,6 +81,7 @@ CLINIC_SETTINGS = (
     "patients_may_book",
     "holiday_region",
     "two_factor",
+    "language",
 )
 
 
@@ -113,6 +115,8 @@ class Clinic(models.Model):
     holiday_region = models.CharField(max_length=12, blank=True, validators=[validate_holiday_region])
     # Whose sign-in needs a second factor (SPEC §21, clinics/two_factor.py).
     two_factor = models.CharField(max_length=10, choices=TwoFactor.choices, default=TwoFactor.OFF)
+    # A new patient's language (SPEC §20): the emails and link pages they get.
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -218,6 +222,8 @@ class User(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.RECEPTION)
     first_name = models.CharField("first name", max_length=150, blank=True, validators=[single_line])
     last_name = models.CharField("last name", max_length=150, blank=True, validators=[single_line])
+    # The pages' language; blank: the browser's Accept-Language (SPEC §20).
+    language = models.CharField(max_length=8, choices=Language.choices, blank=True)
     # Staff and role changes are kept (SPEC §14); never the password hash, and
     # not the login time, which changes at every login.
     history = HistoricalRecords(excluded_fields=["password", "last_login"])

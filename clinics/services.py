@@ -11,13 +11,15 @@ DEFAULT_HOURS = [(weekday, dt.time(9, 0), dt.time(17, 0)) for weekday in range(5
 
 
 @transaction.atomic
-def create_clinic(*, name: str, slug: str, timezone: str, sender_email: str = "") -> Clinic:
+def create_clinic(*, name: str, slug: str, timezone: str, sender_email: str = "", language: str = "") -> Clinic:
     """A clinic with the default opening hours and no protocols; see
     protocols.services.set_up_clinic for one with the standard library."""
     validate_timezone(timezone)
     if Clinic.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": [f"A clinic with slug {slug!r} exists."]})
     clinic = Clinic(name=name, slug=slug, timezone=timezone, sender_email=sender_email)
+    if language:  # else the model's default, English
+        clinic.language = language
     clinic.full_clean()
     clinic.save()
     OpeningHours.objects.bulk_create(

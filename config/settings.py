@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in user's own language, when they chose one, beats Accept-Language.
+    "core.middleware.UserLanguageMiddleware",
     # request.user.is_verified(), then the second factor a user or clinic needs (SPEC §21).
     "django_otp.middleware.OTPMiddleware",
     "clinics.two_factor.SecondFactorMiddleware",
@@ -144,6 +146,8 @@ LANGUAGE_CODE = "en-gb"
 # English and German (SPEC §20): the catalogue is locale/de/LC_MESSAGES/django.po.
 LANGUAGES = [("en", _("English")), ("de", _("German"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Long dates per language ("Mittwoch, 2. Dezember 2026, 10:00"): core/languages.py.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

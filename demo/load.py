@@ -191,7 +191,7 @@ def generate(
             "last_name": last, "date_of_birth": dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(365 * 65)),
             "email": f"{first.lower()}.{last.lower()}.{n + 1}@patients.example" if has_email else "",
             "skin_type": rng.randint(1, 6), "reminder_consent": consent,
-            "reminder_consent_changed_at": now if consent else None,
+            "reminder_consent_changed_at": now if consent else None, "language": clinic.language,
         })
     with transaction.atomic():
         summary.patients = copy_rows(Patient, patient_rows, now=now)

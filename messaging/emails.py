@@ -4,13 +4,13 @@ rendered from templates/reminders/, with an `.ics` attachment when they are
 about a booking, a signed link to the patient's page and an unsubscribe link
 (also in the List-Unsubscribe headers, RFC 8058).
 
-Everything the patient reads is in the clinic's time zone, in words: a
-booked 09:00 in Berlin is "Monday 30 March 2026, 09:00" whatever zone the
+Everything the patient reads is in the patient's language (SPEC §20) and
+the clinic's time zone, in words: a booked 09:00 in Berlin is "Monday 30
+March 2026, 09:00" or "Montag, 30. März 2026, 09:00" whatever zone the
 server runs in.
 """
 
 import datetime as dt
-import zoneinfo
 from email.header import Header
 from email.headerregistry import Address
 from email.mime.text import MIMEText
@@ -19,8 +19,12 @@ import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinics.models import Clinic
+from core.languages import clock_time, long_date, long_time
 from core.services import now as now_or
 from core.text import header_text
 from messaging import links
@@ -38,20 +42,6 @@ from sessions.models import (
 )
 
 ICS_PRODID = "-//Regimen//Treatment reminders//EN"
-
-
-def long_date(day: dt.date) -> str:
-    # Built by hand rather than with %-d, which is not portable; %A and %B
-    # are English in the C locale the workers run in.
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def long_time(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
-    """'Monday 30 March 2026, 09:00': the wall-clock time of that day in the
-    clinic's zone, so DST is already accounted for (and no zone name, which
-    patients do not read)."""
-    local = moment.astimezone(tz)
-    return f"{long_date(local.date())}, {local:%H:%M}"
 
 
 def header_words(text: str) -> str:
@@ -100,7 +90,9 @@ def session_event(
     cancelled: bool = False,
 ) -> icalendar.Event:
     """The session's calendar entry; a notice passes the booking it is about
-    (a cancelled one is no longer on the session) and its SEQUENCE.
+    (a cancelled one is no longer on the session) and its SEQUENCE. Its
+    words are in the active language: callers write to a patient inside
+    `translation.override(patient.reading_language)`.
 
     Times are in UTC: an event that does not repeat needs no VTIMEZONE, and
     a calendar shows it at the clinic's 09:00 on either side of a DST
@@ -109,7 +101,7 @@ def session_event(
     clinic = session.clinic
     step, protocol = session.step, session.step.protocol
     event = icalendar.Event()
-    event.add("summary", f"{step.name} – {clinic.name}")
+    event.add("summary", _("Appointment: %(visit)s – %(clinic)s") % {"visit": step.name, "clinic": clinic.name})
     event.add("dtstart", (start or session.start).astimezone(dt.UTC))
     event.add("dtend", (end or session.end).astimezone(dt.UTC))
     event.add("dtstamp", now.astimezone(dt.UTC))
@@ -118,7 +110,12 @@ def session_event(
     # so a calendar replaces its entry instead of adding a second one.
     event.add("sequence", session.ics_sequence if sequence is None else sequence)
     event.add("organizer", f"mailto:{sender_address(clinic)}", parameters={"CN": clinic.name})
-    event.add("description", f"{step.name} ({protocol.name}) at {clinic.name}." + _contact_line(clinic))
+    description = _("%(visit)s (%(protocol)s) at %(clinic)s.") % {
+        "visit": step.name,
+        "protocol": protocol.name,
+        "clinic": clinic.name,
+    }
+    event.add("description", description + _contact_line(clinic))
     if clinic.address:
         event.add("location", clinic.address)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
@@ -127,7 +124,7 @@ def session_event(
 
 def _contact_line(clinic: Clinic) -> str:
     ways = [w for w in (clinic.phone, clinic.sender_email) if w]
-    return f" To reschedule, contact the clinic: {', '.join(ways)}." if ways else ""
+    return " " + _("To reschedule, contact the clinic: %(ways)s.") % {"ways": ", ".join(ways)} if ways else ""
 
 
 def _calendar(method: str, events: list[icalendar.Event]) -> bytes:
@@ -182,19 +179,19 @@ def _missed_start(session: Session) -> dt.datetime | None:
 
 
 SUBJECTS = {
-    ReminderKind.BOOKED: "{clinic}: your appointment on {when}",
-    ReminderKind.HOME: "{clinic}: today's home application",
-    ReminderKind.WINDOW_OPEN: "{clinic}: time to book your next session",
-    ReminderKind.MISSED: "{clinic}: we missed you, please rebook",
-    ReminderKind.CONFIRMATION: "{clinic}: your appointment on {when} is booked",
-    ReminderKind.MOVED: "{clinic}: your appointment has moved to {when}",
-    ReminderKind.CANCELLED: "{clinic}: your appointment on {when} is cancelled",
+    ReminderKind.BOOKED: gettext_lazy("%(clinic)s: your appointment on %(when)s"),
+    ReminderKind.HOME: gettext_lazy("%(clinic)s: today's home application"),
+    ReminderKind.WINDOW_OPEN: gettext_lazy("%(clinic)s: time to book your next session"),
+    ReminderKind.MISSED: gettext_lazy("%(clinic)s: we missed you, please rebook"),
+    ReminderKind.CONFIRMATION: gettext_lazy("%(clinic)s: your appointment on %(when)s is booked"),
+    ReminderKind.MOVED: gettext_lazy("%(clinic)s: your appointment has moved to %(when)s"),
+    ReminderKind.CANCELLED: gettext_lazy("%(clinic)s: your appointment on %(when)s is cancelled"),
 }
 
 
 def email_context(reminder: Reminder) -> dict:
     """What the templates get: the clinic and the values that follow from
-    it and the kind, and the email's own strings."""
+    it and the kind, and the email's own strings, in the active language."""
     session = reminder.session
     clinic, patient = session.clinic, session.patient
     tz = clinic.tz
@@ -219,7 +216,7 @@ def email_context(reminder: Reminder) -> dict:
     end = reminder.event_end if reminder.kind in NOTICE_KINDS else session.end
     if start is not None:
         context["when"] = long_time(start, tz)
-        context["until"] = f"{end.astimezone(tz):%H:%M}" if end else ""
+        context["until"] = clock_time(end, tz) if end else ""
     if reminder.previous_start is not None:
         context["previous_when"] = long_time(reminder.previous_start, tz)
     if reminder.kind == ReminderKind.MISSED:
@@ -257,9 +254,9 @@ def _cancel_reason(reminder: Reminder) -> str:
         .first()
     )
     if change is not None:
-        return PATIENT_WORDING.get(change.reason, "")
+        return str(PATIENT_WORDING.get(change.reason, ""))
     if PatientCancellation.objects.filter(session_id=reminder.session_id, start=reminder.event_start).exists():
-        return ONLINE_CANCELLATION_WORDING
+        return str(ONLINE_CANCELLATION_WORDING)
     return ""
 
 
@@ -272,12 +269,17 @@ def _may_cancel_online(reminder: Reminder) -> bool:
 
 
 def build_email(reminder: Reminder, *, now: dt.datetime | None = None) -> EmailMultiAlternatives:
-    """The reminder's email: Django renders the two templates, and
-    `EmailMultiAlternatives` makes the MIME message."""
+    """The reminder's email in the patient's language: Django renders the
+    two templates, and `EmailMultiAlternatives` makes the MIME message."""
+    with translation.override(reminder.session.patient.reading_language):
+        return _build_email(reminder, now=now)
+
+
+def _build_email(reminder: Reminder, *, now: dt.datetime | None) -> EmailMultiAlternatives:
     session = reminder.session
     clinic, patient = session.clinic, session.patient
     context = email_context(reminder)
-    subject = SUBJECTS[reminder.kind].format(clinic=clinic.name, when=context.get("when", ""))
+    subject = SUBJECTS[reminder.kind] % {"clinic": clinic.name, "when": context.get("when", "")}
     message = EmailMultiAlternatives(
         subject=header_words(subject),
         body=render_to_string(f"reminders/{reminder.kind}.txt", context),

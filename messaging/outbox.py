@@ -241,8 +241,8 @@ def retry_delay(attempts: int) -> dt.timedelta:
 BATCH_READS = {
     "session": ("status", "target_date", "window_start", "window_end", "start", "end", "ics_sequence"),
     "session__clinic": ("name", "slug", "timezone", "sender_email", "phone", "address", "cancel_cutoff_hours",
-                        "patients_may_request_booking", "patients_may_book"),
-    "session__patient": ("first_name", "last_name", "email", "reminder_consent"),
+                        "patients_may_request_booking", "patients_may_book", "language"),
+    "session__patient": ("first_name", "last_name", "email", "reminder_consent", "language"),
     "session__enrolment": ("status", "follow_up_kept"),
     "session__step": ("name", "follow_up"),
     "session__step__protocol": ("name",),

@@ -3,6 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
+from core.languages import Language
 from core.text import single_line
 from protocols.models import Protocol
 
@@ -24,6 +25,9 @@ class Patient(models.Model):
     skin_type = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Fitzpatrick I–VI as 1–6")
     # Hair-loss grading depends on it: Norwood for men, Ludwig for women.
     sex = models.CharField(max_length=10, choices=Sex.choices, blank=True)
+    # The language of the patient's emails and link pages (SPEC §20); a new
+    # patient gets the clinic's (patients.services.create_patient).
+    language = models.CharField(max_length=8, choices=Language.choices)
     reminder_consent = models.BooleanField(default=False)
     # When consent was last given or withdrawn (SPEC §2).
     reminder_consent_changed_at = models.DateTimeField(null=True, blank=True)
@@ -49,6 +53,12 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def reading_language(self) -> str:
+        """The language to write to the patient in: theirs, or for a row
+        made without one (a bulk insert), the clinic's."""
+        return self.language or self.clinic.language
 
     @property
     def can_receive_reminders(self) -> bool:

@@ -21,6 +21,7 @@ PATIENT_FIELDS = (
     "phone",
     "skin_type",
     "sex",
+    "language",
     "reminder_consent",
 )
 
@@ -45,6 +46,8 @@ def create_patient(*, clinic: Clinic, data: Mapping, by: User, now: dt.datetime 
     _check(by, clinic)
     now = now_or(now)
     patient = Patient(clinic=clinic, **{f: data[f] for f in PATIENT_FIELDS if f in data})
+    # Unless staff chose one, the patient is written to in the clinic's language (SPEC §20).
+    patient.language = patient.language or clinic.language
     check_patient(patient, today=now.astimezone(clinic.tz).date())
     if patient.reminder_consent:
         patient.reminder_consent_changed_at = now

@@ -300,9 +300,9 @@ def load_library(clinic: Clinic) -> int:
 
 
 @transaction.atomic
-def set_up_clinic(*, name: str, slug: str, timezone: str, sender_email: str = "") -> Clinic:
+def set_up_clinic(*, name: str, slug: str, timezone: str, sender_email: str = "", language: str = "") -> Clinic:
     """A new clinic as `create_clinic` makes it, with its own copy of the
     standard protocol library."""
-    clinic = create_clinic(name=name, slug=slug, timezone=timezone, sender_email=sender_email)
+    clinic = create_clinic(name=name, slug=slug, timezone=timezone, sender_email=sender_email, language=language)
     load_library(clinic)
     return clinic

@@ -169,6 +169,10 @@ def _patient(patient: Patient) -> dict:
         "name": [{"family": patient.last_name, "given": [patient.first_name]}],
         "gender": patient.sex or "unknown",
         "birthDate": patient.date_of_birth.isoformat(),
+        # The language the clinic writes to the patient in (SPEC §20), as a BCP 47 tag.
+        "communication": [
+            {"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": patient.language}]}, "preferred": True}
+        ],
     }
     telecom = []
     if patient.email:

@@ -3,6 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic, Room
@@ -496,12 +497,12 @@ class ChangeReason(models.TextChoices):
 # Why a booking was cancelled, in the words of the email to the patient
 # (issue 24); "other" says nothing rather than something vague.
 PATIENT_WORDING = {
-    ChangeReason.PATIENT: "We cancelled it as you asked.",
-    ChangeReason.LATE: "We cancelled it because you let us know you cannot come.",
-    ChangeReason.CLINIC: "We are sorry: the clinic had to cancel it.",
+    ChangeReason.PATIENT: gettext_lazy("We cancelled it as you asked."),
+    ChangeReason.LATE: gettext_lazy("We cancelled it because you let us know you cannot come."),
+    ChangeReason.CLINIC: gettext_lazy("We are sorry: the clinic had to cancel it."),
     ChangeReason.OTHER: "",
 }
-ONLINE_CANCELLATION_WORDING = "You cancelled it online."
+ONLINE_CANCELLATION_WORDING = gettext_lazy("You cancelled it online.")
 
 # A move is not a cancellation: the same reasons, in a move's words (issue 24).
 MOVE_LABELS = {

@@ -59,6 +59,21 @@ def hair_protocol(clinic):
     return make_protocol(clinic)
 
 
+def pytest_sessionstart(session):
+    """The German catalogue compiled when it is newer than its .mo (`make
+    test` compiles it too): a bare pytest run must not test stale German."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    for po in Path(settings.LOCALE_PATHS[0]).glob("*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            call_command("compilemessages", verbosity=0, ignore_patterns=[".venv", "var", ".git", "node_modules"])
+            return
+
+
 def pytest_sessionfinish(session, exitstatus):
     """In CI a skipped test is a failure: a test that needs a server must
     fail when the server is missing, never quietly not run."""

@@ -75,6 +75,8 @@ class PatientFactory(factory.django.DjangoModelFactory):
     date_of_birth = dt.date(1980, 5, 17)
     email = factory.Sequence(lambda n: f"patient{n}@example.org")
     skin_type = 3
+    # As patients.services.create_patient does: the clinic's language (English by default).
+    language = factory.SelfAttribute("clinic.language")
     reminder_consent = True
 
 

@@ -10,6 +10,8 @@ A tampered, expired or outdated link (the booking moved or was cancelled
 since) gets one plain page that says nothing about anyone; refusals are
 counted in the cache (`patient-link:invalid`), and logged without the token.
 Every request counts against a per-address limit (PATIENT_LINK_RATE_PER_MINUTE).
+A page about a patient is in the patient's language (SPEC §20); the pages
+that know no patient (a bad link, too many requests) in the browser's.
 Actions are POST forms with Django's CSRF token; only the RFC 8058 one-click
 unsubscribe, which mail programs POST without cookies, is exempt: its
 signed URL is the credential and it can only withdraw consent."""
@@ -21,14 +23,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from core.addresses import client_address
 from core.exceptions import Conflict
+from core.languages import long_date, long_time
 from messaging import links
-from messaging.emails import long_time
 from patients.models import Patient
 from sessions.booking.responses import (
     TOO_LATE,
@@ -107,6 +110,17 @@ def _invalid(request, reason: str):
     return _unlogged(render(request, "sessions/patient/invalid.html", status=404))
 
 
+def in_patient_language(patient: Patient, respond):
+    """The response `respond()` makes, rendered in the patient's language,
+    and saying so in Content-Language (LocaleMiddleware would otherwise
+    write the browser's)."""
+    language = patient.reading_language
+    with translation.override(language):
+        response = respond()
+    response["Content-Language"] = language
+    return response
+
+
 def _session_for(link: links.Link) -> Session | None:
     session = (
         Session.objects.select_related("clinic", "enrolment", "patient", "step", "step__protocol")
@@ -149,6 +163,10 @@ def visit(request, token):
         return _invalid(request, "no longer matches its session")
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
+    return in_patient_language(session.patient, lambda: _visit(request, link, session, now))
+
+
+def _visit(request, link: links.Link, session: Session, now):
     done = error = ""
     ask_cancel = False
     if request.method == "POST":
@@ -156,7 +174,7 @@ def visit(request, token):
         start = session.start
         try:
             if action not in ACTIONS[link.purpose]:
-                error = "Choose one of the buttons below."
+                error = _("Choose one of the buttons below.")
             elif action == "confirm":
                 session = confirm_attendance(session=session, start=start, now=now)
                 done = "confirmed"
@@ -177,8 +195,8 @@ def visit(request, token):
             "clinic": session.clinic,
             "purpose": link.purpose,
             "when": long_time(session.start, session.clinic.tz) if session.start else "",
-            "window_from": session.window_start,
-            "window_to": session.window_end,
+            "window_from": long_date(session.window_start),
+            "window_to": long_date(session.window_end),
             "may_cancel": session.start is not None and may_cancel_online(session, now),
             "cancel_until": long_time(cancel_deadline(session), session.clinic.tz) if session.start else "",
             "ask_cancel": ask_cancel,
@@ -208,7 +226,9 @@ def unsubscribe(request, token):
     if request.method == "POST":
         withdraw_email_consent(patient=patient)
         done = True
-    return render(request, "sessions/patient/unsubscribe.html", {"clinic": patient.clinic, "done": done})
+    return in_patient_language(
+        patient, lambda: render(request, "sessions/patient/unsubscribe.html", {"clinic": patient.clinic, "done": done})
+    )
 
 
 @csrf_exempt

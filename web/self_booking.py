@@ -28,14 +28,17 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinics.models import Room, User
 from clinics.selectors import practitioners_of
 from core.exceptions import Conflict
+from core.languages import long_date, long_time
 from core.services import now as now_or
 from core.services import workflow
 from messaging import links
-from messaging.emails import calendar_ics, long_date, long_time
+from messaging.emails import calendar_ics
 from protocols import schedule
 from sessions.booking.responses import cancel_deadline
 from sessions.booking.services import book_locked
@@ -43,13 +46,15 @@ from sessions.booking.slots import Slot
 from sessions.models import Session, SessionStatus
 from sessions.selectors import free_slots
 from sessions.workflows import locked, state_of
-from web.links import _invalid, _unlogged, patient_page
+from web.links import _invalid, _unlogged, in_patient_language, patient_page
 
 SHOWN_DAYS = 14
-TAKEN = "Sorry, that time was just taken. Please choose another one below."
-TOO_LATE_TO_MOVE = "It is too late to change this appointment online; please call the clinic."
-PUSHES_LATER = "A visit on this day would move a later visit of your course out of its window; choose another day."
-NOT_BOOKABLE = "This visit can no longer be booked online; please call the clinic."
+TAKEN = gettext_lazy("Sorry, that time was just taken. Please choose another one below.")
+TOO_LATE_TO_MOVE = gettext_lazy("It is too late to change this appointment online; please call the clinic.")
+PUSHES_LATER = gettext_lazy(
+    "A visit on this day would move a later visit of your course out of its window; choose another day."
+)
+NOT_BOOKABLE = gettext_lazy("This visit can no longer be booked online; please call the clinic.")
 
 
 class Refusal(Conflict):
@@ -225,7 +230,7 @@ def parse_choice(session: Session, data, now: dt.datetime) -> tuple[dt.datetime,
     except ValueError:
         start = None
     if start is None or start.tzinfo is None:
-        errors["start"] = ["Choose a time from the list (an ISO 8601 time with its offset)."]
+        errors["start"] = [_("Choose a time from the list (an ISO 8601 time with its offset).")]
     else:
         try:
             day = start.astimezone(session.clinic.tz).date()
@@ -234,16 +239,17 @@ def parse_choice(session: Session, data, now: dt.datetime) -> tuple[dt.datetime,
         first, last = shown_days(session, now)
         if day is None or not first <= day <= last:
             errors["start"] = [
-                f"Choose a time between {long_date(first)} and {long_date(last)}, inside this visit's window."
+                _("Choose a time between %(first)s and %(last)s, inside this visit's window.")
+                % {"first": long_date(first), "last": long_date(last)}
                 if first <= last
-                else "There are no more days in this visit's window to book online."
+                else _("There are no more days in this visit's window to book online.")
             ]
     practitioner = None
     raw_practitioner = str(data.get("practitioner", "")).strip()
     if raw_practitioner.isdigit() and len(raw_practitioner) < 12:
         practitioner = practitioners_of(session.clinic).filter(pk=int(raw_practitioner)).first()
     if practitioner is None:
-        errors["practitioner"] = ["Choose one of the practitioners listed."]
+        errors["practitioner"] = [_("Choose one of the practitioners listed.")]
     if errors:
         raise ValidationError(errors)
     return start, practitioner
@@ -298,6 +304,10 @@ def book(request, token):
         return _invalid(request, "self-booking link: bad signature, expired, or the session is done")
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
+    return in_patient_language(session.patient, lambda: _book(request, token, session, now))
+
+
+def _book(request, token: str, session: Session, now: dt.datetime):
     errors: dict[str, list[str]] = {}
     error = ""
     status = 200
@@ -309,9 +319,9 @@ def book(request, token):
             errors = invalid.message_dict
             status = 400
         except Refusal as refusal:
-            error, status = refusal.message, 409
+            error, status = str(refusal.message), 409
         except Conflict:
-            error, status = TAKEN, 409
+            error, status = str(TAKEN), 409
         else:
             # Post/redirect/get: reloading the page does not book again.
             return HttpResponseRedirect(f"{request.path}?booked=1", status=303)
@@ -363,6 +373,9 @@ def calendar(request, token):
     session = _session_for(token, now)
     if session is None or session.status != SessionStatus.BOOKED:
         return _invalid(request, "self-booking calendar link: bad, expired, or nothing booked")
-    response = HttpResponse(calendar_ics([session], now=now), content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
-    return _unlogged(response)
+    def respond():
+        response = HttpResponse(calendar_ics([session], now=now), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+        return response
+
+    return _unlogged(in_patient_language(session.patient, respond))

@@ -36,6 +36,7 @@ urlpatterns = [
     path("accounts/two-factor/recovery-codes/", two_factor.recovery_codes, name="two_factor_recovery_codes"),
     path("accounts/sign-ins/", account_views.sign_ins, name="sign_ins"),
     path("accounts/logout-everywhere/", account_views.logout_everywhere, name="logout_everywhere"),
+    path("accounts/language/", account_views.language, name="account_language"),
     path("agenda/", session_views.agenda, name="agenda"),
     path("due/", session_views.due_list, name="due"),
     path("decisions/<int:pk>/", decision_views.decision_detail, name="decision_detail"),

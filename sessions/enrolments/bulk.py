@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 
 from clinics.models import Clinic, Role, User
 from core.bulk import copy_rows, reserve_ids
+from core.languages import Language
 from core.services import now as now_or
 from core.services import require_role, workflow
 from patients.models import Enrolment, Patient
@@ -38,7 +39,7 @@ from . import workable
 from .services import MAX_START_DISTANCE, plan_enrolment
 
 REQUIRED_COLUMNS = ("record_number", "first_name", "last_name", "date_of_birth", "protocol", "start_date")
-OPTIONAL_COLUMNS = ("email", "phone", "skin_type", "reminder_consent", "clinician", "area")
+OPTIONAL_COLUMNS = ("email", "phone", "skin_type", "reminder_consent", "clinician", "area", "language")
 MAX_ROWS = 20_000
 MAX_ERRORS = 200  # reported; the count of the rest is given
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
@@ -72,6 +73,8 @@ def _row_fields() -> dict:
     fields["reminder_consent"] = forms.TypedChoiceField(
         choices=[(v, v) for v in ("", *CONSENT)], coerce=CONSENT.get, empty_value=False, required=False
     )
+    # Blank: the clinic's language (SPEC §20).
+    fields["language"] = forms.ChoiceField(choices=[("", ""), *Language.choices], required=False)
     fields["protocol"] = forms.CharField(max_length=200)
     fields["start_date"] = forms.DateField(input_formats=ISO)
     fields["clinician"] = forms.CharField(max_length=150, required=False)
@@ -232,7 +235,8 @@ def _write(*, clinic: Clinic, accepted: list, by: User, now: dt.datetime) -> Imp
         patient = {f: data.get(f) for f in PATIENT_FIELDS}
         patient.update(id=patient_id, clinic_id=clinic.pk, reminder_consent=consent,
                        reminder_consent_changed_at=now if consent else None, created_at=now,
-                       email=data.get("email") or "", phone=data.get("phone") or "")
+                       email=data.get("email") or "", phone=data.get("phone") or "",
+                       language=data.get("language") or clinic.language)
         patients.append(patient)
         enrolments.append({
             "id": enrolment_id, "clinic_id": clinic.pk, "patient_id": patient_id, "protocol_id": protocol.pk,

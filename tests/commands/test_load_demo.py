@@ -140,6 +140,16 @@ class TestTheDemoClinicOnAWednesdayMorning:
         assert patients.count() == 20
         assert all(p.email.endswith("@example.org") and p.skin_type in range(1, 7) for p in patients)
 
+    def test_the_berlin_clinic_writes_german_to_all_but_one_english_speaking_patient(self, demo):
+        """SPEC §20: the clinic and its patients German, one patient English,
+        and the staff logins without a language of their own (their browser's)."""
+        assert demo.language == "de"
+        languages = list(Patient.objects.filter(clinic=demo).values_list("language", flat=True))
+        assert languages.count("en") == 1 and languages.count("de") == 19
+        assert set(User.objects.filter(clinic=demo).values_list("language", flat=True)) == {""}
+        english = Patient.objects.get(clinic=demo, language="en")
+        assert english.reminder_consent and english.email  # so the demo shows English emails too
+
     def test_some_but_not_all_patients_consent_to_reminders(self, demo):
         assert 10 < Patient.objects.filter(clinic=demo, reminder_consent=True).count() < 20
 

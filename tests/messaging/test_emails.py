@@ -218,7 +218,7 @@ def test_the_ics_escapes_and_folds_what_the_clinic_entered_and_names_the_organiz
     assert b"TZID" not in raw and b"VTIMEZONE" not in raw
     [event] = icalendar.Calendar.from_ical(raw).walk("VEVENT")
     step, protocol = session.step, session.step.protocol
-    assert str(event["SUMMARY"]) == f"{step.name} – {clinic.name}"
+    assert str(event["SUMMARY"]) == f"Appointment: {step.name} – {clinic.name}"
     assert str(event["LOCATION"]) == clinic.address
     assert str(event["DESCRIPTION"]) == (
         f"{step.name} ({protocol.name}) at {clinic.name}. To reschedule, contact the clinic: "

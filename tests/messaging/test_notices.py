@@ -110,7 +110,7 @@ def test_rebooking_sends_a_moved_notice_with_the_same_uid_and_a_higher_sequence_
     assert "has moved to Thursday 3 December 2026, 14:30" in moved["Subject"]
     text = parts(moved)["text/plain"]
     assert "New time: Thursday 3 December 2026, 14:30" in text
-    assert "Was:      Wednesday 2 December 2026, 10:00" in text
+    assert "Was: Wednesday 2 December 2026, 10:00" in text
     [before], [after] = calendar_of(confirmation).walk("VEVENT"), calendar_of(moved).walk("VEVENT")
     assert after["UID"] == before["UID"]
     assert after["SEQUENCE"] > before["SEQUENCE"]

@@ -67,6 +67,8 @@ def test_the_bundle_is_valid_fhir_r4_and_its_references_resolve_inside_it(client
     assert refs and set(refs) <= full_urls
 
     resources = {entry["resource"]["resourceType"]: entry["resource"] for entry in body["entry"]}
+    [spoken] = resources["Patient"]["communication"]
+    assert spoken["language"]["coding"][0] == {"system": "urn:ietf:bcp:47", "code": "en"} and spoken["preferred"]
     plan, care_plan = resources["PlanDefinition"], resources["CarePlan"]
     assert care_plan["instantiatesCanonical"] == [f"{plan['url']}|{plan['version']}"]
     assert care_plan["status"] == "completed"

@@ -4,8 +4,10 @@ input; the rules live in sessions.clinic and clinics.services."""
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 from clinics.models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role, TwoFactor, iana_zone_names
+from core.languages import Language
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 INTERVALS = 2  # a morning and an afternoon around a lunch break
@@ -40,6 +42,11 @@ class ClinicSettingsForm(forms.Form):
         help_text="Whose sign-in needs a code from an authenticator app (pages, admin and API).",
     )
 
+    language = forms.ChoiceField(
+        label=gettext_lazy("Patients' language"), choices=Language.choices, required=False,
+        help_text=gettext_lazy("New patients get their emails and pages in this language; each patient's can be changed."),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = [(z, z) for z in sorted(iana_zone_names()) if "/" in z or z == "UTC"]
@@ -59,6 +66,7 @@ class ClinicSettingsForm(forms.Form):
             "timezone": clinic.timezone, "slot_minutes": clinic.slot_minutes,
             "reminder_offsets": ", ".join(str(h) for h in clinic.reminder_offsets_hours or []),
             "holiday_region": clinic.holiday_region, "two_factor": clinic.two_factor,
+            "language": clinic.language,
         }
         seen: dict[int, int] = {}
         for interval in clinic.opening_hours.all():
@@ -114,6 +122,7 @@ class ClinicSettingsForm(forms.Form):
             "holiday_region": data["holiday_region"].strip().upper(),
             # Left out of the post: unchanged.
             **({"two_factor": data["two_factor"]} if data.get("two_factor") else {}),
+            **({"language": data["language"]} if data.get("language") else {}),
         }
 
 

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from patients.models import ConsentKind, Patient
 from patients.services import PATIENT_FIELDS
@@ -20,6 +21,17 @@ class PatientForm(forms.ModelForm):
             "reminder_consent": "Consents to email reminders",
         }
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        help_texts = {"language": gettext_lazy("Emails and the patient's link pages are in this language.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A new patient: the clinic's language, unless staff choose another (SPEC §20).
+        self.fields["language"].required = False
+        if not self.instance.language:
+            self.initial["language"] = self.instance.clinic.language
+
+    def clean_language(self):
+        return self.cleaned_data["language"] or self.instance.language or self.instance.clinic.language
 
 
 class PatientSearchForm(forms.Form):

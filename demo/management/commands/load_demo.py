@@ -26,6 +26,7 @@ from clinics.management.commands.create_staff import error_text
 from clinics.models import Clinic, Closure, Role, Room, User
 from clinics.services import create_staff, set_opening_hours
 from core.exceptions import Conflict
+from core.languages import Language
 from core.timezones import at_local, is_in_gap
 from patients.models import Patient, Sex
 from patients.services import create_patient
@@ -201,6 +202,9 @@ PATIENTS = [
     DemoPatient("RD-1020", "David", "Schröder", dt.date(1989, 3, 21), 5, True, "surgical-scars", -14),
 ]
 
+# The one patient the German-speaking clinic writes to in English (SPEC §20).
+ENGLISH_SPEAKING = {"RD-1009"}
+
 
 class Command(BaseCommand):
     help = (
@@ -263,7 +267,11 @@ class Demo:
     # --- the clinic ---------------------------------------------------------------------------
 
     def build(self) -> Clinic:
-        self.clinic = set_up_clinic(name=NAME, slug=SLUG, timezone=TIMEZONE, sender_email="desk@demo-clinic.example")
+        # A Berlin clinic writes to its patients in German (SPEC §20); its staff's
+        # pages follow their browsers, as no demo login has a language of its own.
+        self.clinic = set_up_clinic(
+            name=NAME, slug=SLUG, timezone=TIMEZONE, sender_email="desk@demo-clinic.example", language=Language.GERMAN
+        )
         # The demo lets patients book their own visits from their emails (SPEC §18).
         self.clinic.patients_may_book = True
         self.clinic.save(update_fields=["patients_may_book"])
@@ -305,6 +313,7 @@ class Demo:
                     "skin_type": spec.skin_type,
                     "sex": Sex.FEMALE if spec.first_name in WOMEN else Sex.MALE,
                     "reminder_consent": spec.consent,
+                    **({"language": Language.ENGLISH} if spec.record_number in ENGLISH_SPEAKING else {}),
                 },
                 by=self.reception,
                 now=self.now,

@@ -4,6 +4,7 @@ from django.utils.text import slugify
 
 from clinics.management.commands.create_staff import error_text
 from clinics.models import validate_timezone
+from core.languages import Language
 from protocols.services import set_up_clinic
 
 
@@ -15,8 +16,12 @@ class Command(BaseCommand):
         parser.add_argument("--slug", help="Short unique name used in URLs (default: from the name)")
         parser.add_argument("--timezone", required=True, help="IANA time zone, e.g. Europe/Berlin")
         parser.add_argument("--sender-email", default="", help="From address of the clinic's reminder emails")
+        parser.add_argument(
+            "--language", choices=Language.values, default=Language.ENGLISH,
+            help="The language the clinic writes to new patients in (default: en)",
+        )
 
-    def handle(self, *args, name, slug, timezone, sender_email, **options):
+    def handle(self, *args, name, slug, timezone, sender_email, language, **options):
         name = name.strip()
         slug = (slug if slug is not None else slugify(name)).strip()
         if not name:
@@ -28,7 +33,9 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(f"--timezone: {error_text(error)}") from None
         try:
-            clinic = set_up_clinic(name=name, slug=slug, timezone=timezone.strip(), sender_email=sender_email.strip())
+            clinic = set_up_clinic(
+                name=name, slug=slug, timezone=timezone.strip(), sender_email=sender_email.strip(), language=language
+            )
         except ValidationError as error:
             raise CommandError(f"Clinic not created. {error_text(error)}") from None
         protocols = clinic.protocols.count()
