@@ -9,6 +9,7 @@ import datetime as dt
 
 from django.db.models import Prefetch, Q
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
@@ -303,7 +304,7 @@ class SlotQuerySerializer(serializers.Serializer):
 
     def validate(self, data):
         if "date_from" in data and "date_to" in data and data["date_to"] < data["date_from"]:
-            raise serializers.ValidationError({"date_to": ["date_to must not be before date_from."]})
+            raise serializers.ValidationError({"date_to": [_("date_to must not be before date_from.")]})
         return data
 
 
