@@ -3,6 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -10,6 +11,12 @@ from clinics.models import Clinic, Room
 from core.text import single_line
 from patients.models import Enrolment, EnrolmentStatus, Patient
 from protocols.models import Lot, OutcomeMeasure, Step, StepKind
+
+
+def _state(label) -> str:
+    """A status in a sentence: its label in the reader's language, lower case
+    (in English the status itself: "booked", "cancelled")."""
+    return str(label).lower()
 
 
 class SessionStatus(models.TextChoices):
@@ -156,17 +163,21 @@ class Session(models.Model):
         if self.enrolment.status == EnrolmentStatus.WITHDRAWN and self.enrolment.follow_up_kept and self.step.follow_up:
             return ""
         if self.enrolment.follow_up_kept:
-            return f"The enrolment is {self.enrolment.status} (follow-up visits only); this session cannot change."
-        return f"The enrolment is {self.enrolment.status}; its sessions cannot change."
+            return gettext("The enrolment is %(status)s (follow-up visits only); this session cannot change.") % {
+                "status": _state(self.enrolment.get_status_display())
+            }
+        return gettext("The enrolment is %(status)s; its sessions cannot change.") % {
+            "status": _state(self.enrolment.get_status_display())
+        }
 
     def booking_refusal(self) -> str:
         """Why this session cannot be booked (or rebooked) now; "" when it can."""
         if refusal := self.enrolment_refusal():
             return refusal
         if self.is_home:
-            return "Home applications are not booked."
+            return gettext("Home applications are not booked.")
         if self.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED):
-            return f"A {self.status} session cannot be booked."
+            return gettext("A %(status)s session cannot be booked.") % {"status": _state(self.get_status_display())}
         return ""
 
     @property
@@ -178,7 +189,9 @@ class Session(models.Model):
         if refusal := self.enrolment_refusal():
             return refusal
         if self.status != SessionStatus.BOOKED:
-            return f"Only a booked session can be cancelled; this one is {self.status}."
+            return gettext("Only a booked session can be cancelled; this one is %(status)s.") % {
+                "status": _state(self.get_status_display())
+            }
         return ""
 
     @property
@@ -194,14 +207,14 @@ class Session(models.Model):
             return refusal
         if self.status == SessionStatus.BOOKED:
             if now is not None and now < self.start:
-                return "A booked session can be completed only from its booked start on."
+                return gettext("A booked session can be completed only from its booked start on.")
         elif self.status == SessionStatus.PLANNED and self.is_home:
             if now is not None and now.astimezone(self.clinic.tz).date() < self.target_date:
-                return "A home application can be completed only from its target date on."
+                return gettext("A home application can be completed only from its target date on.")
         elif self.status == SessionStatus.PLANNED:
-            return "Book the session before completing it."
+            return gettext("Book the session before completing it.")
         else:
-            return f"A {self.status} session cannot be completed."
+            return gettext("A %(status)s session cannot be completed.") % {"status": _state(self.get_status_display())}
         return ""
 
     def can_complete(self, now: dt.datetime | None) -> bool:
@@ -217,16 +230,18 @@ class Session(models.Model):
         if refusal := self.enrolment_refusal():
             return refusal
         if self.status != SessionStatus.BOOKED:
-            return f"Only a booked session can be a no-show; this one is {self.status}."
+            return gettext("Only a booked session can be a no-show; this one is %(status)s.") % {
+                "status": _state(self.get_status_display())
+            }
         if now < self.start:
-            return "A session can be marked a no-show only from its booked start on."
+            return gettext("A session can be marked a no-show only from its booked start on.")
         return ""
 
     def skip_refusal(self) -> str:
         if refusal := self.enrolment_refusal():
             return refusal
         if self.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED):
-            return f"A {self.status} session cannot be skipped."
+            return gettext("A %(status)s session cannot be skipped.") % {"status": _state(self.get_status_display())}
         return ""
 
 
@@ -497,19 +512,19 @@ class ChangeReason(models.TextChoices):
 # Why a booking was cancelled, in the words of the email to the patient
 # (issue 24); "other" says nothing rather than something vague.
 PATIENT_WORDING = {
-    ChangeReason.PATIENT: "We cancelled it as you asked.",
-    ChangeReason.LATE: "We cancelled it because you let us know you cannot come.",
-    ChangeReason.CLINIC: "We are sorry: the clinic had to cancel it.",
+    ChangeReason.PATIENT: _("We cancelled it as you asked."),
+    ChangeReason.LATE: _("We cancelled it because you let us know you cannot come."),
+    ChangeReason.CLINIC: _("We are sorry: the clinic had to cancel it."),
     ChangeReason.OTHER: "",
 }
-ONLINE_CANCELLATION_WORDING = "You cancelled it online."
+ONLINE_CANCELLATION_WORDING = _("You cancelled it online.")
 
 # A move is not a cancellation: the same reasons, in a move's words (issue 24).
 MOVE_LABELS = {
-    ChangeReason.PATIENT: "Patient asked to move it",
-    ChangeReason.LATE: "Patient asked at short notice",
-    ChangeReason.CLINIC: "Clinic moved it",
-    ChangeReason.OTHER: "Other",
+    ChangeReason.PATIENT: _("Patient asked to move it"),
+    ChangeReason.LATE: _("Patient asked at short notice"),
+    ChangeReason.CLINIC: _("Clinic moved it"),
+    ChangeReason.OTHER: _("Other"),
 }
 
 
