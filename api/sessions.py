@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.audit import AuditViews
+from api.helpers import ShownField
 from api.photos import SessionPhotosMixin
 from clinics.models import Role, Room, User
 from core.api import (
@@ -73,7 +74,7 @@ MAX_TEXT = 5000
 
 
 class SessionSerializer(serializers.ModelSerializer):
-    step_name = serializers.CharField(source="step.name", read_only=True)
+    step_name = ShownField(source="step.name")
     kind = serializers.CharField(source="step.kind", read_only=True)
     duration_minutes = serializers.IntegerField(source="step.duration_minutes", read_only=True)
     start = ClinicTimeField(allow_null=True)
