@@ -605,6 +605,7 @@ PROTOCOLS = (
         "indication": "hair",
         "delivery": "injection",
         "description": gettext_noop(
+            # xgettext:no-python-format
             "MSC-conditioned medium (MSC-CM) / exosome-rich secretome by intralesional microinjection "
             "with microneedling, six sessions every 2 to 4 weeks, with follow-ups 6 and 12 months after "
             "the last injection. The seed review reports a 29 % rise in hair density after a 12-week "
@@ -639,7 +640,14 @@ PROTOCOLS = (
                 duration_minutes=30,
                 measures=("hair_density", "hair_thickness"),
                 decision=_decision(
-                    [_rule("hair_density percent_change >= 10", "switch_to: maintenance", gettext_noop("Density +10 % or more"))],
+                    [
+                        _rule(
+                            "hair_density percent_change >= 10",
+                            "switch_to: maintenance",
+                            # xgettext:no-python-format
+                            gettext_noop("Density +10 % or more"),
+                        )
+                    ],
                     "stop_treatments",
                     gettext_noop("Density up less than 10 %: treatment stops, the follow-ups stay"),
                 ),
