@@ -155,7 +155,7 @@ class SecondFactorMiddleware:
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse(
-                    {"detail": "This sign-in needs its second factor: verify at /accounts/two-factor/verify/."},
+                    {"detail": _("This sign-in needs its second factor: verify at /accounts/two-factor/verify/.")},
                     status=403,
                 )
             name = "two_factor_verify" if has_second_factor(user) else "two_factor"
