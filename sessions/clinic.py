@@ -130,10 +130,11 @@ def zone_change_refusal(clinic: Clinic, *, old: str, new: str, now: dt.datetime 
     booking at another local time."""
     if new == old or not (count := coming_bookings(clinic, now=now).count()):
         return ""
+    # English keeps its one wording for any count ("session(s)"); German has both forms.
     return ngettext(
-        "%(count)s booked session would show at other local times in %(zone)s; "
-        "rebook or cancel it before changing the time zone.",
-        "%(count)s booked sessions would show at other local times in %(zone)s; "
+        "%(count)s booked session(s) would show at other local times in %(zone)s; "
+        "rebook or cancel them before changing the time zone.",
+        "%(count)s booked session(s) would show at other local times in %(zone)s; "
         "rebook or cancel them before changing the time zone.",
         count,
     ) % {"count": count, "zone": new}
