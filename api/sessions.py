@@ -38,6 +38,7 @@ from core.services import now
 from core.text import single_line
 from patients.models import EnrolmentStatus
 from protocols import instruments
+from protocols.library import shown
 from protocols.products import lots_of
 from sessions import services
 from sessions.models import (
@@ -147,6 +148,7 @@ ROW_VALUES = {
 ROW_KEYS = tuple(ROW_VALUES)
 ROW_DATES = tuple(ROW_KEYS.index(key) for key in ("target_date", "window_start", "window_end"))
 ROW_INSTANTS = tuple(ROW_KEYS.index(key) for key in ("start", "end", "completed_at"))
+ROW_STEP_NAME = ROW_KEYS.index("step_name")
 
 
 def session_row(values, tz) -> dict:
@@ -164,9 +166,14 @@ def session_rows(rows, tz) -> list[dict]:
     writing them was most of the rows' cost (docs/benchmarks.md)."""
     days: dict = {None: None}
     instants: dict = {None: None}
+    names: dict = {}  # step names in the reader's language (a standard step's), each looked up once
     written = []
     for row in rows:
         values = list(row)
+        name = values[ROW_STEP_NAME]
+        if name not in names:
+            names[name] = shown(name)
+        values[ROW_STEP_NAME] = names[name]
         for index in ROW_DATES:
             day = values[index]
             text = days.get(day)

@@ -167,7 +167,7 @@ def booking_rows(sessions) -> list[dict]:
             "session": s.pk,
             "patient": s.patient.full_name,
             "phone": s.patient.phone,
-            "step": s.step.name,
+            "step": shown(s.step.name),
             "sequence": s.sequence,
             "start": s.start.astimezone(s.clinic.tz).isoformat(),
             "rebook_url": reverse("session_book", args=[s.pk]),

@@ -248,7 +248,7 @@ def later_booking_row(later: Session) -> dict:
     local = later.start.astimezone(later.clinic.tz)
     return {
         "id": later.pk,
-        "step": later.step.name,
+        "step": shown(later.step.name),
         "sequence": later.sequence,
         "start": local.isoformat(),
         "date": local.date().isoformat(),

@@ -155,3 +155,19 @@ def test_what_staff_type_is_never_translated(client_as, manager, db):
     assert created["display_description"] == "Our own."
     assert [s["display_name"] for s in created["steps"]] == ["Verbandwechsel", "Check"]
     assert [s["name"] for s in created["steps"]] == ["Dressing change", "Check"]
+
+
+def test_sessions_and_enrolments_of_a_library_protocol_read_in_german(client_as, receptionist, patient, clinic,
+                                                                      frozen):
+    load_library(clinic)
+    protocol = Protocol.objects.get(clinic=clinic, library_key="photoaging-4wk", is_current=True)
+    enrolment = services.enrol_patient(patient=patient, protocol=protocol, start_date=START, by=receptionist)
+    client = client_as(receptionist)
+    german = client.get(f"/api/v1/sessions/?enrolment={enrolment.pk}", **GERMAN).json()["results"]
+    english = client.get(f"/api/v1/sessions/?enrolment={enrolment.pk}").json()["results"]
+    assert [s["step_name"] for s in german][:3] == ["Ausgangsbefund", "Ausgabetermin",
+                                                    "Anwendung zu Hause, wöchentliche Rückmeldung"]
+    assert [s["step_name"] for s in english][:3] == ["Baseline assessment", "Dispensing visit",
+                                                     "Home application, weekly check-in"]
+    one = client.get(f"/api/v1/enrolments/{enrolment.pk}/", **GERMAN).json()
+    assert one["protocol_name"] == "Lichtalterung, 4-wöchige topische Kur"
