@@ -151,7 +151,7 @@ class OpeningHours(models.Model):
 
     class Meta:
         ordering = ["weekday", "opens"]
-        verbose_name_plural = "opening hours"
+        verbose_name_plural = _("opening hours")
         constraints = [
             models.CheckConstraint(condition=models.Q(weekday__lte=6), name="opening_weekday_range"),
             models.CheckConstraint(condition=models.Q(opens__lt=models.F("closes")), name="opening_opens_before_closes"),
