@@ -2,6 +2,7 @@
 completion), between visits (`POST /enrolments/{id}/adverse-events/`) and
 updated later (`PATCH /adverse-events/{id}/`); `history/` lists every version."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
@@ -111,7 +112,7 @@ class EnrolmentAdverseEventsMixin:
     def adverse_events(self, request, pk=None):
         # Reading is everyone's, reporting a clinician's: the role first, then the object.
         if request.method == "POST" and not request.user.has_role(Role.CLINICIAN):
-            raise PermissionDenied(f"This needs the {Role.CLINICIAN} role or higher.")
+            raise PermissionDenied(_("This needs the %(role)s role or higher.") % {"role": Role.CLINICIAN})
         enrolment = self.get_object()
         if request.method == "GET":
             events = adverse_events_of(self.clinic).filter(enrolment=enrolment)

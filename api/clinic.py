@@ -2,6 +2,7 @@
 `clinics`, because a change acts on bookings and reminders
 (sessions/clinic.py)."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
@@ -83,7 +84,7 @@ class ClinicSerializer(serializers.ModelSerializer):
 
     def validate_reminder_offsets_hours(self, value):
         if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each offset may appear only once.")
+            raise serializers.ValidationError(_("Each offset may appear only once."))
         return sorted(value, reverse=True)
 
 

@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.helpers import ShownField
 from clinics.models import Role
 from core.api import ClinicViewSet, FilterSet, IdFilter
 from sessions.decisions import accept_decision, override_decision
@@ -20,7 +21,7 @@ def decisions_of(clinic):
 
 class DecisionSerializer(serializers.ModelSerializer):
     session_sequence = serializers.IntegerField(source="session.sequence", read_only=True)
-    step_name = serializers.CharField(source="session.step.name", read_only=True)
+    step_name = ShownField(source="session.step.name")
     decided_by = serializers.SerializerMethodField()
     needs_review = serializers.SerializerMethodField()
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from api.adverse_events import EnrolmentAdverseEventsMixin
 from api.audit import AuditViews
 from api.decisions import EnrolmentDecisionsMixin
+from api.helpers import ShownField
 from api.sessions import SessionSerializer
 from clinics.models import Role, User
 from core.api import ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter
@@ -32,7 +33,7 @@ class EnrolmentSerializer(serializers.ModelSerializer):
         scope=lambda clinic: User.objects.filter(clinic=clinic), allow_null=True, required=False,
         help_text="The treating clinician (a clinician or manager).",
     )
-    protocol_name = serializers.CharField(source="protocol.name", read_only=True)
+    protocol_name = ShownField(source="protocol.name")
     protocol_version = serializers.IntegerField(source="protocol.version", read_only=True)
     sessions = SessionSerializer(many=True, read_only=True)
     allow_concurrent = serializers.BooleanField(
@@ -100,7 +101,7 @@ class PointSerializer(serializers.Serializer):
 
 class ResponderDefinitionSerializer(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = ShownField()
 
 
 def _value(**kwargs):
@@ -109,8 +110,8 @@ def _value(**kwargs):
 
 class OutcomeSummarySerializer(serializers.Serializer):
     measure = serializers.CharField(source="measure.code")
-    name = serializers.CharField(source="measure.name")
-    unit = serializers.CharField(source="measure.unit")
+    name = ShownField(source="measure.name")
+    unit = ShownField(source="measure.unit")
     value_type = serializers.CharField(source="measure.value_type")
     ordinal = serializers.BooleanField(help_text="A grade: change in points, never a percent change.")
     higher_is_better = serializers.BooleanField(source="measure.higher_is_better")

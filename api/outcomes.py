@@ -1,6 +1,7 @@
 """One recorded outcome value over the API (SPEC §10): read it, correct it
 with a reason (clinician), and list every version it has had."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -40,7 +41,7 @@ class CorrectionSerializer(serializers.Serializer):
 
     def validate(self, data):
         if "value" not in data and "items" not in data:
-            raise serializers.ValidationError({"value": ["Give the corrected value, or the instrument's items."]})
+            raise serializers.ValidationError({"value": [_("Give the corrected value, or the instrument's items.")]})
         return data
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.http import HttpResponse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -46,9 +47,9 @@ class PatientSerializer(serializers.ModelSerializer):
     def validate_date_of_birth(self, value):
         today = timezone.now().astimezone(self.context["clinic"].tz).date()
         if value > today:
-            raise serializers.ValidationError("A date of birth cannot be in the future.")
+            raise serializers.ValidationError(_("A date of birth cannot be in the future."))
         if value < EARLIEST_BIRTH:
-            raise serializers.ValidationError("A date of birth before 1900 is not plausible.")
+            raise serializers.ValidationError(_("A date of birth before 1900 is not plausible."))
         return value
 
 

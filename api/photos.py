@@ -3,6 +3,7 @@
 clinic's staff, never from a public URL, and never cached."""
 
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -47,7 +48,9 @@ class PhotoUploadSerializer(serializers.Serializer):
 
     def validate_image(self, upload):
         if upload.size > MAX_UPLOAD_BYTES:
-            raise serializers.ValidationError(f"The image is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+            raise serializers.ValidationError(
+                _("The image is larger than %(size)s MB.") % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
+            )
         return upload
 
 
@@ -75,7 +78,7 @@ class SessionPhotosMixin:
     )
     def photos(self, request, pk=None):
         if request.method == "POST" and not request.user.has_role(Role.CLINICIAN):
-            raise PermissionDenied(f"This needs the {Role.CLINICIAN} role or higher.")
+            raise PermissionDenied(_("This needs the %(role)s role or higher.") % {"role": Role.CLINICIAN})
         session = self.get_object()
         if request.method == "GET":
             return Response(PhotoSerializer(photos_of(self.clinic).filter(session=session), many=True).data)

@@ -2,6 +2,7 @@
 the manager creates and corrects them. A lot's recall list is
 api.lots's (it reads sessions)."""
 
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
@@ -106,6 +107,6 @@ class LotViewSet(
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         if "product" in data and data["product"].pk != serializer.instance.product_id:
-            raise serializers.ValidationError({"product": ["A lot cannot move to another product."]})
+            raise serializers.ValidationError({"product": [_("A lot cannot move to another product.")]})
         data.pop("product", None)
         serializer.instance = update_lot(lot=serializer.instance, data=data, by=self.request.user)

@@ -10,16 +10,26 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
+from api.helpers import ShownField
 from clinics.models import Role
 from core.api import ClinicViewSet, FilterSet, StrictBooleanFilter
 from core.text import single_line
 from protocols import schedule
+from protocols.library import shown
 from protocols.models import Adjunct, Anchor, Delivery, Indication, OutcomeMeasure, Protocol, StepKind
 from protocols.selectors import measures, protocols_of
 from protocols.services import create_protocol, update_protocol
 
 
 class MeasureSerializer(serializers.ModelSerializer):
+    """The catalogue is the standard library's and read-only: names, word
+    units and uses in the reader's language (Accept-Language); `code`
+    identifies a measure."""
+
+    name = ShownField()
+    unit = ShownField()
+    used_for = ShownField()
+    responders = serializers.SerializerMethodField()
     min_value = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False)
     max_value = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False)
 
@@ -29,6 +39,10 @@ class MeasureSerializer(serializers.ModelSerializer):
             "code", "name", "unit", "value_type", "ordinal", "min_value", "max_value", "higher_is_better", "used_for",
             "responders",
         ]
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_responders(self, measure) -> list[dict]:
+        return [{**responder, "label": shown(responder.get("label", ""))} for responder in measure.responders]
 
 
 class MeasureViewSet(mixins.ListModelMixin, ClinicViewSet):
@@ -52,6 +66,7 @@ class StepSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     position = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=200, validators=[single_line])
+    display_name = ShownField(source="name", help_text="`name` in the reader's language for a standard step; else `name`.")
     kind = serializers.ChoiceField(StepKind.choices)
     repeat = serializers.IntegerField(min_value=1, max_value=schedule.MAX_REPEAT, default=1)
     interval_days = serializers.IntegerField(min_value=0, max_value=schedule.MAX_INTERVAL_DAYS, default=0)
@@ -91,16 +106,26 @@ class ProtocolSerializer(serializers.ModelSerializer):
     steps = StepSerializer(many=True, max_length=100)
     indication = serializers.ChoiceField(Indication.choices)
     delivery = serializers.ChoiceField(Delivery.choices)
+    # SPEC §20: `name`, `description` and `product` are what is stored (and
+    # what PUT sends back); the standard library's texts are stored in
+    # English and shown in the reader's language here. What a manager typed
+    # is the same in both.
+    display_name = ShownField(source="name", help_text="`name` in the reader's language for a standard protocol.")
+    display_description = ShownField(source="description")
+    display_product = ShownField(source="product")
 
     class Meta:
         model = Protocol
         fields = [
             "id",
             "name",
+            "display_name",
             "indication",
             "delivery",
             "description",
+            "display_description",
             "product",
+            "display_product",
             "version",
             "active",
             "is_current",

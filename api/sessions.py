@@ -9,6 +9,7 @@ import datetime as dt
 
 from django.db.models import Prefetch, Q
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
@@ -17,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.audit import AuditViews
+from api.helpers import ShownField
 from api.photos import SessionPhotosMixin
 from clinics.models import Role, Room, User
 from core.api import (
@@ -36,6 +38,7 @@ from core.services import now
 from core.text import single_line
 from patients.models import EnrolmentStatus
 from protocols import instruments
+from protocols.library import shown
 from protocols.products import lots_of
 from sessions import services
 from sessions.models import (
@@ -72,7 +75,7 @@ MAX_TEXT = 5000
 
 
 class SessionSerializer(serializers.ModelSerializer):
-    step_name = serializers.CharField(source="step.name", read_only=True)
+    step_name = ShownField(source="step.name")
     kind = serializers.CharField(source="step.kind", read_only=True)
     duration_minutes = serializers.IntegerField(source="step.duration_minutes", read_only=True)
     start = ClinicTimeField(allow_null=True)
@@ -145,6 +148,7 @@ ROW_VALUES = {
 ROW_KEYS = tuple(ROW_VALUES)
 ROW_DATES = tuple(ROW_KEYS.index(key) for key in ("target_date", "window_start", "window_end"))
 ROW_INSTANTS = tuple(ROW_KEYS.index(key) for key in ("start", "end", "completed_at"))
+ROW_STEP_NAME = ROW_KEYS.index("step_name")
 
 
 def session_row(values, tz) -> dict:
@@ -162,9 +166,14 @@ def session_rows(rows, tz) -> list[dict]:
     writing them was most of the rows' cost (docs/benchmarks.md)."""
     days: dict = {None: None}
     instants: dict = {None: None}
+    names: dict = {}  # step names in the reader's language (a standard step's), each looked up once
     written = []
     for row in rows:
         values = list(row)
+        name = values[ROW_STEP_NAME]
+        if name not in names:
+            names[name] = shown(name)
+        values[ROW_STEP_NAME] = names[name]
         for index in ROW_DATES:
             day = values[index]
             text = days.get(day)
@@ -303,7 +312,7 @@ class SlotQuerySerializer(serializers.Serializer):
 
     def validate(self, data):
         if "date_from" in data and "date_to" in data and data["date_to"] < data["date_from"]:
-            raise serializers.ValidationError({"date_to": ["date_to must not be before date_from."]})
+            raise serializers.ValidationError({"date_to": [_("date_to must not be before date_from.")]})
         return data
 
 

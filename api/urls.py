@@ -4,6 +4,8 @@ OpenAPI 3 schema and the interactive docs."""
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import include, path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers, status
@@ -38,7 +40,7 @@ from clinics.tokens import active_sign_ins, active_tokens, end_sign_ins, expires
 from core.api import ErrorDetailSerializer, JSONOnlyParser
 from core.auth import THROTTLED
 
-LOCKED_OUT = "Too many failed logins for this username: it is locked for a while. Try again later."
+LOCKED_OUT = gettext_lazy("Too many failed logins for this username: it is locked for a while. Try again later.")
 
 
 class TokenView(ObtainAuthToken):
@@ -106,14 +108,14 @@ def second_factor_problem(user, otp) -> str:
     if not two_factor.needs_second_factor(user):
         return ""
     if not two_factor.has_second_factor(user):
-        return (
+        return _(
             "Your clinic requires a second factor and this account has none yet: set it up at "
             "/accounts/two-factor/ (or with a session, POST /api/v1/auth/totp/), then send otp."
         )
     if otp in (None, ""):
-        return "This account has a second factor: send otp, a current code from the app or an unused recovery code."
+        return _("This account has a second factor: send otp, a current code from the app or an unused recovery code.")
     if not isinstance(otp, str) or two_factor.verify(user, otp) is None:
-        return "That code is wrong, or a recovery code already used."
+        return _("That code is wrong, or a recovery code already used.")
     return ""
 
 
@@ -140,7 +142,9 @@ class TotpStartView(APIView):
         if two_factor.has_second_factor(request.user):
             return Response(
                 {
-                    "detail": "The second factor is on already: new recovery codes are on the page /accounts/two-factor/."
+                    "detail": _(
+                        "The second factor is on already: new recovery codes are on the page /accounts/two-factor/."
+                    )
                 },
                 status=status.HTTP_409_CONFLICT,
             )

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ClinicsConfig(AppConfig):
     name = "clinics"
-    verbose_name = "Clinics and staff"
+    verbose_name = _("Clinics and staff")
 
     def ready(self):
         from django.contrib.auth.signals import user_logged_in, user_logged_out

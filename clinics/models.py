@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.languages import Language
@@ -24,9 +26,9 @@ def iana_zone_names() -> frozenset[str]:
 
 def validate_timezone(value: str) -> None:
     if not value or "\x00" in value:
-        raise ValidationError("Enter an IANA time zone such as Europe/Berlin.")
+        raise ValidationError(gettext("Enter an IANA time zone such as Europe/Berlin."))
     if value not in iana_zone_names():
-        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin.")
+        raise ValidationError(gettext("%(zone)s is not an IANA time zone such as Europe/Berlin.") % {"zone": repr(value)})
 
 
 MAX_REMINDER_OFFSET_HOURS = 24 * 30
@@ -39,7 +41,8 @@ def validate_reminder_offsets(value) -> None:
         or len(set(value)) != len(value)
     ):
         raise ValidationError(
-            f"Give a list of different whole numbers of hours, each from 1 to {MAX_REMINDER_OFFSET_HOURS}, e.g. [72, 24]."
+            gettext("Give a list of different whole numbers of hours, each from 1 to %(max)s, e.g. [72, 24].")
+            % {"max": MAX_REMINDER_OFFSET_HOURS}
         )
 
 
@@ -61,7 +64,10 @@ def validate_holiday_region(value: str) -> None:
     supported = holidays.list_supported_countries()
     if country not in supported or (subdivision is not None and subdivision not in supported[country]):
         raise ValidationError(
-            f"{value!r} is not a holiday region: give a country code such as DE, or a country and region such as DE-BE."
+            gettext(
+                "%(region)s is not a holiday region: give a country code such as DE, or a country and region such as DE-BE."
+            )
+            % {"region": repr(value)}
         )
 
 
@@ -88,9 +94,9 @@ CLINIC_SETTINGS = (
 class TwoFactor(models.TextChoices):
     """Whose sign-in needs a second factor (SPEC §21)."""
 
-    OFF = "off", "Nobody (each may choose)"
-    MANAGERS = "managers", "Managers"
-    EVERYONE = "everyone", "Everyone"
+    OFF = "off", _("Nobody (each may choose)")
+    MANAGERS = "managers", _("Managers")
+    EVERYONE = "everyone", _("Everyone")
 
 
 class Clinic(models.Model):
@@ -149,7 +155,7 @@ class OpeningHours(models.Model):
 
     class Meta:
         ordering = ["weekday", "opens"]
-        verbose_name_plural = "opening hours"
+        verbose_name_plural = _("opening hours")
         constraints = [
             models.CheckConstraint(condition=models.Q(weekday__lte=6), name="opening_weekday_range"),
             models.CheckConstraint(condition=models.Q(opens__lt=models.F("closes")), name="opening_opens_before_closes"),

@@ -3,6 +3,7 @@ import datetime as dt
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from .models import Clinic, OpeningHours, Role, Room, User, validate_timezone
 
@@ -16,7 +17,7 @@ def create_clinic(*, name: str, slug: str, timezone: str, sender_email: str = ""
     protocols.services.set_up_clinic for one with the standard library."""
     validate_timezone(timezone)
     if Clinic.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": [f"A clinic with slug {slug!r} exists."]})
+        raise ValidationError({"slug": [_("A clinic with slug %(slug)s exists.") % {"slug": repr(slug)}]})
     clinic = Clinic(name=name, slug=slug, timezone=timezone, sender_email=sender_email)
     if language:  # else the model's default, English
         clinic.language = language
@@ -54,9 +55,9 @@ def set_opening_hours(*, clinic: Clinic, hours: list[tuple[int, dt.time, dt.time
 def create_staff(*, username: str, clinic: Clinic, role: str, password: str, first_name: str = "",
                  last_name: str = "", email: str = "") -> User:
     if role not in Role.values:
-        raise ValidationError({"role": [f"Choose one of {', '.join(Role.values)}."]})
+        raise ValidationError({"role": [_("Choose one of %(choices)s.") % {"choices": ", ".join(Role.values)}]})
     if User.objects.filter(username=username).exists():
-        raise ValidationError({"username": [f"User {username!r} exists."]})
+        raise ValidationError({"username": [_("User %(username)s exists.") % {"username": repr(username)}]})
     user = User(username=username, clinic=clinic, role=role, first_name=first_name, last_name=last_name, email=email)
     user.set_password(password)
     # Managers run the clinic's admin; everyone else works in the pages and API.
@@ -70,16 +71,16 @@ def create_staff(*, username: str, clinic: Clinic, role: str, password: str, fir
 
 def _require_manager(by: User, clinic: Clinic) -> None:
     if not by.has_role(Role.MANAGER) or by.clinic_id != clinic.pk:
-        raise PermissionDenied("Only the clinic's manager may change its rooms and staff.")
+        raise PermissionDenied(_("Only the clinic's manager may change its rooms and staff."))
 
 
 def _room_name(clinic: Clinic, name: str, *, exclude=None) -> str:
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["Give the room a name."]})
+        raise ValidationError({"name": [_("Give the room a name.")]})
     taken = Room.objects.filter(clinic=clinic, name__iexact=name).exclude(pk=getattr(exclude, "pk", None))
     if taken.exists():
-        raise ValidationError({"name": [f"There is already a room called {name}."]})
+        raise ValidationError({"name": [_("There is already a room called %(name)s.") % {"name": name}]})
     return name
 
 
@@ -125,7 +126,7 @@ def set_staff_active(*, user: User, active: bool, by: User) -> User:
     inactive, and its past work keeps its name."""
     _require_manager(by, user.clinic)
     if user.pk == by.pk and not active:
-        raise ValidationError({"detail": ["You cannot deactivate your own account."]})
+        raise ValidationError({"detail": [_("You cannot deactivate your own account.")]})
     user.is_active = active
     user.save(update_fields=["is_active"])
     return user

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -78,7 +79,7 @@ def qr_svg(device: TOTPDevice) -> str:
 
 def clean_code(code) -> str:
     if not isinstance(code, str) or not code.strip() or len(code) > 32:
-        raise ValidationError("Enter the six-digit code from your app, or a recovery code.")
+        raise ValidationError(_("Enter the six-digit code from your app, or a recovery code."))
     return "".join(code.split()).replace("-", "").lower()
 
 
@@ -88,9 +89,9 @@ def confirm_enrolment(user, code) -> list[str]:
     device; answers the ten new recovery codes (shown once)."""
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
     if device is None:
-        raise ValidationError("There is no set-up to confirm: start one first.")
+        raise ValidationError(_("There is no set-up to confirm: start one first."))
     if not device.verify_token(clean_code(code)):
-        raise ValidationError("That code is not the current one: check the app's clock and try the next code.")
+        raise ValidationError(_("That code is not the current one: check the app's clock and try the next code."))
     TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -154,7 +155,7 @@ class SecondFactorMiddleware:
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse(
-                    {"detail": "This sign-in needs its second factor: verify at /accounts/two-factor/verify/."},
+                    {"detail": _("This sign-in needs its second factor: verify at /accounts/two-factor/verify/.")},
                     status=403,
                 )
             name = "two_factor_verify" if has_second_factor(user) else "two_factor"

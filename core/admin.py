@@ -5,6 +5,7 @@ workflow are read-only (see clinics/admin.py for the whole story)."""
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.roles import Role
@@ -150,5 +151,5 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "GET":
-            raise PermissionDenied("History cannot be reverted; change the record through the staff pages.")
+            raise PermissionDenied(_("History cannot be reverted; change the record through the staff pages."))
         return super().history_form_view(request, object_id, version_id, extra_context)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from django_filters.filters import QuerySetRequestMixin
 from drf_spectacular.openapi import AutoSchema
@@ -25,7 +26,7 @@ EARLIEST_YEAR, LATEST_YEAR = 1900, 9000
 MAX_ID = 2**63 - 1
 
 
-NUL_MESSAGE = "Null characters are not allowed."
+NUL_MESSAGE = _("Null characters are not allowed.")
 
 
 def _holds_nul(value) -> bool:
@@ -58,7 +59,7 @@ class JSONOnlyParser(JSONParser):
             else:
                 fields = ["non_field_errors"] if _holds_nul(data) else []
         except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
+            raise ParseError(_("JSON parse error - nested too deeply.")) from None
         if fields:
             raise serializers.ValidationError({field: [NUL_MESSAGE] for field in fields})
         return data
@@ -89,8 +90,8 @@ class ClinicRelatedField(serializers.PrimaryKeyRelatedField):
     only: another clinic's id reads exactly like an id that does not exist."""
 
     default_error_messages = {
-        "does_not_exist": "Unknown id {pk_value}.",
-        "incorrect_type": "Expected an id (a whole number), got {data_type}.",
+        "does_not_exist": _("Unknown id {pk_value}."),
+        "incorrect_type": _("Expected an id (a whole number), got {data_type}."),
     }
 
     def __init__(self, *, scope, **kwargs):
@@ -146,7 +147,7 @@ class BoundedYearMixin:
             self.fail("invalid", format="ISO 8601")
         parsed = super().to_internal_value(value)
         if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
-            self.fail("range")
+            self.fail("range", earliest=EARLIEST_YEAR, latest=LATEST_YEAR)
         return parsed
 
 
@@ -154,7 +155,7 @@ class LocalDateTimeField(BoundedYearMixin, serializers.DateTimeField):
     """An ISO 8601 datetime as sent. One without an offset stays naive here:
     it is clinic-local time, and `to_clinic_time` attaches the zone."""
 
-    default_error_messages = {"range": f"Give a time between the years {EARLIEST_YEAR} and {LATEST_YEAR}."}
+    default_error_messages = {"range": _("Give a time between the years {earliest} and {latest}.")}
 
     def enforce_timezone(self, value):
         return value
@@ -170,7 +171,7 @@ def to_clinic_time(value: dt.datetime, clinic) -> dt.datetime:
 
 
 class BoundedDateField(BoundedYearMixin, serializers.DateField):
-    default_error_messages = {"range": f"Give a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}."}
+    default_error_messages = {"range": _("Give a date between the years {earliest} and {latest}.")}
 
 
 class FilterSet(filters.FilterSet):
@@ -212,7 +213,9 @@ def sensible_day(value: dt.date) -> None:
     """Days a clinic's data can hold: 0001-01-01 or 9999-12-31 overflowed
     turning into an instant in the clinic's zone (a 500, issue 30)."""
     if not EARLIEST_DAY <= value <= LATEST_DAY:
-        raise DjangoValidationError(f"Give a day between {EARLIEST_DAY} and {LATEST_DAY}.")
+        raise DjangoValidationError(
+            _("Give a day between %(earliest)s and %(latest)s.") % {"earliest": EARLIEST_DAY, "latest": LATEST_DAY}
+        )
 
 
 class IsoDateFilter(filters.DateFilter):

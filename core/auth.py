@@ -3,10 +3,11 @@ the throttles and the atomic claim of core.throttle in front of it."""
 
 from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 from .throttle import claim_attempt, clear_claims, login_allowed
 
-THROTTLED = "Too many login attempts from here or for this username. Wait a minute and try again."
+THROTTLED = _("Too many login attempts from here or for this username. Wait a minute and try again.")
 
 
 def _mark(request, name: str) -> None:

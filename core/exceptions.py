@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, OperationalError
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
@@ -52,13 +53,13 @@ def api_exception_handler(exc, context):
         # concurrent request, or two requests can deadlock on them (PostgreSQL
         # aborts one); the database's word is final, and it is a 409.
         return Response(
-            {"detail": "This change conflicts with another one made at the same time; reload and try again."},
+            {"detail": _("This change conflicts with another one made at the same time; reload and try again.")},
             status=status.HTTP_409_CONFLICT,
         )
     elif isinstance(exc, DataError):
         # A safety net: serializers bound every value, but should one still
         # not fit its column, it is the request's fault (400), never a 500.
-        return Response({"detail": "A value is out of range or malformed for storage."}, status=400)
+        return Response({"detail": _("A value is out of range or malformed for storage.")}, status=400)
     elif isinstance(exc, DjangoPermissionDenied):
-        return Response({"detail": str(exc) or "You do not have permission to do this."}, status=403)
+        return Response({"detail": str(exc) or _("You do not have permission to do this.")}, status=403)
     return exception_handler(exc, context)

@@ -8,12 +8,13 @@ from django.core.signals import got_request_exception
 from django.http import JsonResponse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 
 
 def too_large() -> JsonResponse:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return JsonResponse(
-        {"detail": f"The request body is larger than the limit of {limit} bytes."},
+        {"detail": _("The request body is larger than the limit of %(limit)s bytes.") % {"limit": limit}},
         status=413,
     )
 
@@ -71,7 +72,7 @@ class ApiServerErrorMiddleware:
         logging.getLogger("django.request").error(
             "Internal Server Error: %s", request.path, exc_info=exception, extra={"status_code": 500}
         )
-        return JsonResponse({"detail": "Server error: it has been logged."}, status=500)
+        return JsonResponse({"detail": _("Server error: it has been logged.")}, status=500)
 
 
 class UserLanguageMiddleware:

@@ -16,13 +16,15 @@ and never a 403 that would reveal it exists. Ids in request bodies go through
 `ClinicRelatedField` (core.api), scoped the same way.
 """
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from core.roles import Role
 
 
 class IsClinicStaff(BasePermission):
-    message = "Only the staff of a clinic may use the API."
+    message = _("Only the staff of a clinic may use the API.")
 
     def has_permission(self, request, view) -> bool:
         user = request.user
@@ -41,7 +43,7 @@ class HasActionRole(BasePermission):
         role = required_role(request, view)
         if request.user.has_role(role):
             return True
-        self.message = f"This needs the {role} role or higher."
+        self.message = gettext("This needs the %(role)s role or higher.") % {"role": role}
         return False
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .exceptions import Conflict, is_contention
 
@@ -30,7 +31,7 @@ def workflow(function):
             return atomic(*args, **kwargs)
         except OperationalError as error:
             if is_contention(error):
-                raise Conflict("Another change to the same time was made at the same moment; reload and try again.") from None
+                raise Conflict(_("Another change to the same time was made at the same moment; reload and try again.")) from None
             raise
 
     return run
@@ -42,9 +43,9 @@ def require_role(user, role: str, *, clinic_id: int | None = None, what: str = "
     have already scoped their lookups, so another clinic's object reads as
     unknown (never a 403 that would reveal it exists)."""
     if not user.has_role(role):
-        raise PermissionDenied(f"This needs the {role} role or higher.")
+        raise PermissionDenied(_("This needs the %(role)s role or higher.") % {"role": role})
     if clinic_id is not None and user.clinic_id != clinic_id:
-        raise ValidationError({what: [f"Unknown {what}."]})
+        raise ValidationError({what: [_("Unknown %(what)s.") % {"what": what}]})
 
 
 def model_update(instance, data: Mapping, fields: Iterable[str]) -> list[str]:

@@ -12,6 +12,7 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext as _
 
 # Bidirectional embeddings, overrides and isolates (Unicode TR9), and marks.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
@@ -55,12 +56,16 @@ class PlainTextValidator:
             return
         char = forbidden_character(value, multiline=self.multiline)
         if char is not None:
-            kind = "This text" if self.multiline else "This single-line text"
-            raise ValidationError(
-                f"{kind} may not contain {describe(char)}: control, bidi-override and zero-width characters "
-                "are refused.",
-                code="forbidden_character",
-            )
+            if self.multiline:
+                message = _(
+                    "This text may not contain %(char)s: control, bidi-override and zero-width characters are refused."
+                )
+            else:
+                message = _(
+                    "This single-line text may not contain %(char)s: control, bidi-override and zero-width "
+                    "characters are refused."
+                )
+            raise ValidationError(message % {"char": describe(char)}, code="forbidden_character")
 
     def __eq__(self, other) -> bool:
         return isinstance(other, PlainTextValidator) and other.multiline == self.multiline

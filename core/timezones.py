@@ -10,6 +10,7 @@ import datetime as dt
 import zoneinfo
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 UTC = dt.UTC
 
@@ -33,10 +34,15 @@ def localize(naive: dt.datetime, tz: zoneinfo.ZoneInfo, *, field: str = "start")
     except OverflowError:
         # The first hours of year 1 or the last of 9999 have no UTC instant
         # in some zones; a 400 on the field, never a 500.
-        raise ValidationError({field: [f"{naive.isoformat(' ', 'minutes')} is out of range."]}) from None
+        raise ValidationError({field: [_("%(time)s is out of range.") % {"time": naive.isoformat(" ", "minutes")}]}) from None
     if in_gap:
         raise ValidationError(
-            {field: [f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks skip it (daylight saving)."]}
+            {
+                field: [
+                    _("%(time)s does not exist in %(zone)s: the clocks skip it (daylight saving).")
+                    % {"time": f"{naive:%Y-%m-%d %H:%M}", "zone": tz.key}
+                ]
+            }
         )
     return naive.replace(tzinfo=tz, fold=0)
 

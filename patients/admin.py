@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext as _
 
 from core.admin import HistoryAdmin, NoDeleteAdmin
 
@@ -16,7 +17,7 @@ class PatientAdminForm(forms.ModelForm):
         if clinic_id and Patient.objects.filter(clinic_id=clinic_id, record_number=number).exclude(
             pk=self.instance.pk
         ).exists():
-            raise forms.ValidationError("A patient with this record number already exists.")
+            raise forms.ValidationError(_("A patient with this record number already exists."))
         return number
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from .models import Patient
 
@@ -30,11 +31,13 @@ def normalized_phone(raw: str, region: str) -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise ValidationError("This is not a phone number; type it as on a letterhead, e.g. 030 1234567.") from None
+        raise ValidationError(_("This is not a phone number; type it as on a letterhead, e.g. 030 1234567.")) from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
-            "This phone number has too few or too many digits for its country; check it, and start a foreign "
-            "number with + and its country code."
+            _(
+                "This phone number has too few or too many digits for its country; check it, and start a foreign "
+                "number with + and its country code."
+            )
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
@@ -45,11 +48,11 @@ def check_patient(patient: Patient, *, today: dt.date) -> None:
     errors: dict[str, list[str]] = {}
     if patient.date_of_birth is not None:
         if patient.date_of_birth > today:
-            errors["date_of_birth"] = ["A date of birth cannot be in the future."]
+            errors["date_of_birth"] = [_("A date of birth cannot be in the future.")]
         elif patient.date_of_birth < EARLIEST_BIRTH:
-            errors["date_of_birth"] = ["A date of birth before 1900 is not plausible; check the year."]
+            errors["date_of_birth"] = [_("A date of birth before 1900 is not plausible; check the year.")]
     if patient.reminder_consent and not (patient.email or "").strip():
-        errors["email"] = ["Email reminders need an email address: add one, or untick the reminder consent."]
+        errors["email"] = [_("Email reminders need an email address: add one, or untick the reminder consent.")]
     if (patient.phone or "").strip():
         try:
             patient.phone = normalized_phone(patient.phone.strip(), clinic_region(patient.clinic))

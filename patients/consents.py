@@ -8,6 +8,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from clinics.models import Role, User
 from core.services import now as now_or
@@ -73,13 +74,13 @@ def record_consent(
         require_role(by, Role.RECEPTION, clinic_id=patient.clinic_id, what="patient")
     patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
     if kind not in ConsentKind.values:
-        raise ValidationError({"kind": [f"Choose one of {', '.join(ConsentKind.values)}."]})
+        raise ValidationError({"kind": [_("Choose one of %(choices)s.") % {"choices": ", ".join(ConsentKind.values)}]})
     today = now.astimezone(patient.clinic.tz).date()
     on = on or today
     if on > today:
-        raise ValidationError({"on": ["Consent cannot be dated in the future."]})
+        raise ValidationError({"on": [_("Consent cannot be dated in the future.")]})
     if on < patient.date_of_birth:
-        raise ValidationError({"on": ["Consent cannot be dated before the patient's birth."]})
+        raise ValidationError({"on": [_("Consent cannot be dated before the patient's birth.")]})
     consent = log_consent(patient=patient, kind=kind, given=given, on=on, by=by, now=now, note=note)
     if kind == ConsentKind.EMAIL_REMINDERS and patient.reminder_consent != given:
         patient.reminder_consent = given

@@ -3,6 +3,7 @@ from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from clinics.models import Clinic, Role, User
 from core.services import model_update
@@ -28,7 +29,7 @@ PATIENT_FIELDS = (
 
 def _check(by: User, clinic: Clinic) -> None:
     if not by.has_role(Role.RECEPTION) or by.clinic_id != clinic.pk:
-        raise PermissionDenied("Only this clinic's staff may change its patients.")
+        raise PermissionDenied(_("Only this clinic's staff may change its patients."))
 
 
 def _save(patient: Patient, by: User) -> Patient:
@@ -37,7 +38,7 @@ def _save(patient: Patient, by: User) -> Patient:
         with transaction.atomic():
             patient.save()
     except IntegrityError:
-        raise ValidationError({"record_number": ["A patient with this record number already exists."]}) from None
+        raise ValidationError({"record_number": [_("A patient with this record number already exists.")]}) from None
     return patient
 
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from clinics.models import Role, User
@@ -46,7 +47,7 @@ def fhir_bundle(patient: Patient) -> dict | None:
 
 def _require_manager(by: User, patient: Patient) -> None:
     if not by.has_role(Role.MANAGER) or by.clinic_id != patient.clinic_id:
-        raise PermissionDenied("Only the clinic's manager may do this.")
+        raise PermissionDenied(_("Only the clinic's manager may do this."))
 
 
 def export_patient(*, patient: Patient, by: User, now: dt.datetime | None = None) -> dict:
@@ -176,9 +177,9 @@ def erase_patient(*, patient: Patient, by: User, confirm: str, now: dt.datetime 
     now = now or timezone.now()
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.erased_at is not None:
-        raise Conflict("This patient's identifying data was already erased.")
+        raise Conflict(_("This patient's identifying data was already erased."))
     if confirm != patient.record_number:
-        raise ValidationError({"confirm": ["Send the patient's record number as `confirm` to erase their data."]})
+        raise ValidationError({"confirm": [_("Send the patient's record number as `confirm` to erase their data.")]})
     voided = Reminder.objects.filter(
         session__patient=patient, status__in=(ReminderStatus.PENDING,)
     ).update(status=ReminderStatus.VOID)

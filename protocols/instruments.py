@@ -1,8 +1,9 @@
 """Scored outcome instruments and response definitions (``clinical/instruments.md``).
 
-Pure functions over plain values, no Django. Every input is checked and a bad
-one raises ``ValueError`` naming the item and its allowed range, so a form or
-API can show the message as is. Scores are ``Decimal`` rounded to one decimal
+Pure functions over plain values; of Django only gettext, for the labels of
+the item layouts people read (SPEC §20). Every input is checked and a bad one
+raises ``ValueError`` naming the item (by its key, as an API caller sends it)
+and its allowed range, so a form or API can show the message as is. Scores are ``Decimal`` rounded to one decimal
 place, half up, as they are reported clinically.
 """
 
@@ -10,6 +11,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 SCORAD_INTENSITY_ITEMS = (
     "erythema",
@@ -313,8 +317,23 @@ SCORED_CODES = tuple(ITEM_KEYS)
 # `items` from these. A path leads into the items mapping (an int indexes a list).
 
 INSTRUMENT_NAMES = {"scorad": "SCORAD", "easi": "EASI", "pasi": "PASI", "dlqi": "DLQI"}
-_SIGN_LABELS = {"oedema_papulation": "Oedema / papulation", "oozing_crusts": "Oozing / crusts"}
-_REGION_LABELS = {"head_neck": "Head and neck", "upper_limbs": "Upper limbs", "lower_limbs": "Lower limbs"}
+_SIGN_LABELS = {
+    "erythema": _("Erythema"),
+    "oedema_papulation": _("Oedema / papulation"),
+    "oozing_crusts": _("Oozing / crusts"),
+    "excoriation": _("Excoriation"),
+    "lichenification": _("Lichenification"),
+    "dryness": _("Dryness"),
+    "induration": _("Induration"),
+    "desquamation": _("Desquamation"),
+}
+_REGION_LABELS = {
+    "head_neck": _("Head and neck"),
+    "head": _("Head"),
+    "upper_limbs": _("Upper limbs"),
+    "trunk": _("Trunk"),
+    "lower_limbs": _("Lower limbs"),
+}
 
 
 @dataclass(frozen=True)
@@ -334,10 +353,12 @@ class ItemGroup:
     items: tuple[Item, ...]
 
 
-_DLQI_RELEVANT_CHOICES = ((3, "Very much (3)"), (2, "A lot (2)"), (1, "A little (1)"), (0, "Not at all (0)"))
-_DLQI_CHOICES = (*_DLQI_RELEVANT_CHOICES, (NOT_RELEVANT, "Not relevant (0)"))
-_DLQI_WORK_CHOICES = ((DLQI_YES, "Yes, prevented work or study (3)"), (2, "No, but a lot (2)"),
-                      (1, "No, but a little (1)"), (0, "No, not at all (0)"), (NOT_RELEVANT, "Not relevant (0)"))
+_DLQI_RELEVANT_CHOICES = (
+    (3, _("Very much (3)")), (2, _("A lot (2)")), (1, _("A little (1)")), (0, _("Not at all (0)"))
+)
+_DLQI_CHOICES = (*_DLQI_RELEVANT_CHOICES, (NOT_RELEVANT, _("Not relevant (0)")))
+_DLQI_WORK_CHOICES = ((DLQI_YES, _("Yes, prevented work or study (3)")), (2, _("No, but a lot (2)")),
+                      (1, _("No, but a little (1)")), (0, _("No, not at all (0)")), (NOT_RELEVANT, _("Not relevant (0)")))
 
 
 def _words(key: str) -> str:
@@ -351,10 +372,14 @@ def _sign(key: str) -> str:
 def _regional_layout(regions, signs, high, *, half=False) -> tuple[ItemGroup, ...]:
     return tuple(
         ItemGroup(
-            f"{_REGION_LABELS.get(region, _words(region))} (signs 0–{high}{' in half points' if half else ''})",
+            format_lazy(
+                _("{region} (signs 0–{high} in half points)") if half else _("{region} (signs 0–{high})"),
+                region=_REGION_LABELS.get(region, _words(region)),
+                high=high,
+            ),
             (
                 *(Item(("regions", region, key), _sign(key), high, not half, half=half) for key in signs),
-                Item(("regions", region, AREA_KEY), "Area affected (%)", 100, False),
+                Item(("regions", region, AREA_KEY), _("Area affected (%)"), 100, False),
             ),
         )
         for region in regions
@@ -363,24 +388,25 @@ def _regional_layout(regions, signs, high, *, half=False) -> tuple[ItemGroup, ..
 
 ITEM_LAYOUTS: dict[str, tuple[ItemGroup, ...]] = {
     "scorad": (
-        ItemGroup("Extent", (Item(("area_percent",), "Area affected (%)", 100, False),)),
+        ItemGroup(_("Extent"), (Item(("area_percent",), _("Area affected (%)"), 100, False),)),
         ItemGroup(
-            "Intensity (0–3 each)", tuple(Item(("intensity", key), _sign(key), 3, True) for key in SCORAD_INTENSITY_ITEMS)
+            _("Intensity (0–3 each)"),
+            tuple(Item(("intensity", key), _sign(key), 3, True) for key in SCORAD_INTENSITY_ITEMS),
         ),
         ItemGroup(
-            "Symptoms (0–10 each)",
-            (Item(("pruritus",), "Pruritus", 10, False), Item(("sleeplessness",), "Sleeplessness", 10, False)),
+            _("Symptoms (0–10 each)"),
+            (Item(("pruritus",), _("Pruritus"), 10, False), Item(("sleeplessness",), _("Sleeplessness"), 10, False)),
         ),
     ),
     "easi": _regional_layout(EASI_REGIONS, EASI_ITEMS, 3, half=True),
     "pasi": _regional_layout(PASI_REGIONS, PASI_ITEMS, 4),
     "dlqi": (
         ItemGroup(
-            "Answers (one question may be left unanswered; “not relevant”, on questions 3–10, scores 0)",
+            _("Answers (one question may be left unanswered; “not relevant”, on questions 3–10, scores 0)"),
             tuple(
                 Item(
                     ("answers", index),
-                    f"Question {index + 1}",
+                    format_lazy(_("Question {number}"), number=index + 1),
                     3,
                     True,
                     choices=(

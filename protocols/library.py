@@ -1,7 +1,9 @@
 """The standard catalogue and protocol library that ship with Regimen.
 
-Pure data (no Django), so it can be checked by fast tests and loaded into the
-database by a data migration or a management command. Sources:
+Pure data, so it can be checked by fast tests and loaded into the database by
+a data migration or a management command; its only Django part is gettext
+(see ``shown`` at the end: the English texts are stored, and translated where
+they are shown). Sources:
 ``clinical/instruments.md`` (measures) and ``clinical/protocols.md``
 (protocol templates, from the seed review). Step fields follow SPEC §2 and
 their scheduling meaning SPEC §3: with ``anchor="previous"`` a step's target is
@@ -28,6 +30,8 @@ without instruments and 0 for a home step.
 """
 
 from decimal import Decimal
+
+from django.utils.translation import gettext, gettext_noop
 
 SEED_REVIEW = "Zare et al., Stem Cell Res Ther 16, 177, 2025"
 
@@ -64,16 +68,16 @@ def _points(code, label, points):
 # measure's better direction.
 RESPONDERS = {
     "easi": [
-        _percent("easi_50", "EASI-50", 50),
-        _percent("easi_75", "EASI-75", 75),
-        _percent("easi_90", "EASI-90", 90),
+        _percent("easi_50", gettext_noop("EASI-50"), 50),
+        _percent("easi_75", gettext_noop("EASI-75"), 75),
+        _percent("easi_90", gettext_noop("EASI-90"), 90),
     ],
-    "pasi": [_percent("pasi_75", "PASI-75", 75), _percent("pasi_90", "PASI-90", 90)],
-    "scorad": [_percent("scorad_50", "SCORAD-50", 50)],
-    "dlqi": [_points("dlqi_4", "DLQI ≥ 4 points", 4)],
-    "itch_nrs": [_points("itch_4", "Peak itch ≥ 4 points", 4)],
-    "iga": [{"code": "iga_0_1", "label": "IGA 0/1 with ≥ 2 grades down", "kind": "grade", "at_most": 1, "points": 2}],
-    "wound_area": [_percent("wound_area_50", "Wound area reduction ≥ 50 %", 50)],
+    "pasi": [_percent("pasi_75", gettext_noop("PASI-75"), 75), _percent("pasi_90", gettext_noop("PASI-90"), 90)],
+    "scorad": [_percent("scorad_50", gettext_noop("SCORAD-50"), 50)],
+    "dlqi": [_points("dlqi_4", gettext_noop("DLQI ≥ 4 points"), 4)],
+    "itch_nrs": [_points("itch_4", gettext_noop("Peak itch ≥ 4 points"), 4)],
+    "iga": [{"code": "iga_0_1", "label": gettext_noop("IGA 0/1 with ≥ 2 grades down"), "kind": "grade", "at_most": 1, "points": 2}],
+    "wound_area": [_percent("wound_area_50", gettext_noop("Wound area reduction ≥ 50 %"), 50)],
 }
 
 
@@ -81,306 +85,306 @@ RESPONDERS = {
 MEASURES = (
     {
         "code": "hair_density",
-        "name": "Hair density (phototrichogram)",
-        "unit": "hairs/cm²",
+        "name": gettext_noop("Hair density (phototrichogram)"),
+        "unit": gettext_noop("hairs/cm²"),
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("600"),
         "higher_is_better": True,
-        "used_for": "hair",
+        "used_for": gettext_noop("hair"),
     },
     {
         "code": "hair_thickness",
-        "name": "Mean hair shaft diameter",
+        "name": gettext_noop("Mean hair shaft diameter"),
         "unit": "µm",
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("200"),
         "higher_is_better": True,
-        "used_for": "hair",
+        "used_for": gettext_noop("hair"),
     },
     {
         "code": "anagen_ratio",
-        "name": "Anagen hairs",
+        "name": gettext_noop("Anagen hairs"),
         "unit": "%",
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("100"),
         "higher_is_better": True,
-        "used_for": "hair",
+        "used_for": gettext_noop("hair"),
     },
     {
         "code": "wrinkle_depth",
-        "name": "Mean wrinkle depth (profilometry)",
+        "name": gettext_noop("Mean wrinkle depth (profilometry)"),
         "unit": "µm",
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("2000"),
         "higher_is_better": False,
-        "used_for": "photoaging",
+        "used_for": gettext_noop("photoaging"),
     },
     {
         "code": "elasticity_r2",
-        "name": "Gross elasticity, Cutometer R2",
-        "unit": "ratio",
+        "name": gettext_noop("Gross elasticity, Cutometer R2"),
+        "unit": gettext_noop("ratio"),
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("1"),
         "higher_is_better": True,
-        "used_for": "photoaging",
+        "used_for": gettext_noop("photoaging"),
     },
     {
         "code": "hydration",
-        "name": "Stratum corneum hydration, Corneometer",
-        "unit": "a.u.",
+        "name": gettext_noop("Stratum corneum hydration, Corneometer"),
+        "unit": gettext_noop("a.u."),
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("130"),
         "higher_is_better": True,
-        "used_for": "photoaging, atopic dermatitis",
+        "used_for": gettext_noop("photoaging, atopic dermatitis"),
     },
     {
         "code": "glogau",
-        "name": "Glogau photoaging class",
-        "unit": "score",
+        "name": gettext_noop("Glogau photoaging class"),
+        "unit": gettext_noop("score"),
         "value_type": "score",
         "ordinal": True,
         "min_value": Decimal("1"),
         "max_value": Decimal("4"),
         "higher_is_better": False,
-        "used_for": "photoaging",
+        "used_for": gettext_noop("photoaging"),
     },
     {
         "code": "wound_area",
-        "name": "Wound area (planimetry)",
+        "name": gettext_noop("Wound area (planimetry)"),
         "unit": "cm²",
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("1000"),
         "higher_is_better": False,
-        "used_for": "wounds",
+        "used_for": gettext_noop("wounds"),
     },
     {
         "code": "wound_closed",
-        "name": "Complete epithelialisation",
+        "name": gettext_noop("Complete epithelialisation"),
         "unit": "0/1",
         "value_type": "integer",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("1"),
         "higher_is_better": True,
-        "used_for": "wounds",
+        "used_for": gettext_noop("wounds"),
     },
     {
         "code": "scorad",
-        "name": "SCORAD",
-        "unit": "score",
+        "name": gettext_noop("SCORAD"),
+        "unit": gettext_noop("score"),
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("103"),
         "higher_is_better": False,
-        "used_for": "atopic dermatitis",
+        "used_for": gettext_noop("atopic dermatitis"),
     },
     {
         "code": "easi",
-        "name": "Eczema Area and Severity Index",
-        "unit": "score",
+        "name": gettext_noop("Eczema Area and Severity Index"),
+        "unit": gettext_noop("score"),
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("72"),
         "higher_is_better": False,
-        "used_for": "atopic dermatitis",
+        "used_for": gettext_noop("atopic dermatitis"),
     },
     {
         "code": "pasi",
-        "name": "Psoriasis Area and Severity Index",
-        "unit": "score",
+        "name": gettext_noop("Psoriasis Area and Severity Index"),
+        "unit": gettext_noop("score"),
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("72"),
         "higher_is_better": False,
-        "used_for": "psoriasis",
+        "used_for": gettext_noop("psoriasis"),
     },
     {
         "code": "iga",
-        "name": "Investigator's Global Assessment",
-        "unit": "score",
+        "name": gettext_noop("Investigator's Global Assessment"),
+        "unit": gettext_noop("score"),
         "value_type": "score",
         "ordinal": True,
         "min_value": Decimal("0"),
         "max_value": Decimal("4"),
         "higher_is_better": False,
-        "used_for": "atopic dermatitis, psoriasis",
+        "used_for": gettext_noop("atopic dermatitis, psoriasis"),
     },
     {
         "code": "dlqi",
-        "name": "Dermatology Life Quality Index",
-        "unit": "score",
+        "name": gettext_noop("Dermatology Life Quality Index"),
+        "unit": gettext_noop("score"),
         "value_type": "integer",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("30"),
         "higher_is_better": False,
-        "used_for": "all inflammatory",
+        "used_for": gettext_noop("all inflammatory"),
     },
     {
         "code": "itch_nrs",
-        "name": "Peak itch numeric rating",
-        "unit": "score",
+        "name": gettext_noop("Peak itch numeric rating"),
+        "unit": gettext_noop("score"),
         "value_type": "score",
         "ordinal": True,
         "min_value": Decimal("0"),
         "max_value": Decimal("10"),
         "higher_is_better": False,
-        "used_for": "atopic dermatitis",
+        "used_for": gettext_noop("atopic dermatitis"),
     },
     {
         "code": "scar_grade",
-        "name": "Goodman & Baron qualitative acne-scar grade",
-        "unit": "score",
+        "name": gettext_noop("Goodman & Baron qualitative acne-scar grade"),
+        "unit": gettext_noop("score"),
         "value_type": "score",
         "ordinal": True,
         "min_value": Decimal("1"),
         "max_value": Decimal("4"),
         "higher_is_better": False,
-        "used_for": "scars",
+        "used_for": gettext_noop("scars"),
     },
     {
         "code": "vss",
-        "name": "Vancouver Scar Scale",
-        "unit": "score",
+        "name": gettext_noop("Vancouver Scar Scale"),
+        "unit": gettext_noop("score"),
         "value_type": "score",
         "ordinal": True,
         "min_value": Decimal("0"),
         "max_value": Decimal("13"),
         "higher_is_better": False,
-        "used_for": "scars",
+        "used_for": gettext_noop("scars"),
     },
     {
         "code": "pain_vas",
-        "name": "Procedure pain",
-        "unit": "score",
+        "name": gettext_noop("Procedure pain"),
+        "unit": gettext_noop("score"),
         "value_type": "score",
         "ordinal": True,
         "min_value": Decimal("0"),
         "max_value": Decimal("10"),
         "higher_is_better": False,
-        "used_for": "injections, microneedling",
+        "used_for": gettext_noop("injections, microneedling"),
     },
     {
         "code": "tcs_use",
-        "name": "Topical corticosteroid used since last visit",
+        "name": gettext_noop("Topical corticosteroid used since last visit"),
         "unit": "g",
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("1000"),
         "higher_is_better": False,
-        "used_for": "atopic dermatitis (steroid sparing)",
+        "used_for": gettext_noop("atopic dermatitis (steroid sparing)"),
     },
 
     {
         "code": "erythema_grade",
-        "name": "Clinician erythema grade",
-        "unit": "score",
+        "name": gettext_noop("Clinician erythema grade"),
+        "unit": gettext_noop("score"),
         "value_type": "score",
         "ordinal": True,
         "min_value": Decimal("0"),
         "max_value": Decimal("4"),
         "higher_is_better": False,
-        "used_for": "post-laser",
+        "used_for": gettext_noop("post-laser"),
     },
     {
         "code": "downtime_days",
-        "name": "Days until normal social activity",
-        "unit": "days",
+        "name": gettext_noop("Days until normal social activity"),
+        "unit": gettext_noop("days"),
         "value_type": "integer",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("60"),
         "higher_is_better": False,
-        "used_for": "post-laser",
+        "used_for": gettext_noop("post-laser"),
     },
     {
         "code": "reepithelialised",
-        "name": "Complete re-epithelialisation",
+        "name": gettext_noop("Complete re-epithelialisation"),
         "unit": "0/1",
         "value_type": "integer",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("1"),
         "higher_is_better": True,
-        "used_for": "post-laser, wounds",
+        "used_for": gettext_noop("post-laser, wounds"),
     },
     {
         "code": "posas_observer",
-        "name": "POSAS observer scale (6 items, 1–10)",
-        "unit": "score",
+        "name": gettext_noop("POSAS observer scale (6 items, 1–10)"),
+        "unit": gettext_noop("score"),
         "value_type": "integer",
         "ordinal": False,
         "min_value": Decimal("6"),
         "max_value": Decimal("60"),
         "higher_is_better": False,
-        "used_for": "surgical scars",
+        "used_for": gettext_noop("surgical scars"),
     },
     {
         "code": "posas_patient",
-        "name": "POSAS patient scale (6 items, 1–10)",
-        "unit": "score",
+        "name": gettext_noop("POSAS patient scale (6 items, 1–10)"),
+        "unit": gettext_noop("score"),
         "value_type": "integer",
         "ordinal": False,
         "min_value": Decimal("6"),
         "max_value": Decimal("60"),
         "higher_is_better": False,
-        "used_for": "surgical scars",
+        "used_for": gettext_noop("surgical scars"),
     },
     # Decimal, since class 3 vertex is recorded as 3.5, but still an ordinal
     # class: change in points, never a percent (instruments.md, corrections).
     {
         "code": "norwood",
-        "name": "Hamilton–Norwood class (men; 3 vertex as 3.5)",
-        "unit": "score",
+        "name": gettext_noop("Hamilton–Norwood class (men; 3 vertex as 3.5)"),
+        "unit": gettext_noop("score"),
         "value_type": "decimal",
         "ordinal": True,
         "min_value": Decimal("1"),
         "max_value": Decimal("7"),
         "higher_is_better": False,
-        "used_for": "hair",
+        "used_for": gettext_noop("hair"),
     },
     {
         "code": "ludwig",
-        "name": "Ludwig grade (women)",
-        "unit": "score",
+        "name": gettext_noop("Ludwig grade (women)"),
+        "unit": gettext_noop("score"),
         "value_type": "score",
         "ordinal": True,
         "min_value": Decimal("1"),
         "max_value": Decimal("3"),
         "higher_is_better": False,
-        "used_for": "hair",
+        "used_for": gettext_noop("hair"),
     },
     # Not in instruments.md: what a dispensing visit records (protocols.md, second
     # edition: "the amount dispensed"), as a measure so that completing the visit
     # requires it. It has no baseline, so no change or responder is computed for it.
     {
         "code": "amount_dispensed",
-        "name": "Product dispensed",
+        "name": gettext_noop("Product dispensed"),
         "unit": "g",
         "value_type": "decimal",
         "ordinal": False,
         "min_value": Decimal("0"),
         "max_value": Decimal("1000"),
         "higher_is_better": False,
-        "used_for": "topical courses (dispensing visit)",
+        "used_for": gettext_noop("topical courses (dispensing visit)"),
     },
 )
 
@@ -422,13 +426,13 @@ def _step(
     }
 
 
-HAIR_PRODUCT = "MSC-conditioned medium (MSC-CM) / exosome-rich secretome"
-PHOTOAGING_PRODUCT = "ADSC-conditioned medium (ADSC-CM) cream or hydrogel"
-POST_LASER_PRODUCT = "Topical MSC secretome"
-WOUND_PRODUCT = "ADSC-conditioned medium (ADSC-CM) hydrogel dressing"
-ATOPIC_PRODUCT = "Topical MSC-conditioned medium (MSC-CM), used with emollients"
-PSORIASIS_PRODUCT = "Topical MSC secretome"
-SCAR_PRODUCT = "MSC-conditioned medium (MSC-CM)"
+HAIR_PRODUCT = gettext_noop("MSC-conditioned medium (MSC-CM) / exosome-rich secretome")
+PHOTOAGING_PRODUCT = gettext_noop("ADSC-conditioned medium (ADSC-CM) cream or hydrogel")
+POST_LASER_PRODUCT = gettext_noop("Topical MSC secretome")
+WOUND_PRODUCT = gettext_noop("ADSC-conditioned medium (ADSC-CM) hydrogel dressing")
+ATOPIC_PRODUCT = gettext_noop("Topical MSC-conditioned medium (MSC-CM), used with emollients")
+PSORIASIS_PRODUCT = gettext_noop("Topical MSC secretome")
+SCAR_PRODUCT = gettext_noop("MSC-conditioned medium (MSC-CM)")
 
 PHOTOAGING_MEASURES = ("wrinkle_depth", "elasticity_r2", "hydration", "glogau")
 ATOPIC_MEASURES = ("scorad", "easi", "iga", "itch_nrs", "tcs_use")
@@ -437,13 +441,16 @@ WOUND_MEASURES = ("wound_area", "wound_closed")
 POST_LASER_MEASURES = ("erythema_grade", "downtime_days", "reepithelialised")
 
 
+FOLLOW_UP_NAMES = {6: gettext_noop("Follow-up at 6 months"), 12: gettext_noop("Follow-up at 12 months")}
+
+
 def _follow_ups(measures, duration_minutes=30):
     """The two follow-ups every protocol ends with (second edition): 6 months
     (182 days, ±14) and 12 months (365 days, ±21) after the last treatment or
     dispensing visit, recording the protocol's primary measures."""
     return [
         _step(
-            f"Follow-up at {months} months",
+            FOLLOW_UP_NAMES[months],
             "assessment",
             repeat=1,
             interval_days=days,
@@ -463,7 +470,7 @@ def _dispensing(product):
     completing it names the product's lot; the amount goes in `amount_dispensed`.
     15 minutes, on the baseline's day (window 0/0, as the baseline's)."""
     return _step(
-        "Dispensing visit",
+        gettext_noop("Dispensing visit"),
         "treatment",
         repeat=1,
         interval_days=0,
@@ -479,7 +486,7 @@ def _weekly_check_ins():
     # Window ±1 (silent in protocols.md): a weekly check-in a day early or late
     # still covers that week of application.
     return _step(
-        "Home application, weekly check-in",
+        gettext_noop("Home application, weekly check-in"),
         "home",
         repeat=4,
         interval_days=7,
@@ -492,7 +499,7 @@ def _weekly_check_ins():
 
 def _baseline(measures):
     return _step(
-        "Baseline assessment",
+        gettext_noop("Baseline assessment"),
         "assessment",
         repeat=1,
         interval_days=0,
@@ -513,8 +520,8 @@ def _decision(rules, default, default_reason="", at="last"):
     return {"at": at, "rules": list(rules), "default": {"then": default, "reason": default_reason}}
 
 
-PASI_75 = _rule("responder: pasi_75", "switch_to: maintenance", "PASI-75 reached: maintenance")
-PSORIASIS_REVIEW = "No PASI-50: the clinician decides to stop or change treatment"
+PASI_75 = _rule("responder: pasi_75", "switch_to: maintenance", gettext_noop("PASI-75 reached: maintenance"))
+PSORIASIS_REVIEW = gettext_noop("No PASI-50: the clinician decides to stop or change treatment")
 
 
 def _scar_course(measures, decision=None):
@@ -527,7 +534,7 @@ def _scar_course(measures, decision=None):
         # baseline records the grade the course is judged against.
         _baseline(measures),
         _step(
-            "Microneedling with secretome",
+            gettext_noop("Microneedling with secretome"),
             "treatment",
             repeat=3,
             interval_days=28,
@@ -541,7 +548,7 @@ def _scar_course(measures, decision=None):
         ),
         # Without pain_vas: no procedure is done at this visit.
         _step(
-            "Assessment 3 months after the last session",
+            gettext_noop("Assessment 3 months after the last session"),
             "assessment",
             primary_endpoint=True,
             repeat=1,
@@ -563,7 +570,7 @@ def _scar_extension(measures):
     last session (the end point); the follow-ups keep their dates."""
     return [
         _step(
-            "Extension microneedling with secretome",
+            gettext_noop("Extension microneedling with secretome"),
             "treatment",
             repeat=2,
             interval_days=28,
@@ -576,7 +583,7 @@ def _scar_extension(measures):
             arm="extension",
         ),
         _step(
-            "Assessment 3 months after the last extension session",
+            gettext_noop("Assessment 3 months after the last extension session"),
             "assessment",
             primary_endpoint=True,
             repeat=1,
@@ -594,21 +601,22 @@ PROTOCOLS = (
     {
         "key": "hair-aga",
         "edition": 3,
-        "name": "Hair regeneration, androgenetic alopecia",
+        "name": gettext_noop("Hair regeneration, androgenetic alopecia"),
         "indication": "hair",
         "delivery": "injection",
-        "description": (
-            f"{HAIR_PRODUCT} by intralesional microinjection with microneedling, six sessions "
-            "every 2 to 4 weeks, with follow-ups 6 and 12 months after the last injection. The "
-            "seed review reports a 29 % rise in hair density after a 12-week course against "
-            f"placebo ({SEED_REVIEW})."
+        "description": gettext_noop(
+            # xgettext:no-python-format
+            "MSC-conditioned medium (MSC-CM) / exosome-rich secretome by intralesional microinjection "
+            "with microneedling, six sessions every 2 to 4 weeks, with follow-ups 6 and 12 months after "
+            "the last injection. The seed review reports a 29 % rise in hair density after a 12-week "
+            "course against placebo (Zare et al., Stem Cell Res Ther 16, 177, 2025)."
         ),
         "product": HAIR_PRODUCT,
         "steps": [
             # Norwood for men, Ludwig for women (SEX_SPECIFIC_MEASURES).
             _baseline(("hair_density", "hair_thickness", "norwood", "ludwig")),
             _step(
-                "Secretome microinjection with microneedling",
+                gettext_noop("Secretome microinjection with microneedling"),
                 "treatment",
                 repeat=6,
                 interval_days=14,
@@ -622,7 +630,7 @@ PROTOCOLS = (
             # Window 0/+7 (silent in protocols.md): no earlier than 2 weeks after the last
             # session and no later than 3, so it still measures the end of the course.
             _step(
-                "End-of-course assessment",
+                gettext_noop("End-of-course assessment"),
                 "assessment",
                 primary_endpoint=True,
                 repeat=1,
@@ -632,9 +640,16 @@ PROTOCOLS = (
                 duration_minutes=30,
                 measures=("hair_density", "hair_thickness"),
                 decision=_decision(
-                    [_rule("hair_density percent_change >= 10", "switch_to: maintenance", "Density +10 % or more")],
+                    [
+                        _rule(
+                            "hair_density percent_change >= 10",
+                            "switch_to: maintenance",
+                            # xgettext:no-python-format
+                            gettext_noop("Density +10 % or more"),
+                        )
+                    ],
                     "stop_treatments",
-                    "Density up less than 10 %: treatment stops, the follow-ups stay",
+                    gettext_noop("Density up less than 10 %: treatment stops, the follow-ups stay"),
                 ),
             ),
             # Counted from the last injection, not from the end-of-course visit; a
@@ -642,7 +657,7 @@ PROTOCOLS = (
             *_follow_ups(("hair_density", "hair_thickness")),
             # Third edition: one injection every 3 months, twice, from the decision visit.
             _step(
-                "Maintenance injection",
+                gettext_noop("Maintenance injection"),
                 "treatment",
                 repeat=2,
                 interval_days=91,
@@ -660,12 +675,13 @@ PROTOCOLS = (
     {
         "key": "photoaging-4wk",
         "edition": 2,
-        "name": "Photoaging, 4-week topical course",
+        "name": gettext_noop("Photoaging, 4-week topical course"),
         "indication": "photoaging",
         "delivery": "topical",
-        "description": (
-            f"{PHOTOAGING_PRODUCT} dispensed at the first visit and applied at home for 4 weeks, "
-            f"assessed at week 4 and followed up at 3, 6 and 12 months ({SEED_REVIEW})."
+        "description": gettext_noop(
+            "ADSC-conditioned medium (ADSC-CM) cream or hydrogel dispensed at the first visit and "
+            "applied at home for 4 weeks, assessed at week 4 and followed up at 3, 6 and 12 months "
+            "(Zare et al., Stem Cell Res Ther 16, 177, 2025)."
         ),
         "product": PHOTOAGING_PRODUCT,
         "steps": [
@@ -673,7 +689,7 @@ PROTOCOLS = (
             _dispensing(PHOTOAGING_PRODUCT),
             _weekly_check_ins(),
             _step(
-                "Week-4 assessment",
+                gettext_noop("Week-4 assessment"),
                 "assessment",
                 primary_endpoint=True,
                 repeat=1,
@@ -687,7 +703,7 @@ PROTOCOLS = (
             # Kept from the first edition. Measures (silent in protocols.md): the full
             # baseline set, so durability of every endpoint can be compared.
             _step(
-                "Follow-up at 3 months",
+                gettext_noop("Follow-up at 3 months"),
                 "assessment",
                 repeat=1,
                 interval_days=90,
@@ -704,21 +720,21 @@ PROTOCOLS = (
     {
         "key": "post-laser",
         "edition": 2,
-        "name": "Post-laser recovery",
+        "name": gettext_noop("Post-laser recovery"),
         # Recovery after a resurfacing procedure is not one of the disease indications.
         "indication": "other",
         "delivery": "topical",
-        "description": (
-            "Fractional CO2 laser or RF microneedling followed by topical MSC secretome to "
-            "speed recovery, with reviews at day 7 and week 4 (erythema, downtime, "
-            f"re-epithelialisation) and follow-ups at 6 and 12 months ({SEED_REVIEW})."
+        "description": gettext_noop(
+            "Fractional CO2 laser or RF microneedling followed by topical MSC secretome to speed "
+            "recovery, with reviews at day 7 and week 4 (erythema, downtime, re-epithelialisation) and "
+            "follow-ups at 6 and 12 months (Zare et al., Stem Cell Res Ther 16, 177, 2025)."
         ),
         "product": POST_LASER_PRODUCT,
         "steps": [
             # The template ships with fractional CO2; a clinic using RF microneedling
             # saves a new version with adjunct "rf_microneedling".
             _step(
-                "Procedure day",
+                gettext_noop("Procedure day"),
                 "treatment",
                 repeat=1,
                 interval_days=0,
@@ -731,7 +747,7 @@ PROTOCOLS = (
             ),
             # Daily application: a window wider than 0/0 would overlap the next day.
             _step(
-                "Home application",
+                gettext_noop("Home application"),
                 "home",
                 repeat=7,
                 interval_days=1,
@@ -741,7 +757,7 @@ PROTOCOLS = (
             ),
             # 30 min rather than the first edition's 20: the reviews now record instruments.
             _step(
-                "Review at day 7",
+                gettext_noop("Review at day 7"),
                 "assessment",
                 repeat=1,
                 interval_days=7,
@@ -752,7 +768,7 @@ PROTOCOLS = (
                 measures=POST_LASER_MEASURES,
             ),
             _step(
-                "Review at week 4",
+                gettext_noop("Review at week 4"),
                 "assessment",
                 primary_endpoint=True,
                 repeat=1,
@@ -770,13 +786,14 @@ PROTOCOLS = (
     {
         "key": "chronic-wound",
         "edition": 3,
-        "name": "Chronic wound / diabetic ulcer",
+        "name": gettext_noop("Chronic wound / diabetic ulcer"),
         "indication": "wound",
         "delivery": "topical",
-        "description": (
-            f"{WOUND_PRODUCT} changed every 3 to 4 days, 16 times, with the week-4 area "
-            "(about 50 % area reduction by week 4 predicts healing by week 12), the week-12 "
-            f"outcome and follow-ups at 6 and 12 months ({SEED_REVIEW})."
+        "description": gettext_noop(
+            "ADSC-conditioned medium (ADSC-CM) hydrogel dressing changed every 3 to 4 days, 16 times, "
+            "with the week-4 area (about 50 % area reduction by week 4 predicts healing by week 12), "
+            "the week-12 outcome and follow-ups at 6 and 12 months (Zare et al., Stem Cell Res Ther 16, "
+            "177, 2025)."
         ),
         "product": WOUND_PRODUCT,
         "steps": [
@@ -785,7 +802,7 @@ PROTOCOLS = (
             # week-12 window opens (day 77). A dressing after wound_closed = 1 may be
             # skipped with the reason "closed".
             _step(
-                "Dressing change",
+                gettext_noop("Dressing change"),
                 "treatment",
                 repeat=16,
                 interval_days=3,
@@ -796,7 +813,7 @@ PROTOCOLS = (
                 product=WOUND_PRODUCT,
                 # Third edition: at any dressing, a closed wound stops the dressings.
                 decision=_decision(
-                    [_rule("wound_closed = 1", "stop_treatments", "Wound closed: no more dressings")],
+                    [_rule("wound_closed = 1", "stop_treatments", gettext_noop("Wound closed: no more dressings"))],
                     "continue",
                     at="every",
                 ),
@@ -804,7 +821,7 @@ PROTOCOLS = (
             # Anchored on the start, so it falls among the dressings by date (days 25-31)
             # and moves none of them.
             _step(
-                "Week-4 assessment",
+                gettext_noop("Week-4 assessment"),
                 "assessment",
                 repeat=1,
                 interval_days=28,
@@ -814,13 +831,13 @@ PROTOCOLS = (
                 duration_minutes=30,
                 measures=("wound_area",),
                 decision=_decision(
-                    [_rule("wound_area percent_change <= -50", "continue", "Area reduced by half or more")],
+                    [_rule("wound_area percent_change <= -50", "continue", gettext_noop("Area reduced by half or more"))],
                     "review",
-                    "fewer than half of such wounds heal by week 12",
+                    gettext_noop("fewer than half of such wounds heal by week 12"),
                 ),
             ),
             _step(
-                "Week-12 outcome",
+                gettext_noop("Week-12 outcome"),
                 "assessment",
                 primary_endpoint=True,
                 repeat=1,
@@ -837,13 +854,13 @@ PROTOCOLS = (
     {
         "key": "atopic-dermatitis",
         "edition": 3,
-        "name": "Atopic dermatitis, topical steroid-sparing course",
+        "name": gettext_noop("Atopic dermatitis, topical steroid-sparing course"),
         "indication": "atopic_dermatitis",
         "delivery": "topical",
-        "description": (
-            f"{ATOPIC_PRODUCT} dispensed at the first visit, for 4 weeks as a topical "
-            "steroid-sparing course, assessed at weeks 2 and 4 and followed up at 12 weeks, "
-            f"6 and 12 months ({SEED_REVIEW})."
+        "description": gettext_noop(
+            "Topical MSC-conditioned medium (MSC-CM), used with emollients dispensed at the first "
+            "visit, for 4 weeks as a topical steroid-sparing course, assessed at weeks 2 and 4 and "
+            "followed up at 12 weeks, 6 and 12 months (Zare et al., Stem Cell Res Ther 16, 177, 2025)."
         ),
         "product": ATOPIC_PRODUCT,
         "steps": [
@@ -851,7 +868,7 @@ PROTOCOLS = (
             _dispensing(ATOPIC_PRODUCT),
             _weekly_check_ins(),
             _step(
-                "Assessment, weeks 2 and 4",
+                gettext_noop("Assessment, weeks 2 and 4"),
                 "assessment",
                 primary_endpoint=True,
                 repeat=2,
@@ -863,11 +880,11 @@ PROTOCOLS = (
                 measures=ATOPIC_MEASURES,
                 # Third edition: decided at week 4 (the step's last occurrence).
                 decision=_decision(
-                    [_rule("responder: easi_50", "continue", "EASI-50 reached")], "review", "early non-response"
+                    [_rule("responder: easi_50", "continue", gettext_noop("EASI-50 reached"))], "review", gettext_noop("early non-response")
                 ),
             ),
             _step(
-                "Follow-up at 12 weeks",
+                gettext_noop("Follow-up at 12 weeks"),
                 "assessment",
                 repeat=1,
                 interval_days=84,
@@ -884,13 +901,13 @@ PROTOCOLS = (
     {
         "key": "psoriasis",
         "edition": 3,
-        "name": "Psoriasis, topical secretome",
+        "name": gettext_noop("Psoriasis, topical secretome"),
         "indication": "psoriasis",
         "delivery": "topical",
-        "description": (
-            f"{PSORIASIS_PRODUCT} dispensed at the first visit and applied at home with weekly "
-            "check-ins, with PASI, IGA and DLQI at baseline and week 12, PASI and IGA at weeks "
-            f"4 and 8, and follow-ups at 6 and 12 months ({SEED_REVIEW})."
+        "description": gettext_noop(
+            "Topical MSC secretome dispensed at the first visit and applied at home with weekly "
+            "check-ins, with PASI, IGA and DLQI at baseline and week 12, PASI and IGA at weeks 4 and 8, "
+            "and follow-ups at 6 and 12 months (Zare et al., Stem Cell Res Ther 16, 177, 2025)."
         ),
         "product": PSORIASIS_PRODUCT,
         "steps": [
@@ -898,7 +915,7 @@ PROTOCOLS = (
             _dispensing(PSORIASIS_PRODUCT),
             _weekly_check_ins(),
             _step(
-                "Assessment, weeks 4 and 8",
+                gettext_noop("Assessment, weeks 4 and 8"),
                 "assessment",
                 repeat=2,
                 interval_days=28,
@@ -909,7 +926,7 @@ PROTOCOLS = (
                 measures=("pasi", "iga"),
             ),
             _step(
-                "Week-12 assessment",
+                gettext_noop("Week-12 assessment"),
                 "assessment",
                 primary_endpoint=True,
                 repeat=1,
@@ -920,7 +937,7 @@ PROTOCOLS = (
                 duration_minutes=30,
                 measures=PSORIASIS_MEASURES,
                 decision=_decision(
-                    [PASI_75, _rule("pasi percent_change <= -50", "switch_to: extension", "PASI-50, not PASI-75")],
+                    [PASI_75, _rule("pasi percent_change <= -50", "switch_to: extension", gettext_noop("PASI-50, not PASI-75"))],
                     "review",
                     PSORIASIS_REVIEW,
                 ),
@@ -928,7 +945,7 @@ PROTOCOLS = (
             *_follow_ups(PSORIASIS_MEASURES),
             # Third edition arms, anchored on the week-12 visit.
             _step(
-                "Maintenance review",
+                gettext_noop("Maintenance review"),
                 "assessment",
                 repeat=3,
                 interval_days=56,
@@ -942,7 +959,7 @@ PROTOCOLS = (
             # Weeks 16 and 20; the decision is taken again at week 20, once: no
             # second extension (PASI-75 goes to maintenance, anything else to review).
             _step(
-                "Extension assessment, weeks 16 and 20",
+                gettext_noop("Extension assessment, weeks 16 and 20"),
                 "assessment",
                 repeat=2,
                 interval_days=28,
@@ -952,7 +969,7 @@ PROTOCOLS = (
                 duration_minutes=30,
                 measures=("pasi", "iga"),
                 arm="extension",
-                decision=_decision([PASI_75], "review", "No PASI-75 after the extension: the clinician decides"),
+                decision=_decision([PASI_75], "review", gettext_noop("No PASI-75 after the extension: the clinician decides")),
             ),
         ],
     },
@@ -964,36 +981,75 @@ PROTOCOLS = (
     {
         "key": "scars",
         "edition": 3,
-        "name": "Atrophic acne scars",
+        "name": gettext_noop("Atrophic acne scars"),
         "indication": "scar",
         "delivery": "microneedling",
-        "description": (
-            f"Microneedling with {SCAR_PRODUCT} every 4 weeks for 3 sessions, graded "
-            "(Goodman & Baron) 3 months after the last session and followed up at 6 and "
-            f"12 months ({SEED_REVIEW})."
+        "description": gettext_noop(
+            "Microneedling with MSC-conditioned medium (MSC-CM) every 4 weeks for 3 sessions, graded "
+            "(Goodman & Baron) 3 months after the last session and followed up at 6 and 12 months (Zare "
+            "et al., Stem Cell Res Ther 16, 177, 2025)."
         ),
         "product": SCAR_PRODUCT,
         "steps": _scar_course(
             ("scar_grade",),
             decision=_decision(
-                [_rule("scar_grade change <= -1", "continue", "Goodman & Baron grade down by 1 or more")],
+                [_rule("scar_grade change <= -1", "continue", gettext_noop("Goodman & Baron grade down by 1 or more"))],
                 "switch_to: extension",
-                "Grade not down by 1: two more sessions",
+                gettext_noop("Grade not down by 1: two more sessions"),
             ),
         ),
     },
     {
         "key": "surgical-scars",
         "edition": 2,
-        "name": "Surgical scars",
+        "name": gettext_noop("Surgical scars"),
         "indication": "scar",
         "delivery": "microneedling",
-        "description": (
-            f"Microneedling with {SCAR_PRODUCT} every 4 weeks for 3 sessions, scored with "
-            "POSAS (observer and patient) 3 months after the last session and followed up at "
-            f"6 and 12 months ({SEED_REVIEW})."
+        "description": gettext_noop(
+            "Microneedling with MSC-conditioned medium (MSC-CM) every 4 weeks for 3 sessions, scored "
+            "with POSAS (observer and patient) 3 months after the last session and followed up at 6 and "
+            "12 months (Zare et al., Stem Cell Res Ther 16, 177, 2025)."
         ),
         "product": SCAR_PRODUCT,
         "steps": _scar_course(("posas_observer", "posas_patient")),
     },
 )
+
+
+# --- Languages (SPEC §20) ----------------------------------------------------------------------------
+
+
+def _library_texts() -> frozenset[str]:
+    """Every text of the catalogue and the library that a person reads (each
+    marked with gettext_noop above): measure names, word units and uses,
+    responder labels, protocol names, descriptions and products, step names
+    and products, decision reasons."""
+    texts = set()
+    for measure in MEASURES:
+        texts.update((measure["name"], measure["unit"], measure["used_for"]))
+    texts.update(responder["label"] for responders in RESPONDERS.values() for responder in responders)
+    for protocol in PROTOCOLS:
+        texts.update((protocol["name"], protocol["description"], protocol["product"]))
+        for step in protocol["steps"]:
+            texts.update((step["name"], step["product"]))
+            if step["decision"]:
+                texts.update(rule["reason"] for rule in step["decision"]["rules"])
+                texts.add(step["decision"]["default"]["reason"])
+    texts.discard("")
+    return frozenset(texts)
+
+
+LIBRARY_TEXTS = _library_texts()
+
+
+def shown(text: str) -> str:
+    """A text as the reader should see it: one of the standard library's
+    texts in the active language, anything else (what staff typed) as it is.
+
+    The database keeps the library's English, which is the message id in
+    locale/<language>/LC_MESSAGES/django.po: rows stay the same whatever the
+    reader's language, a clinic's edit of a library protocol is compared
+    and versioned as before, and a protocol a manager saves under a name of
+    their own is never translated. Translation happens where a text is
+    shown (API answers, pages, emails), through this function."""
+    return gettext(text) if text in LIBRARY_TEXTS else text

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from clinics.models import Clinic, Role, User
 from core.services import model_update, require_role, workflow
@@ -39,7 +40,7 @@ def _save(instance, by: User, *, field: str, message: str):
 def create_product(*, clinic: Clinic, data: Mapping, by: User) -> Product:
     require_role(by, Role.MANAGER, clinic_id=clinic.pk, what="clinic")
     product = Product(clinic=clinic, **{f: data[f] for f in PRODUCT_FIELDS if f in data})
-    return _save(product, by, field="name", message="The clinic already has a product of this name.")
+    return _save(product, by, field="name", message=_("The clinic already has a product of this name."))
 
 
 @workflow
@@ -47,13 +48,13 @@ def update_product(*, product: Product, data: Mapping, by: User) -> Product:
     require_role(by, Role.MANAGER, clinic_id=product.clinic_id, what="product")
     product = Product.objects.select_for_update().get(pk=product.pk)
     if model_update(product, data, PRODUCT_FIELDS):
-        _save(product, by, field="name", message="The clinic already has a product of this name.")
+        _save(product, by, field="name", message=_("The clinic already has a product of this name."))
     return product
 
 
 def _check_dates(lot: Lot) -> None:
     if lot.received_on and lot.expiry_date and lot.received_on > lot.expiry_date:
-        raise ValidationError({"received_on": ["A lot cannot be received after its expiry date."]})
+        raise ValidationError({"received_on": [_("A lot cannot be received after its expiry date.")]})
 
 
 @workflow
@@ -61,7 +62,7 @@ def create_lot(*, product: Product, data: Mapping, by: User) -> Lot:
     require_role(by, Role.MANAGER, clinic_id=product.clinic_id, what="product")
     lot = Lot(product=product, **{f: data[f] for f in LOT_FIELDS if f in data})
     _check_dates(lot)
-    return _save(lot, by, field="lot_number", message="This product already has a lot with this number.")
+    return _save(lot, by, field="lot_number", message=_("This product already has a lot with this number."))
 
 
 @workflow
@@ -73,10 +74,10 @@ def update_lot(*, lot: Lot, data: Mapping, by: User) -> Lot:
     before = lot.lot_number
     changed = model_update(lot, data, LOT_FIELDS)
     if "lot_number" in changed and lot.sessions.exists():
-        raise ValidationError({"lot_number": [f"Lot {before} has been used; its number cannot change."]})
+        raise ValidationError({"lot_number": [_("Lot %(lot)s has been used; its number cannot change.") % {"lot": before}]})
     _check_dates(lot)
     if changed:
-        _save(lot, by, field="lot_number", message="This product already has a lot with this number.")
+        _save(lot, by, field="lot_number", message=_("This product already has a lot with this number."))
     return lot
 
 
@@ -84,14 +85,24 @@ def check_lot_for(lot: Lot, *, clinic_id: int, on: dt.date) -> None:
     """A lot a session of `clinic_id` may use on `on`: the clinic's own,
     received on or before that day, not expired."""
     if lot.product.clinic_id != clinic_id:
-        raise ValidationError({"lot": [f"Unknown lot {lot.pk}."]})
+        raise ValidationError({"lot": [_("Unknown lot %(id)s.") % {"id": lot.pk}]})
     if lot.received_on is not None and lot.received_on > on:
         raise ValidationError(
-            {"lot": [f"Lot {lot.lot_number} was received on {lot.received_on.isoformat()}, after the visit on {on.isoformat()}."]}
+            {
+                "lot": [
+                    _("Lot %(lot)s was received on %(received)s, after the visit on %(day)s.")
+                    % {"lot": lot.lot_number, "received": lot.received_on.isoformat(), "day": on.isoformat()}
+                ]
+            }
         )
     if lot.expired_on(on):
         raise ValidationError(
-            {"lot": [f"Lot {lot.lot_number} expired on {lot.expiry_date.isoformat()}, before the visit on {on.isoformat()}."]}
+            {
+                "lot": [
+                    _("Lot %(lot)s expired on %(expiry)s, before the visit on %(day)s.")
+                    % {"lot": lot.lot_number, "expiry": lot.expiry_date.isoformat(), "day": on.isoformat()}
+                ]
+            }
         )
 
 

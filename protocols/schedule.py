@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 PREVIOUS = "previous"
 START = "start"
 # From the last treatment (or dispensing) visit before this one: the
@@ -279,44 +281,58 @@ class Action:
 
 def parse_condition(text) -> Condition:
     if not isinstance(text, str) or not text.strip():
-        raise RuleError("a condition is required")
+        raise RuleError(_("a condition is required"))
     text = " ".join(text.split())
     if text.startswith("responder:"):
         code = text.removeprefix("responder:").strip()
         if not code or " " in code:
-            raise RuleError(f"condition {text!r}: write responder: <code>")
+            raise RuleError(_("condition %(text)s: write responder: <code>") % {"text": repr(text)})
         return Condition(responder=code)
     parts = text.split(" ")
     if len(parts) == 3:
         parts.insert(1, "value")
     if len(parts) != 4:
-        raise RuleError(f"condition {text!r}: write <measure> [value|change|percent_change] <op> <number>")
+        raise RuleError(
+            _("condition %(text)s: write <measure> [value|change|percent_change] <op> <number>") % {"text": repr(text)}
+        )
     measure, basis, op, number = parts
     if basis not in MEASURE_BASES:
-        raise RuleError(f"condition {text!r}: {basis!r} is not one of {', '.join(MEASURE_BASES)}")
+        raise RuleError(
+            _("condition %(text)s: %(basis)s is not one of %(choices)s")
+            % {"text": repr(text), "basis": repr(basis), "choices": ", ".join(MEASURE_BASES)}
+        )
     if op not in OPERATORS:
-        raise RuleError(f"condition {text!r}: operator {op!r} is not one of {' '.join(OPERATORS)}")
+        raise RuleError(
+            _("condition %(text)s: operator %(op)s is not one of %(choices)s")
+            % {"text": repr(text), "op": repr(op), "choices": " ".join(OPERATORS)}
+        )
     try:
         value = Decimal(number)
     except (InvalidOperation, ValueError):
-        raise RuleError(f"condition {text!r}: {number!r} is not a number") from None
+        raise RuleError(
+            _("condition %(text)s: %(number)s is not a number") % {"text": repr(text), "number": repr(number)}
+        ) from None
     if not value.is_finite() or abs(value) > 10**9:
-        raise RuleError(f"condition {text!r}: {number!r} is not a usable number")
+        raise RuleError(
+            _("condition %(text)s: %(number)s is not a usable number") % {"text": repr(text), "number": repr(number)}
+        )
     return Condition(measure=measure, basis=basis, op=op, number=value)
 
 
 def parse_action(text) -> Action:
     if not isinstance(text, str) or not text.strip():
-        raise RuleError("an action is required")
+        raise RuleError(_("an action is required"))
     text = " ".join(text.split())
     if text.startswith(f"{SWITCH_TO}:"):
         arm = text.removeprefix(f"{SWITCH_TO}:").strip()
         if not arm or " " in arm:
-            raise RuleError(f"action {text!r}: write switch_to: <arm>")
+            raise RuleError(_("action %(text)s: write switch_to: <arm>") % {"text": repr(text)})
         return Action(SWITCH_TO, arm)
     if text in (CONTINUE, STOP_TREATMENTS, REVIEW):
         return Action(text)
-    raise RuleError(f"action {text!r} is not one of continue, switch_to: <arm>, stop_treatments, review")
+    raise RuleError(
+        _("action %(text)s is not one of continue, switch_to: <arm>, stop_treatments, review") % {"text": repr(text)}
+    )
 
 
 @dataclass(frozen=True)
@@ -340,38 +356,38 @@ class RuleSet:
 def parse_rule_set(data) -> RuleSet:
     """A step's `decision` data as a RuleSet; RuleError names what is wrong."""
     if not isinstance(data, dict):
-        raise RuleError("decision must be an object with rules and a default")
+        raise RuleError(_("decision must be an object with rules and a default"))
     unknown = sorted(set(data) - {"at", "rules", "default"})
     if unknown:
-        raise RuleError(f"decision: unknown key(s) {', '.join(unknown)}")
+        raise RuleError(_("decision: unknown key(s) %(keys)s") % {"keys": ", ".join(unknown)})
     at = data.get("at", "last")
     if at not in DECIDE_AT:
-        raise RuleError(f"decision: at must be one of {', '.join(DECIDE_AT)}")
+        raise RuleError(_("decision: at must be one of %(choices)s") % {"choices": ", ".join(DECIDE_AT)})
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list) or len(raw_rules) > MAX_RULES:
-        raise RuleError(f"decision: rules must be a list of at most {MAX_RULES}")
+        raise RuleError(_("decision: rules must be a list of at most %(count)s") % {"count": MAX_RULES})
     rules = []
     for index, raw in enumerate(raw_rules, start=1):
         if not isinstance(raw, dict) or set(raw) - {"if", "then", "reason"}:
-            raise RuleError(f"rule {index}: write {{\"if\": ..., \"then\": ..., \"reason\": ...}}")
+            raise RuleError(_('rule %(index)s: write {"if": ..., "then": ..., "reason": ...}') % {"index": index})
         try:
             rules.append(Rule(parse_condition(raw.get("if")), parse_action(raw.get("then")), _reason(raw)))
         except RuleError as error:
-            raise RuleError(f"rule {index}: {error}") from None
+            raise RuleError(_("rule %(index)s: %(error)s") % {"index": index, "error": error}) from None
     default = data.get("default")
     if not isinstance(default, dict) or set(default) - {"then", "reason"}:
-        raise RuleError("decision: a default {\"then\": ..., \"reason\": ...} is required")
+        raise RuleError(_('decision: a default {"then": ..., "reason": ...} is required'))
     try:
         action = parse_action(default.get("then"))
     except RuleError as error:
-        raise RuleError(f"default: {error}") from None
+        raise RuleError(_("default: %(error)s") % {"error": error}) from None
     return RuleSet(at, tuple(rules), action, _reason(default))
 
 
 def _reason(raw: dict) -> str:
     reason = raw.get("reason", "")
     if not isinstance(reason, str) or len(reason) > 300 or "\n" in reason:
-        raise RuleError("reason must be one line of at most 300 characters")
+        raise RuleError(_("reason must be one line of at most 300 characters"))
     return reason.strip()
 
 

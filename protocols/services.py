@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from clinics.models import Clinic, Role, User
 from clinics.services import create_clinic
@@ -56,7 +57,7 @@ STEP_DEFAULTS = {
 def _bounded(step: Mapping, field: str, low: int, high: int, errors: dict, index: int) -> None:
     value = step.get(field)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        errors.setdefault("steps", []).append(f"Step {index}: {field} must be a whole number from {low} to {high}.")
+        errors.setdefault("steps", []).append(_("Step %(index)s: %(field)s must be a whole number from %(low)s to %(high)s.") % {"index": index, "field": field, "low": low, "high": high})
 
 
 def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
@@ -64,7 +65,7 @@ def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
     codes. Raises ValidationError on the `steps` field, naming step and rule."""
     errors: dict[str, list[str]] = {}
     if not steps:
-        raise ValidationError({"steps": ["A protocol needs at least one step."]})
+        raise ValidationError({"steps": [_("A protocol needs at least one step.")]})
     codes = {code for step in steps for code in step.get("measures", ())}
     catalogue = {m.code: m for m in OutcomeMeasure.objects.filter(code__in=codes)}
     cleaned = []
@@ -72,18 +73,18 @@ def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
     for index, raw in enumerate(steps, start=1):
         step = {**STEP_DEFAULTS, **raw}
         if not str(step.get("name") or "").strip():
-            errors.setdefault("steps", []).append(f"Step {index}: a name is required.")
+            errors.setdefault("steps", []).append(_("Step %(index)s: a name is required.") % {"index": index})
         if step.get("kind") not in StepKind.values:
-            errors.setdefault("steps", []).append(f"Step {index}: kind must be one of {', '.join(StepKind.values)}.")
+            errors.setdefault("steps", []).append(_("Step %(index)s: kind must be one of %(choices)s.") % {"index": index, "choices": ", ".join(StepKind.values)})
         if step.get("anchor") not in Anchor.values:
-            errors.setdefault("steps", []).append(f"Step {index}: anchor must be one of {', '.join(Anchor.values)}.")
+            errors.setdefault("steps", []).append(_("Step %(index)s: anchor must be one of %(choices)s.") % {"index": index, "choices": ", ".join(Anchor.values)})
         if step.get("adjunct") not in Adjunct.values:
-            errors.setdefault("steps", []).append(f"Step {index}: adjunct must be one of {', '.join(Adjunct.values)}.")
+            errors.setdefault("steps", []).append(_("Step %(index)s: adjunct must be one of %(choices)s.") % {"index": index, "choices": ", ".join(Adjunct.values)})
         for flag in ("primary_endpoint", "follow_up"):
             if not isinstance(step.get(flag), bool):
-                errors.setdefault("steps", []).append(f"Step {index}: {flag} must be true or false.")
+                errors.setdefault("steps", []).append(_("Step %(index)s: %(field)s must be true or false.") % {"index": index, "field": flag})
         if step.get("follow_up") and step.get("kind") != StepKind.ASSESSMENT:
-            errors.setdefault("steps", []).append(f"Step {index}: only an assessment can be a follow-up.")
+            errors.setdefault("steps", []).append(_("Step %(index)s: only an assessment can be a follow-up.") % {"index": index})
         _bounded(step, "repeat", 1, schedule.MAX_REPEAT, errors, index)
         _bounded(step, "interval_days", 0, schedule.MAX_INTERVAL_DAYS, errors, index)
         _bounded(step, "window_before_days", 0, schedule.MAX_WINDOW_DAYS, errors, index)
@@ -92,7 +93,7 @@ def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
         _bounded(step, "duration_minutes", low_duration, 12 * 60, errors, index)
         unknown = sorted(str(c) for c in step.get("measures", ()) if c not in catalogue)
         if unknown:
-            errors.setdefault("steps", []).append(f"Step {index}: unknown measure code(s) {', '.join(unknown)}.")
+            errors.setdefault("steps", []).append(_("Step %(index)s: unknown measure code(s) %(codes)s.") % {"index": index, "codes": ", ".join(unknown)})
         if isinstance(step.get("repeat"), int):
             total += step["repeat"]
         cleaned.append(
@@ -100,7 +101,7 @@ def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
         )
     _check_decisions(steps, cleaned, catalogue, errors)
     if total > schedule.MAX_SESSIONS:
-        errors.setdefault("steps", []).append(f"A protocol may generate at most {schedule.MAX_SESSIONS} sessions.")
+        errors.setdefault("steps", []).append(_("A protocol may generate at most %(count)s sessions.") % {"count": schedule.MAX_SESSIONS})
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -128,11 +129,11 @@ def _check_decisions(raw_steps: Sequence[Mapping], cleaned: list[dict], catalogu
         if arm is None:
             step["arm"] = arm = ""
         if not isinstance(arm, str) or (arm and not ARM_NAME.match(arm)):
-            fail(f"Step {index}: arm must be a short lower-case name (letters, digits, - and _).")
+            fail(_("Step %(index)s: arm must be a short lower-case name (letters, digits, - and _).") % {"index": index})
             continue
         arms.add(arm)
     if cleaned and "" not in arms:
-        fail("The main path (steps without an arm) needs at least one step.")
+        fail(_("The main path (steps without an arm) needs at least one step."))
     responders = None
     for index, step in enumerate(cleaned, start=1):
         data = step.get("decision")
@@ -142,7 +143,7 @@ def _check_decisions(raw_steps: Sequence[Mapping], cleaned: list[dict], catalogu
         try:
             rule_set = schedule.parse_rule_set(data)
         except schedule.RuleError as error:
-            fail(f"Step {index}: {error}.")
+            fail(_("Step %(index)s: %(error)s.") % {"index": index, "error": error})
             continue
         recorded = {code for code in raw_steps[index - 1].get("measures", ()) if code in catalogue}
         if responders is None:
@@ -151,23 +152,38 @@ def _check_decisions(raw_steps: Sequence[Mapping], cleaned: list[dict], catalogu
         verdicts.append(("default", None, rule_set.default))
         for label, condition, action in verdicts:
             if action.kind == schedule.SWITCH_TO and action.arm not in arms - {""}:
-                fail(f"Step {index}, {label}: unknown arm {action.arm!r}.")
+                fail(_("Step %(index)s, %(rule)s: unknown arm %(arm)s.") % {"index": index, "rule": label, "arm": repr(action.arm)})
             if condition is None:
                 continue
             if condition.responder:
                 measure = responders.get(condition.responder)
                 if measure is None:
-                    fail(f"Step {index}, {label}: unknown responder {condition.responder!r}.")
+                    fail(
+                        _("Step %(index)s, %(rule)s: unknown responder %(responder)s.")
+                        % {"index": index, "rule": label, "responder": repr(condition.responder)}
+                    )
                 elif measure not in recorded:
-                    fail(f"Step {index}, {label}: responder {condition.responder!r} needs {measure}, not recorded at this step.")
+                    fail(
+                        _("Step %(index)s, %(rule)s: responder %(responder)s needs %(measure)s, not recorded at this step.")
+                        % {"index": index, "rule": label, "responder": repr(condition.responder), "measure": measure}
+                    )
             elif condition.measure not in catalogue and not OutcomeMeasure.objects.filter(code=condition.measure).exists():
-                fail(f"Step {index}, {label}: unknown measure {condition.measure!r}.")
+                fail(
+                    _("Step %(index)s, %(rule)s: unknown measure %(measure)s.")
+                    % {"index": index, "rule": label, "measure": repr(condition.measure)}
+                )
             elif condition.measure not in recorded:
-                fail(f"Step {index}, {label}: measure {condition.measure!r} is not recorded at this step.")
+                fail(
+                    _("Step %(index)s, %(rule)s: measure %(measure)s is not recorded at this step.")
+                    % {"index": index, "rule": label, "measure": repr(condition.measure)}
+                )
             elif condition.basis == "percent_change" and catalogue[condition.measure].ordinal:
                 fail(
-                    f"Step {index}, {label}: {condition.measure} is a grade or class: "
-                    "use its change in points, never a percent change."
+                    _(
+                        "Step %(index)s, %(rule)s: %(measure)s is a grade or class: "
+                        "use its change in points, never a percent change."
+                    )
+                    % {"index": index, "rule": label, "measure": condition.measure}
                 )
         step["decision"] = data
 
@@ -193,7 +209,7 @@ def _comparable(steps: Sequence[Mapping]) -> list[tuple]:
 @transaction.atomic
 def create_protocol(*, clinic: Clinic, data: Mapping, steps: Sequence[Mapping], by: User | None) -> Protocol:
     if by is not None and not by.has_role(Role.MANAGER):
-        raise PermissionDenied("Only a manager may author protocols.")
+        raise PermissionDenied(_("Only a manager may author protocols."))
     cleaned = clean_steps(steps)
     protocol = Protocol.objects.create(
         clinic=clinic, created_by=by, **{f: data[f] for f in PROTOCOL_FIELDS if f in data}
@@ -209,10 +225,10 @@ def update_protocol(
     """Edit in place while nobody is enrolled; otherwise make the next
     version (returned) and retire this one from new enrolments."""
     if not by.has_role(Role.MANAGER):
-        raise PermissionDenied("Only a manager may author protocols.")
+        raise PermissionDenied(_("Only a manager may author protocols."))
     protocol = Protocol.objects.select_for_update().get(pk=protocol.pk)
     if not protocol.is_current:
-        raise Conflict("This is an old version; edit the current version of the protocol.")
+        raise Conflict(_("This is an old version; edit the current version of the protocol."))
     cleaned = clean_steps(steps) if steps is not None else None
     fields = {f: data[f] for f in PROTOCOL_FIELDS if f in data}
     content_changed = any(f != "active" and getattr(protocol, f) != v for f, v in fields.items()) or (

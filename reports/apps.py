@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
@@ -6,4 +7,4 @@ class ReportsConfig(AppConfig):
     `sessions`; it has no models of its own."""
 
     name = "reports"
-    verbose_name = "Reports and exports"
+    verbose_name = _("Reports and exports")

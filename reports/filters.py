@@ -1,6 +1,7 @@
 """The cohort report's filters, read and checked once for the API and the
 staff page (both pass the clinic in the serializer's context)."""
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from core.api import BoundedDateField, ClinicRelatedField
@@ -27,10 +28,10 @@ class CohortFilterSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if "version" in attrs and "protocol" not in attrs:
-            raise serializers.ValidationError({"version": "A version needs a protocol."})
+            raise serializers.ValidationError({"version": _("A version needs a protocol.")})
         start, end = attrs.get("started_from"), attrs.get("started_to")
         if start and end and start > end:
-            raise serializers.ValidationError({"started_to": "Give a date on or after started_from."})
+            raise serializers.ValidationError({"started_to": _("Give a date on or after started_from.")})
         return attrs
 
     def filters(self) -> dict:

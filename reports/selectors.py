@@ -28,6 +28,7 @@ from django.db.models import (
 )
 
 from patients.models import Enrolment, EnrolmentStatus
+from protocols.library import shown
 from protocols.models import OutcomeMeasure, Protocol, StepKind
 from sessions.models import (
     AdverseEvent,
@@ -290,8 +291,8 @@ def _measures(enrolments) -> list[dict]:
             measure.pk,
             {
                 "code": measure.code,
-                "name": measure.name,
-                "unit": measure.unit,
+                "name": shown(measure.name),
+                "unit": shown(measure.unit),
                 "ordinal": measure.ordinal,
                 "higher_is_better": measure.higher_is_better,
                 "time_points": [],
@@ -304,7 +305,7 @@ def _measures(enrolments) -> list[dict]:
             responders.append(
                 {
                     "code": definition["code"],
-                    "label": definition["label"],
+                    "label": shown(definition["label"]),
                     "n": n,
                     "responders": count,
                     "rate": _rate(count, n),

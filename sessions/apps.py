@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TreatmentSessionsConfig(AppConfig):
@@ -6,7 +7,7 @@ class TreatmentSessionsConfig(AppConfig):
     # django.contrib.sessions owns the label "sessions"; ours was set before
     # the first migration and must never change.
     label = "treatment_sessions"
-    verbose_name = "Treatment sessions"
+    verbose_name = _("Treatment sessions")
 
     def ready(self):
         from audit.selectors import LOOKUPS

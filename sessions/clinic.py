@@ -8,12 +8,15 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from clinics.models import CLINIC_SETTINGS, Absence, Clinic, Closure, HolidayReopening, Role, User, split_holiday_region
 from clinics.services import set_opening_hours
 from core.exceptions import Conflict
 from core.services import model_update
 from core.services import now as now_or
+from protocols.library import shown
 from sessions.models import Session, SessionStatus
 from sessions.reminders.plan import sync_reminders
 
@@ -36,7 +39,7 @@ def update_clinic(
     new time zone re-plan the pending reminders of every open session in the
     same transaction, so no email goes out on the old plan."""
     if not by.has_role(Role.MANAGER) or by.clinic_id != clinic.pk:
-        raise PermissionDenied("Only the clinic's manager may change its settings.")
+        raise PermissionDenied(_("Only the clinic's manager may change its settings."))
     clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
     before = (clinic.timezone, sorted(clinic.reminder_offsets_hours or []))
     region_before = clinic.holiday_region
@@ -127,8 +130,14 @@ def zone_change_refusal(clinic: Clinic, *, old: str, new: str, now: dt.datetime 
     booking at another local time."""
     if new == old or not (count := coming_bookings(clinic, now=now).count()):
         return ""
-    return f"{count} booked session(s) would show at other local times in {new}; " \
-        "rebook or cancel them before changing the time zone."
+    # English keeps its one wording for any count ("session(s)"); German has both forms.
+    return ngettext(
+        "%(count)s booked session(s) would show at other local times in %(zone)s; "
+        "rebook or cancel them before changing the time zone.",
+        "%(count)s booked session(s) would show at other local times in %(zone)s; "
+        "rebook or cancel them before changing the time zone.",
+        count,
+    ) % {"count": count, "zone": new}
 
 
 def clashing_bookings(clinic: Clinic, days, *, practitioner: User | None = None, now: dt.datetime | None = None):
@@ -158,7 +167,7 @@ def booking_rows(sessions) -> list[dict]:
             "session": s.pk,
             "patient": s.patient.full_name,
             "phone": s.patient.phone,
-            "step": s.step.name,
+            "step": shown(s.step.name),
             "sequence": s.sequence,
             "start": s.start.astimezone(s.clinic.tz).isoformat(),
             "rebook_url": reverse("session_book", args=[s.pk]),
@@ -167,12 +176,24 @@ def booking_rows(sessions) -> list[dict]:
     ]
 
 
-def closure_refusal_text(clashes) -> str:
+def closure_refusal_text(clashes, *, away: str = "") -> str:
+    """Names each visit booked on the days to close (or on the days `away`, a
+    practitioner's name, is absent)."""
     named = "; ".join(
-        f"{s.patient.full_name}, {s.step.name} #{s.sequence} at {s.start.astimezone(s.clinic.tz):%Y-%m-%d %H:%M}"
+        _("%(patient)s, %(step)s #%(sequence)s at %(start)s")
+        % {
+            "patient": s.patient.full_name, "step": shown(s.step.name), "sequence": s.sequence,
+            "start": f"{s.start.astimezone(s.clinic.tz):%Y-%m-%d %H:%M}",
+        }
         for s in clashes
     )
-    return f"These visits are booked then: {named}. Rebook them (or call the patients) before closing."
+    if away:
+        return _(
+            "These visits are booked then: %(visits)s. Rebook them (or call the patients) before %(name)s is away."
+        ) % {"visits": named, "name": away}
+    return _("These visits are booked then: %(visits)s. Rebook them (or call the patients) before closing.") % {
+        "visits": named
+    }
 
 
 def closure_refusal(clinic: Clinic, days, *, now: dt.datetime | None = None) -> str:
@@ -204,17 +225,17 @@ def add_absence(
     """A practitioner's days away (manager). Refused, naming each visit, while
     the practitioner has coming bookings on those days."""
     if not by.has_role(Role.MANAGER) or by.clinic_id != clinic.pk:
-        raise PermissionDenied("Only the clinic's manager may record absences.")
+        raise PermissionDenied(_("Only the clinic's manager may record absences."))
     if practitioner.clinic_id != clinic.pk or not practitioner.is_practitioner:
-        raise ValidationError({"practitioner": ["Choose a clinician or manager of this clinic."]})
+        raise ValidationError({"practitioner": [_("Choose a clinician or manager of this clinic.")]})
     if last_day < first_day:
-        raise ValidationError({"last_day": ["The last day must not be before the first."]})
+        raise ValidationError({"last_day": [_("The last day must not be before the first.")]})
     if (last_day - first_day).days > 366:
-        raise ValidationError({"last_day": ["An absence is at most a year long."]})
+        raise ValidationError({"last_day": [_("An absence is at most a year long.")]})
     days = {first_day + dt.timedelta(days=n) for n in range((last_day - first_day).days + 1)}
     if clashes := clashing_bookings(clinic, days, practitioner=practitioner, now=now):
         raise Conflict(
-            closure_refusal_text(clashes).replace("before closing", f"before {practitioner.display_name} is away"),
+            closure_refusal_text(clashes, away=practitioner.display_name),
             field="first_day", extra={"bookings": booking_rows(clashes)},
         )
     absence = Absence(clinic=clinic, practitioner=practitioner, first_day=first_day, last_day=last_day,

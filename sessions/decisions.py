@@ -13,6 +13,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from clinics.models import Role, User
 from core.exceptions import Conflict
@@ -155,7 +156,7 @@ def _action(text: str, enrolment: Enrolment) -> schedule.Action:
     except schedule.RuleError as error:
         raise ValidationError({"action": [str(error)]}) from None
     if action.kind == schedule.SWITCH_TO and action.arm not in _arms_of(enrolment):
-        raise ValidationError({"action": [f"Unknown arm {action.arm!r} in this protocol version."]})
+        raise ValidationError({"action": [_("Unknown arm %(arm)s in this protocol version.") % {"arm": repr(action.arm)}]})
     return action
 
 
@@ -168,9 +169,12 @@ def _locked(decision: Decision, by: User) -> Decision:
         .get(pk=decision.pk)
     )
     if decision.status != DecisionStatus.PENDING:
-        raise Conflict(f"This proposal was already {decision.status}.")
+        raise Conflict(_("This proposal was already %(status)s.") % {"status": str(decision.get_status_display()).lower()})
     if decision.enrolment.status not in (EnrolmentStatus.ACTIVE, EnrolmentStatus.COMPLETED):
-        raise Conflict(f"The enrolment is {decision.enrolment.status}; its course cannot be re-planned.")
+        raise Conflict(
+            _("The enrolment is %(status)s; its course cannot be re-planned.")
+            % {"status": str(decision.enrolment.get_status_display()).lower()}
+        )
     return decision
 
 
@@ -214,7 +218,7 @@ def replan(decision: Decision, action: schedule.Action, *, by: User, now: dt.dat
         try:
             planned = schedule.plan_arm(anchor, [schedule.StepRule.of(s) for s in steps], first)
         except OverflowError:
-            raise ValidationError({"action": ["This arm would run past the year 9999."]}) from None
+            raise ValidationError({"action": [_("This arm would run past the year 9999.")]}) from None
         for p in planned:
             session = Session(
                 clinic=enrolment.clinic, enrolment=enrolment, patient=enrolment.patient, step=steps[p.step_index],
@@ -248,9 +252,9 @@ def override_decision(
     decision = _locked(decision, by)
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
-        raise ValidationError({"reason": ["Say why the proposal is overridden."]})
+        raise ValidationError({"reason": [_("Say why the proposal is overridden.")]})
     if len(reason) > REASON_MAX:
-        raise ValidationError({"reason": [f"At most {REASON_MAX} characters."]})
+        raise ValidationError({"reason": [_("At most %(count)s characters.") % {"count": REASON_MAX}]})
     chosen = _action(action, decision.enrolment)
     return _decide(decision, chosen, DecisionStatus.OVERRIDDEN, reason, by=by, now=now)
 

@@ -3,7 +3,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic, Room
@@ -12,12 +13,18 @@ from patients.models import Enrolment, EnrolmentStatus, Patient
 from protocols.models import Lot, OutcomeMeasure, Step, StepKind
 
 
+def _state(label) -> str:
+    """A status in a sentence: its label in the reader's language, lower case
+    (in English the status itself: "booked", "cancelled")."""
+    return str(label).lower()
+
+
 class SessionStatus(models.TextChoices):
-    PLANNED = "planned", "Planned"
-    BOOKED = "booked", "Booked"
-    COMPLETED = "completed", "Completed"
-    SKIPPED = "skipped", "Skipped"
-    CANCELLED = "cancelled", "Cancelled"
+    PLANNED = "planned", _("Planned")
+    BOOKED = "booked", _("Booked")
+    COMPLETED = "completed", _("Completed")
+    SKIPPED = "skipped", _("Skipped")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # Statuses whose start..end occupies practitioner, room and patient.
@@ -25,16 +32,16 @@ OCCUPYING = (SessionStatus.BOOKED, SessionStatus.COMPLETED)
 
 
 class ProductSource(models.TextChoices):
-    BONE_MARROW = "bone_marrow", "Bone marrow"
-    ADIPOSE = "adipose", "Adipose tissue"
-    UMBILICAL_CORD = "umbilical_cord", "Umbilical cord"
-    OTHER = "other", "Other"
+    BONE_MARROW = "bone_marrow", _("Bone marrow")
+    ADIPOSE = "adipose", _("Adipose tissue")
+    UMBILICAL_CORD = "umbilical_cord", _("Umbilical cord")
+    OTHER = "other", _("Other")
 
 
 class ProductForm(models.TextChoices):
-    LYOPHILISED = "lyophilised", "Lyophilised"
-    FROZEN = "frozen", "Frozen"
-    LIQUID = "liquid", "Liquid"
+    LYOPHILISED = "lyophilised", _("Lyophilised")
+    FROZEN = "frozen", _("Frozen")
+    LIQUID = "liquid", _("Liquid")
 
 
 class Session(models.Model):
@@ -156,17 +163,21 @@ class Session(models.Model):
         if self.enrolment.status == EnrolmentStatus.WITHDRAWN and self.enrolment.follow_up_kept and self.step.follow_up:
             return ""
         if self.enrolment.follow_up_kept:
-            return f"The enrolment is {self.enrolment.status} (follow-up visits only); this session cannot change."
-        return f"The enrolment is {self.enrolment.status}; its sessions cannot change."
+            return gettext("The enrolment is %(status)s (follow-up visits only); this session cannot change.") % {
+                "status": _state(self.enrolment.get_status_display())
+            }
+        return gettext("The enrolment is %(status)s; its sessions cannot change.") % {
+            "status": _state(self.enrolment.get_status_display())
+        }
 
     def booking_refusal(self) -> str:
         """Why this session cannot be booked (or rebooked) now; "" when it can."""
         if refusal := self.enrolment_refusal():
             return refusal
         if self.is_home:
-            return "Home applications are not booked."
+            return gettext("Home applications are not booked.")
         if self.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED):
-            return f"A {self.status} session cannot be booked."
+            return gettext("A %(status)s session cannot be booked.") % {"status": _state(self.get_status_display())}
         return ""
 
     @property
@@ -178,7 +189,9 @@ class Session(models.Model):
         if refusal := self.enrolment_refusal():
             return refusal
         if self.status != SessionStatus.BOOKED:
-            return f"Only a booked session can be cancelled; this one is {self.status}."
+            return gettext("Only a booked session can be cancelled; this one is %(status)s.") % {
+                "status": _state(self.get_status_display())
+            }
         return ""
 
     @property
@@ -194,14 +207,14 @@ class Session(models.Model):
             return refusal
         if self.status == SessionStatus.BOOKED:
             if now is not None and now < self.start:
-                return "A booked session can be completed only from its booked start on."
+                return gettext("A booked session can be completed only from its booked start on.")
         elif self.status == SessionStatus.PLANNED and self.is_home:
             if now is not None and now.astimezone(self.clinic.tz).date() < self.target_date:
-                return "A home application can be completed only from its target date on."
+                return gettext("A home application can be completed only from its target date on.")
         elif self.status == SessionStatus.PLANNED:
-            return "Book the session before completing it."
+            return gettext("Book the session before completing it.")
         else:
-            return f"A {self.status} session cannot be completed."
+            return gettext("A %(status)s session cannot be completed.") % {"status": _state(self.get_status_display())}
         return ""
 
     def can_complete(self, now: dt.datetime | None) -> bool:
@@ -217,16 +230,18 @@ class Session(models.Model):
         if refusal := self.enrolment_refusal():
             return refusal
         if self.status != SessionStatus.BOOKED:
-            return f"Only a booked session can be a no-show; this one is {self.status}."
+            return gettext("Only a booked session can be a no-show; this one is %(status)s.") % {
+                "status": _state(self.get_status_display())
+            }
         if now < self.start:
-            return "A session can be marked a no-show only from its booked start on."
+            return gettext("A session can be marked a no-show only from its booked start on.")
         return ""
 
     def skip_refusal(self) -> str:
         if refusal := self.enrolment_refusal():
             return refusal
         if self.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED):
-            return f"A {self.status} session cannot be skipped."
+            return gettext("A %(status)s session cannot be skipped.") % {"status": _state(self.get_status_display())}
         return ""
 
 
@@ -257,32 +272,32 @@ class OutcomeMeasurement(models.Model):
 
 
 class Severity(models.TextChoices):
-    MILD = "mild", "Mild"
-    MODERATE = "moderate", "Moderate"
-    SEVERE = "severe", "Severe"
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
 
 
 class Relatedness(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    UNKNOWN = "unknown", "Unknown"
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class AdverseEventOutcome(models.TextChoices):
-    RECOVERED = "recovered", "Recovered"
-    RECOVERING = "recovering", "Recovering"
-    NOT_RECOVERED = "not_recovered", "Not recovered"
-    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", "Recovered with sequelae"
-    FATAL = "fatal", "Fatal"
-    UNKNOWN = "unknown", "Unknown"
+    RECOVERED = "recovered", _("Recovered")
+    RECOVERING = "recovering", _("Recovering")
+    NOT_RECOVERED = "not_recovered", _("Not recovered")
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", _("Recovered with sequelae")
+    FATAL = "fatal", _("Fatal")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class ActionTaken(models.TextChoices):
-    NONE = "none", "None"
-    TREATMENT_INTERRUPTED = "treatment_interrupted", "Treatment interrupted"
-    TREATMENT_WITHDRAWN = "treatment_withdrawn", "Treatment withdrawn"
-    MEDICATION = "medication", "Medication given"
-    OTHER = "other", "Other"
+    NONE = "none", _("None")
+    TREATMENT_INTERRUPTED = "treatment_interrupted", _("Treatment interrupted")
+    TREATMENT_WITHDRAWN = "treatment_withdrawn", _("Treatment withdrawn")
+    MEDICATION = "medication", _("Medication given")
+    OTHER = "other", _("Other")
 
 
 # CTCAE v5: grade and severity are one scale, grade 1 mild, 2 moderate, 3
@@ -365,9 +380,9 @@ class AdverseEvent(models.Model):
 
 
 class DeviationKind(models.TextChoices):
-    OUT_OF_WINDOW = "out_of_window", "Booked outside the window"
-    SKIPPED = "skipped", "Skipped"
-    NO_SHOW = "no_show", "No-show"
+    OUT_OF_WINDOW = "out_of_window", _("Booked outside the window")
+    SKIPPED = "skipped", _("Skipped")
+    NO_SHOW = "no_show", _("No-show")
 
 
 class Deviation(models.Model):
@@ -385,13 +400,13 @@ class Deviation(models.Model):
 
 
 class ReminderKind(models.TextChoices):
-    BOOKED = "booked", "Booked session"
-    HOME = "home", "Home application"
-    WINDOW_OPEN = "window_open", "Time to book"
-    MISSED = "missed", "We missed you"
-    CONFIRMATION = "confirmation", "Booking confirmed"
-    MOVED = "moved", "Booking moved"
-    CANCELLED = "cancelled", "Booking cancelled"
+    BOOKED = "booked", _("Booked session")
+    HOME = "home", _("Home application")
+    WINDOW_OPEN = "window_open", _("Time to book")
+    MISSED = "missed", _("We missed you")
+    CONFIRMATION = "confirmation", _("Booking confirmed")
+    MOVED = "moved", _("Booking moved")
+    CANCELLED = "cancelled", _("Booking cancelled")
 
 
 # Notices about a change, due at once and planned by the change itself.
@@ -399,11 +414,11 @@ NOTICE_KINDS = (ReminderKind.CONFIRMATION, ReminderKind.MOVED, ReminderKind.CANC
 
 
 class ReminderStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    VOID = "void", "Void"
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    VOID = "void", _("Void")
 
 
 class Reminder(models.Model):
@@ -449,11 +464,11 @@ class Reminder(models.Model):
 
 
 class PhotoView(models.TextChoices):
-    VERTEX = "vertex", "Vertex"
-    FRONTAL = "frontal", "Frontal"
-    LEFT = "left", "Left"
-    RIGHT = "right", "Right"
-    LESION = "lesion", "Lesion"
+    VERTEX = "vertex", _("Vertex")
+    FRONTAL = "frontal", _("Frontal")
+    LEFT = "left", _("Left")
+    RIGHT = "right", _("Right")
+    LESION = "lesion", _("Lesion")
 
 
 def _photo_path(photo: "SessionPhoto", filename: str) -> str:
@@ -488,34 +503,34 @@ class SessionPhoto(models.Model):
 class ChangeReason(models.TextChoices):
     """Why a booking was cancelled or moved (issue 13), counted in reports."""
 
-    PATIENT = "patient", "Patient cancelled"
-    LATE = "late", "Late cancellation"
-    CLINIC = "clinic", "Clinic cancelled"
-    OTHER = "other", "Other"
+    PATIENT = "patient", _("Patient cancelled")
+    LATE = "late", _("Late cancellation")
+    CLINIC = "clinic", _("Clinic cancelled")
+    OTHER = "other", _("Other")
 
 
 # Why a booking was cancelled, in the words of the email to the patient
 # (issue 24); "other" says nothing rather than something vague.
 PATIENT_WORDING = {
-    ChangeReason.PATIENT: gettext_lazy("We cancelled it as you asked."),
-    ChangeReason.LATE: gettext_lazy("We cancelled it because you let us know you cannot come."),
-    ChangeReason.CLINIC: gettext_lazy("We are sorry: the clinic had to cancel it."),
+    ChangeReason.PATIENT: _("We cancelled it as you asked."),
+    ChangeReason.LATE: _("We cancelled it because you let us know you cannot come."),
+    ChangeReason.CLINIC: _("We are sorry: the clinic had to cancel it."),
     ChangeReason.OTHER: "",
 }
-ONLINE_CANCELLATION_WORDING = gettext_lazy("You cancelled it online.")
+ONLINE_CANCELLATION_WORDING = _("You cancelled it online.")
 
 # A move is not a cancellation: the same reasons, in a move's words (issue 24).
 MOVE_LABELS = {
-    ChangeReason.PATIENT: "Patient asked to move it",
-    ChangeReason.LATE: "Patient asked at short notice",
-    ChangeReason.CLINIC: "Clinic moved it",
-    ChangeReason.OTHER: "Other",
+    ChangeReason.PATIENT: _("Patient asked to move it"),
+    ChangeReason.LATE: _("Patient asked at short notice"),
+    ChangeReason.CLINIC: _("Clinic moved it"),
+    ChangeReason.OTHER: _("Other"),
 }
 
 
 class BookingChangeKind(models.TextChoices):
-    CANCELLED = "cancelled", "Cancelled"
-    REBOOKED = "rebooked", "Rebooked"
+    CANCELLED = "cancelled", _("Cancelled")
+    REBOOKED = "rebooked", _("Rebooked")
 
 
 class BookingChange(models.Model):
@@ -572,9 +587,9 @@ class PatientCancellation(models.Model):
 
 
 class DecisionStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    OVERRIDDEN = "overridden", "Overridden"
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    OVERRIDDEN = "overridden", _("Overridden")
 
 
 class Decision(models.Model):

@@ -7,6 +7,7 @@ costs the same few queries whatever its length.
 import datetime as dt
 
 from django.db.models import BigIntegerField, Count, Func, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from clinics.models import Absence, Clinic, User
 from clinics.selectors import practitioners_of
@@ -73,7 +74,7 @@ def booking_change_counts(clinic: Clinic, *, since: dt.datetime) -> list[dict]:
     ]
     # A patient's own cancellation from an email's link leaves no BookingChange (issue 24).
     online = PatientCancellation.objects.filter(clinic=clinic, at__gte=since).count()
-    rows.append({"reason": "Patient cancelled online", "code": "online", "cancelled": online, "rebooked": 0})
+    rows.append({"reason": _("Patient cancelled online"), "code": "online", "cancelled": online, "rebooked": 0})
     return rows
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from clinics.models import User
@@ -65,7 +66,7 @@ def recascade(enrolment: Enrolment, *, now: dt.datetime, touched: Iterable[int] 
     try:
         results = schedule.cascade(enrolment.start_date, [state_of(s) for s in sessions])
     except OverflowError:
-        raise ValidationError({"start": ["This date moves later sessions past the year 9999."]}) from None
+        raise ValidationError({"start": [_("This date moves later sessions past the year 9999.")]}) from None
     changed: list[Session] = []
     for result in results:
         session = by_sequence[result.sequence]

@@ -8,6 +8,8 @@ Refusals are Conflicts carrying the words the patient page shows."""
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.exceptions import Conflict
 from core.services import now as now_or
@@ -18,7 +20,7 @@ from sessions.models import PatientCancellation, Reminder, ReminderStatus, Sessi
 from sessions.patients.changes import change_consent
 from sessions.workflows import locked
 
-TOO_LATE = "It is too late to cancel online; please call the clinic."
+TOO_LATE = gettext_lazy("It is too late to cancel online; please call the clinic.")
 
 
 def cancel_deadline(session: Session) -> dt.datetime:
@@ -34,7 +36,7 @@ def _booked(session: Session, start: dt.datetime, now: dt.datetime) -> Session:
     """The locked session, still booked at the time the link was mailed for."""
     session = locked(session)
     if session.status != SessionStatus.BOOKED or session.start != start or session.start <= now:
-        raise Conflict("This appointment has changed; the link is no longer valid.")
+        raise Conflict(_("This appointment has changed; the link is no longer valid."))
     if refusal := session.enrolment_refusal():
         raise Conflict(refusal)
     return session
@@ -57,7 +59,7 @@ def cancel_by_patient(*, session: Session, start: dt.datetime, now: dt.datetime 
     now = now_or(now)
     session = _booked(session, start, now)
     if not may_cancel_online(session, now):
-        raise Conflict(TOO_LATE)
+        raise Conflict(str(TOO_LATE))
     PatientCancellation.objects.create(
         clinic=session.clinic,
         session=session,
@@ -76,7 +78,7 @@ def request_rebooking(*, session: Session, now: dt.datetime | None = None) -> Se
     now = now_or(now)
     session = locked(session)
     if session.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED) or session.enrolment_refusal():
-        raise Conflict("This visit can no longer be booked.")
+        raise Conflict(_("This visit can no longer be booked."))
     if session.rebook_requested_at is None:
         session.rebook_requested_at = now
         session.save(update_fields=["rebook_requested_at"])

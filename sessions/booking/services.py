@@ -7,11 +7,15 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinics.models import Absence, Role, Room, User
 from core.exceptions import Conflict, is_contention
 from core.services import now as now_or
 from core.services import workflow
+from protocols.library import shown
 from sessions.models import (
     OCCUPYING,
     BookingChange,
@@ -32,27 +36,34 @@ def _check_slot(session: Session, *, start: dt.datetime, end: dt.datetime, now: 
     tz = clinic.tz
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     if start < now:
-        raise ValidationError({"start": ["This time is in the past."]})
+        raise ValidationError({"start": [_("This time is in the past.")]})
     if clinic.closures.filter(date=local_start.date()).exists():
-        raise ValidationError({"start": [f"The clinic is closed on {local_start.date():%Y-%m-%d}."]})
+        raise ValidationError({"start": [_("The clinic is closed on %(day)s.") % {"day": f"{local_start.date():%Y-%m-%d}"}]})
     fits = local_start.date() == local_end.date() and any(
         hours.opens <= local_start.time() and local_end.time() <= hours.closes
         for hours in clinic.opening_hours.filter(weekday=local_start.weekday())
     )
     if not fits:
         raise ValidationError(
-            {"start": [f"{local_start:%a %Y-%m-%d %H:%M}–{local_end:%H:%M} is outside the clinic's opening hours."]}
+            {
+                "start": [
+                    _("%(start)s–%(end)s is outside the clinic's opening hours.")
+                    % {"start": date_format(local_start, "D Y-m-d H:i"), "end": f"{local_end:%H:%M}"}
+                ]
+            }
         )
 
 
 def _check_present(practitioner: User, day: dt.date) -> None:
     absence = Absence.objects.filter(practitioner=practitioner, first_day__lte=day, last_day__gte=day).first()
     if absence is not None:
-        why = f" ({absence.reason})" if absence.reason else ""
-        raise ValidationError(
-            {"practitioner": [f"{practitioner.display_name} is absent from {absence.first_day:%Y-%m-%d} to "
-                              f"{absence.last_day:%Y-%m-%d}{why}."]}
-        )
+        dates = {"name": practitioner.display_name, "first": f"{absence.first_day:%Y-%m-%d}",
+                 "last": f"{absence.last_day:%Y-%m-%d}", "reason": absence.reason}
+        if absence.reason:
+            message = _("%(name)s is absent from %(first)s to %(last)s (%(reason)s).") % dates
+        else:
+            message = _("%(name)s is absent from %(first)s to %(last)s.") % dates
+        raise ValidationError({"practitioner": [message]})
 
 
 def _check_free(session: Session, *, start: dt.datetime, end: dt.datetime, practitioner: User, room: Room | None):
@@ -60,17 +71,19 @@ def _check_free(session: Session, *, start: dt.datetime, end: dt.datetime, pract
     make it race-free (two concurrent bookings never both commit)."""
     clashing = Session.objects.filter(status__in=OCCUPYING, start__lt=end, end__gt=start).exclude(pk=session.pk)
     if clashing.filter(practitioner=practitioner).exists():
-        raise Conflict(f"{practitioner.display_name} is already booked at this time.", field="practitioner")
+        raise Conflict(
+            _("%(name)s is already booked at this time.") % {"name": practitioner.display_name}, field="practitioner"
+        )
     if room is not None and clashing.filter(room=room).exists():
-        raise Conflict(f"Room {room.name} is already booked at this time.", field="room")
+        raise Conflict(_("Room %(room)s is already booked at this time.") % {"room": room.name}, field="room")
     if clashing.filter(patient_id=session.patient_id).exists():
-        raise Conflict("The patient already has a session at this time.", field="start")
+        raise Conflict(_("The patient already has a session at this time."), field="start")
 
 
 _CONSTRAINT_FIELDS = {
-    "session_no_overlap_practitioner": ("practitioner", "The practitioner is already booked at this time."),
-    "session_no_overlap_room": ("room", "The room is already booked at this time."),
-    "session_no_overlap_patient": ("start", "The patient already has a session at this time."),
+    "session_no_overlap_practitioner": ("practitioner", gettext_lazy("The practitioner is already booked at this time.")),
+    "session_no_overlap_room": ("room", gettext_lazy("The room is already booked at this time.")),
+    "session_no_overlap_patient": ("start", gettext_lazy("The patient already has a session at this time.")),
 }
 
 
@@ -78,8 +91,8 @@ def _conflict_from(error: IntegrityError) -> Conflict:
     text = str(error)
     for name, (field, message) in _CONSTRAINT_FIELDS.items():
         if name in text:
-            return Conflict(message, field=field)
-    return Conflict("This slot was just taken by another booking.", field="start")
+            return Conflict(str(message), field=field)
+    return Conflict(_("This slot was just taken by another booking."), field="start")
 
 
 @workflow
@@ -107,7 +120,7 @@ def book_session(
     naming each such booking, and nothing changes."""
     now = now_or(now)
     if later_bookings not in LATER_BOOKINGS:
-        raise ValidationError({"later_bookings": ['Say "release" or "keep".']})
+        raise ValidationError({"later_bookings": [_('Say "release" or "keep".')]})
     session = changing(session, by=by, role=Role.RECEPTION)
     return book_locked(
         session, start=start, practitioner=practitioner, room=room, override_reason=override_reason,
@@ -136,11 +149,11 @@ def book_locked(
         raise Conflict(refusal)
     change_reason = _change_reason(change_reason, "change_reason")
     if start.tzinfo is None:
-        raise ValidationError({"start": ["A time zone is required."]})
+        raise ValidationError({"start": [_("A time zone is required.")]})
     if practitioner.clinic_id != session.clinic_id or not practitioner.is_practitioner:
-        raise ValidationError({"practitioner": ["Choose a clinician or manager of this clinic."]})
+        raise ValidationError({"practitioner": [_("Choose a clinician or manager of this clinic.")]})
     if room is not None and (room.clinic_id != session.clinic_id or not room.active):
-        raise ValidationError({"room": ["Choose an active room of this clinic."]})
+        raise ValidationError({"room": [_("Choose an active room of this clinic.")]})
     override_reason = (override_reason or "").strip()
     try:
         # Python adds to an aware time in one zone on the wall clock; in UTC
@@ -151,7 +164,7 @@ def book_locked(
         # year 9999 east of UTC (or the first of year 1 west of it) do not.
         start.astimezone(session.clinic.tz), end.astimezone(session.clinic.tz)
     except OverflowError:
-        raise ValidationError({"start": ["This time is out of range."]}) from None
+        raise ValidationError({"start": [_("This time is out of range.")]}) from None
     _check_slot(session, start=start, end=end, now=now)
     _check_present(practitioner, start.astimezone(session.clinic.tz).date())
 
@@ -162,13 +175,20 @@ def book_locked(
             raise ValidationError(
                 {
                     "start": [
-                        f"{local_date:%a %d %b %Y} is outside the window, {session.window_start:%a %d %b} to "
-                        f"{session.window_end:%a %d %b %Y}. A clinician may book it anyway with a reason."
+                        _(
+                            "%(day)s is outside the window, %(first)s to %(last)s. "
+                            "A clinician may book it anyway with a reason."
+                        )
+                        % {
+                            "day": date_format(local_date, "D d M Y"),
+                            "first": date_format(session.window_start, "D d M"),
+                            "last": date_format(session.window_end, "D d M Y"),
+                        }
                     ]
                 }
             )
         if by is None or not by.has_role(Role.CLINICIAN):
-            raise PermissionDenied("Only a clinician or manager may book outside the window.")
+            raise PermissionDenied(_("Only a clinician or manager may book outside the window."))
     _check_free(session, start=start, end=end, practitioner=practitioner, room=room)
 
     previous_start = session.start if session.status == SessionStatus.BOOKED else None
@@ -228,7 +248,7 @@ def later_booking_row(later: Session) -> dict:
     local = later.start.astimezone(later.clinic.tz)
     return {
         "id": later.pk,
-        "step": later.step.name,
+        "step": shown(later.step.name),
         "sequence": later.sequence,
         "start": local.isoformat(),
         "date": local.date().isoformat(),
@@ -241,13 +261,19 @@ def _settle_later_bookings(session: Session, pushed_out: list[Session], *, choic
     moved_to = f"{session.step.name} #{session.sequence} moved to {session.start.astimezone(session.clinic.tz):%Y-%m-%d}"
     if not choice:
         names = "; ".join(
-            f"{s.step.name} #{s.sequence} on {s.start.astimezone(s.clinic.tz):%Y-%m-%d} (window now "
-            f"{s.window_start:%Y-%m-%d} to {s.window_end:%Y-%m-%d})"
+            _("%(step)s #%(sequence)s on %(day)s (window now %(first)s to %(last)s)")
+            % {
+                "step": shown(s.step.name), "sequence": s.sequence, "day": f"{s.start.astimezone(s.clinic.tz):%Y-%m-%d}",
+                "first": f"{s.window_start:%Y-%m-%d}", "last": f"{s.window_end:%Y-%m-%d}",
+            }
             for s in pushed_out
         )
         raise Conflict(
-            f"This move puts later bookings outside their windows: {names}. "
-            'Say whether to release them ("release") or keep them as deviations ("keep").',
+            _(
+                "This move puts later bookings outside their windows: %(sessions)s. "
+                'Say whether to release them ("release") or keep them as deviations ("keep").'
+            )
+            % {"sessions": names},
             field="later_bookings",
             extra={"later_sessions": [later_booking_row(s) for s in pushed_out]},
         )
@@ -294,8 +320,8 @@ def _change_reason(reason: str, field: str = "reason") -> str:
     if not reason:
         return ChangeReason.OTHER
     if reason not in ChangeReason.values:
-        choices = ", ".join(f"{label.lower()} ({value})" for value, label in ChangeReason.choices)
-        raise ValidationError({field: [f"Choose why the booking is given up: {choices}."]})
+        choices = ", ".join(f"{str(label).lower()} ({value})" for value, label in ChangeReason.choices)
+        raise ValidationError({field: [_("Choose why the booking is given up: %(choices)s.") % {"choices": choices}]})
     return reason
 
 
@@ -363,7 +389,7 @@ def skip_session(*, session: Session, reason: str, by: User, now: dt.datetime | 
     reason = (reason or "").strip()
     session = changing(session, by=by, role=Role.CLINICIAN)
     if not reason:
-        raise ValidationError({"reason": ["Say why the session is skipped."]})
+        raise ValidationError({"reason": [_("Say why the session is skipped.")]})
     if refusal := session.skip_refusal():
         raise Conflict(refusal)
     # A skipped session has no booking; its target date is what it passes on.

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from clinics.models import Clinic, Role, User
 from core.bulk import copy_rows, reserve_ids
@@ -60,9 +61,9 @@ class RowForm(forms.Form):
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]
         if value > self.today:
-            raise ValidationError("A date of birth cannot be in the future.")
+            raise ValidationError(_("A date of birth cannot be in the future."))
         if value < EARLIEST_BIRTH:
-            raise ValidationError("A date of birth before 1900 is not plausible.")
+            raise ValidationError(_("A date of birth before 1900 is not plausible."))
         return value
 
 
@@ -106,28 +107,28 @@ class Imported:
 
 def _read(text: str) -> list[dict]:
     if "\x00" in text:
-        raise ValidationError({"csv": ["The file holds NUL characters."]})
+        raise ValidationError({"csv": [_("The file holds NUL characters.")]})
     reader = csv.DictReader(io.StringIO(text))
     columns = [c.strip() for c in reader.fieldnames or []]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise ValidationError({"csv": [f"line 1: missing column(s): {', '.join(missing)}"]})
+        raise ValidationError({"csv": [_("line 1: missing column(s): %(columns)s") % {"columns": ", ".join(missing)}]})
     unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
-        raise ValidationError({"csv": [f"line 1: unknown column(s): {', '.join(unknown)}"]})
+        raise ValidationError({"csv": [_("line 1: unknown column(s): %(columns)s") % {"columns": ", ".join(unknown)}]})
     reader.fieldnames = columns
     rows = []
     try:
         for row in reader:
             if len(rows) >= MAX_ROWS:
-                raise ValidationError({"csv": [f"At most {MAX_ROWS:,} rows per import."]})
+                raise ValidationError({"csv": [_("At most %(count)s rows per import.") % {"count": f"{MAX_ROWS:,}"}]})
             if None in row:
-                raise ValidationError({"csv": [f"line {reader.line_num}: more values than columns."]})
+                raise ValidationError({"csv": [_("line %(line)s: more values than columns.") % {"line": reader.line_num}]})
             rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
     except csv.Error as error:
-        raise ValidationError({"csv": [f"line {reader.line_num}: {error}"]}) from None
+        raise ValidationError({"csv": [_("line %(line)s: %(error)s") % {"line": reader.line_num, "error": error}]}) from None
     if not rows:
-        raise ValidationError({"csv": ["The file has no rows."]})
+        raise ValidationError({"csv": [_("The file has no rows.")]})
     return rows
 
 
@@ -188,19 +189,19 @@ def import_enrolments(*, clinic: Clinic, text: str, by: User, now: dt.datetime |
         data = form.cleaned_data
         number = data.get("record_number")
         if number in taken:
-            problems.append(("record_number", "A patient with this record number already exists."))
+            problems.append(("record_number", _("A patient with this record number already exists.")))
         elif number in seen:
-            problems.append(("record_number", f"The record number is on line {seen[number]} too."))
+            problems.append(("record_number", _("The record number is on line %(line)s too.") % {"line": seen[number]}))
         elif number:
             seen[number] = line
         protocol = protocols.get(data.get("protocol", "").casefold()) if data.get("protocol") else None
         if data.get("protocol") and protocol is None:
-            problems.append(("protocol", "No current protocol of this clinic has this library key or name."))
+            problems.append(("protocol", _("No current protocol of this clinic has this library key or name.")))
         clinician = None
         if data.get("clinician"):
             clinician = staff.get(data["clinician"])
             if clinician is None:
-                problems.append(("clinician", "No staff member of this clinic has this username."))
+                problems.append(("clinician", _("No staff member of this clinic has this username.")))
         planned = None
         if protocol is not None and "start_date" in data and not any(n == "clinician" for n, _ in problems):
             try:
@@ -209,13 +210,16 @@ def import_enrolments(*, clinic: Clinic, text: str, by: User, now: dt.datetime |
             except ValidationError as error:
                 problems += _messages(error)
         if problems:
-            errors += [f"line {line}: {name}: {message}" for name, message in problems]
+            errors += [
+                _("line %(line)s: %(field)s: %(message)s") % {"line": line, "field": name, "message": message}
+                for name, message in problems
+            ]
         elif not errors:
             accepted.append((data, protocol, clinician, planned))
     if errors:
         shown = errors[:MAX_ERRORS]
         if len(errors) > MAX_ERRORS:
-            shown.append(f"… and {len(errors) - MAX_ERRORS} more errors.")
+            shown.append(_("… and %(count)s more errors.") % {"count": len(errors) - MAX_ERRORS})
         raise ValidationError({"csv": shown})
     return _write(clinic=clinic, accepted=accepted, by=by, now=now)
 

@@ -4,6 +4,8 @@ dated schedule in the same transaction; withdrawing gives up what is open."""
 import datetime as dt
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from clinics.models import Role, User
@@ -12,6 +14,7 @@ from core.services import now as now_or
 from core.services import require_role, workflow
 from patients.models import Enrolment, EnrolmentStatus, Patient
 from protocols import schedule
+from protocols.library import shown
 from protocols.models import Protocol
 from sessions.reminders.notices import plan_cancel_notice
 from sessions.reminders.plan import sync_reminders
@@ -34,18 +37,18 @@ def plan_enrolment(
     `check_schedule` is workable's, or a memo of it (the bulk import asks it
     about the same protocol and start date many times)."""
     if not protocol.is_current or not protocol.active:
-        raise ValidationError({"protocol": ["Enrol only in the current version of an active protocol."]})
+        raise ValidationError({"protocol": [_("Enrol only in the current version of an active protocol.")]})
     if clinician is not None and (clinician.clinic_id != by.clinic_id or not clinician.is_practitioner):
-        raise ValidationError({"clinician": ["Choose a clinician or manager of this clinic."]})
+        raise ValidationError({"clinician": [_("Choose a clinician or manager of this clinic.")]})
     if abs(start_date - today) > MAX_START_DISTANCE:
-        raise ValidationError({"start_date": ["The start date must lie within two years of today."]})
+        raise ValidationError({"start_date": [_("The start date must lie within two years of today.")]})
     if not steps:
-        raise ValidationError({"protocol": ["This protocol has no steps."]})
+        raise ValidationError({"protocol": [_("This protocol has no steps.")]})
     try:
         planned = schedule.initial_schedule(start_date, [schedule.StepRule.of(s) for s in steps])
         faults, suggestion = check_schedule(protocol.clinic, start_date, steps)
     except OverflowError:
-        raise ValidationError({"start_date": ["This start date puts sessions past the year 9999."]}) from None
+        raise ValidationError({"start_date": [_("This start date puts sessions past the year 9999.")]}) from None
     if faults:
         raise ValidationError({"start_date": [workable.refusal(faults, suggestion)]})
     return planned
@@ -120,8 +123,11 @@ def _refuse_a_second_active_course(patient: Patient, protocol: Protocol) -> None
     )
     if active is not None:
         raise Conflict(
-            f"{patient.full_name} is already in an active course of {protocol.name}, started "
-            f"{active.start_date:%d %b %Y}. Finish or withdraw it first, or enrol explicitly alongside it.",
+            _(
+                "%(patient)s is already in an active course of %(protocol)s, started %(day)s. "
+                "Finish or withdraw it first, or enrol explicitly alongside it."
+            )
+            % {"patient": patient.full_name, "protocol": shown(protocol.name), "day": date_format(active.start_date, "d M Y")},
             field="protocol",
         )
 
@@ -143,11 +149,11 @@ def withdraw_enrolment(
     require_role(by, Role.CLINICIAN, clinic_id=enrolment.clinic_id, what="enrolment")
     enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
     if enrolment.status != EnrolmentStatus.ACTIVE:
-        raise Conflict(f"The enrolment is already {enrolment.status}.")
+        raise Conflict(_("The enrolment is already %(status)s.") % {"status": str(enrolment.get_status_display()).lower()})
     open_sessions = enrolment.sessions.filter(status__in=(SessionStatus.PLANNED, SessionStatus.BOOKED))
     kept = open_sessions.filter(step__follow_up=True) if keep_follow_up else open_sessions.none()
     if keep_follow_up and not kept.exists():
-        raise ValidationError({"keep_follow_up": ["This enrolment has no open follow-up visit to keep."]})
+        raise ValidationError({"keep_follow_up": [_("This enrolment has no open follow-up visit to keep.")]})
     enrolment.status = EnrolmentStatus.WITHDRAWN
     enrolment.withdrawn_reason = reason
     enrolment.withdrawn_at = now

@@ -7,6 +7,10 @@ enrolling such a schedule is refused with the next start date that works
 import datetime as dt
 from collections.abc import Callable, Sequence
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from clinics.models import Clinic
 from protocols import schedule
 from protocols.models import Step, StepKind
@@ -127,8 +131,13 @@ def check_schedule(
 def refusal(faults: set[int], suggestion: dt.date | None) -> str:
     """The message on `start_date` when a schedule has unbookable visits."""
     visits = ", ".join(f"#{n}" for n in sorted(faults))
-    what = f"visit {visits}" if len(faults) == 1 else f"visits {visits}"
-    text = f"The clinic is closed on every day of the window of {what}, so it could never be booked."
+    text = ngettext(
+        "The clinic is closed on every day of the window of visit %(visits)s, so it could never be booked.",
+        "The clinic is closed on every day of the window of visits %(visits)s, so it could never be booked.",
+        len(faults),
+    ) % {"visits": visits}
     if suggestion is None:
-        return text + " No start date in the coming year works: check the opening hours and closures."
-    return text + f" The next start date that works is {suggestion:%A %d %B %Y} ({suggestion.isoformat()})."
+        return text + " " + _("No start date in the coming year works: check the opening hours and closures.")
+    return text + " " + _("The next start date that works is %(day)s (%(iso)s).") % {
+        "day": date_format(suggestion, "l d F Y"), "iso": suggestion.isoformat()
+    }

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from clinics.models import Role, User
 from core.exceptions import Conflict
 from core.services import now as now_or
 from core.services import require_role, workflow
-from protocols.library import SEX_SPECIFIC_MEASURES
+from protocols.library import SEX_SPECIFIC_MEASURES, shown
 from protocols.models import Lot, OutcomeMeasure, StepKind
 from protocols.outcome_values import measured_value
 from protocols.products import check_lot_for
@@ -41,10 +42,10 @@ def _clean_outcomes(
     for code, item in zip(codes, items, strict=True):
         measure = catalogue.get(code)
         if measure is None:
-            errors.append(f"{code[:40]!r} is not a known measure code.")
+            errors.append(_("%(code)s is not a known measure code.") % {"code": repr(code[:40])})
             continue
         if code in seen:
-            errors.append(f"{measure.name}: given twice.")
+            errors.append(_("%(measure)s: given twice.") % {"measure": shown(measure.name)})
             continue
         seen.add(code)
         try:
@@ -60,10 +61,11 @@ def _clean_outcomes(
             for code, name in session.step.measures.values_list("code", "name")
             if SEX_SPECIFIC_MEASURES.get(code, session.patient.sex) == session.patient.sex
         }
-        missing = [required[code] for code in sorted(set(required) - seen)]
+        missing = [shown(required[code]) for code in sorted(set(required) - seen)]
         if missing:
             errors.append(
-                f"This visit records {', '.join(missing)}: enter the results, or say why they were not recorded."
+                _("This visit records %(measures)s: enter the results, or say why they were not recorded.")
+                % {"measures": ", ".join(missing)}
             )
     if errors:
         raise ValidationError({"outcomes": errors})
@@ -76,7 +78,11 @@ def _clean_adverse_events(events: Iterable[Mapping], *, on: dt.date, today: dt.d
         try:
             cleaned.append(clean_event(event, default_onset=on, born=session.patient.date_of_birth, today=today))
         except ValidationError as error:
-            errors.extend(f"Event {index}: {field}: {message}" for field, messages in error.message_dict.items() for message in messages)
+            errors.extend(
+                _("Event %(index)s: %(field)s: %(message)s") % {"index": index, "field": field, "message": message}
+                for field, messages in error.message_dict.items()
+                for message in messages
+            )
     if errors:
         raise ValidationError({"adverse_events": errors})
     return cleaned
@@ -92,17 +98,27 @@ def visit_day(session: Session, performed_on: dt.date | None, *, now: dt.datetim
         booked_day = session.start.astimezone(tz).date()
         if performed_on is not None and performed_on != booked_day:
             raise ValidationError(
-                {"performed_on": [f"A booked session was performed on its booked day, {booked_day.isoformat()}."]}
+                {"performed_on": [_("A booked session was performed on its booked day, %(day)s.") % {"day": booked_day.isoformat()}]}
             )
         return booked_day
     today = now.astimezone(tz).date()
     if performed_on is None:
         return today
     if performed_on > today:
-        raise ValidationError({"performed_on": [f"{performed_on.isoformat()} is in the future (today is {today.isoformat()})."]})
+        raise ValidationError({
+                "performed_on": [
+                    _("%(day)s is in the future (today is %(today)s).")
+                    % {"day": performed_on.isoformat(), "today": today.isoformat()}
+                ]
+            })
     if performed_on < session.enrolment.start_date:
         raise ValidationError(
-            {"performed_on": [f"{performed_on.isoformat()} is before the enrolment started ({session.enrolment.start_date.isoformat()})."]}
+            {
+                "performed_on": [
+                    _("%(day)s is before the enrolment started (%(start)s).")
+                    % {"day": performed_on.isoformat(), "start": session.enrolment.start_date.isoformat()}
+                ]
+            }
         )
     return performed_on
 
@@ -112,7 +128,7 @@ def _clean_lot(session: Session, lot: Lot | None, *, on: dt.date) -> Lot | None:
     names one must name a usable one."""
     if lot is None:
         if session.step.kind == StepKind.TREATMENT:
-            raise ValidationError({"lot": ["A treatment session must name the product lot used."]})
+            raise ValidationError({"lot": [_("A treatment session must name the product lot used.")]})
         return None
     lot = Lot.objects.select_related("product").get(pk=lot.pk)
     check_lot_for(lot, clinic_id=session.clinic_id, on=on)
@@ -141,9 +157,9 @@ def complete_session(
     if refusal := session.completion_refusal(now):
         raise Conflict(refusal)
     if product_source and product_source not in ProductSource.values:
-        raise ValidationError({"product_source": [f"Choose one of {', '.join(ProductSource.values)}."]})
+        raise ValidationError({"product_source": [_("Choose one of %(choices)s.") % {"choices": ", ".join(ProductSource.values)}]})
     if product_form and product_form not in ProductForm.values:
-        raise ValidationError({"product_form": [f"Choose one of {', '.join(ProductForm.values)}."]})
+        raise ValidationError({"product_form": [_("Choose one of %(choices)s.") % {"choices": ", ".join(ProductForm.values)}]})
     not_done_reason = (not_done_reason or "").strip()
     observed_on = visit_day(session, performed_on, now=now)
     today = now.astimezone(session.clinic.tz).date()
@@ -211,9 +227,9 @@ def correct_outcome(
     require_role(by, Role.CLINICIAN, clinic_id=measurement.session.clinic_id, what="measurement")
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": ["Say why the value is corrected."]})
+        raise ValidationError({"reason": [_("Say why the value is corrected.")]})
     if len(reason) > REASON_MAX:
-        raise ValidationError({"reason": [f"At most {REASON_MAX} characters."]})
+        raise ValidationError({"reason": [_("At most %(count)s characters.") % {"count": REASON_MAX}]})
     measurement = (
         OutcomeMeasurement.objects.select_for_update(of=("self",))
         .select_related("measure", "session__clinic", "session__patient")

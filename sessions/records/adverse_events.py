@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from clinics.models import Role, User
 from core.services import now as now_or
@@ -41,7 +42,7 @@ EVENT_FIELDS = (
 def _choice(errors: dict, data: Mapping, field: str, choices, default: str) -> str:
     value = data.get(field, default)
     if value not in choices.values:
-        errors[field] = [f"Choose one of {', '.join(choices.values)}."]
+        errors[field] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(choices.values)}]
     return value
 
 
@@ -53,20 +54,24 @@ def ctcae_disagreements(*, grade, severity: str, outcome: str, resolved_date) ->
     date, and a resolution date means one of them."""
     problems = {}
     if grade is not None and severity and severity != severity_of_grade(grade):
-        problems["severity"] = (
-            f"CTCAE grade {grade} is {severity_of_grade(grade)}, not {severity} (1 mild, 2 moderate, 3–5 severe)."
-        )
+        problems["severity"] = _(
+            "CTCAE grade %(grade)s is %(expected)s, not %(severity)s (1 mild, 2 moderate, 3–5 severe)."
+        ) % {"grade": grade, "expected": severity_of_grade(grade), "severity": severity}
     if grade == FATAL_GRADE and outcome != AdverseEventOutcome.FATAL:
-        problems["outcome"] = f"CTCAE grade 5 is death: the outcome is fatal, not {outcome.replace('_', ' ')}."
+        problems["outcome"] = _("CTCAE grade 5 is death: the outcome is fatal, not %(outcome)s.") % {
+            "outcome": outcome.replace("_", " ")
+        }
     elif outcome == AdverseEventOutcome.FATAL and grade != FATAL_GRADE:
-        problems["grade"] = f"A fatal outcome is CTCAE grade 5 (death), not grade {grade}."
+        problems["grade"] = _("A fatal outcome is CTCAE grade 5 (death), not grade %(grade)s.") % {"grade": grade}
     if outcome in RESOLVED_OUTCOMES and resolved_date is None:
-        problems["resolved_date"] = f"An event that {outcome.replace('_', ' ')} needs its resolution date."
+        problems["resolved_date"] = _("An event that %(outcome)s needs its resolution date.") % {
+            "outcome": outcome.replace("_", " ")
+        }
     elif outcome not in RESOLVED_OUTCOMES and resolved_date is not None:
-        problems["resolved_date"] = (
+        problems["resolved_date"] = _(
             "A resolution date means the event resolved: the outcome is recovered or recovered with sequelae, "
-            f"not {outcome.replace('_', ' ')}."
-        )
+            "not %(outcome)s."
+        ) % {"outcome": outcome.replace("_", " ")}
     return problems
 
 
@@ -83,18 +88,18 @@ def clean_event(data: Mapping, *, default_onset: dt.date, born: dt.date, today: 
     # passed); line breaks and tabs are fine, the fields are multi-line.
     for field, value in data.items():
         if isinstance(value, str) and (char := forbidden_character(value, multiline=True)) is not None:
-            errors[field] = [f"This text may not contain {describe(char)}."]
+            errors[field] = [_("This text may not contain %(char)s.") % {"char": describe(char)}]
     description = str(data.get("description") or "").strip()
     if not description and "description" not in errors:
-        errors["description"] = ["A description is required."]
+        errors["description"] = [_("A description is required.")]
     grade, severity = data.get("grade"), data.get("severity") or ""
     if grade is not None and (isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 5):
-        errors["grade"] = ["The CTCAE grade is a whole number from 1 to 5."]
+        errors["grade"] = [_("The CTCAE grade is a whole number from 1 to 5.")]
         grade = None
     if severity and severity not in Severity.values:
-        errors["severity"] = [f"Choose one of {', '.join(Severity.values)}."]
+        errors["severity"] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(Severity.values)}]
     elif grade is None and not severity and "grade" not in errors:
-        errors["grade"] = ["Give the CTCAE grade (1–5) or a severity."]
+        errors["grade"] = [_("Give the CTCAE grade (1–5) or a severity.")]
     elif grade is None and severity:
         fatal = data.get("outcome") == AdverseEventOutcome.FATAL and severity == Severity.SEVERE
         grade = FATAL_GRADE if fatal else GRADE_OF_SEVERITY[severity]
@@ -108,13 +113,16 @@ def clean_event(data: Mapping, *, default_onset: dt.date, born: dt.date, today: 
     onset = data.get("onset_date") or default_onset
     resolved = data.get("resolved_date")
     if onset < born:
-        errors["onset_date"] = ["The onset cannot be before the patient's birth."]
+        errors["onset_date"] = [_("The onset cannot be before the patient's birth.")]
     if today is not None and onset > today:
-        errors["onset_date"] = ["The onset cannot be in the future."]
+        errors["onset_date"] = [_("The onset cannot be in the future.")]
     if resolved is not None and resolved < onset:
-        errors["resolved_date"] = [f"The resolution ({resolved.isoformat()}) cannot be before the onset ({onset.isoformat()})."]
+        errors["resolved_date"] = [
+            _("The resolution (%(resolved)s) cannot be before the onset (%(onset)s).")
+            % {"resolved": resolved.isoformat(), "onset": onset.isoformat()}
+        ]
     if today is not None and resolved is not None and resolved > today:
-        errors["resolved_date"] = ["The resolution cannot be in the future."]
+        errors["resolved_date"] = [_("The resolution cannot be in the future.")]
     if not errors:
         problems = ctcae_disagreements(grade=grade, severity=severity, outcome=outcome, resolved_date=resolved)
         errors.update({field: [message] for field, message in problems.items()})
@@ -147,7 +155,7 @@ def report_adverse_event(
     require_role(by, Role.CLINICIAN, clinic_id=enrolment.clinic_id, what="enrolment")
     enrolment = Enrolment.objects.select_related("clinic", "patient").get(pk=enrolment.pk)
     if session is not None and session.enrolment_id != enrolment.pk:
-        raise ValidationError({"session": ["That session is not one of this enrolment's."]})
+        raise ValidationError({"session": [_("That session is not one of this enrolment's.")]})
     today = now.astimezone(enrolment.clinic.tz).date()
     fields = clean_event(data, default_onset=today, born=enrolment.patient.date_of_birth, today=today)
     event = AdverseEvent(enrolment=enrolment, session=session, reported_by=by, reported_at=now, **fields)

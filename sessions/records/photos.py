@@ -14,6 +14,7 @@ import warnings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
 from clinics.models import Role, User
@@ -38,7 +39,7 @@ def reencode(data: bytes) -> tuple[bytes, bytes, int, int]:
     """The image as a clean JPEG and its thumbnail, with its size; a
     ValidationError on `image` for anything that is not a sound photograph."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise _refuse(f"The image is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        raise _refuse(_("The image is larger than %(size)s MB.") % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)})
     try:
         with warnings.catch_warnings():
             # Pillow warns above its own limit and raises at twice it; both
@@ -46,9 +47,11 @@ def reencode(data: bytes) -> tuple[bytes, bytes, int, int]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as probe:
                 if probe.format not in ACCEPTED_FORMATS:
-                    raise _refuse(f"{probe.format} images are not accepted; send a JPEG, PNG, WebP or TIFF.")
+                    raise _refuse(
+                        _("%(format)s images are not accepted; send a JPEG, PNG, WebP or TIFF.") % {"format": probe.format}
+                    )
                 if probe.width * probe.height > MAX_PIXELS:
-                    raise _refuse(f"The image has more than {MAX_PIXELS // 1_000_000} megapixels.")
+                    raise _refuse(_("The image has more than %(count)s megapixels.") % {"count": MAX_PIXELS // 1_000_000})
                 probe.verify()
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
@@ -56,9 +59,9 @@ def reencode(data: bytes) -> tuple[bytes, bytes, int, int]:
     except ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refuse("The image is too large when decoded (a decompression bomb?).") from None
+        raise _refuse(_("The image is too large when decoded (a decompression bomb?).")) from None
     except Exception:  # a decoder may fail in many ways on a crafted file; each is a refusal
-        raise _refuse("The file is not an image that can be read.") from None
+        raise _refuse(_("The file is not an image that can be read.")) from None
     # Pillow writes a JPEG comment (COM) back from `info` on save, and keeps
     # ICC/XMP and the like there: the pixels only (issue 30: a comment
     # "PATIENT-…-GPS-…" survived). No exif= either: the EXIF is gone too.
@@ -80,12 +83,15 @@ def add_photo(*, session: Session, view: str, data: bytes, by: User, now: dt.dat
     require_role(by, Role.CLINICIAN, clinic_id=session.clinic_id, what="session")
     session = Session.objects.select_related("patient", "clinic").get(pk=session.pk)
     if view not in PhotoView.values:
-        raise ValidationError({"view": [f"Choose one of {', '.join(PhotoView.values)}."]})
+        raise ValidationError({"view": [_("Choose one of %(choices)s.") % {"choices": ", ".join(PhotoView.values)}]})
     if session.status not in (SessionStatus.BOOKED, SessionStatus.COMPLETED):
-        raise Conflict(f"Photographs are taken at a booked or completed visit; this session is {session.status}.")
+        raise Conflict(
+            _("Photographs are taken at a booked or completed visit; this session is %(status)s.")
+            % {"status": str(session.get_status_display()).lower()}
+        )
     if not has_consent(session.patient, ConsentKind.PHOTOGRAPHY):
         raise ValidationError(
-            {"consent": ["The patient has not consented to photography; record their photography consent first."]}
+            {"consent": [_("The patient has not consented to photography; record their photography consent first.")]}
         )
     full, small, width, height = reencode(data)
     photo = SessionPhoto(

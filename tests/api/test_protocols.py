@@ -40,6 +40,7 @@ def test_manager_creates_a_protocol_with_steps(client_as, manager, hair_protocol
         "id": None,
         "position": 2,
         "name": "Microneedling",
+        "display_name": "Microneedling",
         "kind": "treatment",
         "repeat": 3,
         "interval_days": 28,
