@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from clinics.models import Role
 from core.api import ClinicViewSet, FilterSet, IdFilter
+from core.text import multi_line
 from sessions.decisions import accept_decision, override_decision
 from sessions.models import Decision, DecisionStatus
 
@@ -44,7 +45,9 @@ class OverrideSerializer(serializers.Serializer):
     action = serializers.CharField(
         max_length=80, help_text="continue, switch_to: <arm>, stop_treatments or review; the arm of this version."
     )
-    reason = serializers.CharField(max_length=1000, help_text="Why the proposal is overridden (required).")
+    reason = serializers.CharField(
+        max_length=1000, validators=[multi_line], help_text="Why the proposal is overridden (required)."
+    )
 
 
 class DecisionFilter(FilterSet):

@@ -13,6 +13,7 @@ from api.decisions import EnrolmentDecisionsMixin
 from api.sessions import SessionSerializer
 from clinics.models import Role, User
 from core.api import ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter
+from core.text import multi_line
 from patients.models import Enrolment, EnrolmentStatus
 from patients.selectors import patients_of
 from protocols.models import Protocol
@@ -65,7 +66,9 @@ class EnrolmentSerializer(serializers.ModelSerializer):
 
 
 class WithdrawSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+    reason = serializers.CharField(
+        max_length=2000, allow_blank=True, required=False, default="", validators=[multi_line]
+    )
     keep_follow_up = serializers.BooleanField(
         required=False,
         default=False,

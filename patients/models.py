@@ -3,7 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
-from core.text import single_line
+from core.text import multi_line, single_line
 from protocols.models import Protocol
 
 
@@ -71,7 +71,7 @@ class Enrolment(models.Model):
     )
     area = models.CharField(max_length=200, blank=True, help_text="Treatment area, e.g. vertex scalp", validators=[single_line])
     status = models.CharField(max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE)
-    withdrawn_reason = models.TextField(blank=True)
+    withdrawn_reason = models.TextField(blank=True, validators=[multi_line])
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Withdrawn from treatment only: the protocol's follow-up sessions stay
     # planned and bookable (Session.enrolment_refusal).

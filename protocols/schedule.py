@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from core.text import forbidden_character
+
 PREVIOUS = "previous"
 START = "start"
 # From the last treatment (or dispensing) visit before this one: the
@@ -370,8 +372,8 @@ def parse_rule_set(data) -> RuleSet:
 
 def _reason(raw: dict) -> str:
     reason = raw.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > 300 or "\n" in reason:
-        raise RuleError("reason must be one line of at most 300 characters")
+    if not isinstance(reason, str) or len(reason) > 300 or forbidden_character(reason) is not None:
+        raise RuleError("reason must be one line of at most 300 characters, without control or bidi characters")
     return reason.strip()
 
 
