@@ -101,6 +101,16 @@ def run(app: Path, args: list[str], **extra) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=app, env=env, capture_output=True, text=True, timeout=300)
 
 
+def test_every_base_image_is_pinned_by_digest():
+    """A tag moves; a digest names one image. The tag stays for the reader."""
+    lines = [line.split() for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("FROM ")]
+    assert lines
+    for line in lines:
+        image = line[1]
+        assert re.fullmatch(r"[a-z0-9./-]+:[\w.-]+@sha256:[0-9a-f]{64}", image), image
+    assert lines[0][1].startswith("python:3.11-slim@sha256:")
+
+
 def test_the_dockerignore_keeps_the_demo_tests_and_leftovers_out():
     patterns = set(ignore_patterns())
     assert {"demo", "tests", "bench", ".git", ".venv", "var", "**/__pycache__", "**/*.pyc", "docs/screenshots",
