@@ -4,6 +4,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from core.text import check_text
+
 from .models import Clinic, OpeningHours, Role, Room, User, validate_timezone
 
 # A new clinic opens Monday to Friday, 09:00–17:00, until its manager says otherwise.
@@ -55,6 +57,7 @@ def create_staff(*, username: str, clinic: Clinic, role: str, password: str, fir
         raise ValidationError({"role": [f"Choose one of {', '.join(Role.values)}."]})
     if User.objects.filter(username=username).exists():
         raise ValidationError({"username": [f"User {username!r} exists."]})
+    check_text(User, {"first_name": first_name, "last_name": last_name})
     user = User(username=username, clinic=clinic, role=role, first_name=first_name, last_name=last_name, email=email)
     user.set_password(password)
     # Managers run the clinic's admin; everyone else works in the pages and API.

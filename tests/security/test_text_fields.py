@@ -16,7 +16,8 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from clinics.models import Absence, Clinic, Closure, Room
+from clinics.models import Absence, Clinic, Closure, Room, User
+from clinics.services import create_staff
 from patients.models import Consent, Enrolment, Patient
 from protocols.models import Lot, Product, Protocol, Step
 from sessions import services
@@ -309,6 +310,10 @@ def test_services_called_directly_refuse_them_too(world, name):
     with pytest.raises(ValidationError) as refused:
         make_protocol(world.clinic, name="Other", steps=[step("Needle" + text)])
     assert "Step 1, name" in str(refused.value.message_dict["steps"])
+    with pytest.raises(ValidationError) as refused:  # manage.py create_staff's way
+        create_staff(username="newbie", clinic=world.clinic, role="reception", password="x" * 16, last_name=text)
+    assert "last_name" in refused.value.message_dict
+    assert not User.objects.filter(username="newbie").exists()
     assert [s.status for s in Session.objects.filter(pk__in=[world.baseline.pk, world.injection.pk])] == [
         "booked", "planned",
     ]
