@@ -30,9 +30,9 @@ class EnrolForm(forms.Form):
 
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
-        validators=[multi_line],
         label="Why is the patient withdrawn?",
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Say why the patient is withdrawn."},
+        validators=[multi_line],
     )

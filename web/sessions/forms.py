@@ -100,11 +100,11 @@ class BookTimeForm(forms.Form):
     room = forms.ModelChoiceField(queryset=Room.objects.none(), label="Room", required=False, empty_label="No room")
     change_reason = forms.ChoiceField(label="Why the booked time moves", choices=REBOOK_REASONS, required=False)
     override_reason = forms.CharField(
-        validators=[multi_line],
         label="Reason for booking outside the window",
         required=False,
         max_length=500,
         help_text="Only needed when the date lies outside the window.",
+        validators=[multi_line],
     )
 
     def __init__(self, *args, clinic: Clinic, allow_override: bool, **kwargs):
@@ -186,11 +186,11 @@ class CompleteForm(forms.Form):
         label="Notes", widget=forms.Textarea(attrs={"rows": 3}), required=False, validators=[multi_line]
     )
     not_done_reason = forms.CharField(
-        validators=[multi_line],
         label="Why measures were not recorded",
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         help_text="Leave empty when every measure above is recorded.",
+        validators=[multi_line],
     )
 
     def __init__(self, *args, measures, lots=None, age_years: int | None = None, **kwargs):
