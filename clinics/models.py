@@ -97,7 +97,8 @@ class Clinic(models.Model):
     timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
     slot_minutes = models.PositiveSmallIntegerField(default=15, validators=[MinValueValidator(5)])
     reminder_offsets_hours = models.JSONField(default=default_reminder_offsets, validators=[validate_reminder_offsets])
-    sender_email = models.EmailField(blank=True)
+    # Django's EmailValidator lets BEL in a quoted local part and RLO in a domain through.
+    sender_email = models.EmailField(blank=True, validators=[single_line])
     phone = models.CharField(max_length=40, blank=True, validators=[single_line])
     address = models.CharField(max_length=300, blank=True, validators=[single_line])
     # Patients may cancel from an email's link until this many hours before
@@ -218,6 +219,7 @@ class User(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.RECEPTION)
     first_name = models.CharField("first name", max_length=150, blank=True, validators=[single_line])
     last_name = models.CharField("last name", max_length=150, blank=True, validators=[single_line])
+    email = models.EmailField("email address", blank=True, validators=[single_line])
     # Staff and role changes are kept (SPEC §14); never the password hash, and
     # not the login time, which changes at every login.
     history = HistoricalRecords(excluded_fields=["password", "last_login"])

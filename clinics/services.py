@@ -57,7 +57,7 @@ def create_staff(*, username: str, clinic: Clinic, role: str, password: str, fir
         raise ValidationError({"role": [f"Choose one of {', '.join(Role.values)}."]})
     if User.objects.filter(username=username).exists():
         raise ValidationError({"username": [f"User {username!r} exists."]})
-    check_text(User, {"first_name": first_name, "last_name": last_name})
+    check_text(User, {"first_name": first_name, "last_name": last_name, "email": email})
     user = User(username=username, clinic=clinic, role=role, first_name=first_name, last_name=last_name, email=email)
     user.set_password(password)
     # Managers run the clinic's admin; everyone else works in the pages and API.

@@ -19,7 +19,8 @@ class Patient(models.Model):
     first_name = models.CharField(max_length=100, validators=[single_line])
     last_name = models.CharField(max_length=100, validators=[single_line])
     date_of_birth = models.DateField()
-    email = models.EmailField(blank=True)
+    # Django's EmailValidator lets BEL in a quoted local part and RLO in a domain through.
+    email = models.EmailField(blank=True, validators=[single_line])
     phone = models.CharField(max_length=40, blank=True, validators=[single_line])
     skin_type = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Fitzpatrick I–VI as 1–6")
     # Hair-loss grading depends on it: Norwood for men, Ludwig for women.

@@ -166,7 +166,10 @@ class StaffForm(forms.Form):
     username = forms.CharField(max_length=150, error_messages={"required": "Give a username to log in with."})
     first_name = forms.CharField(max_length=150, required=False, validators=[single_line])
     last_name = forms.CharField(max_length=150, required=False, validators=[single_line])
-    email = forms.EmailField(required=False, error_messages={"invalid": "Enter an email address such as anna@example.com."})
+    email = forms.EmailField(
+        required=False, error_messages={"invalid": "Enter an email address such as anna@example.com."},
+        validators=[single_line],
+    )
     role = forms.ChoiceField(choices=Role.choices)
     password = forms.CharField(widget=forms.PasswordInput, error_messages={"required": "Give a first password."})
 
