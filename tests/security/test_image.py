@@ -168,4 +168,4 @@ def test_make_run_and_the_tests_keep_the_demo():
     assert "demo" in settings.INSTALLED_APPS
     assert {"load_demo", "prepare_run", "generate_load"} <= set(get_commands())
     run_script = (ROOT / "bin" / "run.py").read_text()
-    assert 'env.setdefault("DEBUG", "true")' in run_script  # DEBUG brings the demo app with it
+    assert 'env["REGIMEN_DEMO"] = "true"' in run_script  # make run's prepare_run is a demo command
