@@ -1,6 +1,16 @@
 # Regimen: one image for the web server, the Celery worker and Celery beat
 # (docker-compose.yml picks the command).
-FROM python:3.11-slim
+#
+# The base is pinned by digest (issue 30): every build starts from the same
+# base, and a tag moved upstream (or a tampered mirror) cannot change the image
+# silently; the tag stays for the reader (with a digest, Docker ignores it). This digest is
+# the multi-platform index of python:3.11-slim (Python 3.11.15 on Debian 13
+# "trixie", built 2026-08-05) as recorded by Docker's official-images team in
+# github.com/docker-library/repo-info, repos/python/remote/3.11-slim.md.
+# To move to a newer base (security updates), read the current digest with
+#   docker buildx imagetools inspect python:3.11-slim
+# (the "Digest:" line), put it here, rebuild and run the tests.
+FROM python:3.11-slim@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

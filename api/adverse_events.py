@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from api.sessions import AdverseEventInputSerializer, AdverseEventSerializer
 from clinics.models import Role
 from core.api import ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter, StrictBooleanFilter
+from core.text import multi_line
 from sessions.models import AdverseEvent
 from sessions.records.adverse_events import report_adverse_event, update_adverse_event
 from sessions.selectors import sessions_of
@@ -34,7 +35,7 @@ class ReportAdverseEventSerializer(AdverseEventInputSerializer):
 
 
 class UpdateAdverseEventSerializer(AdverseEventInputSerializer):
-    description = serializers.CharField(max_length=5000, required=False)
+    description = serializers.CharField(max_length=5000, required=False, validators=[multi_line])
 
 
 class AdverseEventVersionSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from clinics.models import CLINIC_SETTINGS, MAX_REMINDER_OFFSET_HOURS, Absence, 
 from clinics.selectors import practitioners_of
 from core.api import BoundedDateField, ClinicRelatedField, ClinicViewSet, JSONOnlyParser
 from core.permissions import ClinicScoped
+from core.text import single_line
 from sessions.clinic import add_absence, update_clinic
 
 
@@ -118,7 +119,7 @@ class AbsenceSerializer(serializers.ModelSerializer):
     practitioner = ClinicRelatedField(scope=practitioners_of, help_text="A clinician or manager of the clinic.")
     first_day = BoundedDateField()
     last_day = BoundedDateField()
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="", validators=[single_line])
 
     class Meta:
         model = Absence

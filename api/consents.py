@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from audit.log import record
 from audit.models import Action
 from core.api import BoundedDateField
+from core.text import single_line
 from patients.consents import consents_of, current_consents
 from patients.models import Consent, ConsentKind
 from sessions.patients.changes import change_consent
@@ -31,7 +32,7 @@ class ConsentInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(ConsentKind.choices)
     given = serializers.BooleanField(help_text="true: given; false: withdrawn.")
     on = BoundedDateField(required=False, help_text="Clinic-local date; default today; never in the future.")
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="", validators=[single_line])
 
 
 class ConsentsSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from api.helpers import ShownField
 from clinics.models import Role
 from core.api import ClinicViewSet, FilterSet, IdFilter
+from core.text import multi_line
 from sessions.decisions import accept_decision, override_decision
 from sessions.models import Decision, DecisionStatus
 
@@ -45,7 +46,9 @@ class OverrideSerializer(serializers.Serializer):
     action = serializers.CharField(
         max_length=80, help_text="continue, switch_to: <arm>, stop_treatments or review; the arm of this version."
     )
-    reason = serializers.CharField(max_length=1000, help_text="Why the proposal is overridden (required).")
+    reason = serializers.CharField(
+        max_length=1000, validators=[multi_line], help_text="Why the proposal is overridden (required)."
+    )
 
 
 class DecisionFilter(FilterSet):

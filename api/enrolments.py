@@ -14,6 +14,7 @@ from api.helpers import ShownField
 from api.sessions import SessionSerializer
 from clinics.models import Role, User
 from core.api import ClinicRelatedField, ClinicViewSet, FilterSet, IdFilter
+from core.text import multi_line
 from patients.models import Enrolment, EnrolmentStatus
 from patients.selectors import patients_of
 from protocols.models import Protocol
@@ -66,7 +67,9 @@ class EnrolmentSerializer(serializers.ModelSerializer):
 
 
 class WithdrawSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+    reason = serializers.CharField(
+        max_length=2000, allow_blank=True, required=False, default="", validators=[multi_line]
+    )
     keep_follow_up = serializers.BooleanField(
         required=False,
         default=False,

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from api.sessions import ITEMS_HELP, OutcomeSerializer
 from clinics.models import Role
 from core.api import ClinicTimeField, ClinicViewSet
+from core.text import single_line
 from sessions import services
 from sessions.models import OutcomeMeasurement
 from sessions.outcomes.completion import REASON_MAX
@@ -36,7 +37,8 @@ class CorrectionSerializer(serializers.Serializer):
     )
     items = serializers.DictField(required=False, help_text=ITEMS_HELP)
     reason = serializers.CharField(
-        max_length=REASON_MAX, help_text="Why the value is corrected (required); kept in the history."
+        max_length=REASON_MAX, validators=[single_line],
+        help_text="Why the value is corrected (required); kept in the history.",
     )
 
     def validate(self, data):

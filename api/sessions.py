@@ -35,7 +35,7 @@ from core.api import (
 )
 from core.pagination import SessionPagination
 from core.services import now
-from core.text import single_line
+from core.text import multi_line, single_line
 from patients.models import EnrolmentStatus
 from protocols import instruments
 from protocols.library import shown
@@ -323,14 +323,16 @@ class BookSerializer(serializers.Serializer):
     practitioner = ClinicRelatedField(scope=_staff, help_text="A clinician or manager of the clinic.")
     room = ClinicRelatedField(scope=_rooms, required=False, allow_null=True)
     override_reason = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default="",
+        max_length=2000, required=False, allow_blank=True, default="", validators=[multi_line],
         help_text="Books outside the session's window (clinician or manager); logged as a deviation.",
     )
     change_reason = serializers.ChoiceField(
         ChangeReason.choices, required=False, default=ChangeReason.OTHER,
         help_text="When rebooking: why the old time is given up; kept and counted in the reports.",
     )
-    change_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    change_note = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", validators=[multi_line]
+    )
     later_bookings = serializers.ChoiceField(
         [("release", "release"), ("keep", "keep")], required=False, default="",
         help_text="When the move pushes later bookings out of their windows: `release` them (back to planned, "
@@ -346,15 +348,19 @@ class CancelSerializer(serializers.Serializer):
         ChangeReason.choices, required=False, default=ChangeReason.OTHER,
         help_text="Why the booking is cancelled; kept and counted in the reports (default `other`).",
     )
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="", validators=[multi_line])
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", validators=[multi_line]
+    )
 
 
 class SkipSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, help_text="Why the session is skipped (required).")
+    reason = serializers.CharField(
+        max_length=2000, validators=[multi_line], help_text="Why the session is skipped (required)."
+    )
 
 
 ITEMS_HELP = (
@@ -385,7 +391,7 @@ class AdverseEventInputSerializer(serializers.Serializer):
     `resolved_date`, which no other outcome has. Grade 4–5 or a fatal outcome
     make it serious."""
 
-    description = serializers.CharField(max_length=MAX_TEXT)
+    description = serializers.CharField(max_length=MAX_TEXT, validators=[multi_line])
     severity = serializers.ChoiceField(Severity.choices, required=False)
     grade = serializers.IntegerField(min_value=1, max_value=5, required=False, help_text="CTCAE grade 1–5.")
     serious = serializers.BooleanField(required=False)
@@ -398,9 +404,11 @@ class AdverseEventInputSerializer(serializers.Serializer):
 
 class CompleteSerializer(serializers.Serializer):
     outcomes = OutcomeInputSerializer(many=True, required=False, default=list, max_length=50)
-    notes = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(
+        max_length=MAX_TEXT, required=False, allow_blank=True, default="", validators=[multi_line]
+    )
     not_done_reason = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default="",
+        max_length=2000, required=False, allow_blank=True, default="", validators=[multi_line],
         help_text="Why the step's measures were not recorded; without it they are required.",
     )
     lot = ClinicRelatedField(

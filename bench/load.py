@@ -173,6 +173,7 @@ def main() -> int:
         "REDIS_URL": REDIS_URL,
         "SECRET_KEY": secrets.token_urlsafe(40),
         "DEBUG": "false",
+        "REGIMEN_DEMO": "true",  # generate_load is a demo command; production settings leave the app out
         "ALLOWED_HOSTS": "127.0.0.1",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),

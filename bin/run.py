@@ -33,6 +33,8 @@ def main() -> int:
         (VAR / folder).mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("DEBUG", "true")
+    # prepare_run and load_demo are the demo app's: installed here whatever DEBUG says.
+    env["REGIMEN_DEMO"] = "true"
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     env.setdefault("REMINDER_SCAN_SECONDS", "30")
     env.setdefault("SITE_URL", f"http://127.0.0.1:{PORT}")

@@ -105,7 +105,8 @@ class Clinic(models.Model):
     timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
     slot_minutes = models.PositiveSmallIntegerField(default=15, validators=[MinValueValidator(5)])
     reminder_offsets_hours = models.JSONField(default=default_reminder_offsets, validators=[validate_reminder_offsets])
-    sender_email = models.EmailField(blank=True)
+    # Django's EmailValidator lets BEL in a quoted local part and RLO in a domain through.
+    sender_email = models.EmailField(blank=True, validators=[single_line])
     phone = models.CharField(max_length=40, blank=True, validators=[single_line])
     address = models.CharField(max_length=300, blank=True, validators=[single_line])
     # Patients may cancel from an email's link until this many hours before
@@ -230,6 +231,7 @@ class User(AbstractUser):
     last_name = models.CharField("last name", max_length=150, blank=True, validators=[single_line])
     # The pages' language; blank: the browser's Accept-Language (SPEC §20).
     language = models.CharField(max_length=8, choices=Language.choices, blank=True)
+    email = models.EmailField("email address", blank=True, validators=[single_line])
     # Staff and role changes are kept (SPEC §14); never the password hash, and
     # not the login time, which changes at every login.
     history = HistoricalRecords(excluded_fields=["password", "last_login"])

@@ -5,6 +5,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.text import check_text
+
 from .models import Clinic, OpeningHours, Role, Room, User, validate_timezone
 
 # A new clinic opens Monday to Friday, 09:00–17:00, until its manager says otherwise.
@@ -58,6 +60,7 @@ def create_staff(*, username: str, clinic: Clinic, role: str, password: str, fir
         raise ValidationError({"role": [_("Choose one of %(choices)s.") % {"choices": ", ".join(Role.values)}]})
     if User.objects.filter(username=username).exists():
         raise ValidationError({"username": [_("User %(username)s exists.") % {"username": repr(username)}]})
+    check_text(User, {"first_name": first_name, "last_name": last_name, "email": email})
     user = User(username=username, clinic=clinic, role=role, first_name=first_name, last_name=last_name, email=email)
     user.set_password(password)
     # Managers run the clinic's admin; everyone else works in the pages and API.

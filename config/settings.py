@@ -1,6 +1,8 @@
 """Regimen settings. Every knob comes from the environment (SPEC §9) through
 core.env, which refuses malformed values instead of guessing."""
 
+import importlib.util
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -52,8 +54,17 @@ INSTALLED_APPS = [
     "messaging",
     "reports",
     "web",
-    "demo",
 ]
+# The demo clinic (demo/: load_demo and its shared password, prepare_run,
+# generate_load) is for `make run`, the tests and the benchmarks. Production
+# needs none of it and the image leaves the package out (.dockerignore): it is
+# installed only when asked for (REGIMEN_DEMO, on by default with DEBUG) and
+# present; asked for explicitly and absent, it is an error.
+if env_bool("REGIMEN_DEMO", DEBUG):
+    if importlib.util.find_spec("demo") is not None:
+        INSTALLED_APPS.append("demo")
+    elif "REGIMEN_DEMO" in os.environ:
+        raise ImproperlyConfigured("REGIMEN_DEMO is on, but the demo package is not here (the image leaves it out)")
 
 MIDDLEWARE = [
     "core.middleware.BodySizeLimitMiddleware",

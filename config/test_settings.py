@@ -8,6 +8,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/regime
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
+# The demo app (load_demo, generate_load) is tested too; production leaves it out.
+os.environ.setdefault("REGIMEN_DEMO", "true")
 os.environ.setdefault("REGIMEN_VAR_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test"))
 
 from config.settings import *  # noqa: F403

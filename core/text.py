@@ -1,18 +1,25 @@
-"""Text rules for names and other single-line fields (SPEC §14).
+"""Text rules for every field a person types (SPEC §14, issue 30).
 
 A CR or LF in a name ends up in an email header (a From display name, a
 subject) and breaks every message to that person; bidi overrides and
 zero-width characters make a name read differently from what it holds
 ("Anna" and "An\u200bna" are two patients). Single-line fields refuse all
 of them; multi-line fields (notes) keep their line breaks and tabs and
-refuse the rest.
+refuse the rest. ESC and BEL in a note reach a terminal that tails a log or
+an export; an RLO makes a reason read backwards.
+
+The rule lives on the model field (`validators=[single_line]` or
+`[multi_line]`), so ModelForms, ModelSerializers and the admin apply it;
+plain form and serializer fields name the same validator, and services that
+write without full_clean call `check_text`, which reads the field's rule.
 """
 
 import unicodedata
+from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 # Bidirectional embeddings, overrides and isolates (Unicode TR9), and marks.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
@@ -56,16 +63,20 @@ class PlainTextValidator:
             return
         char = forbidden_character(value, multiline=self.multiline)
         if char is not None:
-            if self.multiline:
-                message = _(
-                    "This text may not contain %(char)s: control, bidi-override and zero-width characters are refused."
-                )
-            else:
-                message = _(
-                    "This single-line text may not contain %(char)s: control, bidi-override and zero-width "
-                    "characters are refused."
-                )
-            raise ValidationError(message % {"char": describe(char)}, code="forbidden_character")
+            raise ValidationError(self.message(char), code="forbidden_character")
+
+    def message(self, char: str) -> str:
+        if self.multiline:
+            text = gettext(
+                "This text may not contain %(character)s: control, bidi-override and zero-width characters are "
+                "refused (line breaks and tabs are fine)."
+            )
+        else:
+            text = gettext(
+                "This single-line text may not contain %(character)s: line breaks, tabs, control, bidi-override "
+                "and zero-width characters are refused."
+            )
+        return text % {"character": describe(char)}
 
     def __eq__(self, other) -> bool:
         return isinstance(other, PlainTextValidator) and other.multiline == self.multiline
@@ -73,6 +84,37 @@ class PlainTextValidator:
 
 single_line = PlainTextValidator()
 multi_line = PlainTextValidator(multiline=True)
+
+
+def text_rule(model, field: str) -> PlainTextValidator | None:
+    """The text validator a model field declares (single_line or multi_line), if any."""
+    for validator in model._meta.get_field(field).validators:
+        if isinstance(validator, PlainTextValidator):
+            return validator
+    return None
+
+
+def check_text(model, values: Mapping[str, object], *, names: Mapping[str, str] | None = None) -> None:
+    """For services that write text without a form's or a model's full_clean:
+    run the rule each model field declares on the value about to be written,
+    so every door (API, pages, admin, commands) refuses the same characters.
+    `values` is keyed by the model's field names; `names` gives the caller's
+    name for a field where it differs (a service's `change_note` is
+    BookingChange.note), so the ValidationError names what was sent. Fields
+    without a text rule (dates, choices) are passed over, so a service may
+    hand its whole input. Only the values given are checked: a row saved
+    before the rules existed can still be changed elsewhere."""
+    errors: dict[str, list[str]] = {}
+    for field, value in values.items():
+        rule = text_rule(model, field)
+        if rule is None:
+            continue
+        try:
+            rule(value)
+        except ValidationError as error:
+            errors[(names or {}).get(field, field)] = error.messages
+    if errors:
+        raise ValidationError(errors)
 
 
 def header_text(value: str) -> str:

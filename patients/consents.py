@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from clinics.models import Role, User
 from core.services import now as now_or
 from core.services import require_role
+from core.text import check_text
 
 from .models import Consent, ConsentKind, Patient
 
@@ -48,6 +49,7 @@ def log_consent(
     *, patient: Patient, kind: str, given: bool, on: dt.date, by: User | None, now: dt.datetime, note: str = ""
 ) -> Consent:
     """Append one statement (the caller holds the patient's row)."""
+    check_text(Consent, {"note": note})
     return Consent.objects.create(
         patient=patient, kind=kind, given=given, on=on, recorded_by=by, recorded_at=now, note=note
     )

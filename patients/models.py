@@ -5,7 +5,7 @@ from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
 from core.languages import Language
-from core.text import single_line
+from core.text import multi_line, single_line
 from protocols.models import Protocol
 
 
@@ -21,7 +21,8 @@ class Patient(models.Model):
     first_name = models.CharField(max_length=100, validators=[single_line])
     last_name = models.CharField(max_length=100, validators=[single_line])
     date_of_birth = models.DateField()
-    email = models.EmailField(blank=True)
+    # Django's EmailValidator lets BEL in a quoted local part and RLO in a domain through.
+    email = models.EmailField(blank=True, validators=[single_line])
     phone = models.CharField(max_length=40, blank=True, validators=[single_line])
     skin_type = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Fitzpatrick I–VI as 1–6")
     # Hair-loss grading depends on it: Norwood for men, Ludwig for women.
@@ -82,7 +83,7 @@ class Enrolment(models.Model):
     )
     area = models.CharField(max_length=200, blank=True, help_text="Treatment area, e.g. vertex scalp", validators=[single_line])
     status = models.CharField(max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE)
-    withdrawn_reason = models.TextField(blank=True)
+    withdrawn_reason = models.TextField(blank=True, validators=[multi_line])
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Withdrawn from treatment only: the protocol's follow-up sessions stay
     # planned and bookable (Session.enrolment_refusal).

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from clinics.models import Clinic, Role, User
 from core.services import model_update
 from core.services import now as now_or
+from core.text import check_text
 
 from .checks import check_patient
 from .consents import log_consent
@@ -46,6 +47,7 @@ def _save(patient: Patient, by: User) -> Patient:
 def create_patient(*, clinic: Clinic, data: Mapping, by: User, now: dt.datetime | None = None) -> Patient:
     _check(by, clinic)
     now = now_or(now)
+    check_text(Patient, {f: data[f] for f in PATIENT_FIELDS if f in data})
     patient = Patient(clinic=clinic, **{f: data[f] for f in PATIENT_FIELDS if f in data})
     # Unless staff chose one, the patient is written to in the clinic's language (SPEC §20).
     patient.language = patient.language or clinic.language
@@ -80,6 +82,7 @@ def edit_record(*, patient: Patient, data: Mapping, by: User, now: dt.datetime |
     _check(by, patient.clinic)
     patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
     before = patient.reminder_consent
+    check_text(Patient, {f: data[f] for f in PATIENT_FIELDS if f in data})
     model_update(patient, data, PATIENT_FIELDS)
     check_patient(patient, today=now.astimezone(patient.clinic.tz).date())
     if patient.reminder_consent != before:

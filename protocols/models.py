@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
-from core.text import single_line
+from core.text import multi_line, single_line
 
 
 class ValueType(models.TextChoices):
@@ -19,8 +19,8 @@ class OutcomeMeasure(models.Model):
     """The catalogue of instruments, shared by every clinic (clinical/instruments.md)."""
 
     code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=200)
-    unit = models.CharField(max_length=40, blank=True)
+    name = models.CharField(max_length=200, validators=[single_line])
+    unit = models.CharField(max_length=40, blank=True, validators=[single_line])
     value_type = models.CharField(max_length=10, choices=ValueType.choices, default=ValueType.DECIMAL)
     # A grade or class (IGA, Glogau, Hamilton-Norwood...): change in points and
     # never a percent change (clinical/instruments.md, corrections). Every
@@ -29,7 +29,7 @@ class OutcomeMeasure(models.Model):
     min_value = models.DecimalField(max_digits=12, decimal_places=4)
     max_value = models.DecimalField(max_digits=12, decimal_places=4)
     higher_is_better = models.BooleanField()
-    used_for = models.CharField(max_length=200, blank=True)
+    used_for = models.CharField(max_length=200, blank=True, validators=[single_line])
     # Responder definitions that apply (clinical/instruments.md), as data a
     # report can read: [{"code", "label", "kind": "percent_reduction" |
     # "points_reduction" | "grade", ...}]; see protocols.instruments.responds.
@@ -83,7 +83,7 @@ class Protocol(models.Model):
     name = models.CharField(max_length=200, validators=[single_line])
     indication = models.CharField(max_length=30, choices=Indication.choices)
     delivery = models.CharField(max_length=20, choices=Delivery.choices)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[multi_line])
     product = models.CharField(max_length=300, blank=True, help_text="The product the course uses.", validators=[single_line])
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

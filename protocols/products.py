@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from clinics.models import Clinic, Role, User
 from core.services import model_update, require_role, workflow
+from core.text import check_text
 
 from .models import Lot, Product
 
@@ -39,6 +40,7 @@ def _save(instance, by: User, *, field: str, message: str):
 @workflow
 def create_product(*, clinic: Clinic, data: Mapping, by: User) -> Product:
     require_role(by, Role.MANAGER, clinic_id=clinic.pk, what="clinic")
+    check_text(Product, {f: data[f] for f in PRODUCT_FIELDS if f in data})
     product = Product(clinic=clinic, **{f: data[f] for f in PRODUCT_FIELDS if f in data})
     return _save(product, by, field="name", message=_("The clinic already has a product of this name."))
 
@@ -46,6 +48,7 @@ def create_product(*, clinic: Clinic, data: Mapping, by: User) -> Product:
 @workflow
 def update_product(*, product: Product, data: Mapping, by: User) -> Product:
     require_role(by, Role.MANAGER, clinic_id=product.clinic_id, what="product")
+    check_text(Product, {f: data[f] for f in PRODUCT_FIELDS if f in data})
     product = Product.objects.select_for_update().get(pk=product.pk)
     if model_update(product, data, PRODUCT_FIELDS):
         _save(product, by, field="name", message=_("The clinic already has a product of this name."))
@@ -60,6 +63,7 @@ def _check_dates(lot: Lot) -> None:
 @workflow
 def create_lot(*, product: Product, data: Mapping, by: User) -> Lot:
     require_role(by, Role.MANAGER, clinic_id=product.clinic_id, what="product")
+    check_text(Lot, {f: data[f] for f in LOT_FIELDS if f in data})
     lot = Lot(product=product, **{f: data[f] for f in LOT_FIELDS if f in data})
     _check_dates(lot)
     return _save(lot, by, field="lot_number", message=_("This product already has a lot with this number."))
@@ -70,6 +74,7 @@ def update_lot(*, lot: Lot, data: Mapping, by: User) -> Lot:
     """Correct a lot's details. Its number stays once a session has used it:
     the recall list must keep finding those patients under that number."""
     require_role(by, Role.MANAGER, clinic_id=lot.product.clinic_id, what="lot")
+    check_text(Lot, {f: data[f] for f in LOT_FIELDS if f in data})
     lot = Lot.objects.select_for_update().select_related("product").get(pk=lot.pk)
     before = lot.lot_number
     changed = model_update(lot, data, LOT_FIELDS)

@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
+from core.text import forbidden_character
+
 PREVIOUS = "previous"
 START = "start"
 # From the last treatment (or dispensing) visit before this one: the
@@ -386,8 +388,8 @@ def parse_rule_set(data) -> RuleSet:
 
 def _reason(raw: dict) -> str:
     reason = raw.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > 300 or "\n" in reason:
-        raise RuleError(_("reason must be one line of at most 300 characters"))
+    if not isinstance(reason, str) or len(reason) > 300 or forbidden_character(reason) is not None:
+        raise RuleError(_("reason must be one line of at most 300 characters, without control or bidi characters"))
     return reason.strip()
 
 

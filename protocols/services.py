@@ -16,6 +16,7 @@ from clinics.models import Clinic, Role, User
 from clinics.services import create_clinic
 from core.exceptions import Conflict
 from core.services import model_update
+from core.text import check_text
 
 from . import schedule
 from .library import EDITION, MEASURES, PROTOCOLS, RESPONDERS
@@ -74,6 +75,11 @@ def clean_steps(steps: Sequence[Mapping]) -> list[dict]:
         step = {**STEP_DEFAULTS, **raw}
         if not str(step.get("name") or "").strip():
             errors.setdefault("steps", []).append(_("Step %(index)s: a name is required.") % {"index": index})
+        try:
+            check_text(Step, {f: step[f] for f in ("name", "product") if isinstance(step.get(f), str)})
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors.setdefault("steps", []).extend(f"Step {index}, {field}: {m}" for m in messages)
         if step.get("kind") not in StepKind.values:
             errors.setdefault("steps", []).append(_("Step %(index)s: kind must be one of %(choices)s.") % {"index": index, "choices": ", ".join(StepKind.values)})
         if step.get("anchor") not in Anchor.values:
@@ -210,6 +216,7 @@ def _comparable(steps: Sequence[Mapping]) -> list[tuple]:
 def create_protocol(*, clinic: Clinic, data: Mapping, steps: Sequence[Mapping], by: User | None) -> Protocol:
     if by is not None and not by.has_role(Role.MANAGER):
         raise PermissionDenied(_("Only a manager may author protocols."))
+    check_text(Protocol, {f: data[f] for f in PROTOCOL_FIELDS if f in data})
     cleaned = clean_steps(steps)
     protocol = Protocol.objects.create(
         clinic=clinic, created_by=by, **{f: data[f] for f in PROTOCOL_FIELDS if f in data}
@@ -226,6 +233,7 @@ def update_protocol(
     version (returned) and retire this one from new enrolments."""
     if not by.has_role(Role.MANAGER):
         raise PermissionDenied(_("Only a manager may author protocols."))
+    check_text(Protocol, {f: data[f] for f in PROTOCOL_FIELDS if f in data})
     protocol = Protocol.objects.select_for_update().get(pk=protocol.pk)
     if not protocol.is_current:
         raise Conflict(_("This is an old version; edit the current version of the protocol."))

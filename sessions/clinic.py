@@ -16,6 +16,7 @@ from clinics.services import set_opening_hours
 from core.exceptions import Conflict
 from core.services import model_update
 from core.services import now as now_or
+from core.text import check_text
 from protocols.library import shown
 from sessions.models import Session, SessionStatus
 from sessions.reminders.plan import sync_reminders
@@ -43,6 +44,8 @@ def update_clinic(
     clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
     before = (clinic.timezone, sorted(clinic.reminder_offsets_hours or []))
     region_before = clinic.holiday_region
+    for reason in (closure_reasons or {}).values():
+        check_text(Closure, {"reason": reason}, names={"reason": "closures"})
     model_update(clinic, data, CLINIC_SETTINGS)
     # full_clean checks the zone and the offsets (clinics.models validators).
     clinic.full_clean(exclude=["slug"])

@@ -19,6 +19,7 @@ from clinics.models import Role, User
 from core.exceptions import Conflict
 from core.services import now as now_or
 from core.services import require_role, workflow
+from core.text import check_text
 from patients.models import Enrolment, EnrolmentStatus
 from protocols import instruments, schedule
 from protocols.models import Step
@@ -255,6 +256,7 @@ def override_decision(
         raise ValidationError({"reason": [_("Say why the proposal is overridden.")]})
     if len(reason) > REASON_MAX:
         raise ValidationError({"reason": [_("At most %(count)s characters.") % {"count": REASON_MAX}]})
+    check_text(Decision, {"override_reason": reason}, names={"override_reason": "reason"})
     chosen = _action(action, decision.enrolment)
     return _decide(decision, chosen, DecisionStatus.OVERRIDDEN, reason, by=by, now=now)
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic, Room
-from core.text import single_line
+from core.text import multi_line, single_line
 from patients.models import Enrolment, EnrolmentStatus, Patient
 from protocols.models import Lot, OutcomeMeasure, Step, StepKind
 
@@ -72,9 +72,11 @@ class Session(models.Model):
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    notes = models.TextField(blank=True)
-    not_done_reason = models.TextField(blank=True, help_text="Why the step's measures were not recorded")
-    skip_reason = models.TextField(blank=True)
+    notes = models.TextField(blank=True, validators=[multi_line])
+    not_done_reason = models.TextField(
+        blank=True, help_text="Why the step's measures were not recorded", validators=[multi_line]
+    )
+    skip_reason = models.TextField(blank=True, validators=[multi_line])
     product_lot = models.CharField(max_length=80, blank=True, validators=[single_line])
     product_source = models.CharField(max_length=20, choices=ProductSource.choices, blank=True)
     product_form = models.CharField(max_length=20, choices=ProductForm.choices, blank=True)
@@ -338,7 +340,7 @@ class AdverseEvent(models.Model):
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="adverse_events", null=True)
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="adverse_events", null=True, blank=True)
-    description = models.TextField()
+    description = models.TextField(validators=[multi_line])
     severity = models.CharField(max_length=10, choices=Severity.choices)
     grade = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CTCAE grade 1–5")
     serious = models.BooleanField(default=False)
@@ -388,7 +390,7 @@ class DeviationKind(models.TextChoices):
 class Deviation(models.Model):
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="deviations")
     kind = models.CharField(max_length=20, choices=DeviationKind.choices)
-    reason = models.TextField(blank=True)
+    reason = models.TextField(blank=True, validators=[multi_line])
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
 
@@ -540,7 +542,7 @@ class BookingChange(models.Model):
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="booking_changes")
     kind = models.CharField(max_length=12, choices=BookingChangeKind.choices)
     reason = models.CharField(max_length=12, choices=ChangeReason.choices)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, validators=[multi_line])
     previous_start = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
@@ -608,7 +610,7 @@ class Decision(models.Model):
     values = models.JSONField(default=dict)
     status = models.CharField(max_length=12, choices=DecisionStatus.choices, default=DecisionStatus.PENDING)
     chosen_action = models.CharField(max_length=80, blank=True)
-    override_reason = models.TextField(blank=True)
+    override_reason = models.TextField(blank=True, validators=[multi_line])
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     # The decision visit's values were corrected after the decision: a

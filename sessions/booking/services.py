@@ -15,6 +15,7 @@ from clinics.models import Absence, Role, Room, User
 from core.exceptions import Conflict, is_contention
 from core.services import now as now_or
 from core.services import workflow
+from core.text import check_text
 from protocols.library import shown
 from sessions.models import (
     OCCUPYING,
@@ -148,6 +149,8 @@ def book_locked(
     if refusal := session.booking_refusal():
         raise Conflict(refusal)
     change_reason = _change_reason(change_reason, "change_reason")
+    check_text(BookingChange, {"note": change_note}, names={"note": "change_note"})
+    check_text(Deviation, {"reason": override_reason}, names={"reason": "override_reason"})
     if start.tzinfo is None:
         raise ValidationError({"start": [_("A time zone is required.")]})
     if practitioner.clinic_id != session.clinic_id or not practitioner.is_practitioner:
@@ -359,6 +362,7 @@ def cancel_booking(
     session = changing(session, by=by, role=Role.RECEPTION)
     if refusal := session.cancel_refusal():
         raise Conflict(refusal)
+    check_text(BookingChange, {"note": note})
     BookingChange.objects.create(
         clinic=session.clinic, session=session, kind=BookingChangeKind.CANCELLED, reason=_change_reason(reason),
         note=note, previous_start=session.start, by=by, at=now,
@@ -372,6 +376,7 @@ def mark_no_show(*, session: Session, by: User, reason: str = "", now: dt.dateti
     session = changing(session, by=by, role=Role.RECEPTION)
     if refusal := session.no_show_refusal(now):
         raise Conflict(refusal)
+    check_text(Deviation, {"reason": reason or ""})
     _clear_booking(session)
     session.missed_count += 1
     session._history_user = by
@@ -390,6 +395,7 @@ def skip_session(*, session: Session, reason: str, by: User, now: dt.datetime | 
     session = changing(session, by=by, role=Role.CLINICIAN)
     if not reason:
         raise ValidationError({"reason": [_("Say why the session is skipped.")]})
+    check_text(Session, {"skip_reason": reason}, names={"skip_reason": "reason"})
     if refusal := session.skip_refusal():
         raise Conflict(refusal)
     # A skipped session has no booking; its target date is what it passes on.

@@ -30,6 +30,7 @@ from core.bulk import copy_rows, reserve_ids
 from core.languages import Language
 from core.services import now as now_or
 from core.services import require_role, workflow
+from core.text import single_line
 from patients.models import Enrolment, Patient
 from patients.services import PATIENT_FIELDS
 from protocols.models import Protocol
@@ -79,7 +80,7 @@ def _row_fields() -> dict:
     fields["protocol"] = forms.CharField(max_length=200)
     fields["start_date"] = forms.DateField(input_formats=ISO)
     fields["clinician"] = forms.CharField(max_length=150, required=False)
-    fields["area"] = forms.CharField(max_length=200, required=False)
+    fields["area"] = forms.CharField(max_length=200, required=False, validators=[single_line])
     return fields
 
 

@@ -12,6 +12,7 @@ from clinics.models import Role, User
 from core.exceptions import Conflict
 from core.services import now as now_or
 from core.services import require_role, workflow
+from core.text import check_text
 from patients.models import Enrolment, EnrolmentStatus, Patient
 from protocols import schedule
 from protocols.library import shown
@@ -69,6 +70,7 @@ def enrol_patient(
     now = now_or(now)
     require_role(by, Role.RECEPTION, clinic_id=patient.clinic_id, what="patient")
     require_role(by, Role.RECEPTION, clinic_id=protocol.clinic_id, what="protocol")
+    check_text(Enrolment, {"area": area})
     today = now.astimezone(patient.clinic.tz).date()
     # The main path only: an arm is scheduled by a decision (SPEC §19).
     steps = list(protocol.steps.filter(arm="").order_by("position"))
@@ -147,6 +149,7 @@ def withdraw_enrolment(
     enrolment reads `withdrawn` with `follow_up_kept`."""
     now = now_or(now)
     require_role(by, Role.CLINICIAN, clinic_id=enrolment.clinic_id, what="enrolment")
+    check_text(Enrolment, {"withdrawn_reason": reason}, names={"withdrawn_reason": "reason"})
     enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise Conflict(_("The enrolment is already %(status)s.") % {"status": str(enrolment.get_status_display()).lower()})

@@ -13,6 +13,7 @@ from clinics.models import Role, User
 from core.exceptions import Conflict
 from core.services import now as now_or
 from core.services import require_role, workflow
+from core.text import check_text, single_line
 from protocols.library import SEX_SPECIFIC_MEASURES, shown
 from protocols.models import Lot, OutcomeMeasure, StepKind
 from protocols.outcome_values import measured_value
@@ -161,6 +162,15 @@ def complete_session(
     if product_form and product_form not in ProductForm.values:
         raise ValidationError({"product_form": [_("Choose one of %(choices)s.") % {"choices": ", ".join(ProductForm.values)}]})
     not_done_reason = (not_done_reason or "").strip()
+    check_text(
+        Session,
+        {
+            "notes": notes or "",
+            "not_done_reason": not_done_reason,
+            "product_lot": product_lot or "",
+            "product_concentration": product_concentration or "",
+        },
+    )
     observed_on = visit_day(session, performed_on, now=now)
     today = now.astimezone(session.clinic.tz).date()
     cleaned = _clean_outcomes(session, outcomes, not_done_reason, on=observed_on)
@@ -230,6 +240,10 @@ def correct_outcome(
         raise ValidationError({"reason": [_("Say why the value is corrected.")]})
     if len(reason) > REASON_MAX:
         raise ValidationError({"reason": [_("At most %(count)s characters.") % {"count": REASON_MAX}]})
+    try:
+        single_line(reason)  # kept in the history's change-reason column, one line
+    except ValidationError as error:
+        raise ValidationError({"reason": error.messages}) from None
     measurement = (
         OutcomeMeasurement.objects.select_for_update(of=("self",))
         .select_related("measure", "session__clinic", "session__patient")

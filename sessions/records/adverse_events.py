@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from clinics.models import Role, User
 from core.services import now as now_or
 from core.services import require_role, workflow
-from core.text import describe, forbidden_character
+from core.text import check_text
 from patients.models import Enrolment
 from sessions.models import (
     FATAL_GRADE,
@@ -84,11 +84,12 @@ def clean_event(data: Mapping, *, default_onset: dt.date, born: dt.date, today: 
     Grade 4 (life-threatening) and 5 (death), and a fatal outcome, make the
     event serious whatever was sent. ctcae_disagreements says the rest."""
     errors: dict[str, list[str]] = {}
-    # Control and bidi characters in any text (issue 30: ESC, BEL and RLO
-    # passed); line breaks and tabs are fine, the fields are multi-line.
-    for field, value in data.items():
-        if isinstance(value, str) and (char := forbidden_character(value, multiline=True)) is not None:
-            errors[field] = [_("This text may not contain %(char)s.") % {"char": describe(char)}]
+    # Control and bidi characters in the text (issue 30: ESC, BEL and RLO
+    # passed), by the rule the model's field declares (line breaks are fine).
+    try:
+        check_text(AdverseEvent, {field: data[field] for field in EVENT_FIELDS if field in data})
+    except ValidationError as error:
+        errors.update(error.message_dict)
     description = str(data.get("description") or "").strip()
     if not description and "description" not in errors:
         errors["description"] = [_("A description is required.")]

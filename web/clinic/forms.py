@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy
 
 from clinics.models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role, TwoFactor, iana_zone_names
 from core.languages import Language
+from core.text import single_line
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 INTERVALS = 2  # a morning and an afternoon around a lunch break
@@ -18,9 +19,11 @@ def time_input():
 
 
 class ClinicSettingsForm(forms.Form):
-    name = forms.CharField(max_length=200, error_messages={"required": "Give the clinic's name."})
-    address = forms.CharField(max_length=300, required=False)
-    phone = forms.CharField(max_length=40, required=False)
+    name = forms.CharField(
+        max_length=200, error_messages={"required": "Give the clinic's name."}, validators=[single_line]
+    )
+    address = forms.CharField(max_length=300, required=False, validators=[single_line])
+    phone = forms.CharField(max_length=40, required=False, validators=[single_line])
     timezone = forms.ChoiceField(label="Time zone", choices=())
     slot_minutes = forms.IntegerField(
         label="Slot length (minutes)", min_value=5, max_value=240,
@@ -136,7 +139,7 @@ class ClosureForm(forms.Form):
         label="Close the clinic on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": "Choose the day to close.", "invalid": "Enter a date such as 2026-12-24."},
     )
-    reason = forms.CharField(label="Why (optional)", max_length=200, required=False)
+    reason = forms.CharField(label="Why (optional)", max_length=200, required=False, validators=[single_line])
 
 
 class AbsenceForm(forms.Form):
@@ -148,7 +151,7 @@ class AbsenceForm(forms.Form):
                                 error_messages={"required": "Give the first day.", "invalid": "Enter a date such as 2026-12-24."})
     last_day = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                error_messages={"required": "Give the last day.", "invalid": "Enter a date such as 2026-12-24."})
-    reason = forms.CharField(label="Why (optional)", max_length=200, required=False)
+    reason = forms.CharField(label="Why (optional)", max_length=200, required=False, validators=[single_line])
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
         from clinics.selectors import practitioners_of
@@ -161,16 +164,21 @@ class AbsenceForm(forms.Form):
 class RoomForm(forms.Form):
     AUTO_ID = "room_%s"
 
-    name = forms.CharField(label="Room name", max_length=100, error_messages={"required": "Give the room a name."})
+    name = forms.CharField(
+        label="Room name", max_length=100, error_messages={"required": "Give the room a name."}, validators=[single_line]
+    )
 
 
 class StaffForm(forms.Form):
     AUTO_ID = "staff_%s"
 
     username = forms.CharField(max_length=150, error_messages={"required": "Give a username to log in with."})
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField(required=False, error_messages={"invalid": "Enter an email address such as anna@example.com."})
+    first_name = forms.CharField(max_length=150, required=False, validators=[single_line])
+    last_name = forms.CharField(max_length=150, required=False, validators=[single_line])
+    email = forms.EmailField(
+        required=False, error_messages={"invalid": "Enter an email address such as anna@example.com."},
+        validators=[single_line],
+    )
     role = forms.ChoiceField(choices=Role.choices)
     password = forms.CharField(widget=forms.PasswordInput, error_messages={"required": "Give a first password."})
 

@@ -2,6 +2,7 @@ from django import forms
 
 from clinics.models import Clinic, User
 from clinics.selectors import practitioners_of
+from core.text import multi_line, single_line
 from protocols.models import Protocol
 from web.sessions.forms import PractitionerChoice, ProtocolChoice, date_input
 
@@ -12,7 +13,9 @@ class EnrolForm(forms.Form):
     clinician = PractitionerChoice(
         queryset=User.objects.none(), label="Treating clinician", required=False, empty_label="Not assigned yet"
     )
-    area = forms.CharField(label="Treatment area", max_length=200, required=False, help_text="e.g. vertex scalp")
+    area = forms.CharField(
+        label="Treatment area", max_length=200, required=False, help_text="e.g. vertex scalp", validators=[single_line]
+    )
     allow_concurrent = forms.BooleanField(
         label="Run alongside the patient's active course of this protocol",
         required=False,
@@ -31,4 +34,5 @@ class WithdrawForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Say why the patient is withdrawn."},
+        validators=[multi_line],
     )

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy
 
+from core.text import single_line
 from patients.models import ConsentKind, Patient
 from patients.services import PATIENT_FIELDS
 
@@ -54,4 +55,4 @@ class ConsentForm(forms.Form):
     )
     on = forms.DateField(label="On", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                          help_text="Default today.", error_messages={"invalid": "Enter a date such as 2026-12-07."})
-    note = forms.CharField(label="Note (optional)", max_length=500, required=False)
+    note = forms.CharField(label="Note (optional)", max_length=500, required=False, validators=[single_line])

@@ -4,6 +4,7 @@ above the steps."""
 
 from django import forms
 
+from core.text import multi_line, single_line
 from protocols import schedule
 from protocols.models import Adjunct, Anchor, Delivery, Indication, OutcomeMeasure, StepKind
 
@@ -19,16 +20,22 @@ def whole(label: str, low: int, high: int, **kwargs) -> forms.IntegerField:
 
 
 class ProtocolForm(forms.Form):
-    name = forms.CharField(max_length=200, error_messages={"required": "Give the protocol a name."})
+    name = forms.CharField(
+        max_length=200, error_messages={"required": "Give the protocol a name."}, validators=[single_line]
+    )
     indication = forms.ChoiceField(choices=Indication.choices)
     delivery = forms.ChoiceField(choices=Delivery.choices)
-    product = forms.CharField(max_length=300, required=False, help_text="The product the course uses.")
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    product = forms.CharField(
+        max_length=300, required=False, help_text="The product the course uses.", validators=[single_line]
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, validators=[multi_line])
     active = forms.BooleanField(required=False, initial=True, label="Open for new enrolments")
 
 
 class StepForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Step", error_messages={"required": "Give the step a name."})
+    name = forms.CharField(
+        max_length=200, label="Step", error_messages={"required": "Give the step a name."}, validators=[single_line]
+    )
     kind = forms.ChoiceField(choices=StepKind.choices, initial=StepKind.TREATMENT)
     repeat = whole("Times", 1, schedule.MAX_REPEAT, initial=1)
     interval_days = whole("Interval (days)", 0, schedule.MAX_INTERVAL_DAYS, initial=0)
@@ -39,7 +46,7 @@ class StepForm(forms.Form):
     measures = forms.ModelMultipleChoiceField(
         queryset=OutcomeMeasure.objects.order_by("name"), to_field_name="code", required=False, widget=forms.CheckboxSelectMultiple
     )
-    product = forms.CharField(max_length=300, required=False)
+    product = forms.CharField(max_length=300, required=False, validators=[single_line])
     adjunct = forms.ChoiceField(choices=Adjunct.choices, initial=Adjunct.NONE)
     primary_endpoint = forms.BooleanField(required=False, label="Primary end point")
     follow_up = forms.BooleanField(required=False, label="Follow-up (kept when treatment stops)")

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from clinics.models import Role
 from core.pages import SERVICE_ERRORS, add_service_errors, error_text, staff_page
+from core.text import multi_line
 from protocols import schedule
 from sessions.decisions import accept_decision, override_decision
 from sessions.models import Decision, DecisionStatus
@@ -25,7 +26,9 @@ def action_choices(protocol) -> list[tuple[str, str]]:
 
 class OverrideForm(forms.Form):
     action = forms.ChoiceField(label="Instead")
-    reason = forms.CharField(label="Why", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label="Why", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), validators=[multi_line]
+    )
 
     def __init__(self, *args, protocol, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from clinics.models import Clinic, Room, User
 from clinics.selectors import practitioners_of
+from core.text import multi_line, single_line
 from core.timezones import localize
 from protocols import instruments
 from protocols.models import Lot, Protocol, ValueType
@@ -69,7 +70,7 @@ class CancelForm(forms.Form):
         label="Why is it cancelled?", choices=ChangeReason.choices, widget=forms.RadioSelect,
         error_messages={"required": "Choose why the booking is cancelled."},
     )
-    note = forms.CharField(label="Note (optional)", required=False, max_length=500)
+    note = forms.CharField(label="Note (optional)", required=False, max_length=500, validators=[multi_line])
 
 
 REBOOK_REASONS = [("", "Choose why it moves"), *((value, MOVE_LABELS[value]) for value in ChangeReason.values)]
@@ -103,6 +104,7 @@ class BookTimeForm(forms.Form):
         required=False,
         max_length=500,
         help_text="Only needed when the date lies outside the window.",
+        validators=[multi_line],
     )
 
     def __init__(self, *args, clinic: Clinic, allow_override: bool, **kwargs):
@@ -124,7 +126,7 @@ class BookTimeForm(forms.Form):
 
 
 class SkipForm(forms.Form):
-    reason = forms.CharField(label="Reason for skipping", max_length=500)
+    reason = forms.CharField(label="Reason for skipping", max_length=500, validators=[multi_line])
 
 
 def _item_field(item: instruments.Item) -> forms.Field:
@@ -177,13 +179,18 @@ class CompleteForm(forms.Form):
         help_text="Required for a treatment; received on or before the visit's date and not expired on it.",
     )
     product_form = forms.ChoiceField(label="Product form", choices=[("", "—"), *ProductForm.choices], required=False)
-    product_concentration = forms.CharField(label="Concentration", max_length=80, required=False)
-    notes = forms.CharField(label="Notes", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    product_concentration = forms.CharField(
+        label="Concentration", max_length=80, required=False, validators=[single_line]
+    )
+    notes = forms.CharField(
+        label="Notes", widget=forms.Textarea(attrs={"rows": 3}), required=False, validators=[multi_line]
+    )
     not_done_reason = forms.CharField(
         label="Why measures were not recorded",
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         help_text="Leave empty when every measure above is recorded.",
+        validators=[multi_line],
     )
 
     def __init__(self, *args, measures, lots=None, age_years: int | None = None, **kwargs):
@@ -337,7 +344,7 @@ class CompleteForm(forms.Form):
 
 
 class AdverseEventForm(forms.Form):
-    description = forms.CharField(label="Adverse event", required=False, max_length=2000)
+    description = forms.CharField(label="Adverse event", required=False, max_length=2000, validators=[multi_line])
     grade = forms.TypedChoiceField(
         label="CTCAE grade", choices=[("", "—"), *[(g, str(g)) for g in range(1, 6)]], coerce=int,
         empty_value=None, required=False,
@@ -425,7 +432,9 @@ class LotForm(forms.Form):
 
     product = forms.ModelChoiceField(queryset=None, label="Product", empty_label="Choose the product",
                                      error_messages={"required": "Choose the product."})
-    lot_number = forms.CharField(label="Lot number", max_length=80, error_messages={"required": "Give the lot number."})
+    lot_number = forms.CharField(
+        label="Lot number", max_length=80, error_messages={"required": "Give the lot number."}, validators=[single_line]
+    )
     expiry_date = forms.DateField(label="Expires", widget=date_input(),
                                   error_messages={"required": "Give the expiry date.",
                                                   "invalid": "Enter a date such as 2027-06-30."})
@@ -433,7 +442,7 @@ class LotForm(forms.Form):
                                   error_messages={"invalid": "Enter a date such as 2026-12-07."})
     concentration = forms.DecimalField(label="Concentration", required=False, min_value=0, max_digits=12,
                                        decimal_places=4)
-    concentration_unit = forms.CharField(label="Unit", max_length=40, required=False,
+    concentration_unit = forms.CharField(label="Unit", max_length=40, required=False, validators=[single_line],
                                          help_text="e.g. µg/mL protein, particles/mL")
 
     def __init__(self, *args, clinic: Clinic, **kwargs):

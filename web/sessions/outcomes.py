@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from clinics.models import Role
 from core.pages import staff_page
+from core.text import single_line
 from sessions import services
 from sessions.models import OutcomeMeasurement
 from sessions.outcomes.completion import REASON_MAX
@@ -18,7 +19,7 @@ from web.sessions.forms import CompleteForm
 class CorrectionForm(CompleteForm):
     """The Complete page's input for one measure (its items too), and a reason."""
 
-    reason = forms.CharField(label="Reason for the correction", max_length=REASON_MAX)
+    reason = forms.CharField(label="Reason for the correction", max_length=REASON_MAX, validators=[single_line])
 
 
 def _current_values(measurement: OutcomeMeasurement) -> dict:
