@@ -28,6 +28,7 @@ from core.languages import clock_time, long_date, long_time
 from core.services import now as now_or
 from core.text import header_text
 from messaging import links
+from protocols.library import shown
 from sessions.models import (
     NOTICE_KINDS,
     ONLINE_CANCELLATION_WORDING,
@@ -101,7 +102,7 @@ def session_event(
     clinic = session.clinic
     step, protocol = session.step, session.step.protocol
     event = icalendar.Event()
-    event.add("summary", _("Appointment: %(visit)s – %(clinic)s") % {"visit": step.name, "clinic": clinic.name})
+    event.add("summary", _("Appointment: %(visit)s – %(clinic)s") % {"visit": shown(step.name), "clinic": clinic.name})
     event.add("dtstart", (start or session.start).astimezone(dt.UTC))
     event.add("dtend", (end or session.end).astimezone(dt.UTC))
     event.add("dtstamp", now.astimezone(dt.UTC))
@@ -111,8 +112,8 @@ def session_event(
     event.add("sequence", session.ics_sequence if sequence is None else sequence)
     event.add("organizer", f"mailto:{sender_address(clinic)}", parameters={"CN": clinic.name})
     description = _("%(visit)s (%(protocol)s) at %(clinic)s.") % {
-        "visit": step.name,
-        "protocol": protocol.name,
+        "visit": shown(step.name),
+        "protocol": shown(protocol.name),
         "clinic": clinic.name,
     }
     event.add("description", description + _contact_line(clinic))
@@ -202,8 +203,8 @@ def email_context(reminder: Reminder) -> dict:
         "contact_email": clinic.sender_email,
         "cancel_cutoff_hours": clinic.cancel_cutoff_hours,
         "patient_name": patient.full_name,
-        "step_name": session.step.name,
-        "protocol_name": session.step.protocol.name,
+        "step_name": shown(session.step.name),
+        "protocol_name": shown(session.step.protocol.name),
     }
     if reminder.kind in (ReminderKind.HOME, ReminderKind.WINDOW_OPEN, ReminderKind.MISSED):
         # The days of an unbooked session; the emails about a booking name its time.
