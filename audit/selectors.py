@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from clinics.models import Clinic
@@ -28,19 +29,20 @@ def _staff(request):
 
 class AuditFilter(FilterSet):
     # The page's filters, in words: a staff member by name, a patient by name, an action.
-    staff = filters.ModelChoiceFilter(field_name="user", queryset=_staff, label="Staff member", empty_label="Anyone")
-    patient_name = filters.CharFilter(method="by_patient_name", max_length=100, label="Patient name",
-                                      help_text="Entries about patients whose name matches")
+    staff = filters.ModelChoiceFilter(field_name="user", queryset=_staff, label=_("Staff member"),
+                                      empty_label=_("Anyone"))
+    patient_name = filters.CharFilter(method="by_patient_name", max_length=100, label=_("Patient name"),
+                                      help_text=_("Entries about patients whose name matches"))
     user = IdFilter(field_name="user_id", label="Staff member (id)", help_text="A staff member's id")
     username = filters.CharFilter(field_name="username", max_length=150, label="Username", help_text="Exact username (also failed logins)")
-    action = filters.ChoiceFilter(choices=Action.choices, label="Action", empty_label="Any action")
+    action = filters.ChoiceFilter(choices=Action.choices, label=_("Action"), empty_label=_("Any action"))
     patient = IdFilter(field_name="patient_ref", label="Patient (id)", help_text="Entries about this patient id")
     object_type = filters.CharFilter(field_name="object_type", max_length=100, label="Object type", help_text="e.g. patients.patient")
     object_id = filters.CharFilter(field_name="object_id", max_length=64, label="Object id")
-    date_from = IsoDateFilter(field_name="at", method="on_or_after", label="From",
-                              help_text="YYYY-MM-DD, a day in the clinic's time zone")
-    date_to = IsoDateFilter(field_name="at", method="on_or_before", label="To",
-                            help_text="YYYY-MM-DD, a day in the clinic's time zone")
+    date_from = IsoDateFilter(field_name="at", method="on_or_after", label=_("From"),
+                              help_text=_("YYYY-MM-DD, a day in the clinic's time zone"))
+    date_to = IsoDateFilter(field_name="at", method="on_or_before", label=_("To"),
+                            help_text=_("YYYY-MM-DD, a day in the clinic's time zone"))
 
     class Meta:
         model = AuditEvent
