@@ -232,3 +232,11 @@ def test_dates_of_the_agenda_follow_the_language(desk, booked):
         weekday, month = date_format(day, "l"), date_format(day, "F")
     assert weekday in html and month in html
     assert day.strftime("%A") not in html
+
+
+def test_dates_are_written_the_german_way(desk, patient):
+    born = patient.date_of_birth
+    german = desk.get(reverse("patient_list"), **GERMAN).content.decode()
+    english = desk.get(reverse("patient_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"<td>{born:%d.%m.%Y}</td>" in german
+    assert f"<td>{born:%d %b %Y}</td>" in english

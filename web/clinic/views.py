@@ -82,7 +82,7 @@ def closures(request):
             return _page(request, closure_form=form, clashes=clashes, status=400)
         else:
             text = _("Reopened on {day}.") if removing else _("Closed on {day}.")
-            messages.success(request, text.format(day=date_format(day, "D d M Y")))
+            messages.success(request, text.format(day=date_format(day, _("D d M Y"))))
             return redirect("clinic_settings")
     return _page(request, closure_form=form, status=400)
 
@@ -114,8 +114,8 @@ def absences(request):
             request,
             _("{name} is away {first} – {last}.").format(
                 name=absence.practitioner.display_name,
-                first=date_format(absence.first_day, "d M"),
-                last=date_format(absence.last_day, "d M Y"),
+                first=date_format(absence.first_day, _("d M")),
+                last=date_format(absence.last_day, _("d M Y")),
             ),
         )
         return redirect("clinic_settings")

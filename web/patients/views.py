@@ -213,7 +213,7 @@ def patient_consent(request, pk):
                     _("{kind} consent given on {on}, recorded by {name}.")
                     if consent.given
                     else _("{kind} consent withdrawn on {on}, recorded by {name}.")
-                ).format(kind=consent.get_kind_display(), on=date_format(consent.on, "d M Y"), name=request.user.display_name),
+                ).format(kind=consent.get_kind_display(), on=date_format(consent.on, _("d M Y")), name=request.user.display_name),
             )
             return redirect(reverse("patient_detail", args=[patient.pk]) + "#consent")
     return _detail(request, patient, status=400, consent_form=form)

@@ -32,7 +32,7 @@ from sessions.models import (
 class LotChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Lot) -> str:
         return _("{product} · lot {lot} · expires {expiry}").format(
-            product=obj.product.name, lot=obj.lot_number, expiry=date_format(obj.expiry_date, "d M Y")
+            product=obj.product.name, lot=obj.lot_number, expiry=date_format(obj.expiry_date, _("d M Y"))
         )
 
 
@@ -426,7 +426,7 @@ class PhotoForm(forms.Form):
             .select_related("step").order_by("sequence", "enrolment_id")
         )
         self.fields["session"].label_from_instance = lambda s: (
-            f"#{s.sequence} {s.step.name}, {date_format(s.completed_at or s.start, 'd M Y')}"
+            f"#{s.sequence} {s.step.name}, {date_format(s.completed_at or s.start, _('d M Y'))}"
         )
         self.fields["image"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp,image/tiff"
 

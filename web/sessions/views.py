@@ -157,7 +157,7 @@ def agenda(request):
         messages.info(
             request,
             _("Nothing is booked today; this is the next day with bookings, {day}.").format(
-                day=date_format(next_booked, "l d F")
+                day=date_format(next_booked, _("l d F"))
             ),
         )
         return redirect(link(next_booked))
@@ -439,7 +439,7 @@ def _booked(request, session):
             sequence=session.sequence,
             protocol=session.step.protocol.name,
             name=session.patient.full_name,
-            day=date_format(local, "D d M Y"),
+            day=date_format(local, _("D d M Y")),
             time=f"{local:%H:%M}",
             practitioner=session.practitioner.display_name,
         ),
