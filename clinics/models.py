@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.roles import Role, outranks
@@ -86,9 +87,9 @@ CLINIC_SETTINGS = (
 class TwoFactor(models.TextChoices):
     """Whose sign-in needs a second factor (SPEC §21)."""
 
-    OFF = "off", "Nobody (each may choose)"
-    MANAGERS = "managers", "Managers"
-    EVERYONE = "everyone", "Everyone"
+    OFF = "off", _("Nobody (each may choose)")
+    MANAGERS = "managers", _("Managers")
+    EVERYONE = "everyone", _("Everyone")
 
 
 class Clinic(models.Model):

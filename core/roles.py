@@ -2,12 +2,13 @@
 so a check asks for the least role an action needs."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    RECEPTION = "reception", "Reception"
-    CLINICIAN = "clinician", "Clinician"
-    MANAGER = "manager", "Manager"
+    RECEPTION = "reception", _("Reception")
+    CLINICIAN = "clinician", _("Clinician")
+    MANAGER = "manager", _("Manager")
 
 
 ROLE_RANK = {Role.RECEPTION: 1, Role.CLINICIAN: 2, Role.MANAGER: 3}

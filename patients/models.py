@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
@@ -8,9 +9,9 @@ from protocols.models import Protocol
 
 
 class Sex(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    OTHER = "other", "Other"
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
 
 
 class Patient(models.Model):
@@ -56,9 +57,9 @@ class Patient(models.Model):
 
 
 class EnrolmentStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    COMPLETED = "completed", "Completed"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    ACTIVE = "active", _("Active")
+    COMPLETED = "completed", _("Completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class Enrolment(models.Model):
@@ -88,10 +89,10 @@ class Enrolment(models.Model):
 
 
 class ConsentKind(models.TextChoices):
-    TREATMENT = "treatment", "Treatment"
-    PHOTOGRAPHY = "photography", "Photography"
-    REGISTRY = "registry", "Registry (de-identified export)"
-    EMAIL_REMINDERS = "email_reminders", "Email reminders"
+    TREATMENT = "treatment", _("Treatment")
+    PHOTOGRAPHY = "photography", _("Photography")
+    REGISTRY = "registry", _("Registry (de-identified export)")
+    EMAIL_REMINDERS = "email_reminders", _("Email reminders")
 
 
 class Consent(models.Model):

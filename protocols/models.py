@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
@@ -9,9 +10,9 @@ from core.text import single_line
 
 
 class ValueType(models.TextChoices):
-    DECIMAL = "decimal", "Decimal"
-    INTEGER = "integer", "Integer"
-    SCORE = "score", "Score"
+    DECIMAL = "decimal", _("Decimal")
+    INTEGER = "integer", _("Integer")
+    SCORE = "score", _("Score")
 
 
 class OutcomeMeasure(models.Model):
@@ -48,21 +49,21 @@ class OutcomeMeasure(models.Model):
 
 
 class Indication(models.TextChoices):
-    HAIR = "hair", "Hair regeneration"
-    PHOTOAGING = "photoaging", "Photoaging"
-    WOUND = "wound", "Chronic wound"
-    ATOPIC_DERMATITIS = "atopic_dermatitis", "Atopic dermatitis"
-    PSORIASIS = "psoriasis", "Psoriasis"
-    SCAR = "scar", "Scars"
-    OTHER = "other", "Other"
+    HAIR = "hair", _("Hair regeneration")
+    PHOTOAGING = "photoaging", _("Photoaging")
+    WOUND = "wound", _("Chronic wound")
+    ATOPIC_DERMATITIS = "atopic_dermatitis", _("Atopic dermatitis")
+    PSORIASIS = "psoriasis", _("Psoriasis")
+    SCAR = "scar", _("Scars")
+    OTHER = "other", _("Other")
 
 
 class Delivery(models.TextChoices):
-    TOPICAL = "topical", "Topical"
-    MICRONEEDLING = "microneedling", "Microneedling"
-    INJECTION = "injection", "Injection"
-    MESOTHERAPY = "mesotherapy", "Mesotherapy"
-    OTHER = "other", "Other"
+    TOPICAL = "topical", _("Topical")
+    MICRONEEDLING = "microneedling", _("Microneedling")
+    INJECTION = "injection", _("Injection")
+    MESOTHERAPY = "mesotherapy", _("Mesotherapy")
+    OTHER = "other", _("Other")
 
 
 class Protocol(models.Model):
@@ -109,23 +110,23 @@ class Protocol(models.Model):
 
 
 class StepKind(models.TextChoices):
-    TREATMENT = "treatment", "Treatment"
-    ASSESSMENT = "assessment", "Assessment"
-    HOME = "home", "Home application"
+    TREATMENT = "treatment", _("Treatment")
+    ASSESSMENT = "assessment", _("Assessment")
+    HOME = "home", _("Home application")
 
 
 class Anchor(models.TextChoices):
-    PREVIOUS = "previous", "After the previous session"
-    START = "start", "From the start date"
-    TREATMENT = "treatment", "After the last treatment"
+    PREVIOUS = "previous", _("After the previous session")
+    START = "start", _("From the start date")
+    TREATMENT = "treatment", _("After the last treatment")
 
 
 class Adjunct(models.TextChoices):
-    NONE = "none", "None"
-    MICRONEEDLING = "microneedling", "Microneedling"
-    FRACTIONAL_CO2 = "fractional_co2", "Fractional CO2 laser"
-    RF_MICRONEEDLING = "rf_microneedling", "RF microneedling"
-    PRP = "prp", "PRP"
+    NONE = "none", _("None")
+    MICRONEEDLING = "microneedling", _("Microneedling")
+    FRACTIONAL_CO2 = "fractional_co2", _("Fractional CO2 laser")
+    RF_MICRONEEDLING = "rf_microneedling", _("RF microneedling")
+    PRP = "prp", _("PRP")
 
 
 class Step(models.Model):
@@ -180,16 +181,16 @@ class Step(models.Model):
 
 
 class SourceTissue(models.TextChoices):
-    BONE_MARROW = "bone_marrow", "Bone marrow"
-    ADIPOSE = "adipose", "Adipose tissue"
-    UMBILICAL_CORD = "umbilical_cord", "Umbilical cord"
-    OTHER = "other", "Other"
+    BONE_MARROW = "bone_marrow", _("Bone marrow")
+    ADIPOSE = "adipose", _("Adipose tissue")
+    UMBILICAL_CORD = "umbilical_cord", _("Umbilical cord")
+    OTHER = "other", _("Other")
 
 
 class ProductKind(models.TextChoices):
-    CONDITIONED_MEDIUM = "conditioned_medium", "Conditioned medium"
-    SECRETOME = "secretome", "Secretome"
-    EXOSOMES = "exosomes", "Exosomes"
+    CONDITIONED_MEDIUM = "conditioned_medium", _("Conditioned medium")
+    SECRETOME = "secretome", _("Secretome")
+    EXOSOMES = "exosomes", _("Exosomes")
 
 
 class Product(models.Model):

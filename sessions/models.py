@@ -3,6 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic, Room
@@ -12,11 +13,11 @@ from protocols.models import Lot, OutcomeMeasure, Step, StepKind
 
 
 class SessionStatus(models.TextChoices):
-    PLANNED = "planned", "Planned"
-    BOOKED = "booked", "Booked"
-    COMPLETED = "completed", "Completed"
-    SKIPPED = "skipped", "Skipped"
-    CANCELLED = "cancelled", "Cancelled"
+    PLANNED = "planned", _("Planned")
+    BOOKED = "booked", _("Booked")
+    COMPLETED = "completed", _("Completed")
+    SKIPPED = "skipped", _("Skipped")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # Statuses whose start..end occupies practitioner, room and patient.
@@ -24,16 +25,16 @@ OCCUPYING = (SessionStatus.BOOKED, SessionStatus.COMPLETED)
 
 
 class ProductSource(models.TextChoices):
-    BONE_MARROW = "bone_marrow", "Bone marrow"
-    ADIPOSE = "adipose", "Adipose tissue"
-    UMBILICAL_CORD = "umbilical_cord", "Umbilical cord"
-    OTHER = "other", "Other"
+    BONE_MARROW = "bone_marrow", _("Bone marrow")
+    ADIPOSE = "adipose", _("Adipose tissue")
+    UMBILICAL_CORD = "umbilical_cord", _("Umbilical cord")
+    OTHER = "other", _("Other")
 
 
 class ProductForm(models.TextChoices):
-    LYOPHILISED = "lyophilised", "Lyophilised"
-    FROZEN = "frozen", "Frozen"
-    LIQUID = "liquid", "Liquid"
+    LYOPHILISED = "lyophilised", _("Lyophilised")
+    FROZEN = "frozen", _("Frozen")
+    LIQUID = "liquid", _("Liquid")
 
 
 class Session(models.Model):
@@ -256,32 +257,32 @@ class OutcomeMeasurement(models.Model):
 
 
 class Severity(models.TextChoices):
-    MILD = "mild", "Mild"
-    MODERATE = "moderate", "Moderate"
-    SEVERE = "severe", "Severe"
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
 
 
 class Relatedness(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    UNKNOWN = "unknown", "Unknown"
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class AdverseEventOutcome(models.TextChoices):
-    RECOVERED = "recovered", "Recovered"
-    RECOVERING = "recovering", "Recovering"
-    NOT_RECOVERED = "not_recovered", "Not recovered"
-    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", "Recovered with sequelae"
-    FATAL = "fatal", "Fatal"
-    UNKNOWN = "unknown", "Unknown"
+    RECOVERED = "recovered", _("Recovered")
+    RECOVERING = "recovering", _("Recovering")
+    NOT_RECOVERED = "not_recovered", _("Not recovered")
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", _("Recovered with sequelae")
+    FATAL = "fatal", _("Fatal")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class ActionTaken(models.TextChoices):
-    NONE = "none", "None"
-    TREATMENT_INTERRUPTED = "treatment_interrupted", "Treatment interrupted"
-    TREATMENT_WITHDRAWN = "treatment_withdrawn", "Treatment withdrawn"
-    MEDICATION = "medication", "Medication given"
-    OTHER = "other", "Other"
+    NONE = "none", _("None")
+    TREATMENT_INTERRUPTED = "treatment_interrupted", _("Treatment interrupted")
+    TREATMENT_WITHDRAWN = "treatment_withdrawn", _("Treatment withdrawn")
+    MEDICATION = "medication", _("Medication given")
+    OTHER = "other", _("Other")
 
 
 # CTCAE v5: grade and severity are one scale, grade 1 mild, 2 moderate, 3
@@ -364,9 +365,9 @@ class AdverseEvent(models.Model):
 
 
 class DeviationKind(models.TextChoices):
-    OUT_OF_WINDOW = "out_of_window", "Booked outside the window"
-    SKIPPED = "skipped", "Skipped"
-    NO_SHOW = "no_show", "No-show"
+    OUT_OF_WINDOW = "out_of_window", _("Booked outside the window")
+    SKIPPED = "skipped", _("Skipped")
+    NO_SHOW = "no_show", _("No-show")
 
 
 class Deviation(models.Model):
@@ -384,13 +385,13 @@ class Deviation(models.Model):
 
 
 class ReminderKind(models.TextChoices):
-    BOOKED = "booked", "Booked session"
-    HOME = "home", "Home application"
-    WINDOW_OPEN = "window_open", "Time to book"
-    MISSED = "missed", "We missed you"
-    CONFIRMATION = "confirmation", "Booking confirmed"
-    MOVED = "moved", "Booking moved"
-    CANCELLED = "cancelled", "Booking cancelled"
+    BOOKED = "booked", _("Booked session")
+    HOME = "home", _("Home application")
+    WINDOW_OPEN = "window_open", _("Time to book")
+    MISSED = "missed", _("We missed you")
+    CONFIRMATION = "confirmation", _("Booking confirmed")
+    MOVED = "moved", _("Booking moved")
+    CANCELLED = "cancelled", _("Booking cancelled")
 
 
 # Notices about a change, due at once and planned by the change itself.
@@ -398,11 +399,11 @@ NOTICE_KINDS = (ReminderKind.CONFIRMATION, ReminderKind.MOVED, ReminderKind.CANC
 
 
 class ReminderStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    VOID = "void", "Void"
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    VOID = "void", _("Void")
 
 
 class Reminder(models.Model):
@@ -448,11 +449,11 @@ class Reminder(models.Model):
 
 
 class PhotoView(models.TextChoices):
-    VERTEX = "vertex", "Vertex"
-    FRONTAL = "frontal", "Frontal"
-    LEFT = "left", "Left"
-    RIGHT = "right", "Right"
-    LESION = "lesion", "Lesion"
+    VERTEX = "vertex", _("Vertex")
+    FRONTAL = "frontal", _("Frontal")
+    LEFT = "left", _("Left")
+    RIGHT = "right", _("Right")
+    LESION = "lesion", _("Lesion")
 
 
 def _photo_path(photo: "SessionPhoto", filename: str) -> str:
@@ -487,10 +488,10 @@ class SessionPhoto(models.Model):
 class ChangeReason(models.TextChoices):
     """Why a booking was cancelled or moved (issue 13), counted in reports."""
 
-    PATIENT = "patient", "Patient cancelled"
-    LATE = "late", "Late cancellation"
-    CLINIC = "clinic", "Clinic cancelled"
-    OTHER = "other", "Other"
+    PATIENT = "patient", _("Patient cancelled")
+    LATE = "late", _("Late cancellation")
+    CLINIC = "clinic", _("Clinic cancelled")
+    OTHER = "other", _("Other")
 
 
 # Why a booking was cancelled, in the words of the email to the patient
@@ -505,16 +506,16 @@ ONLINE_CANCELLATION_WORDING = "You cancelled it online."
 
 # A move is not a cancellation: the same reasons, in a move's words (issue 24).
 MOVE_LABELS = {
-    ChangeReason.PATIENT: "Patient asked to move it",
-    ChangeReason.LATE: "Patient asked at short notice",
-    ChangeReason.CLINIC: "Clinic moved it",
-    ChangeReason.OTHER: "Other",
+    ChangeReason.PATIENT: _("Patient asked to move it"),
+    ChangeReason.LATE: _("Patient asked at short notice"),
+    ChangeReason.CLINIC: _("Clinic moved it"),
+    ChangeReason.OTHER: _("Other"),
 }
 
 
 class BookingChangeKind(models.TextChoices):
-    CANCELLED = "cancelled", "Cancelled"
-    REBOOKED = "rebooked", "Rebooked"
+    CANCELLED = "cancelled", _("Cancelled")
+    REBOOKED = "rebooked", _("Rebooked")
 
 
 class BookingChange(models.Model):
@@ -571,9 +572,9 @@ class PatientCancellation(models.Model):
 
 
 class DecisionStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    OVERRIDDEN = "overridden", "Overridden"
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    OVERRIDDEN = "overridden", _("Overridden")
 
 
 class Decision(models.Model):

@@ -16,6 +16,7 @@ from clinics.models import Absence, Role, Room, User
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
 from sessions.clinic import add_absence, update_clinic
 from web.clinic.forms import AbsenceForm, ClinicSettingsForm, ClosureForm, RoomForm, StaffForm
+from web.wording import in_sentence
 
 
 def _page(request, *, status=200, **forms):
@@ -168,7 +169,7 @@ def staff_add(request):
             messages.success(
                 request,
                 _("{name} can now log in as {role}.").format(
-                    name=user.display_name, role=user.get_role_display().lower()
+                    name=user.display_name, role=in_sentence(user.get_role_display())
                 ),
             )
             return redirect("clinic_settings")

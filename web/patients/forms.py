@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from patients.models import ConsentKind, Patient
 from patients.services import PATIENT_FIELDS
@@ -46,7 +47,7 @@ class ConsentForm(forms.Form):
 
     kind = forms.ChoiceField(label=_("Consent to"), choices=ConsentKind.choices)
     given = forms.TypedChoiceField(
-        label=_("Statement"), choices=[("yes", _("Given")), ("no", _("Withdrawn"))], coerce=lambda v: v == "yes",
+        label=_("Statement"), choices=[("yes", pgettext_lazy("consent", "Given")), ("no", pgettext_lazy("consent", "Withdrawn"))], coerce=lambda v: v == "yes",
         widget=forms.RadioSelect, error_messages={"required": _("Say whether it is given or withdrawn.")},
     )
     on = forms.DateField(label=_("On"), required=False,

@@ -29,6 +29,7 @@ from web.enrolments.forms import WithdrawForm
 from web.patients.charts import outcome_chart
 from web.patients.forms import ConsentForm, PatientForm, PatientSearchForm
 from web.sessions.forms import PhotoForm
+from web.wording import in_sentence
 
 
 @staff_page()
@@ -234,7 +235,7 @@ def patient_photo(request, pk):
         else:
             record(action=Action.CREATE, request=request, obj=photo, summary=f"photo {photo.view}")
             messages.success(
-                request, _("The {view} photograph was added.").format(view=photo.get_view_display().lower())
+                request, _("The {view} photograph was added.").format(view=in_sentence(photo.get_view_display()))
             )
             return redirect(reverse("patient_detail", args=[patient.pk]) + "#photos")
     return _detail(request, patient, status=400, photo_form=form)

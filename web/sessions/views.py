@@ -45,6 +45,7 @@ from sessions.models import (
 from sessions.patients import selectors as patient_selectors
 from web.sessions import agenda_grid
 from web.sessions.forms import AdverseEventFormSet, BookTimeForm, CancelForm, CompleteForm, SkipForm, SlotForm
+from web.wording import in_sentence
 
 
 def _session_or_404(request, pk) -> Session:
@@ -556,7 +557,7 @@ def complete(request, pk):
     if not session.may_be_completed:
         messages.error(
             request,
-            _("This {status} session cannot be completed.").format(status=session.get_status_display().lower()),
+            _("This {status} session cannot be completed.").format(status=in_sentence(session.get_status_display())),
         )
         return redirect("patient_detail", pk=session.patient_id)
     # Said before the form is filled in: a visit that has not started yet
