@@ -15,7 +15,8 @@ from django.utils.formats import date_format
 from django.utils.translation import trans_real
 
 from tests.factories import PASSWORD
-from tests.web.conftest import login
+from tests.web.conftest import login, no_horizontal_scroll
+from tests.web.test_screenshots import Demo
 
 GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9,en;q=0.5"}
 # What a person reads as a page's labels: headings, column heads, form labels, buttons, links styled as buttons.
@@ -191,7 +192,11 @@ OVERFLOWING = """() => [...document.querySelectorAll(
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_german_buttons_fit_at_800_px(live_server, browser, manager, patient, booked, hair_protocol):
+def test_german_buttons_fit_at_800_px(live_server, browser, clinic, patient, receptionist, clinician, manager):
+    """On a clinic's week of demo data (tests/web/test_screenshots.py), no
+    German button label overflows its button and no page or table scrolls
+    sideways at 800 px."""
+    demo = Demo(clinic, receptionist, clinician, manager).build()
     context = browser.new_context(viewport={"width": 800, "height": 900}, locale="de-DE")
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -201,18 +206,27 @@ def test_german_buttons_fit_at_800_px(live_server, browser, manager, patient, bo
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(f"{live_server.url}/agenda/**")
-        day = booked.target_date.isoformat()
+        tomorrow = demo.tomorrow.isoformat()
+        first = demo.mehmet_course.sessions.get(sequence=1)
         paths = [
-            f"/agenda/?date={day}",
-            f"/agenda/?date={day}&view=grid",
+            f"/agenda/?date={tomorrow}",
+            f"/agenda/?date={tomorrow}&view=week",
+            f"/agenda/?date={tomorrow}&view=grid",
+            f"/agenda/?date={tomorrow}&view=list",
             "/due/",
             "/patients/",
-            f"/patients/{patient.pk}/",
-            f"/sessions/{booked.pk}/book/",
-            f"/sessions/{booked.pk}/complete/",
-            f"/protocols/{hair_protocol.pk}/edit/",
+            f"/patients/{demo.hanna.pk}/",
+            f"/patients/{demo.mehmet.pk}/enrol/",
+            f"/sessions/{first.pk}/book/",
+            f"/sessions/{demo.jonas_session.pk}/book/",
+            f"/sessions/{demo.jonas_session.pk}/complete/",
+            f"/protocols/{demo.hair.pk}/",
+            f"/protocols/{demo.hair.pk}/edit/",
             "/reports/",
+            "/audit/",
             "/settings/",
+            "/lots/",
+            "/reminders/failed/",
         ]
         for path in paths:
             page.goto(live_server.url + path)
@@ -220,6 +234,7 @@ def test_german_buttons_fit_at_800_px(live_server, browser, manager, patient, bo
             # Closed disclosures hold buttons too: open them to measure.
             page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
             assert page.evaluate(OVERFLOWING) == [], path
+            assert no_horizontal_scroll(page), f"{path} scrolls sideways at 800 px"
     finally:
         context.close()
 
