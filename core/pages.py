@@ -15,9 +15,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import Form
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from .exceptions import Conflict
 from .roles import Role
+from .text import in_sentence
 
 # What a service raises for a page to show beside its form or as a message.
 SERVICE_ERRORS = (ValidationError, Conflict, PermissionDenied)
@@ -31,7 +33,9 @@ def staff_page(role: str = Role.RECEPTION):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.has_role(role):
-                raise PermissionDenied(f"This page needs the {role} role or higher.")
+                raise PermissionDenied(
+                    _("This page needs the {role} role or higher.").format(role=in_sentence(Role(role).label))
+                )
             with timezone.override(request.user.clinic.tz):
                 return view(request, *args, **kwargs)
 
@@ -75,7 +79,7 @@ def error_text(error: ValidationError | Conflict | PermissionDenied) -> str:
     if isinstance(error, Conflict):
         return error.message
     if isinstance(error, PermissionDenied):
-        return str(error) or "You may not do this."
+        return str(error) or _("You may not do this.")
     if hasattr(error, "error_dict"):
         return " ".join(m for errors in error.error_dict.values() for e in errors for m in e.messages)
     return " ".join(error.messages)

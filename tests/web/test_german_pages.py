@@ -255,3 +255,13 @@ def test_dates_are_written_the_german_way(desk, patient):
     english = desk.get(reverse("patient_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f"<td>{born:%d.%m.%Y}</td>" in german
     assert f"<td>{born:%d %b %Y}</td>" in english
+
+
+def test_a_refused_page_says_why_in_german(desk):
+    response = desk.get(reverse("failed_reminders"), **GERMAN)
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Nicht erlaubt" in html
+    assert "Diese Seite braucht mindestens die Rolle „Praxisleitung“." in html
+    english = desk.get(reverse("failed_reminders"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "This page needs the manager role or higher." in english

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_POST
 from clinics import services as clinic_services
 from clinics.models import Absence, Role, Room, User
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
+from core.text import in_sentence
 from sessions.clinic import add_absence, update_clinic
 from web.clinic.forms import AbsenceForm, ClinicSettingsForm, ClosureForm, RoomForm, StaffForm
-from web.wording import in_sentence
 
 
 def _page(request, *, status=200, **forms):

@@ -16,6 +16,7 @@ from audit.log import record, record_view
 from audit.models import Action
 from clinics.models import Role
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, staff_page
+from core.text import in_sentence
 from patients import services
 from patients.consents import consents_of, current_consents
 from patients.models import ConsentKind, Patient
@@ -29,7 +30,6 @@ from web.enrolments.forms import WithdrawForm
 from web.patients.charts import outcome_chart
 from web.patients.forms import ConsentForm, PatientForm, PatientSearchForm
 from web.sessions.forms import PhotoForm
-from web.wording import in_sentence
 
 
 @staff_page()

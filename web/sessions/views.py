@@ -24,6 +24,7 @@ from audit.log import record_view
 from clinics.models import Role
 from core.exceptions import Conflict
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, parse_date, safe_next, staff_page
+from core.text import in_sentence
 from core.timezones import at_local
 from messaging.outbox import resend_reminder
 from patients.models import EnrolmentStatus
@@ -45,7 +46,6 @@ from sessions.models import (
 from sessions.patients import selectors as patient_selectors
 from web.sessions import agenda_grid
 from web.sessions.forms import AdverseEventFormSet, BookTimeForm, CancelForm, CompleteForm, SkipForm, SlotForm
-from web.wording import in_sentence
 
 
 def _session_or_404(request, pk) -> Session:
