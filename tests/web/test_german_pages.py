@@ -154,7 +154,7 @@ def test_protocols_reports_audit_and_settings_are_german(boss, hair_protocol, pa
     german_page(boss, reverse("report_cohort"), "Wirkt ein Protokoll bei uns?", "CSV herunterladen", "Serien",
                 "Termintreue", "Unerwünschte Ereignisse")
     boss.get(reverse("patient_detail", args=[patient.pk]))  # an entry for the audit log
-    german_page(boss, reverse("audit_log"), "Protokoll der Zugriffe", "Filtern", "Wann", "Was",
+    german_page(boss, reverse("audit_log"), "Zugriffsprotokoll", "Filtern", "Wann", "Was",
                 f"Akte von {patient.full_name} angesehen")
     german_page(boss, reverse("clinic_settings"), "Praxiseinstellungen", "Öffnungszeiten", "Montag",
                 "Schließtage", "Abwesenheiten", "Räume", "Mitarbeiterkonten", "Einstellungen speichern")
