@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -266,3 +267,14 @@ def test_a_refused_page_says_why_in_german(desk):
     assert "Diese Seite braucht mindestens die Rolle „Praxisleitung“." in html
     english = desk.get(reverse("failed_reminders"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "This page needs the manager role or higher." in english
+
+
+def test_the_password_reset_email_is_german_for_a_german_browser(client, receptionist):
+    receptionist.email = "rita@clinic.example"
+    receptionist.save()
+    client.post(reverse("password_reset"), {"email": "rita@clinic.example"}, **GERMAN)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.subject == "Regimen: neues Passwort festlegen"
+    assert "hoffentlich Sie" in message.body and f"„{receptionist.username}“" in message.body
+    assert "/accounts/reset/" in message.body
