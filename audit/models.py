@@ -13,22 +13,23 @@ the log outlives a deleted user, and never blocks that deletion.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic
 
 
 class Action(models.TextChoices):
-    VIEW = "view", "Viewed"
-    CREATE = "create", "Created"
-    CHANGE = "change", "Changed"
-    DELETE = "delete", "Deleted"
-    EXPORT = "export", "Exported"
-    ERASE = "erase", "Erased"
-    REPORT = "report", "Read a report"
-    LOGIN = "login", "Logged in"
-    LOGIN_FAILED = "login_failed", "Login failed"
-    LOCKOUT = "lockout", "Locked out"
-    LOGOUT = "logout", "Logged out"
+    VIEW = "view", _("Viewed")
+    CREATE = "create", _("Created")
+    CHANGE = "change", _("Changed")
+    DELETE = "delete", _("Deleted")
+    EXPORT = "export", _("Exported")
+    ERASE = "erase", _("Erased")
+    REPORT = "report", _("Read a report")
+    LOGIN = "login", _("Logged in")
+    LOGIN_FAILED = "login_failed", _("Login failed")
+    LOCKOUT = "lockout", _("Locked out")
+    LOGOUT = "logout", _("Logged out")
 
 
 class AppendOnly(Exception):

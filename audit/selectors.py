@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from clinics.models import Clinic
@@ -28,19 +29,20 @@ def _staff(request):
 
 class AuditFilter(FilterSet):
     # The page's filters, in words: a staff member by name, a patient by name, an action.
-    staff = filters.ModelChoiceFilter(field_name="user", queryset=_staff, label="Staff member", empty_label="Anyone")
-    patient_name = filters.CharFilter(method="by_patient_name", max_length=100, label="Patient name",
-                                      help_text="Entries about patients whose name matches")
+    staff = filters.ModelChoiceFilter(field_name="user", queryset=_staff, label=_("Staff member"),
+                                      empty_label=_("Anyone"))
+    patient_name = filters.CharFilter(method="by_patient_name", max_length=100, label=_("Patient name"),
+                                      help_text=_("Entries about patients whose name matches"))
     user = IdFilter(field_name="user_id", label="Staff member (id)", help_text="A staff member's id")
     username = filters.CharFilter(field_name="username", max_length=150, label="Username", help_text="Exact username (also failed logins)")
-    action = filters.ChoiceFilter(choices=Action.choices, label="Action", empty_label="Any action")
+    action = filters.ChoiceFilter(choices=Action.choices, label=_("Action"), empty_label=_("Any action"))
     patient = IdFilter(field_name="patient_ref", label="Patient (id)", help_text="Entries about this patient id")
     object_type = filters.CharFilter(field_name="object_type", max_length=100, label="Object type", help_text="e.g. patients.patient")
     object_id = filters.CharFilter(field_name="object_id", max_length=64, label="Object id")
-    date_from = IsoDateFilter(field_name="at", method="on_or_after", label="From",
-                              help_text="YYYY-MM-DD, a day in the clinic's time zone")
-    date_to = IsoDateFilter(field_name="at", method="on_or_before", label="To",
-                            help_text="YYYY-MM-DD, a day in the clinic's time zone")
+    date_from = IsoDateFilter(field_name="at", method="on_or_after", label=_("From"),
+                              help_text=_("YYYY-MM-DD, a day in the clinic's time zone"))
+    date_to = IsoDateFilter(field_name="at", method="on_or_before", label=_("To"),
+                            help_text=_("YYYY-MM-DD, a day in the clinic's time zone"))
 
     class Meta:
         model = AuditEvent
@@ -107,21 +109,66 @@ LOOKUPS = {
     "correction_reasons": lambda events: {},
 }
 
-VERBS = {
-    Action.VIEW: "Read",
-    Action.CREATE: "Added",
-    Action.CHANGE: "Changed",
-    Action.DELETE: "Deleted",
-    Action.EXPORT: "Exported",
-    Action.ERASE: "Erased",
-    Action.REPORT: "Read",
+# Whole sentences per action, so each language puts the words in its own order.
+# {thing}: what the entry is about ("a session", "the outcomes CSV"); {name}: the patient.
+THING_OF = {
+    Action.VIEW: _("Read {thing} of {name}"),
+    Action.CREATE: _("Added {thing} of {name}"),
+    Action.CHANGE: _("Changed {thing} of {name}"),
+    Action.DELETE: _("Deleted {thing} of {name}"),
+    Action.EXPORT: _("Exported {thing} of {name}"),
+    Action.ERASE: _("Erased {thing} of {name}"),
+    Action.REPORT: _("Read {thing} of {name}"),
+}
+THING = {
+    Action.VIEW: _("Read {thing}"),
+    Action.CREATE: _("Added {thing}"),
+    Action.CHANGE: _("Changed {thing}"),
+    Action.DELETE: _("Deleted {thing}"),
+    Action.EXPORT: _("Exported {thing}"),
+    Action.ERASE: _("Erased {thing}"),
+    Action.REPORT: _("Read {thing}"),
+}
+VERBS = THING  # the actions told in words; others (logins, lockouts) by their label
+RECORD_OF = {
+    Action.VIEW: _("Read {name}'s record"),
+    Action.CREATE: _("Added {name}'s record"),
+    Action.CHANGE: _("Changed {name}'s record"),
+    Action.DELETE: _("Deleted {name}'s record"),
+    Action.EXPORT: _("Exported {name}'s record"),
+    Action.ERASE: _("Erased {name}'s record"),
+    Action.REPORT: _("Read {name}'s record"),
+}
+A_RECORD = {
+    Action.VIEW: _("Read a patient's record"),
+    Action.CREATE: _("Added a patient's record"),
+    Action.CHANGE: _("Changed a patient's record"),
+    Action.DELETE: _("Deleted a patient's record"),
+    Action.EXPORT: _("Exported a patient's record"),
+    Action.ERASE: _("Erased a patient's record"),
+    Action.REPORT: _("Read a patient's record"),
 }
 
 # Entries about no row of a model, named by what they were.
 NAMED_OBJECTS = {
-    "export.outcomes": "the outcomes CSV",
-    "report.cohort": "the cohort report",
-    "audit.auditevent": "the audit log CSV",
+    "export.outcomes": _("the outcomes CSV"),
+    "report.cohort": _("the cohort report"),
+    "audit.auditevent": _("the audit log CSV"),
+}
+# The rows staff work with, named in the reader's language (else the model's English name).
+NAMED_ROWS = {
+    "patients.enrolment": _("an enrolment"),
+    "patients.consent": _("a consent"),
+    "treatment_sessions.session": _("a session"),
+    "treatment_sessions.outcomemeasurement": _("an outcome"),
+    "treatment_sessions.adverseevent": _("an adverse event"),
+    "treatment_sessions.sessionphoto": _("a photograph"),
+    "treatment_sessions.decision": _("a decision"),
+    "protocols.protocol": _("a protocol"),
+    "protocols.lot": _("a lot"),
+    "clinics.clinic": _("the clinic's settings"),
+    "clinics.room": _("a room"),
+    "clinics.user": _("a staff account"),
 }
 
 CORRECTED = "treatment_sessions.outcomemeasurement"
@@ -131,7 +178,9 @@ def _noun(object_type: str) -> str:
     from django.apps import apps
 
     if object_type in NAMED_OBJECTS:
-        return NAMED_OBJECTS[object_type]
+        return str(NAMED_OBJECTS[object_type])
+    if object_type in NAMED_ROWS:
+        return str(NAMED_ROWS[object_type])
     try:
         noun = apps.get_model(object_type)._meta.verbose_name
         return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
@@ -143,22 +192,23 @@ def describe(event: AuditEvent, names: dict[int, str]) -> str:
     """One entry in words: "Read Hanna Weber's record", "Exported the outcomes CSV"."""
     if event.action not in VERBS:
         return event.get_action_display()  # logins, logouts, lockouts
-    verb = VERBS[event.action]
     name = names.get(event.patient_ref) if event.patient_ref else None
     if event.object_type == "patients.patient":
         if name is None:
-            return f"{verb} a patient's record"
+            return str(A_RECORD[event.action])
         if event.action == Action.EXPORT:
-            return f"Exported {name}'s {'FHIR bundle' if 'FHIR' in event.summary else 'data'}"
+            if "FHIR" in event.summary:
+                return _("Exported {name}'s FHIR bundle").format(name=name)
+            return _("Exported {name}'s data").format(name=name)
         if event.action == Action.CREATE:
-            return f"Added {name} as a patient"
+            return _("Added {name} as a patient").format(name=name)
         if event.action == Action.ERASE:
-            return f"Erased {name}'s identifying data"
-        return f"{verb} {name}'s record"
+            return _("Erased {name}'s identifying data").format(name=name)
+        return RECORD_OF[event.action].format(name=name)
     if event.object_type == CORRECTED and event.action == Action.CHANGE:
-        return f"Corrected an outcome of {name}" if name else "Corrected an outcome"
-    noun = _noun(event.object_type)
-    return f"{verb} {noun} of {name}" if name else f"{verb} {noun}"
+        return _("Corrected an outcome of {name}").format(name=name) if name else str(_("Corrected an outcome"))
+    thing = _noun(event.object_type)
+    return THING_OF[event.action].format(thing=thing, name=name) if name else THING[event.action].format(thing=thing)
 
 
 def readable(events, clinic: Clinic | None) -> list[dict]:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from .exceptions import Conflict
 from .roles import Role
+from .text import in_sentence
 
 # What a service raises for a page to show beside its form or as a message.
 SERVICE_ERRORS = (ValidationError, Conflict, PermissionDenied)
@@ -32,7 +33,9 @@ def staff_page(role: str = Role.RECEPTION):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.has_role(role):
-                raise PermissionDenied(_("This page needs the %(role)s role or higher.") % {"role": role})
+                raise PermissionDenied(
+                    _("This page needs the %(role)s role or higher.") % {"role": in_sentence(Role(role).label)}
+                )
             with timezone.override(request.user.clinic.tz):
                 return view(request, *args, **kwargs)
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 # Bidirectional embeddings, overrides and isolates (Unicode TR9), and marks.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
@@ -144,3 +144,10 @@ def csv_cell(value):
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def in_sentence(label) -> str:
+    """A choice's label as it stands inside a sentence: English writes it in
+    lower case ("the vertex photograph"), German keeps the capital of its
+    nouns ("das Foto Scheitel")."""
+    return str(label).lower() if (get_language() or "en").startswith("en") else str(label)

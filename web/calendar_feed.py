@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.log import record
@@ -101,8 +102,8 @@ def my_calendar(request):
 def my_calendar_change(request):
     if request.POST.get("action") == "revoke":
         revoke_feed(user=request.user)
-        messages.success(request, "The calendar link is revoked: calendars subscribed to it get nothing more.")
+        messages.success(request, _("The calendar link is revoked: calendars subscribed to it get nothing more."))
     else:
         create_feed(user=request.user)
-        messages.success(request, "A new calendar link was made; any earlier link no longer works.")
+        messages.success(request, _("A new calendar link was made; any earlier link no longer works."))
     return redirect("my_calendar")

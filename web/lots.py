@@ -3,6 +3,7 @@ lot's recall list laid out for printing, with its CSV."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinics.models import Role
@@ -41,7 +42,9 @@ def lot_add(request):
         except SERVICE_ERRORS as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"Lot {lot.lot_number} of {lot.product.name} was added.")
+            messages.success(
+                request, _("Lot {lot} of {product} was added.").format(lot=lot.lot_number, product=lot.product.name)
+            )
             return redirect("lot_list")
     return _lot_page(request, form=form, status=400)
 

@@ -7,6 +7,7 @@ import io
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from audit.log import record
 from audit.models import Action
@@ -86,7 +87,9 @@ def rate_chart(measure) -> list[dict]:
             low, high = r["ci95"]
             rows.append(
                 {
-                    "label": f"{r['label']} at {p['step_name']} #{p['occurrence']}",
+                    "label": _("{response} at {step} #{occurrence}").format(
+                        response=r["label"], step=p["step_name"], occurrence=p["occurrence"]
+                    ),
                     "percent": round(float(r["rate"]) * 100),
                     "low": round(float(low) * 100),
                     "high": round(float(high) * 100),

@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.log import record
@@ -16,7 +18,7 @@ from clinics import two_factor
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=gettext_lazy("Code"),
         max_length=32,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}),
     )
@@ -68,7 +70,9 @@ def verify(request):
         if device is not None:
             two_factor.mark_verified(request, device)
             return redirect(_next(request))
-        form.add_error("code", "That code is wrong, or a recovery code already used. Wait for the next code.")
+        form.add_error(
+            "code", _("That code is wrong, or a recovery code already used. Wait for the next code.")
+        )
     return render(request, "account/two_factor_verify.html", {"form": form, "next": _next(request)}, status=200)
 
 

@@ -4,13 +4,18 @@ input; the rules live in sessions.clinic and clinics.services."""
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from clinics.models import MAX_REMINDER_OFFSET_HOURS, Clinic, Role, TwoFactor, iana_zone_names
 from core.languages import Language
 from core.text import single_line
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_NAMES = dict(zip(WEEKDAYS, (
+    gettext_lazy("Monday"), gettext_lazy("Tuesday"), gettext_lazy("Wednesday"), gettext_lazy("Thursday"),
+    gettext_lazy("Friday"), gettext_lazy("Saturday"), gettext_lazy("Sunday"),
+), strict=True))
 INTERVALS = 2  # a morning and an afternoon around a lunch break
 
 
@@ -19,30 +24,29 @@ def time_input():
 
 
 class ClinicSettingsForm(forms.Form):
-    name = forms.CharField(
-        max_length=200, error_messages={"required": "Give the clinic's name."}, validators=[single_line]
-    )
-    address = forms.CharField(max_length=300, required=False, validators=[single_line])
-    phone = forms.CharField(max_length=40, required=False, validators=[single_line])
-    timezone = forms.ChoiceField(label="Time zone", choices=())
+    name = forms.CharField(validators=[single_line], label=gettext_lazy("Name"), max_length=200,
+                           error_messages={"required": gettext_lazy("Give the clinic's name.")})
+    address = forms.CharField(validators=[single_line], label=gettext_lazy("Address"), max_length=300, required=False)
+    phone = forms.CharField(validators=[single_line], label=gettext_lazy("Phone"), max_length=40, required=False)
+    timezone = forms.ChoiceField(label=gettext_lazy("Time zone"), choices=())
     slot_minutes = forms.IntegerField(
-        label="Slot length (minutes)", min_value=5, max_value=240,
-        error_messages={"invalid": "Enter whole minutes between 5 and 240.",
-                        "min_value": "Too short: slots are at least 5 minutes.",
-                        "max_value": "Too long: slots are at most 240 minutes."},
+        label=gettext_lazy("Slot length (minutes)"), min_value=5, max_value=240,
+        error_messages={"invalid": gettext_lazy("Enter whole minutes between 5 and 240."),
+                        "min_value": gettext_lazy("Too short: slots are at least 5 minutes."),
+                        "max_value": gettext_lazy("Too long: slots are at most 240 minutes.")},
     )
     reminder_offsets = forms.CharField(
-        label="Reminders (hours before the visit)", required=False,
-        help_text="Hours, separated by commas, e.g. 72, 24. Leave empty for no reminders.",
+        label=gettext_lazy("Reminders (hours before the visit)"), required=False,
+        help_text=gettext_lazy("Hours, separated by commas, e.g. 72, 24. Leave empty for no reminders."),
     )
     holiday_region = forms.CharField(
-        label="Public holidays of", max_length=12, required=False,
-        help_text="A country, or country and region, e.g. DE-BE for Berlin: its holidays of the next two years "
-        "become closures. Leave empty for none.",
+        label=gettext_lazy("Public holidays of"), max_length=12, required=False,
+        help_text=gettext_lazy("A country, or country and region, e.g. DE-BE for Berlin: its holidays of the next "
+                               "two years become closures. Leave empty for none."),
     )
     two_factor = forms.ChoiceField(
-        label="Second factor required of", choices=TwoFactor.choices, required=False,
-        help_text="Whose sign-in needs a code from an authenticator app (pages, admin and API).",
+        label=gettext_lazy("Second factor required of"), choices=TwoFactor.choices, required=False,
+        help_text=gettext_lazy("Whose sign-in needs a code from an authenticator app (pages, admin and API)."),
     )
 
     language = forms.ChoiceField(
@@ -55,12 +59,18 @@ class ClinicSettingsForm(forms.Form):
         self.fields["timezone"].choices = [(z, z) for z in sorted(iana_zone_names()) if "/" in z or z == "UTC"]
         for weekday, day in enumerate(WEEKDAYS):
             for i in range(INTERVALS):
-                for edge in ("opens", "closes"):
+                for edge, label in self._interval_labels(i).items():
                     self.fields[f"d{weekday}_{i}_{edge}"] = forms.TimeField(
-                        label=f"{day} {'first' if i == 0 else 'second'} interval {edge}",
+                        label=label.format(day=DAY_NAMES[day]),
                         required=False, widget=time_input(),
-                        error_messages={"invalid": "Enter a time such as 09:00."},
+                        error_messages={"invalid": _("Enter a time such as 09:00.")},
                     )
+
+    @staticmethod
+    def _interval_labels(i: int) -> dict:
+        if i == 0:
+            return {"opens": _("{day} first interval opens"), "closes": _("{day} first interval closes")}
+        return {"opens": _("{day} second interval opens"), "closes": _("{day} second interval closes")}
 
     @classmethod
     def initial_for(cls, clinic: Clinic) -> dict:
@@ -83,7 +93,7 @@ class ClinicSettingsForm(forms.Form):
     def grid(self):
         """The weekday grid for the template: one row per weekday, its intervals' bound fields."""
         return [
-            {"day": day, "intervals": [(self[f"d{w}_{i}_opens"], self[f"d{w}_{i}_closes"]) for i in range(INTERVALS)]}
+            {"day": day, "label": DAY_NAMES[day], "intervals": [(self[f"d{w}_{i}_opens"], self[f"d{w}_{i}_closes"]) for i in range(INTERVALS)]}
             for w, day in enumerate(WEEKDAYS)
         ]
 
@@ -92,11 +102,13 @@ class ClinicSettingsForm(forms.Form):
         try:
             hours = [int(part) for part in raw.split(",") if part.strip()]
         except ValueError:
-            raise ValidationError("Enter whole hours separated by commas, e.g. 72, 24.") from None
+            raise ValidationError(_("Enter whole hours separated by commas, e.g. 72, 24.")) from None
         if any(not 1 <= h <= MAX_REMINDER_OFFSET_HOURS for h in hours):
-            raise ValidationError(f"Each reminder is 1 to {MAX_REMINDER_OFFSET_HOURS} hours before the visit.")
+            raise ValidationError(
+                _("Each reminder is 1 to {hours} hours before the visit.").format(hours=MAX_REMINDER_OFFSET_HOURS)
+            )
         if len(set(hours)) != len(hours):
-            raise ValidationError("Each number of hours once, please.")
+            raise ValidationError(_("Each number of hours once, please."))
         return sorted(hours, reverse=True)
 
     def clean(self):
@@ -108,9 +120,17 @@ class ClinicSettingsForm(forms.Form):
                 if opens is None and closes is None:
                     continue
                 if opens is None or closes is None:
-                    self.add_error(f"d{weekday}_{i}_opens", f"{day}: give both the opening and the closing time.")
+                    self.add_error(
+                        f"d{weekday}_{i}_opens",
+                        _("{day}: give both the opening and the closing time.").format(day=DAY_NAMES[day]),
+                    )
                 elif opens >= closes:
-                    self.add_error(f"d{weekday}_{i}_opens", f"{day}: opens {opens:%H:%M} must be before closes {closes:%H:%M}.")
+                    self.add_error(
+                        f"d{weekday}_{i}_opens",
+                        _("{day}: opens {opens} must be before closes {closes}.").format(
+                            day=DAY_NAMES[day], opens=f"{opens:%H:%M}", closes=f"{closes:%H:%M}"
+                        ),
+                    )
                 else:
                     hours.append((weekday, opens, closes))
         data["opening_hours"] = hours
@@ -136,22 +156,28 @@ class ClosureForm(forms.Form):
     AUTO_ID = "closure_%s"
 
     date = forms.DateField(
-        label="Close the clinic on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"required": "Choose the day to close.", "invalid": "Enter a date such as 2026-12-24."},
+        label=gettext_lazy("Close the clinic on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": gettext_lazy("Choose the day to close."),
+                        "invalid": gettext_lazy("Enter a date such as 2026-12-24.")},
     )
-    reason = forms.CharField(label="Why (optional)", max_length=200, required=False, validators=[single_line])
+    reason = forms.CharField(validators=[single_line], label=gettext_lazy("Why (optional)"), max_length=200, required=False)
 
 
 class AbsenceForm(forms.Form):
     AUTO_ID = "absence_%s"
 
-    practitioner = forms.ModelChoiceField(queryset=None, label="Who", empty_label="Choose who",
-                                          error_messages={"required": "Choose who is away."})
-    first_day = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                                error_messages={"required": "Give the first day.", "invalid": "Enter a date such as 2026-12-24."})
-    last_day = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                               error_messages={"required": "Give the last day.", "invalid": "Enter a date such as 2026-12-24."})
-    reason = forms.CharField(label="Why (optional)", max_length=200, required=False, validators=[single_line])
+    practitioner = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Who"),
+                                          empty_label=gettext_lazy("Choose who"),
+                                          error_messages={"required": gettext_lazy("Choose who is away.")})
+    first_day = forms.DateField(label=pgettext_lazy("first day", "From"),
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                error_messages={"required": gettext_lazy("Give the first day."),
+                                                "invalid": gettext_lazy("Enter a date such as 2026-12-24.")})
+    last_day = forms.DateField(label=pgettext_lazy("last day", "To"),
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                               error_messages={"required": gettext_lazy("Give the last day."),
+                                               "invalid": gettext_lazy("Enter a date such as 2026-12-24.")})
+    reason = forms.CharField(validators=[single_line], label=gettext_lazy("Why (optional)"), max_length=200, required=False)
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
         from clinics.selectors import practitioners_of
@@ -164,23 +190,22 @@ class AbsenceForm(forms.Form):
 class RoomForm(forms.Form):
     AUTO_ID = "room_%s"
 
-    name = forms.CharField(
-        label="Room name", max_length=100, error_messages={"required": "Give the room a name."}, validators=[single_line]
-    )
+    name = forms.CharField(validators=[single_line], label=gettext_lazy("Room name"), max_length=100,
+                           error_messages={"required": gettext_lazy("Give the room a name.")})
 
 
 class StaffForm(forms.Form):
     AUTO_ID = "staff_%s"
 
-    username = forms.CharField(max_length=150, error_messages={"required": "Give a username to log in with."})
-    first_name = forms.CharField(max_length=150, required=False, validators=[single_line])
-    last_name = forms.CharField(max_length=150, required=False, validators=[single_line])
-    email = forms.EmailField(
-        required=False, error_messages={"invalid": "Enter an email address such as anna@example.com."},
-        validators=[single_line],
-    )
-    role = forms.ChoiceField(choices=Role.choices)
-    password = forms.CharField(widget=forms.PasswordInput, error_messages={"required": "Give a first password."})
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150,
+                               error_messages={"required": gettext_lazy("Give a username to log in with.")})
+    first_name = forms.CharField(validators=[single_line], label=gettext_lazy("First name"), max_length=150, required=False)
+    last_name = forms.CharField(validators=[single_line], label=gettext_lazy("Last name"), max_length=150, required=False)
+    email = forms.EmailField(validators=[single_line], label=gettext_lazy("Email"), required=False,
+                             error_messages={"invalid": gettext_lazy("Enter an email address such as anna@example.com.")})
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
+    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput,
+                               error_messages={"required": gettext_lazy("Give a first password.")})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

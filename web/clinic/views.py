@@ -7,11 +7,14 @@ import datetime as dt
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinics import services as clinic_services
 from clinics.models import Absence, Role, Room, User
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
+from core.text import in_sentence
 from sessions.clinic import add_absence, update_clinic
 from web.clinic.forms import AbsenceForm, ClinicSettingsForm, ClosureForm, RoomForm, StaffForm
 
@@ -49,7 +52,7 @@ def clinic_settings(request):
         except SERVICE_ERRORS as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, "The clinic's settings were saved.")
+            messages.success(request, _("The clinic's settings were saved."))
             return redirect("clinic_settings")
     return _page(request, form=form, status=400)
 
@@ -79,7 +82,8 @@ def closures(request):
             clashes = _clashes(error)
             return _page(request, closure_form=form, clashes=clashes, status=400)
         else:
-            messages.success(request, f"{'Reopened' if removing else 'Closed'} on {day:%a %d %b %Y}.")
+            text = _("Reopened on {day}.") if removing else _("Closed on {day}.")
+            messages.success(request, text.format(day=date_format(day, _("D d M Y"))))
             return redirect("clinic_settings")
     return _page(request, closure_form=form, status=400)
 
@@ -97,7 +101,7 @@ def absences(request):
     if request.POST.get("action") == "remove":
         absence_id = request.POST.get("absence", "")
         if absence_id.isdigit() and Absence.objects.filter(clinic=clinic, pk=int(absence_id)).delete()[0]:
-            messages.success(request, "The absence was removed.")
+            messages.success(request, _("The absence was removed."))
         return redirect("clinic_settings")
     form = AbsenceForm(request.POST, auto_id=AbsenceForm.AUTO_ID, clinic=clinic)
     if form.is_valid():
@@ -108,7 +112,12 @@ def absences(request):
             clashes = _clashes(error)
             return _page(request, absence_form=form, clashes=clashes, status=400)
         messages.success(
-            request, f"{absence.practitioner.display_name} is away {absence.first_day:%d %b} – {absence.last_day:%d %b %Y}."
+            request,
+            _("{name} is away {first} – {last}.").format(
+                name=absence.practitioner.display_name,
+                first=date_format(absence.first_day, _("d M")),
+                last=date_format(absence.last_day, _("d M Y")),
+            ),
         )
         return redirect("clinic_settings")
     return _page(request, absence_form=form, status=400)
@@ -124,7 +133,7 @@ def room_add(request):
         except SERVICE_ERRORS as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"Room {room.name} was added.")
+            messages.success(request, _("Room {name} was added.").format(name=room.name))
             return redirect("clinic_settings")
     return _page(request, room_form=form, status=400)
 
@@ -137,12 +146,13 @@ def room_change(request, pk):
     try:
         if action == "rename":
             clinic_services.update_room(room=room, name=request.POST.get("name", ""), by=request.user)
-            messages.success(request, f"The room is now called {room.name}.")
+            messages.success(request, _("The room is now called {name}.").format(name=room.name))
         else:
             clinic_services.update_room(room=room, active=action == "activate", by=request.user)
-            messages.success(request, f"Room {room.name} is {'in use' if room.active else 'deactivated'}.")
+            text = _("Room {name} is in use.") if room.active else _("Room {name} is deactivated.")
+            messages.success(request, text.format(name=room.name))
     except SERVICE_ERRORS as error:
-        messages.error(request, f"Not changed: {error_text(error)}")
+        messages.error(request, _("Not changed: {error}").format(error=error_text(error)))
     return redirect("clinic_settings")
 
 
@@ -156,7 +166,12 @@ def staff_add(request):
         except SERVICE_ERRORS as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"{user.display_name} can now log in as {user.get_role_display().lower()}.")
+            messages.success(
+                request,
+                _("{name} can now log in as {role}.").format(
+                    name=user.display_name, role=in_sentence(user.get_role_display())
+                ),
+            )
             return redirect("clinic_settings")
     return _page(request, staff_form=form, status=400)
 
@@ -169,7 +184,8 @@ def staff_change(request, pk):
     try:
         clinic_services.set_staff_active(user=user, active=active, by=request.user)
     except SERVICE_ERRORS as error:
-        messages.error(request, f"Not changed: {error_text(error)}")
+        messages.error(request, _("Not changed: {error}").format(error=error_text(error)))
     else:
-        messages.success(request, f"{user.display_name} {'can log in again' if active else 'can no longer log in'}.")
+        text = _("{name} can log in again.") if active else _("{name} can no longer log in.")
+        messages.success(request, text.format(name=user.display_name))
     return redirect("clinic_settings")

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, User
 from clinics.selectors import practitioners_of
@@ -8,18 +9,21 @@ from web.sessions.forms import PractitionerChoice, ProtocolChoice, date_input
 
 
 class EnrolForm(forms.Form):
-    protocol = ProtocolChoice(queryset=Protocol.objects.none(), label="Protocol", empty_label="Choose a protocol")
-    start_date = forms.DateField(label="Start date", widget=date_input())
+    protocol = ProtocolChoice(
+        queryset=Protocol.objects.none(), label=_("Protocol"), empty_label=_("Choose a protocol")
+    )
+    start_date = forms.DateField(label=_("Start date"), widget=date_input())
     clinician = PractitionerChoice(
-        queryset=User.objects.none(), label="Treating clinician", required=False, empty_label="Not assigned yet"
+        queryset=User.objects.none(), label=_("Treating clinician"), required=False, empty_label=_("Not assigned yet")
     )
     area = forms.CharField(
-        label="Treatment area", max_length=200, required=False, help_text="e.g. vertex scalp", validators=[single_line]
+        validators=[single_line],
+        label=_("Treatment area"), max_length=200, required=False, help_text=_("e.g. vertex scalp")
     )
     allow_concurrent = forms.BooleanField(
-        label="Run alongside the patient's active course of this protocol",
+        label=_("Run alongside the patient's active course of this protocol"),
         required=False,
-        help_text="Only when a second, parallel course is intended (e.g. a different treatment area).",
+        help_text=_("Only when a second, parallel course is intended (e.g. a different treatment area)."),
     )
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
@@ -30,9 +34,9 @@ class EnrolForm(forms.Form):
 
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
-        label="Why is the patient withdrawn?",
+        validators=[multi_line],
+        label=_("Why is the patient withdrawn?"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Say why the patient is withdrawn."},
-        validators=[multi_line],
+        error_messages={"required": _("Say why the patient is withdrawn.")},
     )

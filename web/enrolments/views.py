@@ -3,6 +3,8 @@ schedule, then enrol (SPEC §3)."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from audit.log import record_view
@@ -49,7 +51,7 @@ def _paths(protocol, main_steps, planned) -> list[dict]:
                 rules = schedule.parse_rule_set(step.decision)
             except schedule.RuleError:
                 continue
-            for verdict in [*[(r.action, r.condition.text()) for r in rules.rules], (rules.default, "otherwise")]:
+            for verdict in [*[(r.action, r.condition.text()) for r in rules.rules], (rules.default, _("otherwise"))]:
                 action, when = verdict
                 if action.kind != schedule.SWITCH_TO or action.arm in seen or action.arm not in arms:
                     continue
@@ -97,8 +99,11 @@ def enrol(request, pk):
             else:
                 messages.success(
                     request,
-                    f"{patient.full_name} is enrolled in {enrolment.protocol.name}; "
-                    f"{enrolment.sessions.count()} sessions were planned.",
+                    ngettext(
+                        "{name} is enrolled in {protocol}; {count} session was planned.",
+                        "{name} is enrolled in {protocol}; {count} sessions were planned.",
+                        count := enrolment.sessions.count(),
+                    ).format(name=patient.full_name, protocol=enrolment.protocol.name, count=count),
                 )
                 return redirect("patient_detail", pk=patient.pk)
         # Shown after a refused "Enrol" too, so the page says what to change.
@@ -106,7 +111,7 @@ def enrol(request, pk):
         if protocol is not None and start_date is not None:
             preview, problem = _preview(clinic, protocol, start_date)
             if preview is None:
-                form.add_error("start_date", "This start date puts sessions past the year 9999.")
+                form.add_error("start_date", _("This start date puts sessions past the year 9999."))
             else:
                 main = [row["step"] for row in preview]
                 steps = list(protocol.steps.filter(arm="").order_by("position"))
@@ -128,16 +133,18 @@ def withdraw(request, pk):
     enrolment = get_object_or_404(enrolments_of(request.user.clinic), pk=pk)
     form = WithdrawForm(request.POST, prefix=f"withdraw-{enrolment.pk}")
     if not form.is_valid():
-        messages.error(request, "Not withdrawn: " + " ".join(m for errors in form.errors.values() for m in errors))
+        messages.error(request, _("Not withdrawn:") + " " + " ".join(m for errors in form.errors.values() for m in errors))
     else:
         try:
             withdraw_enrolment(enrolment=enrolment, reason=form.cleaned_data["reason"], by=request.user)
         except SERVICE_ERRORS as error:
-            messages.error(request, f"Not withdrawn: {error_text(error)}")
+            messages.error(request, _("Not withdrawn: {error}").format(error=error_text(error)))
         else:
             messages.success(
                 request,
-                f"{enrolment.patient.full_name} is withdrawn from {enrolment.protocol.name}; "
-                "planned and booked visits are cancelled and their reminders stopped.",
+                _(
+                    "{name} is withdrawn from {protocol}; planned and booked visits are cancelled and their "
+                    "reminders stopped."
+                ).format(name=enrolment.patient.full_name, protocol=enrolment.protocol.name),
             )
     return redirect("patient_detail", pk=enrolment.patient_id)

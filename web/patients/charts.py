@@ -8,6 +8,9 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
 from sessions.outcomes.selectors import MeasureOutcome
 
 WIDTH, HEIGHT = 640, 280
@@ -126,7 +129,7 @@ def outcome_chart(summary: MeasureOutcome) -> Chart:
             y=y_of(float(p.value)),
             value=p.value,
             date=p.observed_on,
-            label=f"{p.label}, {p.observed_on:%d %b %Y}: {_fmt(p.value)}",
+            label=f"{p.label}, {date_format(p.observed_on, _('d M Y'))}: {_fmt(p.value)}",
             visit=f"#{p.sequence}",
             baseline=p.is_baseline,
         )
@@ -141,7 +144,7 @@ def outcome_chart(summary: MeasureOutcome) -> Chart:
     x_ticks, last_x = [], -1000.0
     for point in points:
         if point.x - last_x >= 64:
-            x_ticks.append(Tick(pos=point.x, label=f"{point.date:%d %b}", sub=point.visit))
+            x_ticks.append(Tick(pos=point.x, label=date_format(point.date, _("d M")), sub=point.visit))
             last_x = point.x
     return Chart(
         summary=summary,

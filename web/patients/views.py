@@ -8,12 +8,15 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.log import record, record_view
 from audit.models import Action
 from clinics.models import Role
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, staff_page
+from core.text import in_sentence
 from patients import services
 from patients.consents import consents_of, current_consents
 from patients.models import ConsentKind, Patient
@@ -63,7 +66,7 @@ def patient_create(request):
     if request.method == "POST" and form.is_valid():
         patient = _save_patient(request, form)
         if patient is not None:
-            messages.success(request, f"{patient.full_name} was added.")
+            messages.success(request, _("{name} was added.").format(name=patient.full_name))
             return redirect("patient_detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"nav": "patients", "form": form, "patient": None})
 
@@ -78,7 +81,7 @@ def patient_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         saved = _save_patient(request, form, patient)
         if saved is not None:
-            messages.success(request, f"{saved.full_name} was saved.")
+            messages.success(request, _("{name} was saved.").format(name=saved.full_name))
             return redirect("patient_detail", pk=saved.pk)
     return render(request, "patients/patient_form.html", {"nav": "patients", "form": form, "patient": patient})
 
@@ -206,8 +209,12 @@ def patient_consent(request, pk):
         else:
             record(action=Action.CREATE, request=request, obj=consent, summary=f"consent {consent.kind}")
             messages.success(
-                request, f"{consent.get_kind_display()} consent {'given' if consent.given else 'withdrawn'} on "
-                f"{consent.on:%d %b %Y}, recorded by {request.user.display_name}.",
+                request,
+                (
+                    _("{kind} consent given on {on}, recorded by {name}.")
+                    if consent.given
+                    else _("{kind} consent withdrawn on {on}, recorded by {name}.")
+                ).format(kind=consent.get_kind_display(), on=date_format(consent.on, _("d M Y")), name=request.user.display_name),
             )
             return redirect(reverse("patient_detail", args=[patient.pk]) + "#consent")
     return _detail(request, patient, status=400, consent_form=form)
@@ -227,6 +234,8 @@ def patient_photo(request, pk):
             add_service_errors(form, error)
         else:
             record(action=Action.CREATE, request=request, obj=photo, summary=f"photo {photo.view}")
-            messages.success(request, f"The {photo.get_view_display().lower()} photograph was added.")
+            messages.success(
+                request, _("The {view} photograph was added.").format(view=in_sentence(photo.get_view_display()))
+            )
             return redirect(reverse("patient_detail", args=[patient.pk]) + "#photos")
     return _detail(request, patient, status=400, photo_form=form)

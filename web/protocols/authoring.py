@@ -5,6 +5,7 @@ the patients already on it keep the steps they started on."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from core.pages import SERVICE_ERRORS, add_service_errors, staff_page
 from core.roles import Role
@@ -55,8 +56,11 @@ def protocol_edit(request, pk=None):
                     new_version = protocol is not None and saved.pk != protocol.pk
                     messages.success(
                         request,
-                        f"Saved as version {saved.version}; patients already enrolled stay on version {protocol.version}."
-                        if new_version else f"{saved.name} was saved.",
+                        _("Saved as version {new}; patients already enrolled stay on version {old}.").format(
+                            new=saved.version, old=protocol.version
+                        )
+                        if new_version
+                        else _("{name} was saved.").format(name=saved.name),
                     )
                     return redirect("protocol_detail", saved.pk)
     elif protocol is not None:

@@ -5,6 +5,8 @@ accept or override (with a reason), which re-plans the course."""
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinics.models import Role
 from core.pages import SERVICE_ERRORS, add_service_errors, error_text, staff_page
@@ -17,18 +19,16 @@ from sessions.models import Decision, DecisionStatus
 def action_choices(protocol) -> list[tuple[str, str]]:
     arms = sorted(set(protocol.steps.exclude(arm="").values_list("arm", flat=True)))
     return [
-        ("continue", "Continue as planned"),
-        *[(f"switch_to: {arm}", f"Switch to the {arm} arm") for arm in arms],
-        ("stop_treatments", "Stop treatments (follow-ups kept)"),
-        ("review", "No change (review)"),
+        ("continue", _("Continue as planned")),
+        *[(f"switch_to: {arm}", _("Switch to the {arm} arm").format(arm=arm)) for arm in arms],
+        ("stop_treatments", _("Stop treatments (follow-ups kept)")),
+        ("review", _("No change (review)")),
     ]
 
 
 class OverrideForm(forms.Form):
-    action = forms.ChoiceField(label="Instead")
-    reason = forms.CharField(
-        label="Why", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), validators=[multi_line]
-    )
+    action = forms.ChoiceField(label=gettext_lazy("Instead"))
+    reason = forms.CharField(validators=[multi_line], label=gettext_lazy("Why"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, protocol, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,10 +47,10 @@ def _decision_or_404(request, pk) -> Decision:
 def describe(action_text: str) -> str:
     action = schedule.parse_action(action_text)
     return {
-        schedule.CONTINUE: "continue the course as planned",
-        schedule.STOP_TREATMENTS: "stop the remaining treatments (follow-ups stay)",
-        schedule.REVIEW: "no change: the clinician reviews the course",
-    }.get(action.kind, f"switch to the {action.arm} arm")
+        schedule.CONTINUE: _("continue the course as planned"),
+        schedule.STOP_TREATMENTS: _("stop the remaining treatments (follow-ups stay)"),
+        schedule.REVIEW: _("no change: the clinician reviews the course"),
+    }.get(action.kind) or _("switch to the {arm} arm").format(arm=action.arm)
 
 
 @staff_page()
@@ -60,19 +60,22 @@ def decision_detail(request, pk):
     form = OverrideForm(request.POST or None, protocol=protocol, prefix="override")
     if request.method == "POST":
         if not request.user.has_role(Role.CLINICIAN):
-            messages.error(request, "Only a clinician or manager decides on a proposal.")
+            messages.error(request, _("Only a clinician or manager decides on a proposal."))
             return redirect("decision_detail", pk=decision.pk)
         try:
             if "accept" in request.POST:
                 accept_decision(decision=decision, by=request.user)
-                messages.success(request, f"Accepted: {describe(decision.proposed_action)}. The course is re-planned.")
+                messages.success(
+                    request,
+                    _("Accepted: {action}. The course is re-planned.").format(action=describe(decision.proposed_action)),
+                )
                 return redirect("decision_detail", pk=decision.pk)
             if form.is_valid():
                 override_decision(
                     decision=decision, action=form.cleaned_data["action"], reason=form.cleaned_data["reason"],
                     by=request.user,
                 )
-                messages.success(request, "Overridden; the course is re-planned.")
+                messages.success(request, _("Overridden; the course is re-planned."))
                 return redirect("decision_detail", pk=decision.pk)
         except SERVICE_ERRORS as error:
             if "accept" in request.POST:

@@ -7,6 +7,9 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinics.models import Clinic, Room, User
 from clinics.selectors import practitioners_of
@@ -29,7 +32,9 @@ from sessions.models import (
 
 class LotChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Lot) -> str:
-        return f"{obj.product.name} · lot {obj.lot_number} · expires {obj.expiry_date:%d %b %Y}"
+        return _("{product} · lot {lot} · expires {expiry}").format(
+            product=obj.product.name, lot=obj.lot_number, expiry=date_format(obj.expiry_date, _("d M Y"))
+        )
 
 
 class PractitionerChoice(forms.ModelChoiceField):
@@ -52,14 +57,15 @@ def staff_number_messages(low, high, unit: str = "", *, integer: bool = False) -
     def plain(number) -> str:
         return f"{Decimal(str(number)).normalize():f}"
 
-    between = f"between {plain(low)} and {plain(high)}{unit}"
+    limits = {"low": plain(low), "high": f"{plain(high)}{unit}"}
+    between = _("Enter a number between {low} and {high}.").format(**limits)
     return {
-        "invalid": f"Enter a number {between}.",
-        "min_value": f"Too low: enter a number {between}.",
-        "max_value": f"Too high: enter a number {between}.",
-        "max_decimal_places": "Enter a whole number." if integer else "Use at most 4 digits after the decimal point.",
-        "max_digits": f"Enter a number {between}.",
-        "max_whole_digits": f"Enter a number {between}.",
+        "invalid": between,
+        "min_value": _("Too low: enter a number between {low} and {high}.").format(**limits),
+        "max_value": _("Too high: enter a number between {low} and {high}.").format(**limits),
+        "max_decimal_places": _("Enter a whole number.") if integer else _("Use at most 4 digits after the decimal point."),
+        "max_digits": between,
+        "max_whole_digits": between,
     }
 
 
@@ -67,13 +73,13 @@ class CancelForm(forms.Form):
     """Cancel a booking: why (kept and counted), confirmed by its button."""
 
     reason = forms.ChoiceField(
-        label="Why is it cancelled?", choices=ChangeReason.choices, widget=forms.RadioSelect,
-        error_messages={"required": "Choose why the booking is cancelled."},
+        label=gettext_lazy("Why is it cancelled?"), choices=ChangeReason.choices, widget=forms.RadioSelect,
+        error_messages={"required": gettext_lazy("Choose why the booking is cancelled.")},
     )
-    note = forms.CharField(label="Note (optional)", required=False, max_length=500, validators=[multi_line])
+    note = forms.CharField(validators=[multi_line], label=gettext_lazy("Note (optional)"), required=False, max_length=500)
 
 
-REBOOK_REASONS = [("", "Choose why it moves"), *((value, MOVE_LABELS[value]) for value in ChangeReason.values)]
+REBOOK_REASONS = [("", gettext_lazy("Choose why it moves")), *((value, MOVE_LABELS[value]) for value in ChangeReason.values)]
 
 
 class SlotForm(forms.Form):
@@ -94,17 +100,23 @@ class BookTimeForm(forms.Form):
     """A date and time typed in: inside the window for anyone, outside it
     with a reason for clinicians and managers."""
 
-    date = forms.DateField(label="Date", widget=date_input())
-    time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time", "step": 60}, format="%H:%M"))
-    practitioner = PractitionerChoice(queryset=User.objects.none(), label="Practitioner", empty_label="Choose who")
-    room = forms.ModelChoiceField(queryset=Room.objects.none(), label="Room", required=False, empty_label="No room")
-    change_reason = forms.ChoiceField(label="Why the booked time moves", choices=REBOOK_REASONS, required=False)
+    date = forms.DateField(label=gettext_lazy("Date"), widget=date_input())
+    time = forms.TimeField(label=gettext_lazy("Time"), widget=forms.TimeInput(attrs={"type": "time", "step": 60}, format="%H:%M"))
+    practitioner = PractitionerChoice(
+        queryset=User.objects.none(), label=gettext_lazy("Practitioner"), empty_label=gettext_lazy("Choose who")
+    )
+    room = forms.ModelChoiceField(
+        queryset=Room.objects.none(), label=gettext_lazy("Room"), required=False, empty_label=gettext_lazy("No room")
+    )
+    change_reason = forms.ChoiceField(
+        label=gettext_lazy("Why the booked time moves"), choices=REBOOK_REASONS, required=False
+    )
     override_reason = forms.CharField(
-        label="Reason for booking outside the window",
+        validators=[multi_line],
+        label=gettext_lazy("Reason for booking outside the window"),
         required=False,
         max_length=500,
-        help_text="Only needed when the date lies outside the window.",
-        validators=[multi_line],
+        help_text=gettext_lazy("Only needed when the date lies outside the window."),
     )
 
     def __init__(self, *args, clinic: Clinic, allow_override: bool, **kwargs):
@@ -126,14 +138,14 @@ class BookTimeForm(forms.Form):
 
 
 class SkipForm(forms.Form):
-    reason = forms.CharField(label="Reason for skipping", max_length=500, validators=[multi_line])
+    reason = forms.CharField(validators=[multi_line], label=gettext_lazy("Reason for skipping"), max_length=500)
 
 
 def _item_field(item: instruments.Item) -> forms.Field:
     """The page's input for one instrument item (instruments.ITEM_LAYOUTS)."""
     if item.choices:
         return forms.TypedChoiceField(
-            label=item.label, required=False, choices=[("", "— unanswered"), *item.choices],
+            label=item.label, required=False, choices=[("", _("— unanswered")), *item.choices],
             coerce=lambda answer: int(answer) if answer.isdigit() else answer, empty_value=None,
         )
     if item.half:
@@ -150,8 +162,7 @@ def _item_field(item: instruments.Item) -> forms.Field:
         return field
     field = forms.DecimalField(
         label=item.label, required=False, min_value=0, max_value=item.high, max_digits=6, decimal_places=2,
-        error_messages={**staff_number_messages(0, item.high), "max_decimal_places": "Use at most 2 digits after the "
-                        "decimal point."},
+        error_messages={**staff_number_messages(0, item.high), "max_decimal_places": _("Use at most 2 digits after the decimal point.")},
     )
     field.widget.attrs.update({"step": "any", "min": "0", "max": str(item.high)})
     return field
@@ -175,22 +186,20 @@ class CompleteForm(forms.Form):
     product used and the notes."""
 
     lot = LotChoice(
-        label="Product lot", queryset=Lot.objects.none(), required=False, empty_label="—",
-        help_text="Required for a treatment; received on or before the visit's date and not expired on it.",
+        label=gettext_lazy("Product lot"), queryset=Lot.objects.none(), required=False, empty_label="—",
+        help_text=gettext_lazy("Required for a treatment; received on or before the visit's date and not expired on it."),
     )
-    product_form = forms.ChoiceField(label="Product form", choices=[("", "—"), *ProductForm.choices], required=False)
-    product_concentration = forms.CharField(
-        label="Concentration", max_length=80, required=False, validators=[single_line]
+    product_form = forms.ChoiceField(
+        label=gettext_lazy("Product form"), choices=[("", "—"), *ProductForm.choices], required=False
     )
-    notes = forms.CharField(
-        label="Notes", widget=forms.Textarea(attrs={"rows": 3}), required=False, validators=[multi_line]
-    )
+    product_concentration = forms.CharField(validators=[single_line], label=gettext_lazy("Concentration"), max_length=80, required=False)
+    notes = forms.CharField(validators=[multi_line], label=gettext_lazy("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     not_done_reason = forms.CharField(
-        label="Why measures were not recorded",
+        validators=[multi_line],
+        label=gettext_lazy("Why measures were not recorded"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        help_text="Leave empty when every measure above is recorded.",
-        validators=[multi_line],
+        help_text=gettext_lazy("Leave empty when every measure above is recorded."),
     )
 
     def __init__(self, *args, measures, lots=None, age_years: int | None = None, **kwargs):
@@ -216,7 +225,7 @@ class CompleteForm(forms.Form):
                 max_value=measure.max_value,
                 max_digits=12,
                 decimal_places=0 if integer else 4,
-                help_text=f"{low:f} to {high:f}{unit}",
+                help_text=_("{low} to {high}").format(low=f"{low:f}", high=f"{high:f}{unit}"),
                 error_messages=staff_number_messages(
                     low, high, f" {measure.unit}" if measure.unit else "", integer=integer
                 ),
@@ -229,7 +238,7 @@ class CompleteForm(forms.Form):
                 # worked out from its items; a posted value is ignored (a disabled field).
                 field.disabled = True
                 field.widget.attrs["readonly"] = True
-                field.help_text = "Worked out from the items below; never typed in."
+                field.help_text = _("Worked out from the items below; never typed in.")
                 fields.update(self._add_items(measure.code))
         # The measures come first on the page.
         self.fields = {**fields, **self.fields}
@@ -286,8 +295,9 @@ class CompleteForm(forms.Form):
                 name = instruments.INSTRUMENT_NAMES.get(code, code)
                 self.add_error(
                     self.items_field(code),
-                    f"{len(paths) - len(filled)} of {name}'s {len(paths)} items are empty; "
-                    "fill every item or none.",
+                    _("{empty} of {name}'s {total} items are empty; fill every item or none.").format(
+                        empty=len(paths) - len(filled), name=name, total=len(paths)
+                    ),
                 )
                 continue
             if any(name not in data for name in paths):
@@ -310,8 +320,10 @@ class CompleteForm(forms.Form):
                 name = instruments.INSTRUMENT_NAMES.get(code, code)
                 self.add_error(
                     self.measure_field(code),
-                    f"{name} is worked out from its items: fill them in under “Score {name} from items” "
-                    "instead of typing a total.",
+                    _(
+                        "{name} is worked out from its items: fill them in under “Score {name} from items” "
+                        "instead of typing a total."
+                    ).format(name=name),
                 )
         return data
 
@@ -344,25 +356,25 @@ class CompleteForm(forms.Form):
 
 
 class AdverseEventForm(forms.Form):
-    description = forms.CharField(label="Adverse event", required=False, max_length=2000, validators=[multi_line])
+    description = forms.CharField(validators=[multi_line], label=gettext_lazy("Adverse event"), required=False, max_length=2000)
     grade = forms.TypedChoiceField(
-        label="CTCAE grade", choices=[("", "—"), *[(g, str(g)) for g in range(1, 6)]], coerce=int,
+        label=gettext_lazy("CTCAE grade"), choices=[("", "—"), *[(g, str(g)) for g in range(1, 6)]], coerce=int,
         empty_value=None, required=False,
     )
-    severity = forms.ChoiceField(label="Severity", choices=[("", "—"), *Severity.choices], required=False)
-    serious = forms.BooleanField(label="Serious", required=False)
+    severity = forms.ChoiceField(label=gettext_lazy("Severity"), choices=[("", "—"), *Severity.choices], required=False)
+    serious = forms.BooleanField(label=gettext_lazy("Serious"), required=False)
     related_to_treatment = forms.ChoiceField(
-        label="Related to treatment", choices=Relatedness.choices, initial=Relatedness.UNKNOWN, required=False
+        label=gettext_lazy("Related to treatment"), choices=Relatedness.choices, initial=Relatedness.UNKNOWN, required=False
     )
-    onset_date = forms.DateField(label="Onset", required=False, widget=date_input(),
-                                 help_text="Default: the visit's day.",
-                                 error_messages={"invalid": "Enter a date such as 2026-12-07."})
-    resolved_date = forms.DateField(label="Resolved", required=False, widget=date_input(),
-                                    error_messages={"invalid": "Enter a date such as 2026-12-07."})
-    outcome = forms.ChoiceField(label="Outcome", choices=AdverseEventOutcome.choices,
+    onset_date = forms.DateField(label=gettext_lazy("Onset"), required=False, widget=date_input(),
+                                 help_text=gettext_lazy("Default: the visit's day."),
+                                 error_messages={"invalid": gettext_lazy("Enter a date such as 2026-12-07.")})
+    resolved_date = forms.DateField(label=gettext_lazy("Resolved"), required=False, widget=date_input(),
+                                    error_messages={"invalid": gettext_lazy("Enter a date such as 2026-12-07.")})
+    outcome = forms.ChoiceField(label=gettext_lazy("Outcome"), choices=AdverseEventOutcome.choices,
                                 initial=AdverseEventOutcome.UNKNOWN, required=False)
-    action_taken = forms.ChoiceField(label="Action taken", choices=ActionTaken.choices, initial=ActionTaken.NONE,
-                                     required=False)
+    action_taken = forms.ChoiceField(label=gettext_lazy("Action taken"), choices=ActionTaken.choices,
+                                     initial=ActionTaken.NONE, required=False)
 
     def event(self) -> dict:
         """The event as the completion service takes it (the API's keys)."""
@@ -388,9 +400,9 @@ class AdverseEventForm(forms.Form):
         if self.is_blank():
             return data
         if not (data.get("description") or "").strip():
-            self.add_error("description", "Describe the event.")
+            self.add_error("description", _("Describe the event."))
         if not data.get("severity") and not data.get("grade"):
-            self.add_error("grade", "Choose a CTCAE grade (or a severity).")
+            self.add_error("grade", _("Choose a CTCAE grade (or a severity)."))
         return data
 
 
@@ -400,12 +412,15 @@ AdverseEventFormSet = forms.formset_factory(AdverseEventForm, extra=2, max_num=2
 class PhotoForm(forms.Form):
     """A photograph of one of the patient's visits, as the API's upload takes it."""
 
-    session = forms.ModelChoiceField(queryset=None, label="Visit", empty_label="Choose the visit",
-                                     error_messages={"required": "Choose the visit the photograph was taken at."})
-    view = forms.ChoiceField(label="View", choices=[("", "Choose the view"), *PhotoView.choices],
-                             error_messages={"required": "Choose the view."})
-    image = forms.FileField(label="Photograph", error_messages={"required": "Choose the photograph file.",
-                                                                "empty": "The file is empty."})
+    session = forms.ModelChoiceField(
+        queryset=None, label=gettext_lazy("Visit"), empty_label=gettext_lazy("Choose the visit"),
+        error_messages={"required": gettext_lazy("Choose the visit the photograph was taken at.")},
+    )
+    view = forms.ChoiceField(label=gettext_lazy("View"), choices=[("", gettext_lazy("Choose the view")), *PhotoView.choices],
+                             error_messages={"required": gettext_lazy("Choose the view.")})
+    image = forms.FileField(label=gettext_lazy("Photograph"),
+                            error_messages={"required": gettext_lazy("Choose the photograph file."),
+                                            "empty": gettext_lazy("The file is empty.")})
 
     def __init__(self, *args, patient, **kwargs):
         super().__init__(*args, **kwargs)
@@ -414,7 +429,7 @@ class PhotoForm(forms.Form):
             .select_related("step").order_by("sequence", "enrolment_id")
         )
         self.fields["session"].label_from_instance = lambda s: (
-            f"#{s.sequence} {s.step.name}, {(s.completed_at or s.start):%d %b %Y}"
+            f"#{s.sequence} {s.step.name}, {date_format(s.completed_at or s.start, _('d M Y'))}"
         )
         self.fields["image"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp,image/tiff"
 
@@ -423,27 +438,29 @@ class PhotoForm(forms.Form):
 
         image = self.cleaned_data["image"]
         if image.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(f"The image is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+            raise ValidationError(
+                _("The image is larger than {size} MB.").format(size=MAX_UPLOAD_BYTES // (1024 * 1024))
+            )
         return image
 
 
 class LotForm(forms.Form):
     """A new lot of one of the clinic's products (manager), as the API takes it."""
 
-    product = forms.ModelChoiceField(queryset=None, label="Product", empty_label="Choose the product",
-                                     error_messages={"required": "Choose the product."})
-    lot_number = forms.CharField(
-        label="Lot number", max_length=80, error_messages={"required": "Give the lot number."}, validators=[single_line]
-    )
-    expiry_date = forms.DateField(label="Expires", widget=date_input(),
-                                  error_messages={"required": "Give the expiry date.",
-                                                  "invalid": "Enter a date such as 2027-06-30."})
-    received_on = forms.DateField(label="Received", required=False, widget=date_input(),
-                                  error_messages={"invalid": "Enter a date such as 2026-12-07."})
-    concentration = forms.DecimalField(label="Concentration", required=False, min_value=0, max_digits=12,
-                                       decimal_places=4)
-    concentration_unit = forms.CharField(label="Unit", max_length=40, required=False, validators=[single_line],
-                                         help_text="e.g. µg/mL protein, particles/mL")
+    product = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Product"),
+                                     empty_label=gettext_lazy("Choose the product"),
+                                     error_messages={"required": gettext_lazy("Choose the product.")})
+    lot_number = forms.CharField(validators=[single_line], label=gettext_lazy("Lot number"), max_length=80,
+                                 error_messages={"required": gettext_lazy("Give the lot number.")})
+    expiry_date = forms.DateField(label=gettext_lazy("Expires"), widget=date_input(),
+                                  error_messages={"required": gettext_lazy("Give the expiry date."),
+                                                  "invalid": gettext_lazy("Enter a date such as 2027-06-30.")})
+    received_on = forms.DateField(label=gettext_lazy("Received"), required=False, widget=date_input(),
+                                  error_messages={"invalid": gettext_lazy("Enter a date such as 2026-12-07.")})
+    concentration = forms.DecimalField(label=gettext_lazy("Concentration"), required=False, min_value=0,
+                                       max_digits=12, decimal_places=4)
+    concentration_unit = forms.CharField(validators=[single_line], label=gettext_lazy("Unit"), max_length=40, required=False,
+                                         help_text=gettext_lazy("e.g. µg/mL protein, particles/mL"))
 
     def __init__(self, *args, clinic: Clinic, **kwargs):
         from protocols.products import products_of

@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinics.models import Role
 from core.pages import staff_page
@@ -19,7 +21,7 @@ from web.sessions.forms import CompleteForm
 class CorrectionForm(CompleteForm):
     """The Complete page's input for one measure (its items too), and a reason."""
 
-    reason = forms.CharField(label="Reason for the correction", max_length=REASON_MAX, validators=[single_line])
+    reason = forms.CharField(validators=[single_line], label=gettext_lazy("Reason for the correction"), max_length=REASON_MAX)
 
 
 def _current_values(measurement: OutcomeMeasurement) -> dict:
@@ -69,7 +71,12 @@ def outcome_correct(request, pk):
         except PermissionDenied as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"{measurement.measure.name} at {measurement.session} was corrected.")
+            messages.success(
+                request,
+                _("{measure} at {session} was corrected.").format(
+                    measure=measurement.measure.name, session=measurement.session
+                ),
+            )
             return redirect("patient_detail", pk=measurement.session.patient_id)
     versions = measurement.history.select_related("history_user").order_by("-history_date", "-history_id")
     return render(

@@ -16,12 +16,15 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.log import record_view
 from clinics.models import Role
 from core.exceptions import Conflict
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, parse_date, safe_next, staff_page
+from core.text import in_sentence
 from core.timezones import at_local
 from messaging.outbox import resend_reminder
 from patients.models import EnrolmentStatus
@@ -73,10 +76,10 @@ def _agenda_resources(clinic, sessions: list[Session], by: str) -> tuple[str, li
     no longer active room or practitioner that still holds a booking."""
     if by == "room":
         resources = [(room.pk, room.name) for room in clinic.rooms.filter(active=True)]
-        key, unassigned = "room_id", "No room"
+        key, unassigned = "room_id", _("No room")
     else:
         resources = [(user.pk, user.display_name) for user in selectors.practitioners_of(clinic)]
-        key, unassigned = "practitioner_id", "No practitioner"
+        key, unassigned = "practitioner_id", _("No practitioner")
     known = {pk for pk, _ in resources}
     for session in sessions:
         pk = getattr(session, key)
@@ -152,7 +155,12 @@ def agenda(request):
     # Opening the agenda on a day with nothing booked (a Sunday, say) goes
     # straight to the next day with bookings; an explicit date is honoured.
     if "date" not in request.GET and next_booked is not None and view == "day" and not mine:
-        messages.info(request, f"Nothing is booked today; this is the next day with bookings, {next_booked:%A %d %B}.")
+        messages.info(
+            request,
+            _("Nothing is booked today; this is the next day with bookings, {day}.").format(
+                day=date_format(next_booked, _("l d F"))
+            ),
+        )
         return redirect(link(next_booked))
 
     context = {
@@ -307,14 +315,14 @@ def book(request, pk):
     time_form = BookTimeForm(clinic=clinic, allow_override=allow_override, initial=initial, prefix="time")
     if request.method == "POST":
         if not session.can_book:
-            messages.error(request, "This session cannot be booked.")
+            messages.error(request, _("This session cannot be booked."))
             return redirect("session_book", pk=session.pk)
         if request.POST.get("form") == "time":
             time_form = BookTimeForm(request.POST, clinic=clinic, allow_override=allow_override, prefix="time")
             if time_form.is_valid() and session.status == SessionStatus.BOOKED and not time_form.cleaned_data[
                 "change_reason"
             ]:
-                time_form.add_error("change_reason", "Choose why the booked time moves.")
+                time_form.add_error("change_reason", _("Choose why the booked time moves."))
             if time_form.is_valid():
                 data = time_form.cleaned_data
                 try:
@@ -332,17 +340,17 @@ def book(request, pk):
                     if asking := _ask_about_later_bookings(request, session, error):
                         return asking
                     add_service_errors(time_form, error)
-                    messages.error(request, f"Not booked: {error_text(error)}")
+                    messages.error(request, _("Not booked: {error}").format(error=error_text(error)))
                 else:
                     return _booked(request, booked)
         else:
             slot_form = SlotForm(request.POST, clinic=clinic)
             if not slot_form.is_valid():
-                messages.error(request, "That slot is no longer offered; choose another.")
+                messages.error(request, _("That slot is no longer offered; choose another."))
                 return redirect("session_book", pk=session.pk)
             data = slot_form.cleaned_data
             if session.status == SessionStatus.BOOKED and not data["change_reason"]:
-                messages.error(request, "Choose why the booked time moves before choosing the new slot.")
+                messages.error(request, _("Choose why the booked time moves before choosing the new slot."))
                 return redirect(reverse("session_book", args=[session.pk]) + "#slots")
             try:
                 booked = services.book_session(
@@ -357,7 +365,7 @@ def book(request, pk):
             except SERVICE_ERRORS as error:
                 if asking := _ask_about_later_bookings(request, session, error):
                     return asking
-                messages.error(request, f"Not booked: {error_text(error)} Choose another slot.")
+                messages.error(request, _("Not booked: {error} Choose another slot.").format(error=error_text(error)))
                 return redirect(reverse("session_book", args=[session.pk]) + "#slots")
             return _booked(request, booked)
 
@@ -420,11 +428,22 @@ def _ask_about_later_bookings(request, session, error):
 
 def _booked(request, session):
     local = timezone.localtime(session.start)
-    note = " (outside its window)" if session.out_of_window else ""
+    text = (
+        _("Booked {step} #{sequence} ({protocol}) for {name} on {day} at {time} with {practitioner} (outside its window).")
+        if session.out_of_window
+        else _("Booked {step} #{sequence} ({protocol}) for {name} on {day} at {time} with {practitioner}.")
+    )
     messages.success(
         request,
-        f"Booked {session.step.name} #{session.sequence} ({session.step.protocol.name}) for "
-        f"{session.patient.full_name} on {local:%a %d %b %Y at %H:%M} with {session.practitioner.display_name}{note}.",
+        text.format(
+            step=session.step.name,
+            sequence=session.sequence,
+            protocol=session.step.protocol.name,
+            name=session.patient.full_name,
+            day=date_format(local, _("D d M Y")),
+            time=f"{local:%H:%M}",
+            practitioner=session.practitioner.display_name,
+        ),
     )
     return redirect("patient_detail", pk=session.patient_id)
 
@@ -446,14 +465,14 @@ def cancel(request, pk):
     form = CancelForm(request.POST, prefix="cancel")
     if not form.is_valid():
         session = _session_or_404(request, pk)
-        messages.error(request, "Not cancelled: " + " ".join(m for errors in form.errors.values() for m in errors))
+        messages.error(request, _("Not cancelled:") + " " + " ".join(m for errors in form.errors.values() for m in errors))
         return redirect(reverse("session_book", args=[session.pk]) + "#booked")
     data = form.cleaned_data
     return _action(
         request,
         pk,
         lambda s: services.cancel_booking(session=s, reason=data["reason"], note=data["note"], by=request.user),
-        "The booking of {step} for {name} was cancelled.",
+        _("The booking of {step} for {name} was cancelled."),
     )
 
 
@@ -461,7 +480,7 @@ def cancel(request, pk):
 @staff_page()
 def no_show(request, pk):
     return _action(
-        request, pk, lambda s: services.mark_no_show(session=s, by=request.user), "{name} was marked a no-show."
+        request, pk, lambda s: services.mark_no_show(session=s, by=request.user), _("{name} was marked a no-show.")
     )
 
 
@@ -474,7 +493,7 @@ def skip(request, pk):
         request,
         pk,
         lambda s: services.skip_session(session=s, reason=reason, by=request.user),
-        "{step} for {name} was skipped.",
+        _("{step} for {name} was skipped."),
     )
 
 
@@ -536,7 +555,10 @@ def measure_applies(code: str, patient) -> bool:
 def complete(request, pk):
     session = _session_or_404(request, pk)
     if not session.may_be_completed:
-        messages.error(request, f"This {session.get_status_display().lower()} session cannot be completed.")
+        messages.error(
+            request,
+            _("This {status} session cannot be completed.").format(status=in_sentence(session.get_status_display())),
+        )
         return redirect("patient_detail", pk=session.patient_id)
     # Said before the form is filled in: a visit that has not started yet
     # shows the form locked, with the reason (pages offer no link to it).
@@ -555,7 +577,9 @@ def complete(request, pk):
     if request.method == "POST" and form.is_valid() and events.is_valid() and _complete_from_form(
         request, session, form, events
     ):
-        messages.success(request, f"{session.step.name} for {session.patient.full_name} is completed.")
+        messages.success(
+            request, _("{step} for {name} is completed.").format(step=session.step.name, name=session.patient.full_name)
+        )
         # A decision visit shows its proposal next (SPEC §19).
         proposal = Decision.objects.filter(session=session).first()
         if proposal is not None:
@@ -587,7 +611,10 @@ def resend(request, pk):
     try:
         resend_reminder(reminder=reminder, by=request.user)
     except SERVICE_ERRORS as error:
-        messages.error(request, f"Not resent: {error_text(error)}")
+        messages.error(request, _("Not resent: {error}").format(error=error_text(error)))
     else:
-        messages.success(request, f"The reminder to {reminder.session.patient.full_name} is queued to be sent again.")
+        messages.success(
+            request,
+            _("The reminder to {name} is queued to be sent again.").format(name=reminder.session.patient.full_name),
+        )
     return redirect("failed_reminders")
