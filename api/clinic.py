@@ -11,6 +11,7 @@ from clinics.models import CLINIC_SETTINGS, MAX_REMINDER_OFFSET_HOURS, Absence, 
 from clinics.selectors import practitioners_of
 from core.api import BoundedDateField, ClinicRelatedField, ClinicViewSet, JSONOnlyParser
 from core.permissions import ClinicScoped
+from protocols import questionnaires
 from sessions.clinic import add_absence, update_clinic
 
 
@@ -137,3 +138,53 @@ class AbsenceViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Dest
 
     def perform_create(self, serializer):
         serializer.instance = add_absence(clinic=self.clinic, by=self.request.user, **serializer.validated_data)
+
+
+class WordingSerializer(serializers.Serializer):
+    """An instrument's licensed wording in one language (SPEC §17)."""
+
+    code = serializers.CharField(read_only=True)
+    language = serializers.CharField(read_only=True)
+    instructions = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    questions = serializers.ListField(
+        child=serializers.CharField(max_length=1000), min_length=10, max_length=10,
+        help_text="DLQI's ten questions, in order, as licensed.",
+    )
+    answers = serializers.DictField(
+        child=serializers.CharField(max_length=200),
+        help_text="The answer labels: " + ", ".join(f"`{k}`" for k in questionnaires.DLQI_ANSWER_KEYS) + ".",
+    )
+
+
+class WordingView(ClinicScoped, APIView):
+    """`/api/v1/clinic/wording/{code}/{language}/`: the licensed wording the
+    manager enters (DLQI, in `en` or `de`); until it is entered for a
+    patient's language the questionnaire leaves DLQI out."""
+
+    parser_classes = [JSONOnlyParser]
+    action_roles = {"put": Role.MANAGER}
+
+    def _check(self, code, language):
+        from rest_framework.exceptions import NotFound
+
+        if code not in questionnaires.LICENSED or language not in questionnaires.WORDING_LANGUAGES:
+            raise NotFound()
+
+    @extend_schema(responses=WordingSerializer, operation_id="clinic_wording_retrieve")
+    def get(self, request, code, language):
+        self._check(code, language)
+        wording = questionnaires.wording_of(self.clinic.pk, code, language)
+        data = {"code": code, "language": language, "instructions": "", "questions": [], "answers": {}}
+        if wording is not None:
+            data.update(instructions=wording.instructions, questions=wording.questions, answers=wording.answers)
+        return Response(WordingSerializer(data).data)
+
+    @extend_schema(request=WordingSerializer, responses=WordingSerializer, operation_id="clinic_wording_update")
+    def put(self, request, code, language):
+        self._check(code, language)
+        serializer = WordingSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        wording = questionnaires.set_wording(clinic=self.clinic, code=code, language=language, by=request.user,
+                                             **serializer.validated_data)
+        return Response(WordingSerializer({"code": code, "language": language, "instructions": wording.instructions,
+                                           "questions": wording.questions, "answers": wording.answers}).data)

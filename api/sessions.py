@@ -37,7 +37,7 @@ from core.text import single_line
 from patients.models import EnrolmentStatus
 from protocols import instruments
 from protocols.products import lots_of
-from sessions import services
+from sessions import questionnaires, services
 from sessions.models import (
     ActionTaken,
     AdverseEvent,
@@ -205,11 +205,18 @@ class OutcomeSerializer(serializers.ModelSerializer):
         help_text="The items a scored instrument's value was computed from, as sent; null for a value typed in.",
     )
     recorded_at = ClinicTimeField(clinic_path="session.clinic")
+    answered_at = ClinicTimeField(clinic_path="session.clinic", allow_null=True)
     interpretation = serializers.SerializerMethodField()
 
     class Meta:
         model = OutcomeMeasurement
-        fields = ["id", "measure", "unit", "value", "items", "interpretation", "observed_on", "recorded_by", "recorded_at"]
+        fields = ["id", "measure", "unit", "value", "items", "interpretation", "observed_on", "source", "answered_at",
+                  "recorded_by", "recorded_at"]
+        extra_kwargs = {
+            "source": {"help_text": "`patient`: answered by the patient in the questionnaire before the visit; "
+                       "`staff`: entered by staff (at the visit, or a paper questionnaire on the patient's behalf)."},
+            "recorded_by": {"help_text": "The member of staff who entered it; null for the patient's own answers."},
+        }
         read_only_fields = fields
 
     @extend_schema_field(
@@ -497,10 +504,63 @@ class ReminderFilter(FilterSet):
         return queryset.annotate(due_day_to=_clinic_day(self.request, "due_at")).filter(due_day_to__lte=value)
 
 
+class QuestionnaireSerializer(serializers.Serializer):
+    """The questionnaire of a session (SPEC §17)."""
+
+    asked = serializers.BooleanField(help_text="The session's step has patient-reported measures.")
+    measures = serializers.ListField(child=serializers.CharField(), help_text="Its patient-reported measure codes.")
+    left_out = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Measures the questionnaire leaves out for staff to record at the visit: their licensed wording "
+        "(DLQI) is not entered for the patient's language.",
+    )
+    email_due_at = ClinicTimeField(clinic_path="", allow_null=True, help_text="When the email is planned to go out.")
+    sent = serializers.BooleanField()
+    sent_at = ClinicTimeField(clinic_path="", allow_null=True)
+    opened = serializers.BooleanField()
+    opened_at = ClinicTimeField(clinic_path="", allow_null=True)
+    answered = serializers.BooleanField()
+    answered_at = ClinicTimeField(clinic_path="", allow_null=True, help_text="First sent (kept when changed later).")
+    changed_at = ClinicTimeField(clinic_path="", allow_null=True)
+    source = serializers.CharField(allow_null=True, help_text="`patient`, or `staff` for a paper questionnaire.")
+    answered_before_visit = serializers.BooleanField()
+    values = OutcomeSerializer(many=True)
+
+
+class PaperQuestionnaireSerializer(serializers.Serializer):
+    outcomes = OutcomeInputSerializer(many=True, max_length=20, allow_empty=False)
+
+
+class QuestionnaireMixin:
+    """`GET/POST /api/v1/sessions/{id}/questionnaire/`."""
+
+    @extend_schema(
+        methods=["GET"], responses=QuestionnaireSerializer,
+        description="Whether the session's questionnaire was sent, opened and answered, and the answers.",
+    )
+    @extend_schema(
+        methods=["POST"], request=PaperQuestionnaireSerializer, responses=QuestionnaireSerializer,
+        description="Enter a paper questionnaire on the patient's behalf (source `staff`) until the visit is "
+        "completed: any of the step's patient-reported measures, each a `value` or (DLQI, POEM, POSAS patient "
+        "scale) its `items`.",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
+    def questionnaire(self, request, pk=None):
+        session = self.get_object()
+        if request.method == "POST":
+            data = self._body(PaperQuestionnaireSerializer)
+            questionnaires.enter_paper(session=session, outcomes=data["outcomes"], by=request.user)
+        tz = self.clinic.tz
+        state = questionnaires.status(session)
+        for key in ("email_due_at", "sent_at", "opened_at", "answered_at", "changed_at"):
+            state[key] = state[key].astimezone(tz) if state[key] else None
+        return Response(QuestionnaireSerializer(state, context=self.get_serializer_context()).data)
+
+
 # --- Views ----------------------------------------------------------------------------------------
 
 
-class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
+class SessionViewSet(AuditViews, SessionPhotosMixin, QuestionnaireMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
     """Sessions of the clinic's enrolments: book, rebook, cancel, no-show (reception and up); skip and
     complete (clinician and up)."""
 

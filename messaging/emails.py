@@ -19,6 +19,8 @@ import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext
 
 from clinics.models import Clinic
 from core.services import now as now_or
@@ -189,7 +191,13 @@ SUBJECTS = {
     ReminderKind.CONFIRMATION: "{clinic}: your appointment on {when} is booked",
     ReminderKind.MOVED: "{clinic}: your appointment has moved to {when}",
     ReminderKind.CANCELLED: "{clinic}: your appointment on {when} is cancelled",
+    # Translated where the email is built (questionnaire_subject).
+    ReminderKind.QUESTIONNAIRE: "{clinic}: a few questions before your visit on {when}",
 }
+
+
+def questionnaire_subject(clinic: str, when: str) -> str:
+    return gettext("%(clinic)s: a few questions before your visit on %(when)s") % {"clinic": clinic, "when": when}
 
 
 def email_context(reminder: Reminder) -> dict:
@@ -227,6 +235,9 @@ def email_context(reminder: Reminder) -> dict:
         context["missed_when"] = long_time(missed, tz) if missed else ""
     if reminder.kind in (ReminderKind.BOOKED, ReminderKind.CONFIRMATION, ReminderKind.MOVED):
         context["visit_url"] = links.visit_url(session)
+    if reminder.kind == ReminderKind.QUESTIONNAIRE:
+        context["questionnaire_url"] = links.questionnaire_url(session)
+        context["visit_url"] = ""
     if reminder.kind == ReminderKind.CANCELLED:
         context["cancel_reason"] = _cancel_reason(reminder)
     if reminder.kind == ReminderKind.BOOKED and session.start is not None:
@@ -273,11 +284,23 @@ def _may_cancel_online(reminder: Reminder) -> bool:
 
 def build_email(reminder: Reminder, *, now: dt.datetime | None = None) -> EmailMultiAlternatives:
     """The reminder's email: Django renders the two templates, and
-    `EmailMultiAlternatives` makes the MIME message."""
+    `EmailMultiAlternatives` makes the MIME message. The questionnaire is
+    written in the patient's language (SPEC §17, §20)."""
+    if reminder.kind == ReminderKind.QUESTIONNAIRE:
+        patient = reminder.session.patient
+        with translation.override(getattr(patient, "language", None) or settings.LANGUAGE_CODE):
+            return _build_email(reminder, now=now)
+    return _build_email(reminder, now=now)
+
+
+def _build_email(reminder: Reminder, *, now: dt.datetime | None = None) -> EmailMultiAlternatives:
     session = reminder.session
     clinic, patient = session.clinic, session.patient
     context = email_context(reminder)
-    subject = SUBJECTS[reminder.kind].format(clinic=clinic.name, when=context.get("when", ""))
+    if reminder.kind == ReminderKind.QUESTIONNAIRE:
+        subject = questionnaire_subject(clinic.name, context.get("when", ""))
+    else:
+        subject = SUBJECTS[reminder.kind].format(clinic=clinic.name, when=context.get("when", ""))
     message = EmailMultiAlternatives(
         subject=header_words(subject),
         body=render_to_string(f"reminders/{reminder.kind}.txt", context),

@@ -38,7 +38,7 @@ def update_clinic(
     if not by.has_role(Role.MANAGER) or by.clinic_id != clinic.pk:
         raise PermissionDenied("Only the clinic's manager may change its settings.")
     clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
-    before = (clinic.timezone, sorted(clinic.reminder_offsets_hours or []))
+    before = (clinic.timezone, sorted(clinic.reminder_offsets_hours or []), clinic.questionnaire_lead_hours)
     region_before = clinic.holiday_region
     model_update(clinic, data, CLINIC_SETTINGS)
     # full_clean checks the zone and the offsets (clinics.models validators).
@@ -66,7 +66,7 @@ def update_clinic(
         Closure.objects.bulk_create(
             Closure(clinic=clinic, date=day, reason=reasons.get(day, "")) for day in sorted(wanted - have)
         )
-    if (clinic.timezone, sorted(clinic.reminder_offsets_hours)) != before:
+    if (clinic.timezone, sorted(clinic.reminder_offsets_hours), clinic.questionnaire_lead_hours) != before:
         replan_reminders(clinic, now=now)
     if clinic.holiday_region != region_before:
         HolidayReopening.objects.filter(clinic=clinic).delete()

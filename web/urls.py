@@ -9,6 +9,7 @@ from web import calendar_feed, password_reset, self_booking, two_factor
 from web import home as clinic_views
 from web import links as patient_links
 from web import lots as lot_views
+from web import questionnaire as patient_questionnaire
 from web import reports as report_views
 from web.clinic import views as settings_views
 from web.enrolments import views as enrolment_views
@@ -77,6 +78,7 @@ urlpatterns = [
     # For patients, from their emails: signed links, no login (SPEC §13).
     path("p/<str:token>/", patient_links.visit, name="patient_visit"),
     path("p/<str:token>/book/", self_booking.book, name="patient_self_book"),
+    path("p/<str:token>/questionnaire/", patient_questionnaire.questionnaire, name="patient_questionnaire"),
     path("p/<str:token>/book/appointment.ics", self_booking.calendar, name="patient_self_book_ics"),
     path("u/<str:token>/", patient_links.unsubscribe, name="patient_unsubscribe"),
     path("u/<str:token>/one-click/", patient_links.unsubscribe_one_click, name="patient_unsubscribe_one_click"),

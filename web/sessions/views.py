@@ -27,7 +27,7 @@ from messaging.outbox import resend_reminder
 from patients.models import EnrolmentStatus
 from protocols.library import SEX_SPECIFIC_MEASURES
 from protocols.products import suggested_lot, usable_lots
-from sessions import selectors, services
+from sessions import questionnaires, selectors, services
 from sessions.models import (
     MOVE_LABELS,
     OCCUPYING,
@@ -143,6 +143,10 @@ def agenda(request):
         .filter(**({"practitioner": request.user} if mine else {}))
         .order_by("start")
     )
+    # The patient questionnaire's state per visit that asks one (SPEC §17).
+    states = questionnaires.badges(sessions)
+    for session in sessions:
+        session.questionnaire_state = states.get(session.pk, "")
     # On an empty day or week, point to the next one with bookings.
     next_booked = None if sessions else _next_booked_day(clinic, range_end)
 
@@ -238,6 +242,8 @@ def due_list(request):
         "changes": selectors.booking_change_counts(clinic, since=timezone.now() - dt.timedelta(days=30)),
         "may_complete": request.user.has_role(Role.CLINICIAN),
         "rebook_requests": list(patient_selectors.rebook_requests(clinic)[:200]),
+        # Visits in the next two days whose questionnaire has no answers (SPEC §17).
+        "unanswered": list(questionnaires.unanswered_soon(clinic, now=timezone.now())[:200]),
         # Proposals made at decision visits and not yet decided, or flagged by a correction (SPEC §19).
         "proposals": list(
             Decision.objects.filter(clinic=clinic)
