@@ -38,6 +38,11 @@ from sessions.models import (
 )
 from sessions.reminders.plan import sync_reminders
 
+# The history's reasons (data, in English like every change reason): a
+# patient's own answer or change is not a clinical correction (reports/fhir.py).
+ANSWERED, CHANGED, PAPER = "answered in the questionnaire", "changed in the questionnaire", "paper questionnaire"
+QUESTIONNAIRE_REASONS = (ANSWERED, CHANGED, PAPER, "dated by the visit")
+
 
 def patient_measures(session: Session) -> list[OutcomeMeasure]:
     """The step's patient-reported measures that apply to this patient, in page order."""
@@ -137,17 +142,17 @@ def _store(session: Session, cleaned: list[tuple], *, source: str, by: User | No
         row = existing.get(measure.pk)
         if row is None:
             row = OutcomeMeasurement(session=session, measure=measure, answered_at=now)
-            reason = _("answered in the questionnaire") if source == ValueSource.PATIENT else _("paper questionnaire")
+            reason = ANSWERED if source == ValueSource.PATIENT else PAPER
         elif (row.value, row.items, row.source) == (value, items, source):
             continue
         else:
-            reason = _("changed in the questionnaire") if source == ValueSource.PATIENT else _("paper questionnaire")
+            reason = CHANGED if source == ValueSource.PATIENT else PAPER
         row.value, row.items, row.source = value, items, source
         row.observed_on = observed_on
         row.recorded_by = by
         row.recorded_at = now
         row._history_user = by
-        row._change_reason = reason[:100]
+        row._change_reason = reason
         row.save()
 
 

@@ -68,6 +68,7 @@ urlpatterns = [
     path("protocols/<int:pk>/edit/", authoring_views.protocol_edit, name="protocol_edit"),
     path("settings/", settings_views.clinic_settings, name="clinic_settings"),
     path("settings/closures/", settings_views.closures, name="settings_closures"),
+    path("settings/wording/", settings_views.licensed_wording, name="settings_wording"),
     path("settings/absences/", settings_views.absences, name="settings_absences"),
     path("settings/rooms/", settings_views.room_add, name="settings_room_add"),
     path("settings/rooms/<int:pk>/", settings_views.room_change, name="settings_room"),

@@ -550,9 +550,16 @@ def complete(request, pk):
     visit_day = session.visit_date or clinic_today(session.clinic)
     lots = usable_lots(session.clinic, on=visit_day)
     born = session.patient.date_of_birth
+    # Answered in the questionnaire (or typed in from a paper one): shown, not asked again (SPEC §17).
+    answered = list(session.outcomes.select_related("measure", "recorded_by").order_by("measure__code"))
+    known = {value.measure_id for value in answered}
+    asks_patient = questionnaires.has_questionnaire(session)
     form = CompleteForm(
         request.POST or None,
-        measures=[m for m in session.step.measures.order_by("code") if measure_applies(m.code, session.patient)],
+        measures=[
+            m for m in session.step.measures.order_by("code")
+            if measure_applies(m.code, session.patient) and m.pk not in known
+        ],
         lots=lots,
         age_years=visit_day.year - born.year - ((visit_day.month, visit_day.day) < (born.month, born.day)),
         initial={"lot": suggested_lot(lots, session.step.product or session.enrolment.protocol.product)},
@@ -567,7 +574,11 @@ def complete(request, pk):
         if proposal is not None:
             return redirect("decision_detail", pk=proposal.pk)
         return redirect("patient_detail", pk=session.patient_id)
-    context = {"nav": "patients", "session": session, "form": form, "events": events, "not_yet": not_yet}
+    context = {
+        "nav": "patients", "session": session, "form": form, "events": events, "not_yet": not_yet,
+        "answered": answered,
+        "questionnaire": questionnaires.status(session) if asks_patient else None,
+    }
     return render(request, "sessions/complete.html", context)
 
 
