@@ -416,3 +416,39 @@ def test_unsubscribed_patient_gets_no_questionnaire_planned(clinic, patient, ecz
     session = booked(patient, eczema, receptionist, clinician)
     at(BOOKED_AT, lambda: update_patient(patient=patient, data={"reminder_consent": False}, by=receptionist))
     assert [r.status for r in questionnaire_rows(session)] == [ReminderStatus.VOID]
+
+
+def test_the_history_of_a_patient_value_names_its_source_and_no_staff_member(
+    clinic, patient, eczema, receptionist, clinician, client_as
+):
+    session = booked(patient, eczema, receptionist, clinician)
+    path = _link(session)
+    browser = Client()
+    for hours, itch in ((30, "7"), (20, "5")):
+        with time_machine.travel(VISIT - dt.timedelta(hours=hours), tick=False):
+            browser.post(path, {"step": 1, "action": "next", **{str(i): "1" for i in range(7)}})
+            browser.post(path, {"step": 2, "action": "next", "0": itch})
+            browser.post(path, {"step": 3, "action": "send"})
+    itch = OutcomeMeasurement.objects.get(session=session, measure__code="itch_nrs")
+    versions = client_as(clinician).get(f"/api/v1/outcomes/{itch.pk}/history/").json()
+    assert [(v["value"], v["source"], v["by"], v["reason"]) for v in versions] == [
+        (7, "patient", None, "answered in the questionnaire"),
+        (5, "patient", None, "changed in the questionnaire"),
+    ]
+    # FHIR: the patient is the performer, and their own change is not a correction.
+    dlqi = {"measure": "dlqi", "items": {"answers": [1] * 10}}
+    easi = {"measure": "easi", "items": {"regions": {r: {"erythema": 1, "oedema_papulation": 1, "excoriation": 0,
+            "lichenification": 0, "area_percent": 10} for r in instruments.EASI_REGIONS}}}
+    with time_machine.travel(VISIT + dt.timedelta(minutes=20), tick=False):
+        assert factories.complete_over_api(client_as(clinician), session, {"outcomes": [easi, dlqi]}).status_code == 200
+    bundle = client_as(factories.UserFactory(clinic=clinic, role="manager")).get(
+        f"/api/v1/patients/{patient.pk}/fhir/"
+    ).json()
+    observations = {e["resource"]["id"]: e["resource"] for e in bundle["entry"]
+                    if e["resource"]["resourceType"] == "Observation"}
+    patient_ref = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+                       and e["resource"]["id"] == str(itch.pk))["subject"]
+    assert observations[str(itch.pk)]["performer"] == [patient_ref]
+    assert observations[str(itch.pk)]["status"] == "final"
+    easi_row = OutcomeMeasurement.objects.get(session=session, measure__code="easi")
+    assert "performer" not in observations[str(easi_row.pk)]
