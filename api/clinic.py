@@ -141,10 +141,9 @@ class AbsenceViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Dest
 
 
 class WordingSerializer(serializers.Serializer):
-    """An instrument's licensed wording in one language (SPEC §17)."""
+    """The licensed DLQI wording in one language (SPEC §17)."""
 
-    code = serializers.CharField(read_only=True)
-    language = serializers.CharField(read_only=True)
+    language = serializers.ChoiceField(choices=questionnaires.WORDING_LANGUAGES)
     instructions = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     questions = serializers.ListField(
         child=serializers.CharField(max_length=1000), min_length=10, max_length=10,
@@ -154,37 +153,40 @@ class WordingSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=200),
         help_text="The answer labels: " + ", ".join(f"`{k}`" for k in questionnaires.DLQI_ANSWER_KEYS) + ".",
     )
+    entered = serializers.BooleanField(read_only=True, help_text="Complete: the questionnaire asks DLQI in it.")
+
+
+def _wording_rows(clinic) -> list[dict]:
+    rows = []
+    for language in questionnaires.WORDING_LANGUAGES:
+        wording = questionnaires.wording_of(clinic.pk, "dlqi", language)
+        rows.append({
+            "language": language,
+            "instructions": wording.instructions if wording else "",
+            "questions": wording.questions if wording else [],
+            "answers": wording.answers if wording else {},
+            "entered": questionnaires.wording_complete(wording),
+        })
+    return rows
 
 
 class WordingView(ClinicScoped, APIView):
-    """`/api/v1/clinic/wording/{code}/{language}/`: the licensed wording the
-    manager enters (DLQI, in `en` or `de`); until it is entered for a
-    patient's language the questionnaire leaves DLQI out."""
+    """`/api/v1/clinic/dlqi-wording/`: DLQI's licensed wording, which the
+    manager enters per language (`en`, `de`); until it is entered for a
+    patient's language the questionnaire leaves DLQI out (SPEC §17)."""
 
     parser_classes = [JSONOnlyParser]
     action_roles = {"put": Role.MANAGER}
 
-    def _check(self, code, language):
-        from rest_framework.exceptions import NotFound
+    @extend_schema(responses=WordingSerializer(many=True), operation_id="clinic_dlqi_wording_list")
+    def get(self, request):
+        return Response(WordingSerializer(_wording_rows(self.clinic), many=True).data)
 
-        if code not in questionnaires.LICENSED or language not in questionnaires.WORDING_LANGUAGES:
-            raise NotFound()
-
-    @extend_schema(responses=WordingSerializer, operation_id="clinic_wording_retrieve")
-    def get(self, request, code, language):
-        self._check(code, language)
-        wording = questionnaires.wording_of(self.clinic.pk, code, language)
-        data = {"code": code, "language": language, "instructions": "", "questions": [], "answers": {}}
-        if wording is not None:
-            data.update(instructions=wording.instructions, questions=wording.questions, answers=wording.answers)
-        return Response(WordingSerializer(data).data)
-
-    @extend_schema(request=WordingSerializer, responses=WordingSerializer, operation_id="clinic_wording_update")
-    def put(self, request, code, language):
-        self._check(code, language)
+    @extend_schema(request=WordingSerializer, responses=WordingSerializer(many=True),
+                   operation_id="clinic_dlqi_wording_update",
+                   description="Enter or replace the wording of one `language`; answers every language's.")
+    def put(self, request):
         serializer = WordingSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        wording = questionnaires.set_wording(clinic=self.clinic, code=code, language=language, by=request.user,
-                                             **serializer.validated_data)
-        return Response(WordingSerializer({"code": code, "language": language, "instructions": wording.instructions,
-                                           "questions": wording.questions, "answers": wording.answers}).data)
+        questionnaires.set_wording(clinic=self.clinic, code="dlqi", by=request.user, **serializer.validated_data)
+        return Response(WordingSerializer(_wording_rows(self.clinic), many=True).data)

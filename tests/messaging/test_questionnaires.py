@@ -336,13 +336,20 @@ def test_the_manager_enters_the_licensed_dlqi_wording_and_the_questionnaire_then
     session = booked(patient, eczema, receptionist, clinician)
     status = client_as(receptionist).get(f"/api/v1/sessions/{session.pk}/questionnaire/").json()
     assert status["left_out"] == ["dlqi"] and status["measures"] == ["poem", "itch_nrs", "dlqi"]
-    assert client_as(receptionist).put("/api/v1/clinic/wording/dlqi/en/", DLQI_EN, format="json").status_code == 403
-    short = client_as(manager).put(
-        "/api/v1/clinic/wording/dlqi/en/", {**DLQI_EN, "questions": DLQI_EN["questions"][:9]}, format="json"
-    )
+    url = "/api/v1/clinic/dlqi-wording/"
+    assert client_as(receptionist).put(url, {**DLQI_EN, "language": "en"}, format="json").status_code == 403
+    short = client_as(manager).put(url, {**DLQI_EN, "language": "en", "questions": DLQI_EN["questions"][:9]},
+                                   format="json")
     assert short.status_code == 400 and "questions" in short.json()
-    saved = client_as(manager).put("/api/v1/clinic/wording/dlqi/en/", DLQI_EN, format="json")
+    labels = {**DLQI_EN["answers"], "no": ""}
+    blank = client_as(manager).put(url, {**DLQI_EN, "language": "en", "answers": labels}, format="json")
+    assert blank.status_code == 400 and "answers" in blank.json()
+    french = client_as(manager).put(url, {**DLQI_EN, "language": "fr"}, format="json")
+    assert french.status_code == 400 and "language" in french.json()
+    saved = client_as(manager).put(url, {**DLQI_EN, "language": "en"}, format="json")
     assert saved.status_code == 200, saved.content
+    assert [(row["language"], row["entered"]) for row in saved.json()] == [("en", True), ("de", False)]
+    assert client_as(receptionist).get(url).json()[0]["questions"][0] == "Licensed question 1"
     assert InstrumentWording.objects.get(clinic=clinic, code="dlqi", language="en").questions[6] == "Licensed question 7"
     status = client_as(receptionist).get(f"/api/v1/sessions/{session.pk}/questionnaire/").json()
     assert status["left_out"] == []
