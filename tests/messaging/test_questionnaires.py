@@ -459,3 +459,18 @@ def test_the_history_of_a_patient_value_names_its_source_and_no_staff_member(
     assert observations[str(itch.pk)]["status"] == "final"
     easi_row = OutcomeMeasurement.objects.get(session=session, measure__code="easi")
     assert "performer" not in observations[str(easi_row.pk)]
+
+
+def test_a_temporary_smtp_failure_is_retried_and_the_questionnaire_still_goes_once(
+    smtp, settings, clinic, patient, eczema, receptionist, clinician
+):
+    session = booked(patient, eczema, receptionist, clinician)
+    [row] = questionnaire_rows(session)
+    outbox.scan(now=row.due_at - dt.timedelta(minutes=1))  # the confirmation and the 72-hour reminder
+    smtp.replies[patient.email] = ["451 4.3.0 try again later"]
+    assert outbox.scan(now=row.due_at)["retry"] == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (ReminderStatus.PENDING, 1)
+    assert outbox.scan(now=row.next_attempt_at)["sent"] == 1
+    assert outbox.scan(now=row.next_attempt_at + dt.timedelta(hours=1))["claimed"] == 0
+    assert len([m for m in smtp.messages if m["X-Regimen-Kind"] == "questionnaire"]) == 1
