@@ -356,9 +356,12 @@ class SkipSerializer(serializers.Serializer):
 
 
 ITEMS_HELP = (
-    "Instead of `value`, for `scorad`, `easi`, `pasi` and `dlqi` only: the instrument's items, from which the "
-    "value is computed (clinical/instruments.md) and stored with them. Exactly these keys:\n"
+    "Instead of `value`, for `scorad`, `easi`, `pasi`, `dlqi` and `poem` (which never take a bare value) and "
+    "`posas_patient` (which may): the instrument's items, from which the value is computed "
+    "(clinical/instruments.md) and stored with them. Exactly these keys:\n"
     + "".join(f"- `{code}`: `{instruments.describe_layout(code)}`\n" for code in instruments.SCORED_CODES)
+    + "- `posas_patient`: `{\"answers\": [6 answers in order (pain, itch, colour, stiffness, thickness, "
+    "irregularity), each an integer 1-10], \"overall\": 1-10 or null}`\n"
     + "EASI's weights follow the patient's age on the visit date. Example (SCORAD 51.5): "
     "`{\"area_percent\": 40, \"intensity\": {\"erythema\": 2, \"oedema_papulation\": 2, \"oozing_crusts\": 1, "
     "\"excoriation\": 2, \"lichenification\": 1, \"dryness\": 1}, \"pruritus\": 7, \"sleeplessness\": 5}`. "
@@ -701,7 +704,9 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, QuestionnaireMixin, mixins.
         responses=SessionDetailSerializer,
         description="Complete a booked session (from its start on; a home one from its target date on) with "
         "the step's outcome measures (or a not_done_reason), product details and adverse events. SCORAD, EASI, "
-        "PASI and DLQI may be given as their `items` instead of a `value`: the value is computed from them.",
+        "PASI, DLQI and POEM are given as their `items` instead of a `value` (the POSAS patient scale may be): the "
+        "value is computed from them. A measure the patient already answered in the questionnaire (SPEC §17) is not "
+        "given again (400: correct that value instead).",
         examples=[
             OpenApiExample(
                 "SCORAD from its items",
