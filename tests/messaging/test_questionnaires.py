@@ -474,3 +474,40 @@ def test_a_temporary_smtp_failure_is_retried_and_the_questionnaire_still_goes_on
     assert outbox.scan(now=row.next_attempt_at)["sent"] == 1
     assert outbox.scan(now=row.next_attempt_at + dt.timedelta(hours=1))["claimed"] == 0
     assert len([m for m in smtp.messages if m["X-Regimen-Kind"] == "questionnaire"]) == 1
+
+
+def test_the_cohort_report_gives_the_share_answered_before_the_visit_and_reports_poem_like_the_others(
+    clinic, eczema, receptionist, clinician, manager, client_as
+):
+    easi = {"measure": "easi", "items": {"regions": {r: {"erythema": 1, "oedema_papulation": 1, "excoriation": 0,
+            "lichenification": 0, "area_percent": 10} for r in instruments.EASI_REGIONS}}}
+    dlqi = {"measure": "dlqi", "items": {"answers": [1] * 10}}
+    starts = (VISIT, VISIT + dt.timedelta(hours=2), VISIT + dt.timedelta(hours=4))
+    for index, start in enumerate(starts):
+        session = booked(factories.PatientFactory(clinic=clinic), eczema, receptionist, clinician, start=start)
+        if index == 0:  # answered online the day before
+            with time_machine.travel(start - dt.timedelta(hours=20), tick=False):
+                browser = Client()
+                browser.post(_link(session), {"step": 1, "action": "next", **{str(i): "2" for i in range(7)}})
+                browser.post(_link(session), {"step": 2, "action": "next", "0": "5"})
+                browser.post(_link(session), {"step": 3, "action": "send"})
+        outcomes = [easi, dlqi]
+        if index > 0:  # asked at the visit: on paper for the second, by the clinician for the third
+            outcomes += [{"measure": "poem", "items": {"answers": [1] * 7}}, {"measure": "itch_nrs", "value": 4}]
+        with time_machine.travel(start + dt.timedelta(minutes=10), tick=False):
+            answer = factories.complete_over_api(client_as(clinician), session, {"outcomes": outcomes})
+            assert answer.status_code == 200, answer.content
+    with time_machine.travel(VISIT + dt.timedelta(days=1), tick=False):
+        body = client_as(manager).get("/api/v1/reports/cohort/").json()
+        from tests.web.conftest import login
+
+        page = login(Client(), manager).get("/reports/").content.decode()
+    asked = body["questionnaires"]
+    assert (asked["visits"], asked["answered_before_visit"], asked["by_patient"]) == (3, 1, 1)
+    assert asked["rate"] == "0.333" and float(asked["ci95"][0]) < 0.333 < float(asked["ci95"][1])
+    measures = {m["code"]: m for m in body["measures"]}
+    assert measures["poem"]["reported_by"] == "patient" and measures["easi"]["reported_by"] == "clinician"
+    # The one visit is each course's baseline: POEM counted like any measure, whoever gave it.
+    assert [p["n"] for p in measures["poem"]["time_points"]] == [3]
+    assert "Patient questionnaires" in page and 'data-figure="questionnaires"' in page
+    assert "<td>33 %</td>" in page.split('data-figure="questionnaires"')[1]
