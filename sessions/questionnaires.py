@@ -185,7 +185,9 @@ def send_answers(session: Session, *, now: dt.datetime | None = None, language: 
     otherwise a ValidationError by measure code and nothing is stored. Sent
     again after a change, the values are updated."""
     now = now_or(now)
-    session = Session.objects.select_for_update().select_related("clinic", "patient", "step").get(pk=session.pk)
+    session = (
+        Session.objects.select_for_update(of=("self",)).select_related("clinic", "patient", "step").get(pk=session.pk)
+    )
     if refusal := change_refusal(session):
         raise Conflict(refusal)
     row = _row(session)
@@ -212,7 +214,9 @@ def enter_paper(*, session: Session, outcomes: Iterable[Mapping], by: User, now:
     step's patient-reported measures, each a value or its items."""
     now = now_or(now)
     require_role(by, Role.RECEPTION, clinic_id=session.clinic_id, what="session")
-    session = Session.objects.select_for_update().select_related("clinic", "patient", "step").get(pk=session.pk)
+    session = (
+        Session.objects.select_for_update(of=("self",)).select_related("clinic", "patient", "step").get(pk=session.pk)
+    )
     if refusal := change_refusal(session):
         raise Conflict(refusal)
     outcomes = list(outcomes)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import Conflict
 from messaging import links
 from messaging.emails import long_time
+from protocols.questionnaires import answers_from_outcome
 from sessions import questionnaires
 from sessions.models import Session, SessionStatus
 from web.links import _invalid, patient_page
@@ -100,7 +101,7 @@ def _page(request, token, session, now):
     if row and row.answered_at and not draft:
         # Staff typed in a paper questionnaire: show those answers.
         draft = {
-            v.measure.code: questionnaires.content.answers_from_outcome(v.measure.code, v.value, v.items)
+            v.measure.code: answers_from_outcome(v.measure.code, v.value, v.items)
             for v in session.outcomes.select_related("measure")
         }
     context = {
