@@ -511,3 +511,41 @@ def test_the_cohort_report_gives_the_share_answered_before_the_visit_and_reports
     assert [p["n"] for p in measures["poem"]["time_points"]] == [3]
     assert "Patient questionnaires" in page and 'data-figure="questionnaires"' in page
     assert "<td>33 %</td>" in page.split('data-figure="questionnaires"')[1]
+
+
+@pytest.fixture
+def german(settings, tmp_path):
+    """The site in German, from the catalogue compiled here (the repository keeps only the .po)."""
+    import subprocess
+    from pathlib import Path
+
+    from django.utils import translation
+    from django.utils.translation import trans_real
+
+    target = tmp_path / "de" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    source = Path(__file__).resolve().parents[2] / "locale" / "de" / "LC_MESSAGES" / "django.po"
+    subprocess.run(["msgfmt", "-o", str(target / "django.mo"), str(source)], check=True)
+    settings.LOCALE_PATHS = [str(tmp_path)]
+    settings.LANGUAGE_CODE = "de"
+    trans_real._translations, trans_real._default, trans_real._active = {}, None, trans_real.Local()
+    yield
+    trans_real._translations, trans_real._default, trans_real._active = {}, None, trans_real.Local()
+    translation.deactivate()
+
+
+def test_the_email_and_the_page_speak_the_patients_language_formally(
+    german, smtp, clinic, patient, eczema, receptionist, clinician
+):
+    session = booked(patient, eczema, receptionist, clinician)
+    [row] = questionnaire_rows(session)
+    outbox.scan(now=row.due_at)
+    [message] = [m for m in smtp.messages if m["X-Regimen-Kind"] == "questionnaire"]
+    assert "ein paar Fragen vor Ihrem Termin" in str(message["Subject"])
+    assert "Bitte beantworten Sie vor Ihrem Termin" in parts(message)["text/plain"]
+    with time_machine.travel(row.due_at + dt.timedelta(hours=1), tick=False):
+        page = Client().get(page_path(message)).content.decode()
+    assert '<html lang="de">' in page
+    assert "Fragen vor Ihrem Termin" in page and "Teil 1 von 2" in page
+    assert "In wie vielen Nächten war Ihr Schlaf in der letzten Woche wegen Ihres Ekzems gestört?" in page
+    assert "An 3–4 Tagen" in page and "Speichern und weiter" in page
