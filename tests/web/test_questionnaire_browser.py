@@ -20,6 +20,7 @@ from sessions import services
 from sessions.models import OutcomeMeasurement, Questionnaire
 from tests.factories import make_protocol, step
 from tests.web.conftest import no_horizontal_scroll, unlabelled_fields
+from tests.web.test_patient_page_browser import _shots_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +38,7 @@ def serious_violations(page) -> list[str]:
 
 
 def test_a_patient_answers_saves_sends_and_changes_the_questionnaire_on_a_phone(
-    live_server, new_page, console, clinic, patient, receptionist, clinician, settings
+    live_server, new_page, console, tmp_path, clinic, patient, receptionist, clinician, settings
 ):
     settings.SITE_URL = live_server.url
     protocol = make_protocol(
@@ -62,6 +63,7 @@ def test_a_patient_answers_saves_sends_and_changes_the_questionnaire_on_a_phone(
     assert no_horizontal_scroll(page)
     assert unlabelled_fields(page) == []
     assert serious_violations(page) == []
+    page.screenshot(path=str(_shots_dir(tmp_path) / "questionnaire-phone.png"), full_page=True)
     first = page.get_by_role("group", name="1. Over the last week, on how many days has your skin been itchy")
     # The keyboard: Tab into the first group, arrows move the choice.
     first.get_by_role("radio", name="No days").focus()
@@ -89,6 +91,7 @@ def test_a_patient_answers_saves_sends_and_changes_the_questionnaire_on_a_phone(
 
     expect(page.get_by_role("heading", name="Check and send")).to_be_visible()
     assert serious_violations(page) == []
+    page.screenshot(path=str(_shots_dir(tmp_path) / "questionnaire-phone-send.png"), full_page=True)
     page.get_by_role("button", name="Send my answers").click()
     expect(page.get_by_role("status")).to_contain_text("your answers have been sent")
     values = {v.measure.code: v for v in OutcomeMeasurement.objects.filter(session=session).select_related("measure")}
