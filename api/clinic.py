@@ -13,6 +13,7 @@ from clinics.selectors import practitioners_of
 from core.api import BoundedDateField, ClinicRelatedField, ClinicViewSet, JSONOnlyParser
 from core.permissions import ClinicScoped
 from core.text import single_line
+from protocols import questionnaires
 from sessions.clinic import add_absence, update_clinic
 
 
@@ -140,3 +141,55 @@ class AbsenceViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Dest
 
     def perform_create(self, serializer):
         serializer.instance = add_absence(clinic=self.clinic, by=self.request.user, **serializer.validated_data)
+
+
+class WordingSerializer(serializers.Serializer):
+    """The licensed DLQI wording in one language (SPEC §17)."""
+
+    language = serializers.ChoiceField(choices=questionnaires.WORDING_LANGUAGES)
+    instructions = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    questions = serializers.ListField(
+        child=serializers.CharField(max_length=1000), min_length=10, max_length=10,
+        help_text="DLQI's ten questions, in order, as licensed.",
+    )
+    answers = serializers.DictField(
+        child=serializers.CharField(max_length=200),
+        help_text="The answer labels: " + ", ".join(f"`{k}`" for k in questionnaires.DLQI_ANSWER_KEYS) + ".",
+    )
+    entered = serializers.BooleanField(read_only=True, help_text="Complete: the questionnaire asks DLQI in it.")
+
+
+def _wording_rows(clinic) -> list[dict]:
+    rows = []
+    for language in questionnaires.WORDING_LANGUAGES:
+        wording = questionnaires.wording_of(clinic.pk, "dlqi", language)
+        rows.append({
+            "language": language,
+            "instructions": wording.instructions if wording else "",
+            "questions": wording.questions if wording else [],
+            "answers": wording.answers if wording else {},
+            "entered": questionnaires.wording_complete(wording),
+        })
+    return rows
+
+
+class WordingView(ClinicScoped, APIView):
+    """`/api/v1/clinic/dlqi-wording/`: DLQI's licensed wording, which the
+    manager enters per language (`en`, `de`); until it is entered for a
+    patient's language the questionnaire leaves DLQI out (SPEC §17)."""
+
+    parser_classes = [JSONOnlyParser]
+    action_roles = {"put": Role.MANAGER}
+
+    @extend_schema(responses=WordingSerializer(many=True), operation_id="clinic_dlqi_wording_list")
+    def get(self, request):
+        return Response(WordingSerializer(_wording_rows(self.clinic), many=True).data)
+
+    @extend_schema(request=WordingSerializer, responses=WordingSerializer(many=True),
+                   operation_id="clinic_dlqi_wording_update",
+                   description="Enter or replace the wording of one `language`; answers every language's.")
+    def put(self, request):
+        serializer = WordingSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        questionnaires.set_wording(clinic=self.clinic, code="dlqi", by=request.user, **serializer.validated_data)
+        return Response(WordingSerializer(_wording_rows(self.clinic), many=True).data)

@@ -52,7 +52,8 @@ class VersionSerializer(serializers.Serializer):
     value = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False)
     items = serializers.JSONField(allow_null=True)
     observed_on = serializers.DateField()
-    by = serializers.CharField(allow_null=True, help_text="Who recorded this version.")
+    source = serializers.CharField(help_text="`patient` (the questionnaire, SPEC §17) or `staff`.")
+    by = serializers.CharField(allow_null=True, help_text="Who recorded this version; null for the patient's own.")
     at = ClinicTimeField(clinic_path="", help_text="When it was recorded, in the clinic's zone.")
     reason = serializers.CharField(allow_null=True, help_text="Why it was corrected; null for the first version.")
 
@@ -98,6 +99,7 @@ class OutcomeViewSet(mixins.RetrieveModelMixin, ClinicViewSet):
                 "value": row.value,
                 "items": row.items,
                 "observed_on": row.observed_on,
+                "source": row.source,
                 "by": row.history_user.get_username() if row.history_user else None,
                 "at": row.history_date.astimezone(tz),
                 "reason": row.history_change_reason,

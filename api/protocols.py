@@ -37,8 +37,10 @@ class MeasureSerializer(serializers.ModelSerializer):
         model = OutcomeMeasure
         fields = [
             "code", "name", "unit", "value_type", "ordinal", "min_value", "max_value", "higher_is_better", "used_for",
-            "responders",
+            "responders", "reported_by",
         ]
+        extra_kwargs = {"reported_by": {"help_text": "`patient`: asked in the questionnaire emailed before a booked "
+                                        "visit (SPEC §17); `clinician`: recorded at the visit."}}
 
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_responders(self, measure) -> list[dict]:

@@ -79,6 +79,7 @@ class MeasureReportSerializer(serializers.Serializer):
     unit = serializers.CharField()
     ordinal = serializers.BooleanField(help_text="A grade: change in points and no percent change.")
     higher_is_better = serializers.BooleanField()
+    reported_by = serializers.CharField(help_text="`patient` for a patient-reported measure (SPEC §17), else `clinician`.")
     time_points = TimePointSerializer(many=True)
 
 
@@ -95,6 +96,14 @@ class FollowUpSerializer(serializers.Serializer):
     reached_3_months = serializers.IntegerField()
     reached_6_months = serializers.IntegerField()
     reached_12_months = serializers.IntegerField()
+
+
+class QuestionnaireCountsSerializer(serializers.Serializer):
+    visits = serializers.IntegerField(help_text="Completed booked visits whose step asks patient-reported measures.")
+    answered_before_visit = serializers.IntegerField(help_text="Of these, with the questionnaire answered before the start.")
+    by_patient = serializers.IntegerField(help_text="Of those, answered by the patient online (not a paper one).")
+    rate = serializers.DecimalField(max_digits=6, decimal_places=3, allow_null=True)
+    ci95 = serializers.ListField(child=serializers.DecimalField(max_digits=6, decimal_places=3), allow_null=True)
 
 
 class DecisionProposalSerializer(serializers.Serializer):
@@ -129,6 +138,7 @@ class CohortReportSerializer(serializers.Serializer):
     measures = MeasureReportSerializer(many=True)
     adverse_events = AdverseEventCountsSerializer()
     follow_up = FollowUpSerializer()
+    questionnaires = QuestionnaireCountsSerializer(help_text="Patient questionnaires answered before the visit (SPEC §17).")
     decisions = DecisionCountsSerializer(help_text="Proposals at decision visits (SPEC §19).")
     arms = ArmSerializer(many=True, help_text="Enrolments and outcomes per arm (SPEC §19).")
 

@@ -40,7 +40,7 @@ from patients.models import EnrolmentStatus
 from protocols import instruments
 from protocols.library import shown
 from protocols.products import lots_of
-from sessions import services
+from sessions import questionnaires, services
 from sessions.models import (
     ActionTaken,
     AdverseEvent,
@@ -214,11 +214,18 @@ class OutcomeSerializer(serializers.ModelSerializer):
         help_text="The items a scored instrument's value was computed from, as sent; null for a value typed in.",
     )
     recorded_at = ClinicTimeField(clinic_path="session.clinic")
+    answered_at = ClinicTimeField(clinic_path="session.clinic", allow_null=True)
     interpretation = serializers.SerializerMethodField()
 
     class Meta:
         model = OutcomeMeasurement
-        fields = ["id", "measure", "unit", "value", "items", "interpretation", "observed_on", "recorded_by", "recorded_at"]
+        fields = ["id", "measure", "unit", "value", "items", "interpretation", "observed_on", "source", "answered_at",
+                  "recorded_by", "recorded_at"]
+        extra_kwargs = {
+            "source": {"help_text": "`patient`: answered by the patient in the questionnaire before the visit; "
+                       "`staff`: entered by staff (at the visit, or a paper questionnaire on the patient's behalf)."},
+            "recorded_by": {"help_text": "The member of staff who entered it; null for the patient's own answers."},
+        }
         read_only_fields = fields
 
     @extend_schema_field(
@@ -364,9 +371,12 @@ class SkipSerializer(serializers.Serializer):
 
 
 ITEMS_HELP = (
-    "Instead of `value`, for `scorad`, `easi`, `pasi` and `dlqi` only: the instrument's items, from which the "
-    "value is computed (clinical/instruments.md) and stored with them. Exactly these keys:\n"
+    "Instead of `value`, for `scorad`, `easi`, `pasi`, `dlqi` and `poem` (which never take a bare value) and "
+    "`posas_patient` (which may): the instrument's items, from which the value is computed "
+    "(clinical/instruments.md) and stored with them. Exactly these keys:\n"
     + "".join(f"- `{code}`: `{instruments.describe_layout(code)}`\n" for code in instruments.SCORED_CODES)
+    + "- `posas_patient`: `{\"answers\": [6 answers in order (pain, itch, colour, stiffness, thickness, "
+    "irregularity), each an integer 1-10], \"overall\": 1-10 or null}`\n"
     + "EASI's weights follow the patient's age on the visit date. Example (SCORAD 51.5): "
     "`{\"area_percent\": 40, \"intensity\": {\"erythema\": 2, \"oedema_papulation\": 2, \"oozing_crusts\": 1, "
     "\"excoriation\": 2, \"lichenification\": 1, \"dryness\": 1}, \"pruritus\": 7, \"sleeplessness\": 5}`. "
@@ -514,10 +524,63 @@ class ReminderFilter(FilterSet):
         return queryset.annotate(due_day_to=_clinic_day(self.request, "due_at")).filter(due_day_to__lte=value)
 
 
+class QuestionnaireSerializer(serializers.Serializer):
+    """The questionnaire of a session (SPEC §17)."""
+
+    asked = serializers.BooleanField(help_text="The session's step has patient-reported measures.")
+    measures = serializers.ListField(child=serializers.CharField(), help_text="Its patient-reported measure codes.")
+    left_out = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Measures the questionnaire leaves out for staff to record at the visit: their licensed wording "
+        "(DLQI) is not entered for the patient's language.",
+    )
+    email_due_at = ClinicTimeField(clinic_path="", allow_null=True, help_text="When the email is planned to go out.")
+    sent = serializers.BooleanField()
+    sent_at = ClinicTimeField(clinic_path="", allow_null=True)
+    opened = serializers.BooleanField()
+    opened_at = ClinicTimeField(clinic_path="", allow_null=True)
+    answered = serializers.BooleanField()
+    answered_at = ClinicTimeField(clinic_path="", allow_null=True, help_text="First sent (kept when changed later).")
+    changed_at = ClinicTimeField(clinic_path="", allow_null=True)
+    source = serializers.CharField(allow_null=True, help_text="`patient`, or `staff` for a paper questionnaire.")
+    answered_before_visit = serializers.BooleanField()
+    values = OutcomeSerializer(many=True)
+
+
+class PaperQuestionnaireSerializer(serializers.Serializer):
+    outcomes = OutcomeInputSerializer(many=True, max_length=20, allow_empty=False)
+
+
+class QuestionnaireMixin:
+    """`GET/POST /api/v1/sessions/{id}/questionnaire/`."""
+
+    @extend_schema(
+        methods=["GET"], responses=QuestionnaireSerializer,
+        description="Whether the session's questionnaire was sent, opened and answered, and the answers.",
+    )
+    @extend_schema(
+        methods=["POST"], request=PaperQuestionnaireSerializer, responses=QuestionnaireSerializer,
+        description="Enter a paper questionnaire on the patient's behalf (source `staff`) until the visit is "
+        "completed: any of the step's patient-reported measures, each a `value` or (DLQI, POEM, POSAS patient "
+        "scale) its `items`.",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
+    def questionnaire(self, request, pk=None):
+        session = self.get_object()
+        if request.method == "POST":
+            data = self._body(PaperQuestionnaireSerializer)
+            questionnaires.enter_paper(session=session, outcomes=data["outcomes"], by=request.user)
+        tz = self.clinic.tz
+        state = questionnaires.status(session)
+        for key in ("email_due_at", "sent_at", "opened_at", "answered_at", "changed_at"):
+            state[key] = state[key].astimezone(tz) if state[key] else None
+        return Response(QuestionnaireSerializer(state, context=self.get_serializer_context()).data)
+
+
 # --- Views ----------------------------------------------------------------------------------------
 
 
-class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
+class SessionViewSet(AuditViews, SessionPhotosMixin, QuestionnaireMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
     """Sessions of the clinic's enrolments: book, rebook, cancel, no-show (reception and up); skip and
     complete (clinician and up)."""
 
@@ -658,7 +721,9 @@ class SessionViewSet(AuditViews, SessionPhotosMixin, mixins.ListModelMixin, mixi
         responses=SessionDetailSerializer,
         description="Complete a booked session (from its start on; a home one from its target date on) with "
         "the step's outcome measures (or a not_done_reason), product details and adverse events. SCORAD, EASI, "
-        "PASI and DLQI may be given as their `items` instead of a `value`: the value is computed from them.",
+        "PASI, DLQI and POEM are given as their `items` instead of a `value` (the POSAS patient scale may be): the "
+        "value is computed from them. A measure the patient already answered in the questionnaire (SPEC §17) is not "
+        "given again (400: correct that value instead).",
         examples=[
             OpenApiExample(
                 "SCORAD from its items",

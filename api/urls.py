@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from api.adverse_events import AdverseEventViewSet
 from api.audit import AuditViewSet
-from api.clinic import AbsenceViewSet, ClinicView
+from api.clinic import AbsenceViewSet, ClinicView, WordingView
 from api.decisions import DecisionViewSet
 from api.enrolments import EnrolmentViewSet
 from api.lots import LotViewSet
@@ -334,6 +334,7 @@ urlpatterns = [
     path("patients/<str:pk>/export/", PatientRightsViewSet.as_view({"get": "export"}), name="api-patient-export"),
     path("patients/<str:pk>/erase/", PatientRightsViewSet.as_view({"post": "erase"}), name="api-patient-erase"),
     path("clinic/", ClinicView.as_view(), name="api-clinic"),
+    path("clinic/dlqi-wording/", WordingView.as_view(), name="api-clinic-dlqi-wording"),
     path("reports/cohort/", CohortReportView.as_view(), name="api-report-cohort"),
     path("exports/outcomes.csv", OutcomesExportView.as_view(), name="api-export-outcomes"),
     path("patients/<str:pk>/fhir/", PatientFhirView.as_view(), name="api-patient-fhir"),

@@ -83,6 +83,7 @@ CLINIC_SETTINGS = (
     "phone",
     "address",
     "cancel_cutoff_hours",
+    "questionnaire_lead_hours",
     "patients_may_request_booking",
     "patients_may_book",
     "holiday_region",
@@ -112,6 +113,11 @@ class Clinic(models.Model):
     # Patients may cancel from an email's link until this many hours before
     # the start; later, the page asks them to call (SPEC §13).
     cancel_cutoff_hours = models.PositiveSmallIntegerField(default=24, validators=[MaxValueValidator(24 * 30)])
+    # The patient questionnaire is emailed this many hours before a booked
+    # visit with patient-reported measures (SPEC §17).
+    questionnaire_lead_hours = models.PositiveSmallIntegerField(
+        default=48, validators=[MinValueValidator(1), MaxValueValidator(24 * 14)]
+    )
     # Whether "time to book" emails carry a link to ask the clinic for a booking.
     patients_may_request_booking = models.BooleanField(default=True)
     # Whether patients may pick a free time in a session's window themselves

@@ -187,6 +187,7 @@ SUBJECTS = {
     ReminderKind.CONFIRMATION: gettext_lazy("%(clinic)s: your appointment on %(when)s is booked"),
     ReminderKind.MOVED: gettext_lazy("%(clinic)s: your appointment has moved to %(when)s"),
     ReminderKind.CANCELLED: gettext_lazy("%(clinic)s: your appointment on %(when)s is cancelled"),
+    ReminderKind.QUESTIONNAIRE: gettext_lazy("%(clinic)s: a few questions before your visit on %(when)s"),
 }
 
 
@@ -225,6 +226,9 @@ def email_context(reminder: Reminder) -> dict:
         context["missed_when"] = long_time(missed, tz) if missed else ""
     if reminder.kind in (ReminderKind.BOOKED, ReminderKind.CONFIRMATION, ReminderKind.MOVED):
         context["visit_url"] = links.visit_url(session)
+    if reminder.kind == ReminderKind.QUESTIONNAIRE:
+        context["questionnaire_url"] = links.questionnaire_url(session)
+        context["visit_url"] = ""
     if reminder.kind == ReminderKind.CANCELLED:
         context["cancel_reason"] = _cancel_reason(reminder)
     if reminder.kind == ReminderKind.BOOKED and session.start is not None:

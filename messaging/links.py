@@ -22,6 +22,7 @@ from sessions.models import Session
 SALT = "regimen.patient-links"
 VISIT, BOOK, UNSUBSCRIBE = "visit", "book", "unsubscribe"
 SELF_BOOK = "self-book"  # the patient picks a time themselves (SPEC §18)
+QUESTIONNAIRE = "questionnaire"  # the questionnaire before a visit (SPEC §17)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def read(token: str, *, now: dt.datetime) -> Link | None:
         )
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
-    if link.purpose not in (VISIT, BOOK, UNSUBSCRIBE, SELF_BOOK):
+    if link.purpose not in (VISIT, BOOK, UNSUBSCRIBE, SELF_BOOK, QUESTIONNAIRE):
         return None
     if link.expires is not None and now.timestamp() >= link.expires:
         return None
@@ -79,6 +80,13 @@ def booking_expiry(session: Session) -> int:
 def window_expiry(session: Session) -> int:
     # The end of the window's last clinic-local day.
     return int(at_local(session.window_end + dt.timedelta(days=1), dt.time(0), session.clinic.tz).timestamp())
+
+
+def visit_day_expiry(session: Session) -> int:
+    """The end of the booked visit's clinic-local day (SPEC §17: a
+    questionnaire may be changed until the visit is completed, at the latest that day)."""
+    day = session.start.astimezone(session.clinic.tz).date()
+    return int(at_local(day + dt.timedelta(days=1), dt.time(0), session.clinic.tz).timestamp())
 
 
 def link_url(name: str, token: str) -> str:
@@ -110,6 +118,15 @@ def booking_version(session: Session) -> int:
 def visit_url(session: Session) -> str:
     return link_url(
         "patient_visit", _dumps(Link(VISIT, session.pk, booking_expiry(session), booking_version(session)))
+    )
+
+
+def questionnaire_url(session: Session) -> str:
+    """The questionnaire page for the session's current booking; a move or a
+    cancellation makes it dead (a new one is mailed for the new time)."""
+    return link_url(
+        "patient_questionnaire",
+        _dumps(Link(QUESTIONNAIRE, session.pk, visit_day_expiry(session), booking_version(session))),
     )
 
 

@@ -34,7 +34,8 @@ from core.exceptions import Conflict
 from core.services import now as _now
 from core.timezones import at_local
 from messaging.emails import build_email
-from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, SessionStatus
+from sessions.models import NOTICE_KINDS, Questionnaire, Reminder, ReminderKind, ReminderStatus, SessionStatus
+from sessions.questionnaires import instruments_for
 from sessions.reminders.plan import MORNING
 
 log = logging.getLogger(__name__)
@@ -174,8 +175,30 @@ def stale_reason(reminder: Reminder, now: dt.datetime, *, superseded: bool) -> s
             return "The session was booked or its window moved."
         if now.astimezone(tz).date() > session.window_end:
             return "The session's window has closed."
+    elif reminder.kind == ReminderKind.QUESTIONNAIRE:
+        return questionnaire_stale_reason(reminder, now)
     elif reminder.kind == ReminderKind.MISSED and session.status != SessionStatus.PLANNED:
         return f"The session is {session.status} again."
+    return ""
+
+
+def questionnaire_stale_reason(reminder: Reminder, now: dt.datetime) -> str:
+    """A questionnaire goes out for the booking it was planned for, before
+    the visit, while unanswered and with something to ask (DLQI alone waits
+    for its licensed wording: staff record it at the visit)."""
+    session = reminder.session
+    if session.status != SessionStatus.BOOKED or session.start is None:
+        return f"The session is {session.status}, no longer booked."
+    planned_for = session.start.astimezone(dt.UTC) - dt.timedelta(hours=reminder.offset_hours or 0)
+    if planned_for != reminder.due_at:
+        return "The session was rebooked to another time."
+    if session.start <= now:
+        return "The session has already begun."
+    if Questionnaire.objects.filter(session=session, answered_at__isnull=False).exists():
+        return "The questionnaire has already been answered."
+    asked, left_out = instruments_for(session)
+    if not asked:
+        return f"Nothing to ask: no wording entered for {', '.join(left_out) or 'its measures'}."
     return ""
 
 
@@ -241,8 +264,9 @@ def retry_delay(attempts: int) -> dt.timedelta:
 BATCH_READS = {
     "session": ("status", "target_date", "window_start", "window_end", "start", "end", "ics_sequence"),
     "session__clinic": ("name", "slug", "timezone", "sender_email", "phone", "address", "cancel_cutoff_hours",
-                        "patients_may_request_booking", "patients_may_book", "language"),
-    "session__patient": ("first_name", "last_name", "email", "reminder_consent", "language"),
+                        "patients_may_request_booking", "patients_may_book", "language",
+                        "questionnaire_lead_hours"),
+    "session__patient": ("first_name", "last_name", "email", "reminder_consent", "language", "sex"),
     "session__enrolment": ("status", "follow_up_kept"),
     "session__step": ("name", "follow_up"),
     "session__step__protocol": ("name",),

@@ -20,6 +20,7 @@ from sessions.models import (
     Decision,
     Deviation,
     OutcomeMeasurement,
+    Questionnaire,
     Reminder,
     ReminderStatus,
     Session,
@@ -79,6 +80,8 @@ def export_patient(*, patient: Patient, by: User, now: dt.datetime | None = None
     deviations = by_session(_row(d) for d in Deviation.objects.filter(session_id__in=session_ids))
     reminders = by_session(_row(r) for r in Reminder.objects.filter(session_id__in=session_ids))
     decisions = by_session(_row(d) for d in Decision.objects.filter(session_id__in=session_ids))
+    # The questionnaire before each visit (SPEC §17): saved answers and when it was opened and sent.
+    questionnaires = {q.session_id: _row(q) for q in Questionnaire.objects.filter(session_id__in=session_ids)}
 
     enrolments = []
     for enrolment in Enrolment.objects.filter(patient=patient).select_related("protocol").order_by("start_date", "pk"):
@@ -98,6 +101,7 @@ def export_patient(*, patient: Patient, by: User, now: dt.datetime | None = None
                         "deviations": deviations.get(s.pk, []),
                         "reminders": reminders.get(s.pk, []),
                         "decisions": decisions.get(s.pk, []),
+                        "questionnaire": questionnaires.get(s.pk),
                     }
                     for s in sessions
                     if s.enrolment_id == enrolment.pk

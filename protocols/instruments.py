@@ -260,6 +260,63 @@ def dlqi_band(total) -> str:
     return next(band for upper, band in DLQI_BANDS if total <= upper)
 
 
+POEM_QUESTIONS = 7
+# Days of the last week: no days 0, 1-2 days 1, 3-4 days 2, 5-6 days 3, every day 4.
+POEM_BANDS = ((2, "clear or almost clear"), (7, "mild"), (16, "moderate"), (24, "severe"), (28, "very severe"))
+POSAS_PATIENT_ITEMS = 6  # pain, itch, colour, stiffness, thickness, irregularity
+
+
+@dataclass(frozen=True)
+class PoemScore:
+    total: int
+    unanswered: tuple[int, ...]  # at most one; it scores 0
+
+
+def poem_score(answers: Sequence) -> PoemScore:
+    """POEM from its seven answers in order (University of Nottingham's
+    scoring): each 0-4 or None (unanswered). One unanswered question scores 0
+    and is flagged; two or more make the questionnaire invalid."""
+    if isinstance(answers, str | bytes) or not isinstance(answers, Sequence):
+        raise ValueError(f"POEM answers must be a sequence of {POEM_QUESTIONS} answers")
+    if len(answers) != POEM_QUESTIONS:
+        raise ValueError(f"POEM answers must have exactly {POEM_QUESTIONS} items, got {len(answers)}")
+    total, unanswered = 0, []
+    for number, answer in enumerate(answers, start=1):
+        if answer is None:
+            unanswered.append(number)
+            continue
+        try:
+            total += _integer(f"POEM question {number}", answer, 0, 4)
+        except ValueError:
+            raise ValueError(f"POEM question {number} must be 0-4 or null (unanswered), got {answer!r}") from None
+    if len(unanswered) > 1:
+        raise ValueError(
+            f"POEM questions {', '.join(map(str, unanswered))} are unanswered; at most one may be left out"
+        )
+    return PoemScore(total, tuple(unanswered))
+
+
+def poem_band(total) -> str:
+    """POEM bands (Charman et al. 2013): 0-2 clear or almost clear ... 25-28 very severe."""
+    total = _integer("POEM total", total, 0, 28)
+    return next(band for upper, band in POEM_BANDS if total <= upper)
+
+
+def posas_patient(answers: Sequence, overall=None) -> int:
+    """POSAS patient scale, 6-60: the sum of its six items (pain, itch,
+    colour, stiffness, thickness, irregularity), each 1-10 and each required;
+    the overall opinion (1-10, or None) is kept as an item and not summed."""
+    if isinstance(answers, str | bytes) or not isinstance(answers, Sequence):
+        raise ValueError(f"POSAS patient answers must be a sequence of {POSAS_PATIENT_ITEMS} answers")
+    if len(answers) != POSAS_PATIENT_ITEMS:
+        raise ValueError(f"POSAS patient answers must have exactly {POSAS_PATIENT_ITEMS} items, got {len(answers)}")
+    if overall is not None:
+        _integer("POSAS patient overall opinion", overall, 1, 10)
+    return sum(
+        _integer(f"POSAS patient item {number}", answer, 1, 10) for number, answer in enumerate(answers, start=1)
+    )
+
+
 def objective_scorad(*, area_percent, intensity: Mapping[str, int], **_symptoms) -> Decimal:
     """Objective SCORAD = A/5 + 7B/2 (0-83), without the patient's symptoms."""
     a = _number("SCORAD area percent (A)", area_percent, 0, 100)
@@ -292,6 +349,13 @@ def interpretation(code: str, value, items) -> dict | None:
                 not_relevant=[n for n, a in enumerate(answers, start=1) if a == NOT_RELEVANT],
             )
         return result
+    if code == "poem":
+        result = {"band": poem_band(int(value))}
+        if items:
+            result["unanswered"] = [n for n, a in enumerate(items["answers"], start=1) if a is None]
+        return result
+    if code == "posas_patient" and items:
+        return {"overall_opinion": items.get("overall")}
     if code == "scorad":
         result = {"band": severity_band_scorad(value)}
         if items:
@@ -308,15 +372,23 @@ ITEM_KEYS = {
     "easi": ("regions",),
     "pasi": ("regions",),
     "dlqi": ("answers",),
+    "poem": ("answers",),
+    "posas_patient": ("answers", "overall"),
 }
-SCORED_CODES = tuple(ITEM_KEYS)
+# Measures that may come from their items or be given as a total: the POSAS
+# patient scale was a typed-in total before the questionnaires (SPEC §17).
+ITEMS_OPTIONAL = ("posas_patient",)
+ITEM_CODES = tuple(ITEM_KEYS)
+# Scored instruments: never a bare total (SPEC §10).
+SCORED_CODES = tuple(code for code in ITEM_KEYS if code not in ITEMS_OPTIONAL)
 
 
 # --- Item layouts: how each scored instrument's items are entered ------------------------------
 # Defined once; the Complete page builds its inputs and the API documents its
 # `items` from these. A path leads into the items mapping (an int indexes a list).
 
-INSTRUMENT_NAMES = {"scorad": "SCORAD", "easi": "EASI", "pasi": "PASI", "dlqi": "DLQI"}
+INSTRUMENT_NAMES = {"scorad": "SCORAD", "easi": "EASI", "pasi": "PASI", "dlqi": "DLQI", "poem": "POEM",
+                    "posas_patient": _("POSAS patient scale")}
 _SIGN_LABELS = {
     "erythema": _("Erythema"),
     "oedema_papulation": _("Oedema / papulation"),
@@ -420,6 +492,17 @@ ITEM_LAYOUTS: dict[str, tuple[ItemGroup, ...]] = {
             ),
         ),
     ),
+    "poem": (
+        ItemGroup(
+            "Answers (days of the last week: 0 none, 1 one or two, 2 three or four, 3 five or six, 4 every day; "
+            "one question may be left unanswered)",
+            tuple(
+                Item(("answers", index), f"Question {index + 1}", 4, True,
+                     choices=tuple((n, str(n)) for n in range(5)), optional=True)
+                for index in range(POEM_QUESTIONS)
+            ),
+        ),
+    ),
 }
 
 
@@ -448,6 +531,8 @@ def describe_layout(code: str) -> str:
             heads.setdefault(path[0], []).append((path[1:], item))
         parts = []
         for head, rest in heads.items():
+            if isinstance(head, int) and code == "poem":
+                return f"[{len(heads)} answers in order, each 0-4, or null (unanswered: at most one)]"
             if isinstance(head, int):
                 return (
                     f'[{len(heads)} answers in order, each 0-{rest[0][1].high}, "{NOT_RELEVANT}" (questions '
@@ -470,7 +555,7 @@ def score_items(code: str, items: Mapping, *, age_years: int | None = None) -> D
     items, a mapping with exactly the keys ``ITEM_KEYS[code]``. EASI needs the
     patient's ``age_years``."""
     if code not in ITEM_KEYS:
-        raise ValueError(f"{code} is not computed from items; scored instruments are {', '.join(SCORED_CODES)}")
+        raise ValueError(f"{code} is not computed from items; scored instruments are {', '.join(ITEM_CODES)}")
     _exact_keys(f"{code.upper()} items", items, ITEM_KEYS[code])
     if code == "scorad":
         return scorad(**items)
@@ -478,6 +563,10 @@ def score_items(code: str, items: Mapping, *, age_years: int | None = None) -> D
         return easi(regions=items["regions"], age_years=age_years)
     if code == "pasi":
         return pasi(regions=items["regions"])
+    if code == "poem":
+        return Decimal(poem_score(items["answers"]).total)
+    if code == "posas_patient":
+        return Decimal(posas_patient(items["answers"], items["overall"]))
     return Decimal(dlqi(items["answers"]))
 
 

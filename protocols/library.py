@@ -44,7 +44,10 @@ ANCHORS = ("previous", "start", "treatment")
 # changed in (its "edition"); load_library adds a new version of a clinic
 # protocol loaded from an older edition than that (enrolments keep theirs),
 # so photoaging and post-laser, unchanged by the third edition, stay as they are.
-EDITION = 3
+# The fourth (protocols.md, "Patient questionnaires in the third edition",
+# SPEC §17) gives the patient-reported measures to the visits the notes
+# name; psoriasis, wound and acne scars are unchanged by it.
+EDITION = 4
 
 # Measures a step records only for one sex (Norwood for men, Ludwig for women,
 # clinical/instruments.md): completing the step does not ask for the other
@@ -76,6 +79,8 @@ RESPONDERS = {
     "scorad": [_percent("scorad_50", gettext_noop("SCORAD-50"), 50)],
     "dlqi": [_points("dlqi_4", gettext_noop("DLQI ≥ 4 points"), 4)],
     "itch_nrs": [_points("itch_4", gettext_noop("Peak itch ≥ 4 points"), 4)],
+    # The published minimal clinically important difference (instruments.md).
+    "poem": [_points("poem_3_4", gettext_noop("POEM ≥ 3.4 points"), "3.4")],
     "iga": [{"code": "iga_0_1", "label": gettext_noop("IGA 0/1 with ≥ 2 grades down"), "kind": "grade", "at_most": 1, "points": 2}],
     "wound_area": [_percent("wound_area_50", gettext_noop("Wound area reduction ≥ 50 %"), 50)],
 }
@@ -236,6 +241,7 @@ MEASURES = (
         "max_value": Decimal("30"),
         "higher_is_better": False,
         "used_for": gettext_noop("all inflammatory"),
+        "reported_by": "patient",
     },
     {
         "code": "itch_nrs",
@@ -247,6 +253,7 @@ MEASURES = (
         "max_value": Decimal("10"),
         "higher_is_better": False,
         "used_for": gettext_noop("atopic dermatitis"),
+        "reported_by": "patient",
     },
     {
         "code": "scar_grade",
@@ -347,6 +354,33 @@ MEASURES = (
         "max_value": Decimal("60"),
         "higher_is_better": False,
         "used_for": gettext_noop("surgical scars"),
+        "reported_by": "patient",
+    },
+    # Patient-reported measures (instruments.md, SPEC §17).
+    {
+        "code": "poem",
+        "name": gettext_noop("Patient-Oriented Eczema Measure"),
+        "unit": "score",
+        "value_type": "integer",
+        "ordinal": False,
+        "min_value": Decimal("0"),
+        "max_value": Decimal("28"),
+        "higher_is_better": False,
+        "used_for": gettext_noop("atopic dermatitis"),
+        "reported_by": "patient",
+    },
+    # Ordinal: change in points, never a percent (instruments.md, corrections).
+    {
+        "code": "pgic",
+        "name": gettext_noop("Patient Global Impression of Change"),
+        "unit": "score",
+        "value_type": "score",
+        "ordinal": True,
+        "min_value": Decimal("1"),
+        "max_value": Decimal("7"),
+        "higher_is_better": False,
+        "used_for": gettext_noop("hair, photoaging, post-laser"),
+        "reported_by": "patient",
     },
     # Decimal, since class 3 vertex is recorded as 3.5, but still an ordinal
     # class: change in points, never a percent (instruments.md, corrections).
@@ -524,15 +558,17 @@ PASI_75 = _rule("responder: pasi_75", "switch_to: maintenance", gettext_noop("PA
 PSORIASIS_REVIEW = gettext_noop("No PASI-50: the clinician decides to stop or change treatment")
 
 
-def _scar_course(measures, decision=None):
+def _scar_course(measures, decision=None, *, asked=()):
     """Baseline, three microneedling sessions 4 weeks apart, the assessment 3
-    months after the last one (the end point) and the two follow-ups."""
+    months after the last one (the end point) and the two follow-ups.
+    ``asked``: patient-reported measures, at the baseline and the 3-month
+    assessment only (fourth edition)."""
     return [
         # Not in protocols.md, which starts with the treatment. Without a step at
         # interval 0 the enrolment start date would hold no visit and the first
         # session would fall 28 days after it with no pre-treatment grading; this
         # baseline records the grade the course is judged against.
-        _baseline(measures),
+        _baseline((*measures, *asked)),
         _step(
             gettext_noop("Microneedling with secretome"),
             "treatment",
@@ -556,7 +592,7 @@ def _scar_course(measures, decision=None):
             window_before_days=14,
             window_after_days=14,
             duration_minutes=30,
-            measures=measures,
+            measures=(*measures, *asked),
         ),
         *_follow_ups(measures),
         *(_scar_extension(measures) if decision else []),
@@ -600,7 +636,7 @@ def _scar_extension(measures):
 PROTOCOLS = (
     {
         "key": "hair-aga",
-        "edition": 3,
+        "edition": 4,
         "name": gettext_noop("Hair regeneration, androgenetic alopecia"),
         "indication": "hair",
         "delivery": "injection",
@@ -638,7 +674,8 @@ PROTOCOLS = (
                 window_before_days=0,
                 window_after_days=7,
                 duration_minutes=30,
-                measures=("hair_density", "hair_thickness"),
+                # PGIC at the end of the course and each follow-up (fourth edition).
+                measures=("hair_density", "hair_thickness", "pgic"),
                 decision=_decision(
                     [
                         _rule(
@@ -654,7 +691,7 @@ PROTOCOLS = (
             ),
             # Counted from the last injection, not from the end-of-course visit; a
             # switch to maintenance keeps their dates (they precede the arm).
-            *_follow_ups(("hair_density", "hair_thickness")),
+            *_follow_ups(("hair_density", "hair_thickness", "pgic")),
             # Third edition: one injection every 3 months, twice, from the decision visit.
             _step(
                 gettext_noop("Maintenance injection"),
@@ -674,7 +711,7 @@ PROTOCOLS = (
     },
     {
         "key": "photoaging-4wk",
-        "edition": 2,
+        "edition": 4,
         "name": gettext_noop("Photoaging, 4-week topical course"),
         "indication": "photoaging",
         "delivery": "topical",
@@ -698,7 +735,7 @@ PROTOCOLS = (
                 window_before_days=3,
                 window_after_days=3,
                 duration_minutes=30,
-                measures=PHOTOAGING_MEASURES,
+                measures=(*PHOTOAGING_MEASURES, "pgic"),
             ),
             # Kept from the first edition. Measures (silent in protocols.md): the full
             # baseline set, so durability of every endpoint can be compared.
@@ -711,15 +748,15 @@ PROTOCOLS = (
                 window_before_days=14,
                 window_after_days=14,
                 duration_minutes=30,
-                measures=PHOTOAGING_MEASURES,
+                measures=(*PHOTOAGING_MEASURES, "pgic"),
                 follow_up=True,
             ),
-            *_follow_ups(PHOTOAGING_MEASURES),
+            *_follow_ups((*PHOTOAGING_MEASURES, "pgic")),
         ],
     },
     {
         "key": "post-laser",
-        "edition": 2,
+        "edition": 4,
         "name": gettext_noop("Post-laser recovery"),
         # Recovery after a resurfacing procedure is not one of the disease indications.
         "indication": "other",
@@ -777,10 +814,10 @@ PROTOCOLS = (
                 window_before_days=7,
                 window_after_days=7,
                 duration_minutes=30,
-                measures=POST_LASER_MEASURES,
+                measures=(*POST_LASER_MEASURES, "pgic"),
             ),
             # Erythema only: downtime and re-epithelialisation are settled by week 4.
-            *_follow_ups(("erythema_grade",)),
+            *_follow_ups(("erythema_grade", "pgic")),
         ],
     },
     {
@@ -853,7 +890,7 @@ PROTOCOLS = (
     },
     {
         "key": "atopic-dermatitis",
-        "edition": 3,
+        "edition": 4,
         "name": gettext_noop("Atopic dermatitis, topical steroid-sparing course"),
         "indication": "atopic_dermatitis",
         "delivery": "topical",
@@ -864,7 +901,7 @@ PROTOCOLS = (
         ),
         "product": ATOPIC_PRODUCT,
         "steps": [
-            _baseline(("scorad", "easi", "iga", "dlqi", "itch_nrs", "tcs_use")),
+            _baseline(("scorad", "easi", "iga", "dlqi", "itch_nrs", "poem", "tcs_use")),
             _dispensing(ATOPIC_PRODUCT),
             _weekly_check_ins(),
             _step(
@@ -877,7 +914,7 @@ PROTOCOLS = (
                 window_before_days=3,
                 window_after_days=3,
                 duration_minutes=30,
-                measures=ATOPIC_MEASURES,
+                measures=(*ATOPIC_MEASURES, "poem"),
                 # Third edition: decided at week 4 (the step's last occurrence).
                 decision=_decision(
                     [_rule("responder: easi_50", "continue", gettext_noop("EASI-50 reached"))], "review", gettext_noop("early non-response")
@@ -892,7 +929,7 @@ PROTOCOLS = (
                 window_before_days=7,
                 window_after_days=7,
                 duration_minutes=30,
-                measures=("scorad", "easi", "dlqi"),
+                measures=("scorad", "easi", "dlqi", "poem", "itch_nrs"),
                 follow_up=True,
             ),
             *_follow_ups(ATOPIC_MEASURES),
@@ -1001,7 +1038,7 @@ PROTOCOLS = (
     },
     {
         "key": "surgical-scars",
-        "edition": 2,
+        "edition": 4,
         "name": gettext_noop("Surgical scars"),
         "indication": "scar",
         "delivery": "microneedling",
@@ -1011,7 +1048,7 @@ PROTOCOLS = (
             "12 months (Zare et al., Stem Cell Res Ther 16, 177, 2025)."
         ),
         "product": SCAR_PRODUCT,
-        "steps": _scar_course(("posas_observer", "posas_patient")),
+        "steps": _scar_course(("posas_observer",), asked=("posas_patient",)),
     },
 )
 

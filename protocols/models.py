@@ -15,6 +15,11 @@ class ValueType(models.TextChoices):
     SCORE = "score", _("Score")
 
 
+class ReportedBy(models.TextChoices):
+    CLINICIAN = "clinician", _("Clinician")
+    PATIENT = "patient", _("Patient")
+
+
 class OutcomeMeasure(models.Model):
     """The catalogue of instruments, shared by every clinic (clinical/instruments.md)."""
 
@@ -34,6 +39,9 @@ class OutcomeMeasure(models.Model):
     # report can read: [{"code", "label", "kind": "percent_reduction" |
     # "points_reduction" | "grade", ...}]; see protocols.instruments.responds.
     responders = models.JSONField(default=list, blank=True)
+    # Who reports it (SPEC §17): a patient-reported measure at a booked visit
+    # is asked in the questionnaire emailed before it.
+    reported_by = models.CharField(max_length=10, choices=ReportedBy.choices, default=ReportedBy.CLINICIAN)
 
     class Meta:
         ordering = ["code"]
@@ -241,3 +249,33 @@ class Lot(models.Model):
     def expired_on(self, day) -> bool:
         """Whether the lot may no longer be used on `day` (it is usable on its expiry date)."""
         return day > self.expiry_date
+
+
+# --- Licensed instrument wording (SPEC §17) ------------------------------------------------------------
+
+
+class InstrumentWording(models.Model):
+    """An instrument's licensed wording, entered by the clinic's manager per
+    language (DLQI, Cardiff University): until it is entered for a patient's
+    language, the questionnaire leaves the instrument out."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="instrument_wordings")
+    code = models.SlugField(max_length=40)
+    language = models.CharField(max_length=10)
+    # DLQI: the heading above the questions ("The aim of this questionnaire..."),
+    # the ten questions in order and the answer labels by answer key.
+    instructions = models.TextField(blank=True)
+    questions = models.JSONField(default=list)
+    answers = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "code", "language"], name="wording_one_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.language})"

@@ -83,7 +83,7 @@ def measured_value(measure: OutcomeMeasure, value, items, *, born: dt.date, on: 
         return clean_value(measure, value), None
     if value is not None:
         raise ValidationError(_("%(measure)s: give the value or the items, not both.") % {"measure": label})
-    if code not in instruments.SCORED_CODES:
+    if code not in instruments.ITEM_CODES:
         raise ValidationError(_("%(measure)s: give its value; it is not computed from items.") % {"measure": label})
     # EASI weights the head and neck more for children aged 0-7.
     age = age_on(born, on) if code == "easi" else None

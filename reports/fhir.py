@@ -30,6 +30,7 @@ from sessions.models import (
     SessionStatus,
     severity_of_grade,
 )
+from sessions.questionnaires import QUESTIONNAIRE_REASONS
 
 OWN_CODES = "https://regimen.example/fhir/CodeSystem/outcome-measure"
 PLAN_DEFINITIONS = "https://regimen.example/fhir/PlanDefinition"
@@ -104,8 +105,11 @@ def fhir_patient(clinic, pk: int) -> Patient:
     )
     # The reasons of every correction of the patient's values, oldest first (one query).
     patient.corrections = {}
-    corrections = OutcomeMeasurement.history.filter(session__patient_id=patient.pk, history_type="~").order_by(
-        "history_date", "history_id"
+    # The patient's own answers and changes in the questionnaire are not corrections (SPEC §17).
+    corrections = (
+        OutcomeMeasurement.history.filter(session__patient_id=patient.pk, history_type="~")
+        .exclude(history_change_reason__in=QUESTIONNAIRE_REASONS)
+        .order_by("history_date", "history_id")
     )
     for version in corrections.only("id", "history_date", "history_change_reason"):
         patient.corrections.setdefault(version.id, []).append(version)
@@ -251,6 +255,8 @@ def _observation(value, patient, corrections) -> dict:
         "subject": ref("Patient", patient.pk),
         "basedOn": [ref("CarePlan", value.session.enrolment_id)],
         "effectiveDateTime": value.observed_on.isoformat(),
+        # SPEC §17: answered by the patient in the questionnaire, or by staff.
+        **({"performer": [ref("Patient", patient.pk)]} if value.source == "patient" else {}),
         "valueQuantity": {"value": float(value.value), "unit": measure.unit or measure.code},
     }
 

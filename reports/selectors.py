@@ -29,7 +29,7 @@ from django.db.models import (
 
 from patients.models import Enrolment, EnrolmentStatus
 from protocols.library import shown
-from protocols.models import OutcomeMeasure, Protocol, StepKind
+from protocols.models import OutcomeMeasure, Protocol, ReportedBy, Step, StepKind
 from sessions.models import (
     AdverseEvent,
     Decision,
@@ -193,6 +193,28 @@ def _adverse_events(enrolments, treatments: int) -> dict:
     return row
 
 
+def _questionnaires(enrolments) -> dict:
+    """SPEC §17: of the completed booked visits whose step asks the patient
+    questions, how many had the questionnaire answered before the visit
+    began (by the patient; a paper one typed in by staff counts when entered
+    before the start too)."""
+    asks = Step.measures.through.objects.filter(step_id=OuterRef("step_id"), outcomemeasure__reported_by=ReportedBy.PATIENT)
+    row = (
+        Session.objects.filter(enrolment__in=enrolments, status=SessionStatus.COMPLETED, start__isnull=False)
+        .filter(Exists(asks))
+        .aggregate(
+            visits=Count("pk"),
+            answered_before_visit=Count("pk", filter=Q(questionnaire__answered_at__lt=F("start"))),
+            by_patient=Count(
+                "pk", filter=Q(questionnaire__answered_at__lt=F("start"), questionnaire__source="patient")
+            ),
+        )
+    )
+    row["rate"] = _rate(row["answered_before_visit"], row["visits"])
+    row["ci95"] = wilson_ci95(row["answered_before_visit"], row["visits"])
+    return row
+
+
 def _values(enrolments):
     """Every completed value of the cohort with its enrolment and time point."""
     return (
@@ -295,6 +317,7 @@ def _measures(enrolments) -> list[dict]:
                 "unit": shown(measure.unit),
                 "ordinal": measure.ordinal,
                 "higher_is_better": measure.higher_is_better,
+                "reported_by": measure.reported_by,
                 "time_points": [],
             },
         )
@@ -429,6 +452,7 @@ def cohort_report(clinic, *, today: dt.date, **filters) -> dict:
         "measures": _measures(enrolments),
         "adverse_events": _adverse_events(enrolments, adherence.pop("treatments")),
         "follow_up": follow_up,
+        "questionnaires": _questionnaires(enrolments),
         "decisions": (decisions := _decisions(enrolments)),
         "arms": _arms(enrolments, total=counts["total"], decided=decisions["accepted"] + decisions["overridden"]),
     }

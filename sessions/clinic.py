@@ -42,7 +42,7 @@ def update_clinic(
     if not by.has_role(Role.MANAGER) or by.clinic_id != clinic.pk:
         raise PermissionDenied(_("Only the clinic's manager may change its settings."))
     clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
-    before = (clinic.timezone, sorted(clinic.reminder_offsets_hours or []))
+    before = (clinic.timezone, sorted(clinic.reminder_offsets_hours or []), clinic.questionnaire_lead_hours)
     region_before = clinic.holiday_region
     for reason in (closure_reasons or {}).values():
         check_text(Closure, {"reason": reason}, names={"reason": "closures"})
@@ -72,7 +72,7 @@ def update_clinic(
         Closure.objects.bulk_create(
             Closure(clinic=clinic, date=day, reason=reasons.get(day, "")) for day in sorted(wanted - have)
         )
-    if (clinic.timezone, sorted(clinic.reminder_offsets_hours)) != before:
+    if (clinic.timezone, sorted(clinic.reminder_offsets_hours), clinic.questionnaire_lead_hours) != before:
         replan_reminders(clinic, now=now)
     if clinic.holiday_region != region_before:
         HolidayReopening.objects.filter(clinic=clinic).delete()

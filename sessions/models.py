@@ -247,6 +247,14 @@ class Session(models.Model):
         return ""
 
 
+class ValueSource(models.TextChoices):
+    """Who gave a value (SPEC §17): the patient in the emailed questionnaire,
+    or staff (at the visit, or a paper questionnaire typed in for the patient)."""
+
+    PATIENT = "patient", _("Patient")
+    STAFF = "staff", _("Staff")
+
+
 class OutcomeMeasurement(models.Model):
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="outcomes")
     measure = models.ForeignKey(OutcomeMeasure, on_delete=models.PROTECT, related_name="measurements")
@@ -254,8 +262,15 @@ class OutcomeMeasurement(models.Model):
     # The item answers a scored instrument's value was computed from
     # (protocols.instruments.score_items); null for a value typed in.
     items = models.JSONField(null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Null for a value the patient answered themselves (source "patient").
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     recorded_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=ValueSource.choices, default=ValueSource.STAFF)
+    # When the patient (or staff, for a paper questionnaire) answered it; kept
+    # as it was first given, while observed_on is the visit's date.
+    answered_at = models.DateTimeField(null=True, blank=True)
     # The visit's clinic-local date (the booked start's, else the completion
     # request's performed_on), never when it was typed: series, charts,
     # baseline and reports use it (SPEC §10).
@@ -406,6 +421,7 @@ class ReminderKind(models.TextChoices):
     HOME = "home", _("Home application")
     WINDOW_OPEN = "window_open", _("Time to book")
     MISSED = "missed", _("We missed you")
+    QUESTIONNAIRE = "questionnaire", _("Questionnaire")
     CONFIRMATION = "confirmation", _("Booking confirmed")
     MOVED = "moved", _("Booking moved")
     CANCELLED = "cancelled", _("Booking cancelled")
@@ -429,7 +445,7 @@ class Reminder(models.Model):
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="reminders")
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="reminders")
-    kind = models.CharField(max_length=12, choices=ReminderKind.choices)
+    kind = models.CharField(max_length=16, choices=ReminderKind.choices)
     offset_hours = models.PositiveIntegerField(null=True, blank=True)
     due_at = models.DateTimeField()
     # For the notices: the booking they are about (a cancelled one is gone
@@ -635,3 +651,24 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposed_action} ({self.status})"
+
+
+class Questionnaire(models.Model):
+    """The patient's questionnaire before a visit (SPEC §17): the answers
+    saved part-filled, and when it was opened and sent. Sent answers are the
+    session's outcome values (OutcomeMeasurement, source "patient"); the
+    email is a Reminder of kind `questionnaire`."""
+
+    session = models.OneToOneField(Session, on_delete=models.PROTECT, related_name="questionnaire")
+    # Saved answers by measure code: {code: {question key: answer}}.
+    draft = models.JSONField(default=dict, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    saved_at = models.DateTimeField(null=True, blank=True)
+    # First sent (by the patient, or staff typing in a paper one), and last changed after that.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=ValueSource.choices, blank=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"Questionnaire for session {self.session_id}"

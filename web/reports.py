@@ -164,6 +164,10 @@ def report_lines(report) -> list[list]:
         lines.append(["adverse_events", f"grade_{grade}", "", count, "", ""])
     for key, value in report["follow_up"].items():
         lines.append(["follow_up", key, "", value, "", ""])
+    asked = report["questionnaires"]
+    for key in ("visits", "answered_before_visit", "by_patient"):
+        lines.append(["questionnaires", key, "", asked[key], "", ""])
+    lines.append(["questionnaires", "rate", "", asked["rate"] or "", *(asked["ci95"] or ["", ""])])
     decisions = report["decisions"]
     for key in ("total", "accepted", "overridden", "pending", "needs_review"):
         lines.append(["decisions", key, "", decisions[key], "", ""])

@@ -9,6 +9,7 @@ from web import calendar_feed, password_reset, self_booking, two_factor
 from web import home as clinic_views
 from web import links as patient_links
 from web import lots as lot_views
+from web import questionnaire as patient_questionnaire
 from web import reports as report_views
 from web.clinic import views as settings_views
 from web.enrolments import views as enrolment_views
@@ -68,6 +69,7 @@ urlpatterns = [
     path("protocols/<int:pk>/edit/", authoring_views.protocol_edit, name="protocol_edit"),
     path("settings/", settings_views.clinic_settings, name="clinic_settings"),
     path("settings/closures/", settings_views.closures, name="settings_closures"),
+    path("settings/wording/", settings_views.licensed_wording, name="settings_wording"),
     path("settings/absences/", settings_views.absences, name="settings_absences"),
     path("settings/rooms/", settings_views.room_add, name="settings_room_add"),
     path("settings/rooms/<int:pk>/", settings_views.room_change, name="settings_room"),
@@ -78,6 +80,7 @@ urlpatterns = [
     # For patients, from their emails: signed links, no login (SPEC §13).
     path("p/<str:token>/", patient_links.visit, name="patient_visit"),
     path("p/<str:token>/book/", self_booking.book, name="patient_self_book"),
+    path("p/<str:token>/questionnaire/", patient_questionnaire.questionnaire, name="patient_questionnaire"),
     path("p/<str:token>/book/appointment.ics", self_booking.calendar, name="patient_self_book_ics"),
     path("u/<str:token>/", patient_links.unsubscribe, name="patient_unsubscribe"),
     path("u/<str:token>/one-click/", patient_links.unsubscribe_one_click, name="patient_unsubscribe_one_click"),

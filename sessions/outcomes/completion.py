@@ -26,6 +26,7 @@ from sessions.models import (
     ProductSource,
     Session,
     SessionStatus,
+    ValueSource,
 )
 from sessions.records.adverse_events import clean_event
 from sessions.workflows import changing, finish_if_done, recascade
@@ -39,11 +40,17 @@ def _clean_outcomes(
     catalogue = {m.code: m for m in OutcomeMeasure.objects.filter(code__in=codes)}
     errors: list[str] = []
     cleaned: list[tuple[OutcomeMeasure, Decimal, dict | None]] = []
+    # Values the patient already gave in the questionnaire (or staff from a
+    # paper one, SPEC §17): the visit does not ask for them again.
+    answered = set(session.outcomes.values_list("measure__code", flat=True))
     seen: set[str] = set()
     for code, item in zip(codes, items, strict=True):
         measure = catalogue.get(code)
         if measure is None:
             errors.append(_("%(code)s is not a known measure code.") % {"code": repr(code[:40])})
+            continue
+        if code in answered:
+            errors.append(f"{measure.name}: already answered in the questionnaire; correct that value instead.")
             continue
         if code in seen:
             errors.append(_("%(measure)s: given twice.") % {"measure": shown(measure.name)})
@@ -62,7 +69,7 @@ def _clean_outcomes(
             for code, name in session.step.measures.values_list("code", "name")
             if SEX_SPECIFIC_MEASURES.get(code, session.patient.sex) == session.patient.sex
         }
-        missing = [shown(required[code]) for code in sorted(set(required) - seen)]
+        missing = [shown(required[code]) for code in sorted(set(required) - seen - answered)]
         if missing:
             errors.append(
                 _("This visit records %(measures)s: enter the results, or say why they were not recorded.")
@@ -189,6 +196,13 @@ def complete_session(
     session.product_concentration = product_concentration or ""
     session._history_user = by
     session.save()
+    # The questionnaire's values take the visit's date as it turned out (the
+    # booking may have moved since they were answered), keeping their history.
+    for earlier in session.outcomes.exclude(observed_on=observed_on):
+        earlier.observed_on = observed_on
+        earlier._history_user = by
+        earlier._change_reason = "dated by the visit"
+        earlier.save(update_fields=["observed_on"])
     for measure, value, answers in cleaned:
         measurement = OutcomeMeasurement(
             session=session,
@@ -198,6 +212,7 @@ def complete_session(
             observed_on=observed_on,
             recorded_by=by,
             recorded_at=now,
+            source=ValueSource.STAFF,
         )
         measurement._history_user = by
         measurement.save()

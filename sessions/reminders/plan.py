@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.timezones import at_local
-from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, Session, SessionStatus
+from sessions.models import (
+    NOTICE_KINDS,
+    Questionnaire,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    Session,
+    SessionStatus,
+)
 
 # Home sessions and "time to book" emails go out at this clinic-local hour.
 MORNING = dt.time(8, 0)
@@ -23,7 +31,9 @@ EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 # Kinds derived from the session's state. A `missed` email is made once by
 # mark_no_show and only voided here (when the session is booked again).
-PLANNED_KINDS = frozenset({ReminderKind.BOOKED, ReminderKind.HOME, ReminderKind.WINDOW_OPEN})
+PLANNED_KINDS = frozenset(
+    {ReminderKind.BOOKED, ReminderKind.HOME, ReminderKind.WINDOW_OPEN, ReminderKind.QUESTIONNAIRE}
+)
 
 
 @dataclass(frozen=True)
@@ -65,11 +75,20 @@ def wanted_reminders(
     offsets_hours: Sequence[int],
     now: dt.datetime,
     can_email: bool,
+    questionnaire_lead_hours: int | None = None,
 ) -> list[Wanted]:
+    """`questionnaire_lead_hours`: the clinic's lead time when the booked
+    session wants a questionnaire (patient-reported measures, not answered
+    yet), else None. It is due that long before the start, once per booking;
+    booked later than that, it goes out at once (its due time has passed)."""
     if not can_email:
         return []
     if status == SessionStatus.BOOKED and start is not None:
-        return booked_reminders(start, offsets_hours, now)
+        wanted = booked_reminders(start, offsets_hours, now)
+        if questionnaire_lead_hours is not None and start > now:
+            due = start.astimezone(dt.UTC) - dt.timedelta(hours=questionnaire_lead_hours)
+            wanted.append(Wanted(ReminderKind.QUESTIONNAIRE, due, questionnaire_lead_hours))
+        return wanted
     if status == SessionStatus.PLANNED:
         if is_home:
             due = at_local(target_date, MORNING, tz)
@@ -99,6 +118,11 @@ def sync_reminders(session: Session, *, now: dt.datetime) -> None:
         "tz": clinic.tz,
         "offsets_hours": clinic.reminder_offsets_hours or [],
         "can_email": patient.can_receive_reminders,
+        "questionnaire_lead_hours": (
+            clinic.questionnaire_lead_hours
+            if enrolment_active and session.status == SessionStatus.BOOKED and wants_questionnaire(session)
+            else None
+        ),
     }
     wanted = wanted_reminders(**state, now=now)
     live = list(session.reminders.exclude(status=ReminderStatus.VOID))
@@ -125,6 +149,15 @@ def sync_reminders(session: Session, *, now: dt.datetime) -> None:
         Reminder(clinic=clinic, session=session, kind=w.kind, due_at=w.due_at, offset_hours=w.offset_hours)
         for w in wanted
         if (w.kind, w.due_at) not in have
+    )
+
+
+def wants_questionnaire(session: Session) -> bool:
+    """The session's step has patient-reported measures (SPEC §17) and the
+    questionnaire has not been answered yet (a move after the answers sends none)."""
+    return (
+        session.step.measures.filter(reported_by="patient").exists()
+        and not Questionnaire.objects.filter(session=session, answered_at__isnull=False).exists()
     )
 
 

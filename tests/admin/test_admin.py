@@ -210,6 +210,7 @@ def test_a_clinic_added_in_the_admin_gets_the_library(admin_client):
     response = admin_client.post(url(Clinic, "add"), {
         "name": "Admin Clinic", "slug": "admin-clinic", "timezone": "Europe/Vienna", "slot_minutes": "15",
         "reminder_offsets_hours": "[72, 24]", "cancel_cutoff_hours": "24", "two_factor": "off", "language": "en",
+        "questionnaire_lead_hours": "48",
         **inline_management,
         "opening_hours-0-weekday": "0", "opening_hours-0-opens": "09:00", "opening_hours-0-closes": "17:00",
         "closures-0-date": "2026-12-24", "closures-0-reason": "Christmas Eve",

@@ -140,8 +140,9 @@ def test_measures_catalogue(client_as, receptionist, hair_protocol):
     answer = client_as(receptionist).get("/api/v1/measures/")
     assert answer.status_code == 200
     rows = {m["code"]: m for m in answer.json()["results"]}
-    assert len(rows) == 27
+    assert len(rows) == 29
     assert rows["hair_density"]["unit"] == "hairs/cm²"
+    assert (rows["poem"]["reported_by"], rows["hair_density"]["reported_by"]) == ("patient", "clinician")
     assert rows["hair_density"]["max_value"] == 600
     assert rows["hair_density"]["higher_is_better"] is True
 

@@ -22,7 +22,7 @@ START = dt.date(2026, 3, 2)
 FILL = {
     "pasi": 20, "iga": 3, "dlqi": 10, "easi": 20, "scorad": 40, "itch_nrs": 5, "tcs_use": 10, "wound_area": 10,
     "wound_closed": 0, "hair_density": 100, "hair_thickness": 50, "norwood": 3, "ludwig": 2, "scar_grade": 3,
-    "pain_vas": 2, "amount_dispensed": 30,
+    "pain_vas": 2, "amount_dispensed": 30, "poem": 14, "pgic": 3, "posas_patient": 30, "posas_observer": 30,
 }
 
 
@@ -70,6 +70,7 @@ SCORED = {
     "pasi": pasi,
     "easi": easi,
     "dlqi": lambda total: {"answers": [1] * 10},
+    "poem": lambda total: {"answers": [2] * 7},
     "scorad": lambda total: {
         "area_percent": 50, "intensity": dict.fromkeys(instruments.SCORAD_INTENSITY_ITEMS, 1), "pruritus": 5,
         "sleeplessness": 4,

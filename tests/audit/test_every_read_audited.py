@@ -29,6 +29,7 @@ ALWAYS_PATIENT = {"/api/v1/photos/{id}/image/", "/api/v1/photos/{id}/thumbnail/"
 # caller's own account).
 NOT_PATIENT_API = {
     "/api/v1/", "/api/v1/schema/", "/api/v1/docs/", "/api/v1/auth/sessions/", "/api/v1/clinic/",
+    "/api/v1/clinic/dlqi-wording/",
     "/api/v1/measures/", "/api/v1/protocols/", "/api/v1/protocols/{id}/", "/api/v1/practitioners/",
     "/api/v1/practitioners/{id}/", "/api/v1/rooms/", "/api/v1/rooms/{id}/", "/api/v1/absences/",
     "/api/v1/absences/{id}/", "/api/v1/products/", "/api/v1/products/{id}/", "/api/v1/lots/", "/api/v1/lots/{id}/",

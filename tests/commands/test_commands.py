@@ -154,7 +154,7 @@ def test_load_protocol_library_gives_every_clinic_the_library_once(run):
 
     out = run("load_protocol_library")
 
-    assert OutcomeMeasure.objects.count() == len(MEASURES) == 27
+    assert OutcomeMeasure.objects.count() == len(MEASURES) == 29  # with POEM and PGIC (SPEC §17)
     for clinic in (first, second):
         assert set(clinic.protocols.values_list("library_key", flat=True)) == LIBRARY_KEYS
         assert clinic.protocols.count() == len(PROTOCOLS) == 8

@@ -47,7 +47,9 @@ INSTRUMENT_CODES = {
     "ludwig",
 }
 # Not in instruments.md: what a dispensing visit records (protocols.md, second edition).
-EXTRA_CODES = {"amount_dispensed"}
+# The patient-reported measures instruments.md adds for the questionnaires (SPEC §17).
+PATIENT_REPORTED = {"dlqi", "itch_nrs", "posas_patient", "poem", "pgic"}
+EXTRA_CODES = {"amount_dispensed", "poem", "pgic"}
 MEASURE_KEYS = {
     "code",
     "name",
@@ -112,16 +114,18 @@ def booked_days(steps):
     return [day for day, kind in zip(days, kinds, strict=True) if kind != "home"]
 
 
-def test_catalogue_has_the_26_instrument_measures_and_the_amount_dispensed_once_each():
+def test_catalogue_has_the_26_instrument_measures_poem_pgic_and_the_amount_dispensed_once_each():
     codes = [measure["code"] for measure in MEASURES]
-    assert len(codes) == 27
-    assert len(set(codes)) == 27
+    assert len(codes) == 29
+    assert len(set(codes)) == 29
     assert set(codes) == INSTRUMENT_CODES | EXTRA_CODES
 
 
 @pytest.mark.parametrize("measure", MEASURES, ids=lambda measure: measure["code"])
 def test_measure_fields_are_well_formed(measure):
-    assert set(measure) == MEASURE_KEYS
+    # Who reports it (SPEC §17): given for the patient-reported ones, else the clinician.
+    assert set(measure) - {"reported_by"} == MEASURE_KEYS
+    assert measure.get("reported_by", "clinician") == ("patient" if measure["code"] in PATIENT_REPORTED else "clinician")
     assert measure["name"]
     assert measure["unit"]
     assert measure["used_for"]
@@ -175,10 +179,10 @@ def test_measure_ranges_match_instruments_md(code, unit, value_type, low, high, 
 def test_ordinal_classes_are_those_of_the_corrections_and_the_other_grades():
     # instruments.md, corrections: IGA, Glogau, Goodman & Baron, erythema grade, Hamilton-Norwood
     # (3.5 for "3 vertex" still a class) and Ludwig get change in points, never a percent; so do
-    # SPEC §10's other grades (VSS, pain, peak itch). PGIC is not in the catalogue yet.
+    # SPEC §10's other grades (VSS, pain, peak itch), and PGIC.
     ordinal = {code for code, measure in MEASURES_BY_CODE.items() if measure["ordinal"]}
     assert ordinal == {
-        "iga", "glogau", "scar_grade", "erythema_grade", "norwood", "ludwig", "vss", "pain_vas", "itch_nrs",
+        "iga", "glogau", "scar_grade", "erythema_grade", "norwood", "ludwig", "vss", "pain_vas", "itch_nrs", "pgic",
     }
 
 
@@ -327,8 +331,9 @@ def test_hair_protocol_matches_the_second_edition():
     assert rows("hair-aga") == [
         ("assessment", 1, 0, "previous", 0, 0, ["hair_density", "hair_thickness", "norwood", "ludwig"], "none"),
         ("treatment", 6, 14, "previous", 0, 14, ["pain_vas"], "microneedling"),
-        ("assessment", 1, 14, "previous", 0, 7, ["hair_density", "hair_thickness"], "none"),
-        *follow_up_rows(["hair_density", "hair_thickness"]),
+        # PGIC at the end of the course and each follow-up (fourth edition, SPEC §17).
+        ("assessment", 1, 14, "previous", 0, 7, ["hair_density", "hair_thickness", "pgic"], "none"),
+        *follow_up_rows(["hair_density", "hair_thickness", "pgic"]),
     ]
     # Baseline, six fortnightly sessions (the 12-week course), end of course 2 weeks after
     # the sixth, then 6 and 12 months counted from the last injection (day 84), not from
@@ -361,10 +366,11 @@ def test_topical_courses_begin_with_a_dispensing_visit_then_weekly_check_ins(key
 
 
 def test_photoaging_keeps_its_week_4_end_point_and_3_month_follow_up():
+    measures = ["wrinkle_depth", "elasticity_r2", "hydration", "glogau", "pgic"]  # PGIC: fourth edition
     assert rows("photoaging-4wk")[3:] == [
-        ("assessment", 1, 28, "start", 3, 3, ["wrinkle_depth", "elasticity_r2", "hydration", "glogau"], "none"),
-        ("assessment", 1, 90, "start", 14, 14, ["wrinkle_depth", "elasticity_r2", "hydration", "glogau"], "none"),
-        *follow_up_rows(["wrinkle_depth", "elasticity_r2", "hydration", "glogau"]),
+        ("assessment", 1, 28, "start", 3, 3, measures, "none"),
+        ("assessment", 1, 90, "start", 14, 14, measures, "none"),
+        *follow_up_rows(measures),
     ]
     steps = PROTOCOLS_BY_KEY["photoaging-4wk"]["steps"]
     assert steps[3]["primary_endpoint"] and steps[4]["follow_up"]
@@ -385,9 +391,10 @@ def test_psoriasis_matches_the_second_edition():
 def test_atopic_dermatitis_matches_the_second_edition():
     steps = PROTOCOLS_BY_KEY["atopic-dermatitis"]["steps"]
     scores = ["scorad", "easi", "iga", "itch_nrs", "tcs_use"]
+    # Fourth edition: POEM and peak itch asked before weeks 2, 4 and 12 (SPEC §17).
     assert rows("atopic-dermatitis")[3:] == [
-        ("assessment", 2, 14, "start", 3, 3, scores, "none"),
-        ("assessment", 1, 84, "start", 7, 7, ["scorad", "easi", "dlqi"], "none"),
+        ("assessment", 2, 14, "start", 3, 3, [*scores, "poem"], "none"),
+        ("assessment", 1, 84, "start", 7, 7, ["scorad", "easi", "dlqi", "poem", "itch_nrs"], "none"),
         *follow_up_rows(scores),
     ]
     assert steps[3]["primary_endpoint"]
@@ -421,25 +428,28 @@ def test_post_laser_reviews_record_erythema_downtime_and_re_epithelialisation():
         ["pain_vas"],
     )
     assert (home["kind"], home["repeat"], home["interval_days"]) == ("home", 7, 1)
-    for review in (day_7, week_4):
-        assert review["measures"] == ["erythema_grade", "downtime_days", "reepithelialised"]
+    assert day_7["measures"] == ["erythema_grade", "downtime_days", "reepithelialised"]
+    assert week_4["measures"] == ["erythema_grade", "downtime_days", "reepithelialised", "pgic"]
     assert week_4["primary_endpoint"]
-    assert rows("post-laser")[4:] == follow_up_rows(["erythema_grade"])
+    assert rows("post-laser")[4:] == follow_up_rows(["erythema_grade", "pgic"])
     assert nominal_days(PROTOCOLS_BY_KEY["post-laser"]["steps"]) == [0, 1, 2, 3, 4, 5, 6, 7, 7, 28, 182, 365]
 
 
 @pytest.mark.parametrize(
-    ("key", "measures"),
-    [("scars", ["scar_grade"]), ("surgical-scars", ["posas_observer", "posas_patient"])],
+    ("key", "measures", "asked"),
+    [("scars", ["scar_grade"], []), ("surgical-scars", ["posas_observer"], ["posas_patient"])],
 )
-def test_scars_start_with_a_baseline_then_three_monthly_sessions(key, measures):
+def test_scars_start_with_a_baseline_then_three_monthly_sessions(key, measures, asked):
+    # `asked`: the patient's scale, at the baseline and the 3-month assessment only (fourth edition).
     baseline, treatment, assessment, *_ = PROTOCOLS_BY_KEY[key]["steps"]
-    assert (baseline["kind"], baseline["measures"]) == ("assessment", measures)
+    assert (baseline["kind"], baseline["measures"]) == ("assessment", [*measures, *asked])
     assert (treatment["repeat"], treatment["interval_days"], treatment["anchor"]) == (3, 28, "previous")
     assert (treatment["window_before_days"], treatment["window_after_days"]) == (3, 7)
     assert treatment["adjunct"] == "microneedling"
     assert treatment["measures"] == [*measures, "pain_vas"]
-    assert (assessment["interval_days"], assessment["anchor"], assessment["measures"]) == (90, "previous", measures)
+    assert (assessment["interval_days"], assessment["anchor"], assessment["measures"]) == (
+        90, "previous", [*measures, *asked]
+    )
     assert assessment["primary_endpoint"]
     # VSS is for burn and hypertrophic scars, not these.
     assert all("vss" not in step["measures"] for step in PROTOCOLS_BY_KEY[key]["steps"])

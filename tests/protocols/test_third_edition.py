@@ -13,6 +13,8 @@ from protocols.services import load_library
 from tests.factories import PatientFactory, enrol
 
 CHANGED = {"hair-aga", "chronic-wound", "atopic-dermatitis", "psoriasis", "scars"}
+# The fourth edition gives the questionnaires to the visits the notes name (SPEC §17).
+FOURTH = {"hair-aga", "photoaging-4wk", "post-laser", "atopic-dermatitis", "surgical-scars"}
 BY_KEY = {p["key"]: p for p in PROTOCOLS}
 
 
@@ -25,8 +27,9 @@ def arms(key):
 
 
 def test_the_third_edition_carries_the_rules_of_protocols_md():
-    assert EDITION == 3
-    assert {p["key"] for p in PROTOCOLS if p["edition"] == 3} == CHANGED
+    assert EDITION == 4
+    assert {p["key"] for p in PROTOCOLS if p["edition"] == 3} == CHANGED - FOURTH
+    assert {p["key"] for p in PROTOCOLS if p["edition"] == 4} == FOURTH
     week_12 = parse_rule_set(decisions("psoriasis")["Week-12 assessment"])
     assert [(r.condition.text(), r.action.text()) for r in week_12.rules] == [
         ("responder: pasi_75", "switch_to: maintenance"),
@@ -58,11 +61,11 @@ def test_loading_adds_new_versions_and_never_changes_a_version_in_use(clinic, re
     enrolment = enrol(PatientFactory(clinic=clinic), psoriasis, dt.datetime.now(tz=dt.UTC).date(), receptionist)
     before = list(psoriasis.steps.values_list("pk", "name", "decision", "arm"))
 
-    assert load_library(clinic) == len(CHANGED)
+    assert load_library(clinic) == len(CHANGED | FOURTH)
 
     current = {p.library_key: p for p in Protocol.objects.filter(clinic=clinic, is_current=True)}
-    assert {k for k, p in current.items() if p.version == 2} == CHANGED
-    assert {k for k, p in current.items() if p.version == 1} == set(BY_KEY) - CHANGED
+    assert {k for k, p in current.items() if p.version == 2} == CHANGED | FOURTH
+    assert {k for k, p in current.items() if p.version == 1} == set(BY_KEY) - CHANGED - FOURTH
     assert current["psoriasis"].steps.exclude(arm="").count() == 2
     assert current["psoriasis"].steps.exclude(decision=None).count() == 2
     # The version in use is as it was, and its enrolment still on it.

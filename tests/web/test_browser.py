@@ -144,7 +144,9 @@ def test_receptionist_enrols_books_and_clinician_records_outcomes(
         services.complete_session(
             session=later,
             by=clinician,
-            outcomes=[{"measure": "hair_density", "value": 150}, {"measure": "hair_thickness", "value": 52}],
+            # PGIC: the patient's impression, asked at the end of the course (fourth edition, SPEC §17).
+            outcomes=[{"measure": "hair_density", "value": 150}, {"measure": "hair_thickness", "value": 52},
+                      {"measure": "pgic", "value": 2}],
             now=start + dt.timedelta(minutes=30),
         )
         doc.reload()

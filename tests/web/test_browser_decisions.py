@@ -50,6 +50,7 @@ def test_the_proposal_on_the_completion_page_accepted_in_the_browser(
         doc.goto(f"{url}/sessions/{end.pk}/complete/")
         doc.get_by_label("Hair density").fill("115")
         doc.get_by_label("Mean hair shaft diameter").fill("52")
+        doc.get_by_label("Patient Global Impression of Change").fill("2")  # asked of the patient (SPEC §17)
         doc.get_by_role("button", name="Complete session").click()
         expect(doc.locator(".message.success")).to_contain_text("is completed")
         proposal = doc.locator("#proposal")

@@ -103,7 +103,7 @@ class Demo:
                            "related_to_treatment": "yes"}]
             self.done(course, sequence, day, 10, {"pain_vas": pain}, adverse_events=events)
         day = self.session(course, 8).target_date + dt.timedelta(days=2)
-        self.done(course, 8, day, 9, {"hair_density": 149.5, "hair_thickness": 58})
+        self.done(course, 8, day, 9, {"hair_density": 149.5, "hair_thickness": 58, "pgic": 2})
         self.hanna = hanna
 
         # Mid-course: baseline done, the next injection booked tomorrow.

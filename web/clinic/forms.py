@@ -39,6 +39,11 @@ class ClinicSettingsForm(forms.Form):
         label=gettext_lazy("Reminders (hours before the visit)"), required=False,
         help_text=gettext_lazy("Hours, separated by commas, e.g. 72, 24. Leave empty for no reminders."),
     )
+    questionnaire_lead_hours = forms.IntegerField(
+        label=gettext_lazy("Questionnaire (hours before the visit)"), min_value=1, max_value=24 * 14, required=False,
+        help_text=gettext_lazy("The patient questionnaire is emailed this many hours before a visit with patient-reported "
+                    "measures. Leave empty to keep it as it is."),
+    )
     holiday_region = forms.CharField(
         label=gettext_lazy("Public holidays of"), max_length=12, required=False,
         help_text=gettext_lazy("A country, or country and region, e.g. DE-BE for Berlin: its holidays of the next "
@@ -80,6 +85,7 @@ class ClinicSettingsForm(forms.Form):
             "reminder_offsets": ", ".join(str(h) for h in clinic.reminder_offsets_hours or []),
             "holiday_region": clinic.holiday_region, "two_factor": clinic.two_factor,
             "language": clinic.language,
+            "questionnaire_lead_hours": clinic.questionnaire_lead_hours,
         }
         seen: dict[int, int] = {}
         for interval in clinic.opening_hours.all():
@@ -146,6 +152,8 @@ class ClinicSettingsForm(forms.Form):
             # Left out of the post: unchanged.
             **({"two_factor": data["two_factor"]} if data.get("two_factor") else {}),
             **({"language": data["language"]} if data.get("language") else {}),
+            **({"questionnaire_lead_hours": data["questionnaire_lead_hours"]}
+               if data.get("questionnaire_lead_hours") else {}),
         }
 
 
@@ -211,3 +219,44 @@ class StaffForm(forms.Form):
         super().__init__(*args, **kwargs)
         # The site's own password rules (settings.AUTH_PASSWORD_VALIDATORS), said before they refuse.
         self.fields["password"].help_text = " ".join(password_validators_help_texts())
+
+
+class WordingForm(forms.Form):
+    """The licensed DLQI wording in one language (SPEC §17): the clinic's
+    licence text, entered by the manager, used by the patient questionnaire."""
+
+    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=())
+    instructions = forms.CharField(
+        label=gettext_lazy("Instructions above the questions"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, languages, answer_keys, questions: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = languages
+        self.answer_keys = answer_keys
+        for n in range(1, questions + 1):
+            self.fields[f"question_{n}"] = forms.CharField(
+                label=_("Question %(number)s") % {"number": n}, max_length=1000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+        labels = {
+            "very_much": _("Answer “very much” (3)"), "a_lot": _("Answer “a lot” (2)"),
+            "a_little": _("Answer “a little” (1)"), "not_at_all": _("Answer “not at all” (0)"),
+            "not_relevant": _("Answer “not relevant”"), "yes": _("Question 7: “yes”"), "no": _("Question 7: “no”"),
+        }
+        for key in answer_keys:
+            self.fields[f"answer_{key}"] = forms.CharField(label=labels.get(key, key), max_length=200)
+
+    def question_fields(self):
+        return [self[name] for name in self.fields if name.startswith("question_")]
+
+    def answer_fields(self):
+        return [self[name] for name in self.fields if name.startswith("answer_")]
+
+    def wording(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "instructions": data["instructions"],
+            "questions": [data[name] for name in self.fields if name.startswith("question_")],
+            "answers": {key: data[f"answer_{key}"] for key in self.answer_keys},
+        }

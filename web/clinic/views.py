@@ -9,14 +9,17 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clinics import services as clinic_services
 from clinics.models import Absence, Role, Room, User
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
 from core.text import in_sentence
+from protocols import instruments
+from protocols import questionnaires as wording_rules
 from sessions.clinic import add_absence, update_clinic
-from web.clinic.forms import AbsenceForm, ClinicSettingsForm, ClosureForm, RoomForm, StaffForm
+from web.clinic.forms import AbsenceForm, ClinicSettingsForm, ClosureForm, RoomForm, StaffForm, WordingForm
 
 
 def _page(request, *, status=200, **forms):
@@ -189,3 +192,45 @@ def staff_change(request, pk):
         text = _("{name} can log in again.") if active else _("{name} can no longer log in.")
         messages.success(request, text.format(name=user.display_name))
     return redirect("clinic_settings")
+
+
+LANGUAGE_NAMES = {"en": gettext_lazy("English"), "de": gettext_lazy("German")}
+
+
+@staff_page(Role.MANAGER)
+def licensed_wording(request):
+    """The licensed DLQI wording per language (SPEC §17): until it is entered
+    for a patient's language, the questionnaire leaves DLQI out and the
+    completion page asks staff for it."""
+    clinic = request.user.clinic
+    language = request.POST.get("language") or request.GET.get("language") or "en"
+    language = language if language in wording_rules.WORDING_LANGUAGES else "en"
+    options = {
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in wording_rules.WORDING_LANGUAGES],
+        "answer_keys": wording_rules.DLQI_ANSWER_KEYS,
+        "questions": instruments.DLQI_QUESTIONS,
+    }
+    saved = wording_rules.wording_of(clinic.pk, "dlqi", language)
+    initial = {"language": language}
+    if saved is not None:
+        initial["instructions"] = saved.instructions
+        initial.update({f"question_{n}": text for n, text in enumerate(saved.questions, start=1)})
+        initial.update({f"answer_{key}": label for key, label in saved.answers.items()})
+    form = WordingForm(request.POST or None, initial=initial, **options)
+    if request.method == "POST" and form.is_valid():
+        try:
+            wording_rules.set_wording(clinic=clinic, code="dlqi", language=language, by=request.user, **form.wording())
+        except SERVICE_ERRORS as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("The DLQI wording (%(language)s) was saved.") % {"language": LANGUAGE_NAMES[language]})
+            return redirect(f"{request.path}?language={language}")
+    entered = {
+        code: wording_rules.licensed_wording(clinic.pk, "dlqi", code) is not None
+        for code in wording_rules.WORDING_LANGUAGES
+    }
+    context = {
+        "nav": "settings", "clinic": clinic, "form": form, "language": language,
+        "languages": [(code, LANGUAGE_NAMES[code], entered[code]) for code in wording_rules.WORDING_LANGUAGES],
+    }
+    return render(request, "sessions/settings_wording.html", context, status=400 if form.errors else 200)

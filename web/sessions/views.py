@@ -30,7 +30,7 @@ from messaging.outbox import resend_reminder
 from patients.models import EnrolmentStatus
 from protocols.library import SEX_SPECIFIC_MEASURES
 from protocols.products import suggested_lot, usable_lots
-from sessions import selectors, services
+from sessions import questionnaires, selectors, services
 from sessions.models import (
     MOVE_LABELS,
     OCCUPYING,
@@ -146,6 +146,10 @@ def agenda(request):
         .filter(**({"practitioner": request.user} if mine else {}))
         .order_by("start")
     )
+    # The patient questionnaire's state per visit that asks one (SPEC §17).
+    states = questionnaires.badges(sessions)
+    for session in sessions:
+        session.questionnaire_state = states.get(session.pk, "")
     # On an empty day or week, point to the next one with bookings.
     next_booked = None if sessions else _next_booked_day(clinic, range_end)
 
@@ -246,6 +250,8 @@ def due_list(request):
         "changes": selectors.booking_change_counts(clinic, since=timezone.now() - dt.timedelta(days=30)),
         "may_complete": request.user.has_role(Role.CLINICIAN),
         "rebook_requests": list(patient_selectors.rebook_requests(clinic)[:200]),
+        # Visits in the next two days whose questionnaire has no answers (SPEC §17).
+        "unanswered": list(questionnaires.unanswered_soon(clinic, now=timezone.now())[:200]),
         # Proposals made at decision visits and not yet decided, or flagged by a correction (SPEC §19).
         "proposals": list(
             Decision.objects.filter(clinic=clinic)
@@ -566,9 +572,16 @@ def complete(request, pk):
     visit_day = session.visit_date or clinic_today(session.clinic)
     lots = usable_lots(session.clinic, on=visit_day)
     born = session.patient.date_of_birth
+    # Answered in the questionnaire (or typed in from a paper one): shown, not asked again (SPEC §17).
+    answered = list(session.outcomes.select_related("measure", "recorded_by").order_by("measure__code"))
+    known = {value.measure_id for value in answered}
+    asks_patient = questionnaires.has_questionnaire(session)
     form = CompleteForm(
         request.POST or None,
-        measures=[m for m in session.step.measures.order_by("code") if measure_applies(m.code, session.patient)],
+        measures=[
+            m for m in session.step.measures.order_by("code")
+            if measure_applies(m.code, session.patient) and m.pk not in known
+        ],
         lots=lots,
         age_years=visit_day.year - born.year - ((visit_day.month, visit_day.day) < (born.month, born.day)),
         initial={"lot": suggested_lot(lots, session.step.product or session.enrolment.protocol.product)},
@@ -585,7 +598,11 @@ def complete(request, pk):
         if proposal is not None:
             return redirect("decision_detail", pk=proposal.pk)
         return redirect("patient_detail", pk=session.patient_id)
-    context = {"nav": "patients", "session": session, "form": form, "events": events, "not_yet": not_yet}
+    context = {
+        "nav": "patients", "session": session, "form": form, "events": events, "not_yet": not_yet,
+        "answered": answered,
+        "questionnaire": questionnaires.status(session) if asks_patient else None,
+    }
     return render(request, "sessions/complete.html", context)
 
 

@@ -112,6 +112,8 @@ TRAJECTORIES = {
     "reepithelialised": (0, 1),
     "posas_observer": (34, 22),
     "posas_patient": (38, 24),
+    "poem": (16, 6),
+    "pgic": (3, 3),
     "norwood": (3.5, 3.5),
     "ludwig": (2, 2),
     "amount_dispensed": (30, 30),
@@ -146,6 +148,9 @@ def demo_items(code: str, severity: float) -> dict:
     if code == "dlqi":
         total = round(severity * 30)
         return {"answers": [min(3, max(0, total - 3 * n)) for n in range(instruments.DLQI_QUESTIONS)]}
+    if code == "poem":
+        total = round(severity * 28)
+        return {"answers": [min(4, max(0, total - 4 * n)) for n in range(instruments.POEM_QUESTIONS)]}
     regions, signs, high = (
         (instruments.EASI_REGIONS, instruments.EASI_ITEMS, 3) if code == "easi"
         else (instruments.PASI_REGIONS, instruments.PASI_ITEMS, 4)
