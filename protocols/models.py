@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clinics.models import Clinic
+from core.languages import Language
 from core.text import multi_line, single_line
 
 
@@ -261,10 +262,10 @@ class InstrumentWording(models.Model):
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="instrument_wordings")
     code = models.SlugField(max_length=40)
-    language = models.CharField(max_length=10)
+    language = models.CharField(max_length=10, choices=Language.choices)
     # DLQI: the heading above the questions ("The aim of this questionnaire..."),
     # the ten questions in order and the answer labels by answer key.
-    instructions = models.TextField(blank=True)
+    instructions = models.TextField(blank=True, validators=[multi_line])
     questions = models.JSONField(default=list)
     answers = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.text import check_text, single_line
+
 from . import instruments
 from .models import InstrumentWording
 
@@ -285,6 +287,15 @@ def set_wording(*, clinic, code: str, language: str, instructions: str, question
     answers = {key: str((answers or {}).get(key, "")).strip() for key in DLQI_ANSWER_KEYS}
     if missing := [key for key, label in answers.items() if not label]:
         raise ValidationError({"answers": [_("Give every answer label; missing: %(keys)s.") % {"keys": ", ".join(missing)}]})
+    # The text rules of issue 30: the instructions may run over lines; each
+    # question and answer label is one line without control or bidi characters.
+    check_text(InstrumentWording, {"instructions": instructions or ""})
+    for field, texts in (("questions", questions), ("answers", list(answers.values()))):
+        for text in texts:
+            try:
+                single_line(text)
+            except ValidationError as error:
+                raise ValidationError({field: error.messages}) from None
     wording, _created = InstrumentWording.objects.update_or_create(
         clinic=clinic, code=code, language=language,
         defaults={"instructions": (instructions or "").strip(), "questions": questions, "answers": answers,

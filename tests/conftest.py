@@ -12,6 +12,18 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: LocaleMiddleware leaves
+    the last request's language active in the thread (a German request
+    would otherwise make the next test's messages German)."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def clinic(db):
     return ClinicFactory(name="Charité Skin", slug="charite", timezone="Europe/Berlin")

@@ -346,6 +346,12 @@ def test_the_manager_enters_the_licensed_dlqi_wording_and_the_questionnaire_then
     assert blank.status_code == 400 and "answers" in blank.json()
     french = client_as(manager).put(url, {**DLQI_EN, "language": "fr"}, format="json")
     assert french.status_code == 400 and "language" in french.json()
+    # The text rules of issue 30: no control or bidi characters, questions on one line.
+    for field, bad in (("questions", ["Line\none", *DLQI_EN["questions"][1:]]),
+                       ("answers", {**DLQI_EN["answers"], "no": "No\u202e"}), ("instructions", "Esc \x1b")):
+        refused = client_as(manager).put(url, {**DLQI_EN, "language": "en", field: bad}, format="json")
+        assert refused.status_code == 400 and field in refused.json(), (field, refused.content)
+    assert not InstrumentWording.objects.filter(clinic=clinic).exists()
     saved = client_as(manager).put(url, {**DLQI_EN, "language": "en"}, format="json")
     assert saved.status_code == 200, saved.content
     assert [(row["language"], row["entered"]) for row in saved.json()] == [("en", True), ("de", False)]
@@ -513,30 +519,11 @@ def test_the_cohort_report_gives_the_share_answered_before_the_visit_and_reports
     assert "<td>33 %</td>" in page.split('data-figure="questionnaires"')[1]
 
 
-@pytest.fixture
-def german(settings, tmp_path):
-    """The site in German, from the catalogue compiled here (the repository keeps only the .po)."""
-    import subprocess
-    from pathlib import Path
-
-    from django.utils import translation
-    from django.utils.translation import trans_real
-
-    target = tmp_path / "de" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    source = Path(__file__).resolve().parents[2] / "locale" / "de" / "LC_MESSAGES" / "django.po"
-    subprocess.run(["msgfmt", "-o", str(target / "django.mo"), str(source)], check=True)
-    settings.LOCALE_PATHS = [str(tmp_path)]
-    settings.LANGUAGE_CODE = "de"
-    trans_real._translations, trans_real._default, trans_real._active = {}, None, trans_real.Local()
-    yield
-    trans_real._translations, trans_real._default, trans_real._active = {}, None, trans_real.Local()
-    translation.deactivate()
-
-
 def test_the_email_and_the_page_speak_the_patients_language_formally(
-    german, smtp, clinic, patient, eczema, receptionist, clinician
+    smtp, clinic, patient, eczema, receptionist, clinician
 ):
+    patient.language = "de"
+    patient.save(update_fields=["language"])
     session = booked(patient, eczema, receptionist, clinician)
     [row] = questionnaire_rows(session)
     outbox.scan(now=row.due_at)
