@@ -45,7 +45,7 @@ from sessions.models import (
 ICS_PRODID = "-//Regimen//Treatment reminders//EN"
 
 
-def header_words(text: str) -> str:
+def header_words(text: str, header: str | None = None) -> str:
     """A header value safe to hand to Django: forbidden characters gone
     (core.text.header_text), and non-ASCII text as RFC 2047 encoded words of
     at most 75 characters. Django 5.2 encodes non-ASCII headers itself, but
@@ -53,11 +53,14 @@ def header_words(text: str) -> str:
     characters a word, one over RFC 2047's limit (tests/messaging/
     test_names.py catches it); the same stdlib class, told 75, does it
     right, and Django leaves the ASCII result alone and folds it at the
-    spaces between the words."""
+    spaces between the words. Given the header's name, the first word
+    leaves room for "Subject: " on its line; without it the first fold
+    came right after the colon, and a reader saw the subject begin with a
+    space."""
     text = header_text(text)
     if text.isascii():
         return text
-    return " ".join(Header(text, "utf-8").encode(maxlinelen=75, linesep=" ").split())
+    return " ".join(Header(text, "utf-8", header_name=header).encode(maxlinelen=75, linesep=" ").split())
 
 
 def mailbox(name: str, address: str) -> str:
@@ -286,7 +289,7 @@ def _build_email(reminder: Reminder, *, now: dt.datetime | None) -> EmailMultiAl
     context = email_context(reminder)
     subject = SUBJECTS[reminder.kind] % {"clinic": clinic.name, "when": context.get("when", "")}
     message = EmailMultiAlternatives(
-        subject=header_words(subject),
+        subject=header_words(subject, "Subject"),
         body=render_to_string(f"reminders/{reminder.kind}.txt", context),
         from_email=sender(clinic),
         to=[mailbox(patient.full_name, patient.email)],
