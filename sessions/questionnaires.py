@@ -60,8 +60,8 @@ def has_questionnaire(session: Session) -> bool:
 
 
 def patient_language(patient) -> str:
-    # Another part of the product adds the patient's language (SPEC §20); until then the site's.
-    return content.language_of(getattr(patient, "language", None))
+    """The wording language of the patient's questionnaire (SPEC §20)."""
+    return content.language_of(patient.reading_language)
 
 
 def instruments_for(session: Session, language: str | None = None) -> tuple[list, list[str]]:

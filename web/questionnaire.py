@@ -11,7 +11,6 @@ tampered, expired or outdated one gets the same plain page as every other
 patient link (web/links.py), which says nothing about anyone.
 """
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -20,12 +19,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.exceptions import Conflict
+from core.languages import long_time
 from messaging import links
-from messaging.emails import long_time
 from protocols.questionnaires import answers_from_outcome
 from sessions import questionnaires
 from sessions.models import Session, SessionStatus
-from web.links import _invalid, patient_page
+from web.links import _invalid, in_patient_language, patient_page
 
 
 def _session_for(link: links.Link) -> Session | None:
@@ -63,9 +62,8 @@ def questionnaire(request, token):
         return _invalid(request, "no longer matches its session")
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    language = getattr(session.patient, "language", None) or settings.LANGUAGE_CODE
-    with translation.override(language), timezone.override(session.clinic.tz):
-        return _page(request, token, session, now)
+    with timezone.override(session.clinic.tz):
+        return in_patient_language(session.patient, lambda: _page(request, token, session, now))
 
 
 def _page(request, token, session, now):
