@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from clinics.models import CLINIC_SETTINGS, MAX_REMINDER_OFFSET_HOURS, Absence, Clinic, Role
 from clinics.selectors import practitioners_of
 from core.api import BoundedDateField, ClinicRelatedField, ClinicViewSet, JSONOnlyParser
+from core.languages import Language
 from core.permissions import ClinicScoped
 from core.text import single_line
 from protocols import questionnaires
@@ -146,7 +147,7 @@ class AbsenceViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Dest
 class WordingSerializer(serializers.Serializer):
     """The licensed DLQI wording in one language (SPEC §17)."""
 
-    language = serializers.ChoiceField(choices=questionnaires.WORDING_LANGUAGES)
+    language = serializers.ChoiceField(choices=Language.choices)
     instructions = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     questions = serializers.ListField(
         child=serializers.CharField(max_length=1000), min_length=10, max_length=10,
@@ -157,6 +158,15 @@ class WordingSerializer(serializers.Serializer):
         help_text="The answer labels: " + ", ".join(f"`{k}`" for k in questionnaires.DLQI_ANSWER_KEYS) + ".",
     )
     entered = serializers.BooleanField(read_only=True, help_text="Complete: the questionnaire asks DLQI in it.")
+
+
+class WordingRowSerializer(WordingSerializer):
+    """A language's wording as the clinic has it: no questions until entered."""
+
+    questions = serializers.ListField(
+        child=serializers.CharField(max_length=1000), max_length=10,
+        help_text="DLQI's ten questions, in order, as licensed; empty until entered.",
+    )
 
 
 def _wording_rows(clinic) -> list[dict]:
@@ -181,15 +191,15 @@ class WordingView(ClinicScoped, APIView):
     parser_classes = [JSONOnlyParser]
     action_roles = {"put": Role.MANAGER}
 
-    @extend_schema(responses=WordingSerializer(many=True), operation_id="clinic_dlqi_wording_list")
+    @extend_schema(responses=WordingRowSerializer(many=True), operation_id="clinic_dlqi_wording_list")
     def get(self, request):
-        return Response(WordingSerializer(_wording_rows(self.clinic), many=True).data)
+        return Response(WordingRowSerializer(_wording_rows(self.clinic), many=True).data)
 
-    @extend_schema(request=WordingSerializer, responses=WordingSerializer(many=True),
+    @extend_schema(request=WordingSerializer, responses=WordingRowSerializer(many=True),
                    operation_id="clinic_dlqi_wording_update",
                    description="Enter or replace the wording of one `language`; answers every language's.")
     def put(self, request):
         serializer = WordingSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         questionnaires.set_wording(clinic=self.clinic, code="dlqi", by=request.user, **serializer.validated_data)
-        return Response(WordingSerializer(_wording_rows(self.clinic), many=True).data)
+        return Response(WordingRowSerializer(_wording_rows(self.clinic), many=True).data)

@@ -261,6 +261,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     # One schema name per choice set, where several fields share one.
     "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": "core.languages.Language",
         "ChangeReasonEnum": "sessions.models.ChangeReason",
         "SourceTissueEnum": "protocols.models.SourceTissue",
         "StepKindEnum": "protocols.models.StepKind",

@@ -18,13 +18,14 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.languages import Language
 from core.text import check_text, single_line
 
 from . import instruments
 from .models import InstrumentWording
 
 # The languages a licensed wording may be entered in (SPEC §20).
-WORDING_LANGUAGES = ("en", "de")
+WORDING_LANGUAGES = tuple(Language.values)  # every language of the product (SPEC §20)
 LICENSED = ("dlqi",)
 # The order of the instruments on the page.
 ORDER = ("poem", "itch_nrs", "dlqi", "posas_patient", "pgic")
