@@ -53,6 +53,13 @@ EDITION = 4
 # clinical/instruments.md): completing the step does not ask for the other
 # one; with the sex unknown or "other", neither is required.
 SEX_SPECIFIC_MEASURES = {"norwood": "male", "ludwig": "female"}
+
+
+def asked_of(code: str, sex: str) -> bool:
+    """Whether a visit asks a patient of this sex for the measure (the rule above)."""
+    return SEX_SPECIFIC_MEASURES.get(code, sex) == sex
+
+
 ADJUNCTS = ("none", "microneedling", "fractional_co2", "rf_microneedling", "prp")
 VALUE_TYPES = ("decimal", "integer", "score")
 

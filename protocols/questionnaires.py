@@ -24,8 +24,8 @@ from core.text import check_text, single_line
 from . import instruments
 from .models import InstrumentWording
 
-# The languages a licensed wording may be entered in (SPEC §20).
-WORDING_LANGUAGES = tuple(Language.values)  # every language of the product (SPEC §20)
+# The languages a licensed wording may be entered in: every language of the product (SPEC §20).
+WORDING_LANGUAGES = tuple(Language.values)
 LICENSED = ("dlqi",)
 # The order of the instruments on the page.
 ORDER = ("poem", "itch_nrs", "dlqi", "posas_patient", "pgic")

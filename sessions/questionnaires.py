@@ -23,7 +23,7 @@ from core.exceptions import Conflict
 from core.services import now as now_or
 from core.services import require_role
 from protocols import questionnaires as content
-from protocols.library import SEX_SPECIFIC_MEASURES
+from protocols.library import asked_of
 from protocols.models import OutcomeMeasure, ReportedBy
 from protocols.outcome_values import measured_value
 from sessions.models import (
@@ -49,7 +49,7 @@ def patient_measures(session: Session) -> list[OutcomeMeasure]:
     measures = [
         m for m in session.step.measures.all()
         if m.reported_by == ReportedBy.PATIENT
-        and SEX_SPECIFIC_MEASURES.get(m.code, session.patient.sex) == session.patient.sex
+        and asked_of(m.code, session.patient.sex)
     ]
     order = {code: index for index, code in enumerate(content.ORDER)}
     return sorted(measures, key=lambda m: (order.get(m.code, len(order)), m.code))
@@ -129,15 +129,11 @@ def save_answers(session: Session, instrument, posted: Mapping, *, now: dt.datet
     return answers
 
 
-def _visit_day(session: Session) -> dt.date:
-    return session.start.astimezone(session.clinic.tz).date()
-
-
 def _store(session: Session, cleaned: list[tuple], *, source: str, by: User | None, now: dt.datetime) -> None:
     """Write the values: a new row, or the patient's earlier answer changed
     (the history keeps each version, with the reason)."""
     existing = {m.measure_id: m for m in OutcomeMeasurement.objects.select_for_update().filter(session=session)}
-    observed_on = _visit_day(session)
+    observed_on = session.visit_date
     for measure, value, items in cleaned:
         row = existing.get(measure.pk)
         if row is None:
@@ -169,7 +165,7 @@ def _clean(session: Session, outcomes: Iterable[Mapping]) -> tuple[list[tuple], 
         try:
             value, items = measured_value(
                 measure, outcome.get("value"), outcome.get("items"),
-                born=session.patient.date_of_birth, on=_visit_day(session),
+                born=session.patient.date_of_birth, on=session.visit_date,
             )
         except ValidationError as error:
             errors[code] = error.messages
@@ -271,7 +267,7 @@ def status(session: Session) -> dict:
     }
 
 
-def badge(session: Session, row: Questionnaire | None, sent: bool) -> str:
+def badge(row: Questionnaire | None, sent: bool) -> str:
     """One word for the agenda: answered, opened, sent, or "" (nothing yet)."""
     if row is not None and row.answered_at:
         return "answered"
@@ -295,7 +291,7 @@ def badges(sessions: list[Session]) -> dict[int, str]:
             session_id__in=asking, kind=ReminderKind.QUESTIONNAIRE, status=ReminderStatus.SENT
         ).values_list("session_id", flat=True)
     )
-    return {pk: badge(None, rows.get(pk), pk in sent) or "waiting" for pk in asking}
+    return {pk: badge(rows.get(pk), pk in sent) or "waiting" for pk in asking}
 
 
 def unanswered_soon(clinic, *, now: dt.datetime, hours: int = 48):

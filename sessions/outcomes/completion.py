@@ -14,7 +14,7 @@ from core.exceptions import Conflict
 from core.services import now as now_or
 from core.services import require_role, workflow
 from core.text import check_text, single_line
-from protocols.library import SEX_SPECIFIC_MEASURES, shown
+from protocols.library import asked_of, shown
 from protocols.models import Lot, OutcomeMeasure, StepKind
 from protocols.outcome_values import measured_value
 from protocols.products import check_lot_for
@@ -67,7 +67,7 @@ def _clean_outcomes(
         required = {
             code: name
             for code, name in session.step.measures.values_list("code", "name")
-            if SEX_SPECIFIC_MEASURES.get(code, session.patient.sex) == session.patient.sex
+            if asked_of(code, session.patient.sex)
         }
         missing = [shown(required[code]) for code in sorted(set(required) - seen - answered)]
         if missing:

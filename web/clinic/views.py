@@ -9,11 +9,11 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clinics import services as clinic_services
 from clinics.models import Absence, Role, Room, User
+from core.languages import Language
 from core.pages import SERVICE_ERRORS, add_service_errors, clinic_today, error_text, staff_page
 from core.text import in_sentence
 from protocols import instruments
@@ -194,9 +194,6 @@ def staff_change(request, pk):
     return redirect("clinic_settings")
 
 
-LANGUAGE_NAMES = {"en": gettext_lazy("English"), "de": gettext_lazy("German")}
-
-
 @staff_page(Role.MANAGER)
 def licensed_wording(request):
     """The licensed DLQI wording per language (SPEC §17): until it is entered
@@ -206,7 +203,7 @@ def licensed_wording(request):
     language = request.POST.get("language") or request.GET.get("language") or "en"
     language = language if language in wording_rules.WORDING_LANGUAGES else "en"
     options = {
-        "languages": [(code, LANGUAGE_NAMES[code]) for code in wording_rules.WORDING_LANGUAGES],
+        "languages": [(code, Language(code).label) for code in wording_rules.WORDING_LANGUAGES],
         "answer_keys": wording_rules.DLQI_ANSWER_KEYS,
         "questions": instruments.DLQI_QUESTIONS,
     }
@@ -223,7 +220,7 @@ def licensed_wording(request):
         except SERVICE_ERRORS as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("The DLQI wording (%(language)s) was saved.") % {"language": LANGUAGE_NAMES[language]})
+            messages.success(request, _("The DLQI wording (%(language)s) was saved.") % {"language": Language(language).label})
             return redirect(f"{request.path}?language={language}")
     entered = {
         code: wording_rules.licensed_wording(clinic.pk, "dlqi", code) is not None
@@ -231,6 +228,6 @@ def licensed_wording(request):
     }
     context = {
         "nav": "settings", "clinic": clinic, "form": form, "language": language,
-        "languages": [(code, LANGUAGE_NAMES[code], entered[code]) for code in wording_rules.WORDING_LANGUAGES],
+        "languages": [(code, Language(code).label, entered[code]) for code in wording_rules.WORDING_LANGUAGES],
     }
     return render(request, "sessions/settings_wording.html", context, status=400 if form.errors else 200)

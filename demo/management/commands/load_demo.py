@@ -31,7 +31,7 @@ from core.timezones import at_local, is_in_gap
 from patients.models import Patient, Sex
 from patients.services import create_patient
 from protocols import instruments
-from protocols.library import SEX_SPECIFIC_MEASURES
+from protocols.library import asked_of
 from protocols.models import Lot, Product, ProductKind, Protocol, SourceTissue, StepKind, ValueType
 from protocols.services import set_up_clinic
 from sessions import services
@@ -553,7 +553,7 @@ class Demo:
         scale = SCALES[index % len(SCALES)]
         values = []
         for measure in session.step.measures.all():
-            if SEX_SPECIFIC_MEASURES.get(measure.code, session.patient.sex) != session.patient.sex:
+            if not asked_of(measure.code, session.patient.sex):
                 continue
             baseline, final = TRAJECTORIES[measure.code]
             if measure.code == "pain_vas":
