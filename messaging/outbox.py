@@ -34,7 +34,7 @@ from core.exceptions import Conflict
 from core.services import now as _now
 from core.timezones import at_local
 from messaging.emails import build_email
-from sessions.models import NOTICE_KINDS, Questionnaire, Reminder, ReminderKind, ReminderStatus, SessionStatus
+from sessions.models import NOTICE_KINDS, Reminder, ReminderKind, ReminderStatus, SessionStatus
 from sessions.questionnaires import instruments_for
 from sessions.reminders.plan import MORNING
 
@@ -194,7 +194,7 @@ def questionnaire_stale_reason(reminder: Reminder, now: dt.datetime) -> str:
         return "The session was rebooked to another time."
     if session.start <= now:
         return "The session has already begun."
-    if Questionnaire.objects.filter(session=session, answered_at__isnull=False).exists():
+    if session.questionnaire_answered:
         return "The questionnaire has already been answered."
     asked, left_out = instruments_for(session)
     if not asked:

@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 from clinics.models import Clinic, Room
 from core.text import multi_line, single_line
 from patients.models import Enrolment, EnrolmentStatus, Patient
-from protocols.models import Lot, OutcomeMeasure, Step, StepKind
+from protocols.models import Lot, OutcomeMeasure, ReportedBy, Step, StepKind
 
 
 def _state(label) -> str:
@@ -152,6 +152,16 @@ class Session(models.Model):
         the completion's (a home application, a back-entry); None before either."""
         moment = self.start or self.completed_at
         return moment.astimezone(self.clinic.tz).date() if moment else None
+
+    @property
+    def asks_questionnaire(self) -> bool:
+        """The step has patient-reported measures: a questionnaire before the visit (SPEC §17)."""
+        return self.step.measures.filter(reported_by=ReportedBy.PATIENT).exists()
+
+    @property
+    def questionnaire_answered(self) -> bool:
+        """The patient (or staff, from paper) has sent this visit's questionnaire."""
+        return Questionnaire.objects.filter(session=self, answered_at__isnull=False).exists()
 
     @property
     def is_home(self) -> bool:

@@ -55,10 +55,6 @@ def patient_measures(session: Session) -> list[OutcomeMeasure]:
     return sorted(measures, key=lambda m: (order.get(m.code, len(order)), m.code))
 
 
-def has_questionnaire(session: Session) -> bool:
-    return session.step.measures.filter(reported_by=ReportedBy.PATIENT).exists()
-
-
 def patient_language(patient) -> str:
     """The wording language of the patient's questionnaire (SPEC §20)."""
     return content.language_of(patient.reading_language)
@@ -236,7 +232,7 @@ def enter_paper(*, session: Session, outcomes: Iterable[Mapping], by: User, now:
 def status(session: Session) -> dict:
     """What staff see about a session's questionnaire (SPEC §17)."""
     row = questionnaire_of(session)
-    wanted = has_questionnaire(session)
+    wanted = session.asks_questionnaire
     emails = list(
         Reminder.objects.filter(session=session, kind=ReminderKind.QUESTIONNAIRE)
         .exclude(status=ReminderStatus.VOID)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from core.timezones import at_local
 from sessions.models import (
     NOTICE_KINDS,
-    Questionnaire,
     Reminder,
     ReminderKind,
     ReminderStatus,
@@ -155,10 +154,7 @@ def sync_reminders(session: Session, *, now: dt.datetime) -> None:
 def wants_questionnaire(session: Session) -> bool:
     """The session's step has patient-reported measures (SPEC §17) and the
     questionnaire has not been answered yet (a move after the answers sends none)."""
-    return (
-        session.step.measures.filter(reported_by="patient").exists()
-        and not Questionnaire.objects.filter(session=session, answered_at__isnull=False).exists()
-    )
+    return session.asks_questionnaire and not session.questionnaire_answered
 
 
 def _notice_fits(notice: Reminder, session: Session, *, can_email: bool) -> bool:

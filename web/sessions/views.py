@@ -575,7 +575,7 @@ def complete(request, pk):
     # Answered in the questionnaire (or typed in from a paper one): shown, not asked again (SPEC §17).
     answered = list(session.outcomes.select_related("measure", "recorded_by").order_by("measure__code"))
     known = {value.measure_id for value in answered}
-    asks_patient = questionnaires.has_questionnaire(session)
+    asks_patient = session.asks_questionnaire
     form = CompleteForm(
         request.POST or None,
         measures=[
