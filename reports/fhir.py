@@ -28,6 +28,7 @@ from sessions.models import (
     OutcomeMeasurement,
     Session,
     SessionStatus,
+    ValueSource,
     severity_of_grade,
 )
 from sessions.questionnaires import QUESTIONNAIRE_REASONS
@@ -256,7 +257,7 @@ def _observation(value, patient, corrections) -> dict:
         "basedOn": [ref("CarePlan", value.session.enrolment_id)],
         "effectiveDateTime": value.observed_on.isoformat(),
         # SPEC §17: answered by the patient in the questionnaire, or by staff.
-        **({"performer": [ref("Patient", patient.pk)]} if value.source == "patient" else {}),
+        **({"performer": [ref("Patient", patient.pk)]} if value.source == ValueSource.PATIENT else {}),
         "valueQuantity": {"value": float(value.value), "unit": measure.unit or measure.code},
     }
 

@@ -38,6 +38,7 @@ from sessions.models import (
     Relatedness,
     Session,
     SessionStatus,
+    ValueSource,
 )
 from sessions.outcomes.selectors import baseline_sessions
 
@@ -206,7 +207,7 @@ def _questionnaires(enrolments) -> dict:
             visits=Count("pk"),
             answered_before_visit=Count("pk", filter=Q(questionnaire__answered_at__lt=F("start"))),
             by_patient=Count(
-                "pk", filter=Q(questionnaire__answered_at__lt=F("start"), questionnaire__source="patient")
+                "pk", filter=Q(questionnaire__answered_at__lt=F("start"), questionnaire__source=ValueSource.PATIENT)
             ),
         )
     )
