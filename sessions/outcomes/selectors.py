@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from patients.models import Enrolment
 from protocols import instruments
+from protocols.library import shown
 from protocols.models import OutcomeMeasure, StepKind
 from sessions.models import OutcomeMeasurement, Session, SessionStatus
 
@@ -39,7 +40,7 @@ class Point:
     @property
     def label(self) -> str:
         """The visit, as a person names it."""
-        return f"#{self.sequence} {self.step_name}"
+        return f"#{self.sequence} {shown(self.step_name)}"
 
 
 @dataclass

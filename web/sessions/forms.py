@@ -16,6 +16,7 @@ from clinics.selectors import practitioners_of
 from core.text import multi_line, single_line
 from core.timezones import localize
 from protocols import instruments
+from protocols.library import shown
 from protocols.models import Lot, Protocol, ValueType
 from sessions.models import (
     MOVE_LABELS,
@@ -216,10 +217,10 @@ class CompleteForm(forms.Form):
         for measure in self.measures:
             integer = measure.value_type in (ValueType.INTEGER, ValueType.SCORE)
             step = "1" if integer else "any"
-            unit = f" ({measure.unit})" if measure.unit else ""
+            unit = f" ({shown(measure.unit)})" if measure.unit else ""
             low, high = measure.min_value.normalize(), measure.max_value.normalize()
             field = forms.DecimalField(
-                label=f"{measure.name}{unit}",
+                label=f"{shown(measure.name)}{unit}",
                 required=False,
                 min_value=measure.min_value,
                 max_value=measure.max_value,
@@ -429,7 +430,7 @@ class PhotoForm(forms.Form):
             .select_related("step").order_by("sequence", "enrolment_id")
         )
         self.fields["session"].label_from_instance = lambda s: (
-            f"#{s.sequence} {s.step.name}, {date_format(s.completed_at or s.start, _('d M Y'))}"
+            f"#{s.sequence} {shown(s.step.name)}, {date_format(s.completed_at or s.start, _('d M Y'))}"
         )
         self.fields["image"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp,image/tiff"
 
