@@ -56,10 +56,11 @@ lock: $(STAMP)  ## re-resolve requirements.in and requirements-dev.in into the t
 	/tmp/regimen-lock/bin/pip install --quiet -c requirements.lock -r requirements-dev.in
 	/tmp/regimen-lock/bin/pip freeze --exclude-editable | grep -v '^pip==' > requirements-dev.lock
 
-screenshots: $(STAMP)  ## a PNG of every staff page under docs/screenshots/
+screenshots: $(STAMP)  ## a PNG of every staff page under docs/screenshots/ (German ones under de/)
 	REGIMEN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/web/test_screenshots.py \
 	  tests/web/test_patient_page_browser.py tests/web/test_self_booking_browser.py tests/reports/test_page.py \
-	  tests/web/test_browser_settings.py tests/web/test_browser_protocol_editor.py
+	  tests/web/test_browser_settings.py tests/web/test_browser_protocol_editor.py \
+	  tests/web/test_questionnaire_browser.py tests/web/test_german_pages.py::test_german_buttons_fit_at_800_px
 
 bench: $(STAMP)  ## each path against its floor (BENCH_SCALE=0.02 for a quick run); docs/benchmarks.md, bench/results.json
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python bench/run.py

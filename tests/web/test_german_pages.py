@@ -2,6 +2,7 @@
 (`Accept-Language: de`) gets every heading, column, label and button in
 German, and no German button label is too wide for its button at 800 px."""
 
+import os
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -210,33 +211,38 @@ def test_german_buttons_fit_at_800_px(live_server, browser, clinic, patient, rec
         page.wait_for_url(f"{live_server.url}/agenda/**")
         tomorrow = demo.tomorrow.isoformat()
         first = demo.mehmet_course.sessions.get(sequence=1)
-        paths = [
-            f"/agenda/?date={tomorrow}",
-            f"/agenda/?date={tomorrow}&view=week",
-            f"/agenda/?date={tomorrow}&view=grid",
-            f"/agenda/?date={tomorrow}&view=list",
-            "/due/",
-            "/patients/",
-            f"/patients/{demo.hanna.pk}/",
-            f"/patients/{demo.mehmet.pk}/enrol/",
-            f"/sessions/{first.pk}/book/",
-            f"/sessions/{demo.jonas_session.pk}/book/",
-            f"/sessions/{demo.jonas_session.pk}/complete/",
-            f"/protocols/{demo.hair.pk}/",
-            f"/protocols/{demo.hair.pk}/edit/",
-            "/reports/",
-            "/audit/",
-            "/settings/",
-            "/lots/",
-            "/reminders/failed/",
+        pages = [
+            ("agenda-day", f"/agenda/?date={tomorrow}"),
+            ("agenda-week", f"/agenda/?date={tomorrow}&view=week"),
+            ("agenda-grid", f"/agenda/?date={tomorrow}&view=grid"),
+            ("agenda-day-list", f"/agenda/?date={tomorrow}&view=list"),
+            ("due-list", "/due/"),
+            ("patients", "/patients/"),
+            ("patient-page", f"/patients/{demo.hanna.pk}/"),
+            ("enrol", f"/patients/{demo.mehmet.pk}/enrol/"),
+            ("book", f"/sessions/{first.pk}/book/"),
+            ("book-booked", f"/sessions/{demo.jonas_session.pk}/book/"),
+            ("complete", f"/sessions/{demo.jonas_session.pk}/complete/"),
+            ("protocol-detail", f"/protocols/{demo.hair.pk}/"),
+            ("protocol-edit", f"/protocols/{demo.hair.pk}/edit/"),
+            ("reports", "/reports/"),
+            ("audit-log", "/audit/"),
+            ("settings", "/settings/"),
+            ("lots", "/lots/"),
+            ("failed-reminders", "/reminders/failed/"),
         ]
-        for path in paths:
+        # `make screenshots` keeps each German page under docs/screenshots/de/.
+        shots = os.environ.get("REGIMEN_SCREENSHOTS")
+        for name, path in pages:
             page.goto(live_server.url + path)
             assert page.locator("html").get_attribute("lang") == "de", path
             # Closed disclosures hold buttons too: open them to measure.
             page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
             assert page.evaluate(OVERFLOWING) == [], path
             assert no_horizontal_scroll(page), f"{path} scrolls sideways at 800 px"
+            if shots:
+                (Path(shots) / "de").mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(shots) / "de" / f"{name}-800px.png"), full_page=True)
     finally:
         context.close()
 
